@@ -1,0 +1,249 @@
+"""The factory: builds Bot, Dispatcher, database and scheduler from Settings, and runs them.
+
+Nothing here runs at import time, so tests assemble their own application from the same parts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramAPIError
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.utils.i18n import I18n
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot import migrations
+from bot.commands import set_default_menus, set_member_menu
+from bot.db import SessionPool, create_session_pool, engine_from_settings
+from bot.fsm_storage import SqlAlchemyStorage
+from bot.i18n import create_i18n
+from bot.middlewares.database import BookkeepingMiddleware, DbSessionMiddleware
+from bot.middlewares.i18n import MemberI18nMiddleware
+from bot.middlewares.logging import HandlerNameMiddleware, UpdateLogMiddleware
+from bot.scheduler import create_scheduler, register_jobs
+from bot.services.locales import resolve_locale
+from bot.services.roles import effective_roles, privileged_members
+from bot.settings import Settings
+from handlers import build_router
+from jobs.context import JobContext
+
+logger = logging.getLogger(__name__)
+
+
+def create_bot(settings: Settings) -> Bot:
+    """The Bot client, talking to TELEGRAM_API_URL, HTML as the default parse mode."""
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    return Bot(
+        token=settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+
+
+def create_dispatcher(
+    settings: Settings,
+    session_pool: SessionPool,
+    i18n: I18n,
+    *,
+    storage: BaseStorage | None = None,
+    events_isolation: BaseEventIsolation | None = None,
+) -> Dispatcher:
+    """Dispatcher with routers and middlewares, in the order they must run."""
+    dispatcher = Dispatcher(
+        storage=storage or SqlAlchemyStorage(session_pool),
+        # One member's quick double press runs one handler after the other, never both at once.
+        events_isolation=events_isolation or SimpleEventIsolation(),
+        settings=settings,
+        i18n=i18n,
+    )
+    # Outer update middlewares run after aiogram's own (errors, user context, FSM) in this order:
+    # the log line wraps everything; the session must exist before the bookkeeping uses it.
+    dispatcher.update.outer_middleware(UpdateLogMiddleware())
+    dispatcher.update.outer_middleware(DbSessionMiddleware(session_pool))
+    dispatcher.update.outer_middleware(
+        BookkeepingMiddleware(admin_ids=settings.admin_ids, i18n=i18n)
+    )
+    MemberI18nMiddleware(i18n).setup(dispatcher)
+    handler_names = HandlerNameMiddleware()
+    for name, observer in dispatcher.observers.items():
+        if name not in ("update", "error"):
+            observer.middleware(handler_names)
+    dispatcher.include_router(build_router())
+    return dispatcher
+
+
+async def sync_command_menus(
+    bot: Bot, i18n: I18n, session_pool: SessionPool, settings: Settings
+) -> None:
+    """Default menus per language, and personal ones for members with roles or a chosen language."""
+    await set_default_menus(bot, i18n, settings.default_locale)
+    async with session_pool() as session:
+        privileged = await privileged_members(session)
+    seen: set[int] = set()
+    for member, stored in privileged:
+        seen.add(member.id)
+        await set_member_menu(
+            bot,
+            i18n,
+            chat_id=member.id,
+            roles=effective_roles(member.id, stored, settings.admin_ids),
+            locale=resolve_locale(
+                member.language,
+                member.telegram_language,
+                available=i18n.available_locales,
+                default=settings.default_locale,
+            ),
+            chose_language=member.language is not None,
+        )
+    await _admin_menus(bot, i18n, settings, settings.admin_ids - seen)
+
+
+async def _admin_menus(
+    bot: Bot, i18n: I18n, settings: Settings, admin_ids: Collection[int]
+) -> None:
+    for admin_id in admin_ids:
+        try:
+            await set_member_menu(
+                bot,
+                i18n,
+                chat_id=admin_id,
+                roles=effective_roles(admin_id, (), settings.admin_ids),
+                locale=settings.default_locale,
+                chose_language=False,
+            )
+        except TelegramAPIError as exc:
+            # An admin who never opened the private chat has no chat scope yet.
+            logger.info("no command menu for admin=%s yet: %s", admin_id, exc)
+
+
+@dataclass
+class Application:
+    """Everything the running bot consists of; built by `build_application`, closed by `close`."""
+
+    settings: Settings
+    engine: AsyncEngine
+    session_pool: SessionPool
+    i18n: I18n
+    bot: Bot
+    dispatcher: Dispatcher
+    scheduler: AsyncIOScheduler
+
+    async def on_startup(self) -> None:
+        """Start the clock and publish the command menus (a Telegram hiccup here is not fatal)."""
+        register_jobs(
+            self.scheduler, JobContext(self.session_pool, self.bot, self.i18n, self.settings)
+        )
+        self.scheduler.start()
+        try:
+            await sync_command_menus(self.bot, self.i18n, self.session_pool, self.settings)
+        except TelegramAPIError as exc:
+            logger.warning("could not set the command menus: %s", exc)
+
+    async def on_shutdown(self) -> None:
+        """Stop the clock; running jobs are not waited for, the database keeps their truth."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    async def close(self) -> None:
+        """Release the HTTP session and the database connections."""
+        await self.bot.session.close()
+        await self.engine.dispose()
+
+
+async def build_application(settings: Settings, *, migrate: bool = True) -> Application:
+    """Assemble the application; with `migrate`, bring the database to the newest schema first."""
+    i18n = create_i18n(settings.default_locale)
+    engine = engine_from_settings(settings)
+    if migrate:
+        await migrations.upgrade(engine)
+    session_pool = create_session_pool(engine)
+    bot = create_bot(settings)
+    dispatcher = create_dispatcher(settings, session_pool, i18n)
+    app = Application(
+        settings=settings,
+        engine=engine,
+        session_pool=session_pool,
+        i18n=i18n,
+        bot=bot,
+        dispatcher=dispatcher,
+        scheduler=create_scheduler(),
+    )
+    dispatcher.startup.register(app.on_startup)
+    dispatcher.shutdown.register(app.on_shutdown)
+    return app
+
+
+async def run_polling(app: Application, *, handle_signals: bool = True) -> None:
+    """Long polling until stopped (SIGINT/SIGTERM, or dispatcher.stop_polling())."""
+    # getUpdates is refused while a webhook is set, e.g. after switching modes.
+    await app.bot.delete_webhook(drop_pending_updates=False)
+    await app.dispatcher.start_polling(
+        app.bot,
+        allowed_updates=app.dispatcher.resolve_used_update_types(),
+        handle_signals=handle_signals,
+        close_bot_session=False,
+    )
+
+
+def build_webhook_app(app: Application) -> web.Application:
+    """The aiohttp app: updates on WEBHOOK_URL's path, 401 without the right secret token."""
+    settings = app.settings
+    if settings.webhook_secret is None:
+        raise ValueError("WEBHOOK_SECRET is required in webhook mode")
+    web_app = web.Application()
+    SimpleRequestHandler(
+        dispatcher=app.dispatcher,
+        bot=app.bot,
+        secret_token=settings.webhook_secret.get_secret_value(),
+    ).register(web_app, path=settings.webhook_path)
+
+    async def health(_request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    web_app.router.add_get("/healthz", health)
+    return web_app
+
+
+async def run_webhook(app: Application, *, stop: asyncio.Event | None = None) -> None:
+    """Serve webhooks on WEBHOOK_LISTEN until `stop` is set (or SIGINT/SIGTERM when not given)."""
+    settings = app.settings
+    if not settings.webhook_url or settings.webhook_secret is None:
+        raise ValueError("WEBHOOK_URL and WEBHOOK_SECRET are required in webhook mode")
+    web_app = build_webhook_app(app)
+    runner = web.AppRunner(web_app, handle_signals=False)
+    await runner.setup()
+    host, port = settings.webhook_host_port
+    site = web.TCPSite(runner, host, port)
+    own_stop = stop is None
+    stop = stop or asyncio.Event()
+    if own_stop:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+    await app.dispatcher.emit_startup(bot=app.bot, dispatcher=app.dispatcher)
+    try:
+        await site.start()
+        await app.bot.set_webhook(
+            settings.webhook_url,
+            secret_token=settings.webhook_secret.get_secret_value(),
+            allowed_updates=app.dispatcher.resolve_used_update_types(),
+            drop_pending_updates=False,
+        )
+        logger.info("webhook server listening on %s:%s", host, port)
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        await app.dispatcher.emit_shutdown(bot=app.bot, dispatcher=app.dispatcher)

@@ -1,0 +1,1 @@
+"""aiogram middlewares, registered in bot.app in the order documented there."""

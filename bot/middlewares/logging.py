@@ -1,0 +1,78 @@
+"""One log line per update: type, handler, outcome and duration, never message text."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.dispatcher.event.handler import HandlerObject
+from aiogram.types import TelegramObject, Update
+
+from bot.logs import current_update_id
+
+logger = logging.getLogger("mitmachbot.updates")
+
+
+@dataclass(slots=True)
+class EventLog:
+    """Filled in while an update travels through the dispatcher, read when it is done."""
+
+    handler: str = "-"
+
+
+def _handler_name(handler: HandlerObject) -> str:
+    callback = handler.callback
+    module = getattr(callback, "__module__", "?")
+    return f"{module}.{getattr(callback, '__qualname__', repr(callback))}"
+
+
+class UpdateLogMiddleware(BaseMiddleware):
+    """Outer update middleware: sets the update id for log lines and writes the summary line."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        """Time the update and log one line when it is done, also when it failed."""
+        assert isinstance(event, Update)  # registered on dp.update only
+        token = current_update_id.set(event.update_id)
+        log = data["event_log"] = EventLog()
+        started = time.perf_counter()
+        outcome = "failed"
+        try:
+            result = await handler(event, data)
+            outcome = "unhandled" if result is UNHANDLED else "handled"
+            return result
+        finally:
+            logger.info(
+                "type=%s handler=%s outcome=%s duration_ms=%.1f",
+                event.event_type,
+                log.handler,
+                outcome,
+                (time.perf_counter() - started) * 1000,
+            )
+            current_update_id.reset(token)
+
+
+class HandlerNameMiddleware(BaseMiddleware):
+    """Inner middleware: notes which handler took the event, for the summary line."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        """Record the handler's dotted name, then run it."""
+        log = data.get("event_log")
+        handler_object = data.get("handler")
+        if isinstance(log, EventLog) and isinstance(handler_object, HandlerObject):
+            log.handler = _handler_name(handler_object)
+        return await handler(event, data)

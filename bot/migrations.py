@@ -1,0 +1,50 @@
+"""Run Alembic programmatically, so `migrate`, `run` and the tests share one code path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+import migrations
+
+
+def alembic_config(database_url: str | None = None) -> Config:
+    """An Alembic config pointing at the packaged migrations (and the database, if given)."""
+    folder = Path(migrations.__file__).resolve().parent
+    config = Config()
+    config.set_main_option("script_location", str(folder))
+    config.set_main_option("path_separator", "os")
+    if database_url is not None:
+        # Alembic reads options through ConfigParser, which treats % as interpolation.
+        config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def _upgrade(connection: Connection, revision: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+
+
+def _current_heads(connection: Connection) -> tuple[str, ...]:
+    return tuple(MigrationContext.configure(connection).get_current_heads())
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Apply the migrations up to `revision` over the application's own engine."""
+    async with engine.begin() as connection:
+        await connection.run_sync(_upgrade, revision)
+
+
+async def pending_heads(engine: AsyncEngine) -> set[str]:
+    """Head revisions the database has not reached yet (empty when it is up to date)."""
+    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    async with engine.connect() as connection:
+        current = set(await connection.run_sync(_current_heads))
+    return heads - current

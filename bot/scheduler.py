@@ -1,0 +1,32 @@
+"""The clock: APScheduler in UTC. The database is the truth; jobs are re-registered each start."""
+
+from __future__ import annotations
+
+from datetime import UTC, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from jobs.context import JobContext
+
+HOUSEKEEPING_INTERVAL = timedelta(hours=1)
+
+
+def create_scheduler() -> AsyncIOScheduler:
+    """A scheduler whose jobs run in the bot's event loop, in UTC."""
+    return AsyncIOScheduler(
+        timezone=UTC,
+        # After downtime a missed run happens once, late, rather than several times in a row.
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+    )
+
+
+def register_jobs(scheduler: AsyncIOScheduler, ctx: JobContext) -> None:
+    """Add the recurring jobs with fixed ids, so a second registration replaces, not doubles."""
+    scheduler.add_job(
+        "jobs.housekeeping:prune_update_ids",
+        trigger=IntervalTrigger(seconds=HOUSEKEEPING_INTERVAL.total_seconds(), timezone=UTC),
+        id="housekeeping-prune-update-ids",
+        kwargs={"ctx": ctx},
+        replace_existing=True,
+    )

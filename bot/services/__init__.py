@@ -1,0 +1,1 @@
+"""The KV's rules, free of Telegram: services take a session and plain values."""

@@ -1,0 +1,37 @@
+"""Remembering handled update ids, so a redelivered update runs no handler twice."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import dialect_insert
+from models import ProcessedUpdate
+
+# Telegram redelivers for at most a day (webhook retries, unconfirmed getUpdates offsets).
+REMEMBER_FOR = timedelta(hours=24)
+
+
+async def claim_update(session: AsyncSession, update_id: int, now: datetime) -> bool:
+    """Record the update id; True when it is new, False when it was handled before.
+
+    The insert is atomic, so two instances racing for one update cannot both win. The caller
+    commits.
+    """
+    insert = dialect_insert(session)
+    result = await session.execute(
+        insert(ProcessedUpdate)
+        .values(update_id=update_id, received_at=now)
+        .on_conflict_do_nothing(index_elements=["update_id"])
+    )
+    return bool(result.rowcount)
+
+
+async def prune_processed_updates(session: AsyncSession, now: datetime) -> int:
+    """Forget update ids older than a day; returns how many were removed. The caller commits."""
+    result = await session.execute(
+        delete(ProcessedUpdate).where(ProcessedUpdate.received_at < now - REMEMBER_FOR)
+    )
+    return int(result.rowcount or 0)

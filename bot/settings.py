@@ -1,0 +1,190 @@
+"""Configuration from the environment and .env, validated once at start-up."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Telegram tokens are "<bot id>:<35 url-safe characters>"; checking the shape catches the
+# common copy-paste mistakes (quotes, a missing half) before the first network call.
+TOKEN_PATTERN = re.compile(r"^\d{5,20}:[A-Za-z0-9_-]{30,64}$")
+SUPPORTED_LOCALES = ("de", "en")
+DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///./data/mitmachbot.db"
+
+# What each variable expects, in the words the start-up error shows.
+EXPECTATIONS: dict[str, str] = {
+    "BOT_TOKEN": "the token from @BotFather, like 123456789:AAF0abc... (digits, colon, 35 chars)",
+    "TELEGRAM_API_URL": "an http(s) URL of the Bot API server, like https://api.telegram.org",
+    "DATABASE_URL": "a SQLAlchemy URL, sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db",
+    "ADMIN_IDS": "comma-separated numeric Telegram user ids, like 12345,67890",
+    "KV_NAME": "the chapter's name, 1 to 100 characters",
+    "TIMEZONE": "an IANA time zone name, like Europe/Berlin",
+    "DEFAULT_LOCALE": "one of: " + ", ".join(SUPPORTED_LOCALES),
+    "WEBHOOK_URL": "the public https URL Telegram posts updates to, like https://bot.example.org/tg",
+    "WEBHOOK_SECRET": "1-256 characters of A-Z, a-z, 0-9, _ and -",
+    "WEBHOOK_LISTEN": "host:port for the webhook server, like 0.0.0.0:8080",
+    "LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR",
+}
+
+
+def _http_url(value: str | None) -> str | None:
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("not an http(s) URL")
+    return value.rstrip("/")
+
+
+class Settings(BaseSettings):
+    """Everything the bot needs to know about its deployment; built once in main, passed down."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    bot_token: SecretStr
+    telegram_api_url: str = "https://api.telegram.org"
+    database_url: str = DEFAULT_SQLITE_URL
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    kv_name: str = Field(default="Kreisverband", min_length=1, max_length=100)
+    timezone: str = "Europe/Berlin"
+    default_locale: Literal["de", "en"] = "de"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "0.0.0.0:8080"  # the container must accept outside traffic
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        if not TOKEN_PATTERN.fullmatch(value.get_secret_value().strip()):
+            raise ValueError("malformed")
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        # An empty TELEGRAM_API_URL in .env means "the default", as .env.example suggests.
+        return _http_url(value) or "https://api.telegram.org"
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        return _http_url(value)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("unsupported driver")
+        return value
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            items = [item.strip() for item in value.split(",") if item.strip()]
+            if not all(item.isdigit() for item in items):
+                raise ValueError("not a list of numeric ids")
+            return frozenset(int(item) for item in items)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("unknown time zone") from exc
+        return value
+
+    @field_validator("default_locale", mode="before")
+    @classmethod
+    def _locale_lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_upper(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("bad characters")
+        return value
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("not host:port")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The KV's time zone, for showing and scheduling local times."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def bot_id(self) -> int:
+        """The bot's numeric id, the part of the token before the colon."""
+        return int(self.bot_token.get_secret_value().split(":", 1)[0])
+
+    @property
+    def webhook_host_port(self) -> tuple[str, int]:
+        """WEBHOOK_LISTEN split into what aiohttp's TCPSite wants."""
+        host, _, port = self.webhook_listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+    @property
+    def webhook_path(self) -> str:
+        """The path part of WEBHOOK_URL, where the aiohttp server listens."""
+        if not self.webhook_url:
+            return "/webhook"
+        return urlsplit(self.webhook_url).path or "/"
+
+    def sqlite_path(self) -> Path | None:
+        """The database file for SQLite URLs (None for in-memory or other databases)."""
+        prefix = "sqlite+aiosqlite:///"
+        if not self.database_url.startswith(prefix):
+            return None
+        path = self.database_url.removeprefix(prefix).split("?", 1)[0]
+        if path in ("", ":memory:"):
+            return None
+        return Path(path)
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is the one line shown at start-up."""
+
+
+def describe_error(error: ValidationError) -> str:
+    """One line naming the first bad variable and what it expects."""
+    first = error.errors()[0]
+    name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+    problem = "is missing" if first["type"] == "missing" else "is malformed"
+    expected = EXPECTATIONS.get(name, first["msg"])
+    return f"Configuration error: {name} {problem}; expected {expected}."
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings from the environment and .env, raising SettingsError with one clear line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(describe_error(exc)) from None

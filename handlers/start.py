@@ -1,0 +1,109 @@
+"""First contact: /start, /hilfe, /sprache and /abbrechen in the private chat."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import Command, CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.commands import CANCEL, HELP, LANGUAGE, commands_for, set_member_menu
+from bot.services.members import set_language, set_reachable
+from bot.settings import Settings
+from bot.texts import esc
+from handlers.callbacks import LanguageCallback
+from models import Member, Role
+
+router = Router(name=__name__)
+router.message.filter(F.chat.type == ChatType.PRIVATE)
+router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
+
+# Each language is named in itself, so someone who can't read the current one still finds theirs.
+LANGUAGE_NAMES = {"de": "Deutsch", "en": "English"}
+
+
+@router.message(CommandStart())
+async def start(
+    message: Message,
+    session: AsyncSession,
+    member: Member,
+    settings: Settings,
+    state: FSMContext,
+) -> None:
+    """Greet the member in their language; /start also ends whatever step was open."""
+    await state.clear()
+    if await set_reachable(session, member.id, reachable=True):
+        await session.commit()
+    await message.answer(
+        _(
+            "Hello {name}! 👋\n\n"
+            "I am the bot of <b>{kv}</b>. I help you find your way in: regulars' tables "
+            "(Stammtische), base groups, dates and ways to get involved.\n\n"
+            "/help shows what I can do for you, /language switches the language."
+        ).format(name=esc(member.first_name), kv=esc(settings.kv_name))
+    )
+
+
+@router.message(Command(*HELP.aliases))
+async def show_help(message: Message, roles: frozenset[Role], locale: str) -> None:
+    """List exactly the commands this member's roles allow."""
+    lines = [f"/{spec.name(locale)} – {esc(spec.description)}" for spec in commands_for(roles)]
+    await message.answer(_("What I can do for you:") + "\n\n" + "\n".join(lines))
+
+
+@router.message(Command(*LANGUAGE.aliases))
+async def choose_language(message: Message, i18n: I18n) -> None:
+    """Offer the supported languages as buttons."""
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=LANGUAGE_NAMES.get(code, code),
+                    callback_data=LanguageCallback(code=code).pack(),
+                )
+                for code in sorted(i18n.available_locales)
+            ]
+        ]
+    )
+    await message.answer(_("Which language shall I speak with you?"), reply_markup=keyboard)
+
+
+@router.callback_query(LanguageCallback.filter())
+async def language_chosen(
+    query: CallbackQuery,
+    callback_data: LanguageCallback,
+    session: AsyncSession,
+    member: Member,
+    roles: frozenset[Role],
+    i18n: I18n,
+    bot: Bot,
+) -> None:
+    """Store the choice and confirm it in the new language."""
+    code = callback_data.code
+    if code not in i18n.available_locales:
+        await query.answer(_("I don't speak that language yet."), show_alert=True)
+        return
+    if await set_language(session, member, code):
+        await session.commit()
+    with i18n.use_locale(code):
+        confirmation = _("From now on I speak English with you.")
+        await query.answer()
+        if isinstance(query.message, Message):
+            await query.message.edit_text(confirmation)
+    await set_member_menu(
+        bot, i18n, chat_id=member.id, roles=roles, locale=code, chose_language=True
+    )
+
+
+@router.message(Command(*CANCEL.aliases))
+async def cancel(message: Message, state: FSMContext) -> None:
+    """End the current step, if any."""
+    if await state.get_state() is None:
+        await message.answer(_("There is nothing to cancel."))
+        return
+    await state.clear()
+    await message.answer(_("Cancelled. /help shows what else I can do."))

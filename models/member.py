@@ -1,0 +1,73 @@
+"""Members (one row per Telegram user the bot has met) and their roles."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, Enum, ForeignKey, String, true
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, UTCDateTime, utcnow
+
+
+class Role(enum.StrEnum):
+    """What a member may do; every member implicitly has MEMBER."""
+
+    MEMBER = "member"
+    HOST = "host"
+    ORGANISER = "organiser"
+    ADMIN = "admin"
+
+
+class Member(Base):
+    """A Telegram user the bot has met. Only what the bot needs to talk to them is kept here."""
+
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    first_name: Mapped[str] = mapped_column(String(64))
+    # Lower-cased so admins can address people by @username regardless of spelling.
+    username: Mapped[str | None] = mapped_column(String(32), index=True)
+    # The member's own choice via /sprache; None means "follow Telegram's language".
+    language: Mapped[str | None] = mapped_column(String(8))
+    telegram_language: Mapped[str | None] = mapped_column(String(16))
+    reachable: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    roles: Mapped[list[MemberRole]] = relationship(
+        back_populates="member",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+
+    @property
+    def role_set(self) -> frozenset[Role]:
+        """The roles stored for this member (ADMIN_IDS are added by the roles service)."""
+        return frozenset(row.role for row in self.roles)
+
+
+class MemberRole(Base):
+    """One granted role; kept as rows so grants can be audited (who and when)."""
+
+    __tablename__ = "member_roles"
+
+    member_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[Role] = mapped_column(
+        Enum(
+            Role,
+            name="role",
+            native_enum=False,
+            length=16,
+            validate_strings=True,
+            values_callable=lambda roles: [role.value for role in roles],
+        ),
+        primary_key=True,
+    )
+    granted_by: Mapped[int | None] = mapped_column(BigInteger)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    member: Mapped[Member] = relationship(back_populates="roles")

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Prepare a checkout: virtualenv in .venv, the package (with dev tools when asked), compiled
+# translations. Idempotent: a second run only does what changed. Used by start.sh, test.sh, CI
+# and the Dockerfile's steps.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+extras="${1:-}"   # "dev" installs the test and lint tools too
+python="${PYTHON:-python3}"
+
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    echo "Mitmachbot needs Python 3.11 or newer; set PYTHON=/path/to/python3.11" >&2
+    exit 1
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    "$python" -m venv .venv
+fi
+
+spec="."
+[ "$extras" = "dev" ] && spec=".[dev]"
+# Reinstall only when the dependency list changed since the last setup.
+stamp=".venv/.mitmachbot-installed-$extras"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$spec"
+    touch "$stamp"
+fi
+
+.venv/bin/pybabel -q compile -d locales -D messages
