@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bot.i18n import TranslationsMissingError, create_i18n
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -88,6 +87,7 @@ async def _check(settings: Settings) -> int:
     from bot import migrations  # noqa: PLC0415
     from bot.app import create_bot  # noqa: PLC0415
     from bot.db import engine_from_settings  # noqa: PLC0415
+    from bot.i18n import TranslationsMissingError, create_i18n  # noqa: PLC0415
 
     failures = 0
     print(
@@ -140,6 +140,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
     configure_logging(settings.log_level)
+    # Imported here so `--help` and settings errors don't pay for importing aiogram.
+    from bot.i18n import TranslationsMissingError  # noqa: PLC0415
+
     try:
         if args.command == "run":
             if args.webhook and (not settings.webhook_url or settings.webhook_secret is None):

@@ -26,4 +26,4 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     touch "$stamp"
 fi
 
-.venv/bin/pybabel -q compile -d locales -D messages
+bash scripts/i18n.sh compile

@@ -1,0 +1,132 @@
+"""Shared fixtures: a migrated database per test (SQLite always, PostgreSQL when configured)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot import migrations
+from bot.db import SessionPool, create_engine, create_session_pool
+from models import Base
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
+PG_SKIP_REASON = (
+    "PostgreSQL tests need TEST_DATABASE_URL (e.g. postgresql+asyncpg://postgres@127.0.0.1/test); "
+    ".ci/run sets it when the server answers"
+)
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Say once, at the top of the run, which databases the tests use."""
+    backends = (
+        "SQLite and PostgreSQL"
+        if TEST_DATABASE_URL
+        else f"SQLite only; the PostgreSQL variants skip: {PG_SKIP_REASON}"
+    )
+    config.stash[_BACKENDS_KEY] = backends
+
+
+_BACKENDS_KEY = pytest.StashKey[str]()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Visible in every run, so a CI log shows whether PostgreSQL was exercised."""
+    return f"mitmachbot databases: {config.stash[_BACKENDS_KEY]}"
+
+
+def _run_async(coro: Coroutine[Any, Any, None]) -> None:
+    """Session fixtures are sync (one per run, outside any test's loop) but set up async things."""
+    asyncio.run(coro)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once; each test gets a copy, which is much faster than migrating."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+
+    async def build() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        await migrations.upgrade(engine)
+        # Closing the last connection folds the WAL into the main file, so a copy has it all.
+        await engine.dispose()
+
+    _run_async(build())
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this run, migrated once, dropped at the end."""
+    if not TEST_DATABASE_URL:
+        pytest.skip(PG_SKIP_REASON)
+    base = make_url(TEST_DATABASE_URL)
+    name = f"mitmachbot_test_{uuid.uuid4().hex[:10]}"
+    url = base.set(database=name).render_as_string(hide_password=False)
+
+    async def admin(statement: str) -> None:
+        engine = create_engine(TEST_DATABASE_URL)
+        async with engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(text(statement))
+        await engine.dispose()
+
+    async def migrate() -> None:
+        engine = create_engine(url)
+        await migrations.upgrade(engine)
+        await engine.dispose()
+
+    try:
+        _run_async(admin(f'CREATE DATABASE "{name}"'))
+    except OSError as exc:
+        pytest.skip(f"PostgreSQL at {base.render_as_string()} does not answer: {exc}")
+    _run_async(migrate())
+    yield url
+    _run_async(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[str]:
+    """A migrated, empty database for one test, on each backend."""
+    if request.param == "sqlite":
+        target = tmp_path / "mitmachbot.db"
+        shutil.copyfile(sqlite_template, target)
+        yield f"sqlite+aiosqlite:///{target}"
+        return
+    url = request.getfixturevalue("postgres_url")
+    _run_async(_truncate_all(url))
+    yield url
+
+
+async def _truncate_all(url: str) -> None:
+    engine = create_engine(url)
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    async with engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    await engine.dispose()
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """The test database's engine."""
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def session_pool(engine: AsyncEngine) -> SessionPool:
+    """Sessions on the test database."""
+    return create_session_pool(engine)

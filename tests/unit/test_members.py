@@ -1,0 +1,129 @@
+"""Members are recorded once, refreshed only when something changed, found by @username or id."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import event, select
+
+from bot.db import SessionPool
+from bot.services.members import (
+    LAST_SEEN_RESOLUTION,
+    Sighting,
+    find_member,
+    record_sighting,
+    set_language,
+    set_reachable,
+)
+from models import Member
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+async def _record(pool: SessionPool, sighting: Sighting, now: datetime) -> bool:
+    async with pool() as session:
+        _member, changed = await record_sighting(session, sighting, now)
+        await session.commit()
+        return changed
+
+
+async def test_first_sighting_creates_member(session_pool: SessionPool) -> None:
+    assert await _record(session_pool, Sighting(1, "Anna", "Anna_K", "de-DE"), T0)
+    async with session_pool() as session:
+        member = await session.get(Member, 1)
+    assert member is not None
+    assert (member.first_name, member.username, member.telegram_language) == (
+        "Anna",
+        "anna_k",
+        "de-DE",
+    )
+    assert member.reachable is True
+    assert member.language is None
+    assert member.created_at == T0
+    assert member.last_seen_at == T0
+
+
+async def test_unchanged_sighting_writes_nothing(session_pool: SessionPool) -> None:
+    sighting = Sighting(1, "Anna", "anna", "de")
+    await _record(session_pool, sighting, T0)
+    statements: list[str] = []
+    async with session_pool() as session:
+        sync_engine = session.get_bind()
+
+        def spy(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+            statements.append(statement)
+
+        event.listen(sync_engine, "before_cursor_execute", spy)
+        try:
+            _member, changed = await record_sighting(session, sighting, T0 + timedelta(minutes=5))
+            await session.flush()
+        finally:
+            event.remove(sync_engine, "before_cursor_execute", spy)
+    assert changed is False
+    assert not [s for s in statements if s.lstrip().upper().startswith(("UPDATE", "INSERT"))]
+
+
+async def test_last_seen_is_refreshed_hourly(session_pool: SessionPool) -> None:
+    sighting = Sighting(1, "Anna", None, None)
+    await _record(session_pool, sighting, T0)
+    assert not await _record(session_pool, sighting, T0 + LAST_SEEN_RESOLUTION / 2)
+    assert await _record(session_pool, sighting, T0 + LAST_SEEN_RESOLUTION)
+    async with session_pool() as session:
+        member = await session.get(Member, 1)
+    assert member is not None
+    assert member.last_seen_at == T0 + LAST_SEEN_RESOLUTION
+
+
+async def test_name_change_is_stored(session_pool: SessionPool) -> None:
+    await _record(session_pool, Sighting(1, "Anna", None, None), T0)
+    assert await _record(session_pool, Sighting(1, "Anna-Lena", None, None), T0)
+    async with session_pool() as session:
+        assert (await session.get(Member, 1)).first_name == "Anna-Lena"  # type: ignore[union-attr]
+
+
+async def test_overlong_name_is_cut_to_the_column(session_pool: SessionPool) -> None:
+    await _record(session_pool, Sighting(1, "x" * 200, "y" * 40, "z" * 40), T0)
+    async with session_pool() as session:
+        member = await session.get(Member, 1)
+    assert member is not None
+    assert len(member.first_name) == 64
+    assert len(member.username or "") == 32
+
+
+async def test_username_moves_to_its_new_holder(session_pool: SessionPool) -> None:
+    await _record(session_pool, Sighting(1, "Anna", "kv_office", None), T0)
+    await _record(session_pool, Sighting(2, "Ben", "KV_Office", None), T0)
+    async with session_pool() as session:
+        holders = (
+            await session.scalars(select(Member.id).where(Member.username == "kv_office"))
+        ).all()
+        found = await find_member(session, "@KV_OFFICE")
+    assert holders == [2]
+    assert found is not None
+    assert found.id == 2
+
+
+async def test_find_member_by_id_and_unknown(session_pool: SessionPool) -> None:
+    await _record(session_pool, Sighting(42, "Anna", None, None), T0)
+    async with session_pool() as session:
+        assert (await find_member(session, " 42 ")).first_name == "Anna"  # type: ignore[union-attr]
+        assert await find_member(session, "43") is None
+        assert await find_member(session, "@nobody") is None
+        assert await find_member(session, "@") is None
+
+
+async def test_language_and_reachability(session_pool: SessionPool) -> None:
+    await _record(session_pool, Sighting(1, "Anna", None, "de"), T0)
+    async with session_pool() as session:
+        member = await session.get(Member, 1)
+        assert member is not None
+        assert await set_language(session, member, "en") is True
+        assert await set_language(session, member, "en") is False
+        assert await set_reachable(session, 1, reachable=False) is True
+        assert await set_reachable(session, 1, reachable=False) is False
+        assert await set_reachable(session, 999, reachable=False) is False
+        await session.commit()
+    async with session_pool() as session:
+        member = await session.get(Member, 1)
+    assert member is not None
+    assert (member.language, member.reachable) == ("en", False)

@@ -1,0 +1,31 @@
+"""The Alembic migrations and the models describe the same schema, on every backend."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot import migrations
+from models import Base
+
+
+def _diff(connection: Connection) -> list[object]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return compare_metadata(context, Base.metadata)
+
+
+async def test_models_match_migrations(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        diff = await connection.run_sync(_diff)
+    assert diff == [], f"models and migrations disagree; write a migration: {diff}"
+
+
+async def test_database_is_at_head(engine: AsyncEngine) -> None:
+    assert await migrations.pending_heads(engine) == set()
+
+
+async def test_upgrade_is_idempotent(engine: AsyncEngine) -> None:
+    await migrations.upgrade(engine)
+    assert await migrations.pending_heads(engine) == set()
