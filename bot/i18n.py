@@ -25,7 +25,7 @@ def check_compiled(locales_dir: Path = LOCALES_DIR) -> None:
         if not compiled.exists() or compiled.stat().st_mtime < source.stat().st_mtime:
             raise TranslationsMissingError(
                 f"Translations for '{locale}' are not compiled: "
-                f"run `pybabel compile -d {locales_dir} -D {DOMAIN}` (the setup script does)."
+                "run `bash scripts/i18n.sh compile` (scripts/setup.sh does it)."
             )
 
 

@@ -43,10 +43,6 @@ from models.base import utcnow
 
 logger = logging.getLogger(__name__)
 
-router = Router(name=__name__)
-router.message.filter(F.chat.type == ChatType.PRIVATE)
-router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
-
 # Telegram's longest username is 32 characters; anything much longer is not a reference.
 MAX_REFERENCE_LENGTH = 64
 
@@ -139,7 +135,6 @@ async def _show_panel(message: Message, member: Member, settings: Settings) -> N
     await message.answer(text, reply_markup=keyboard)
 
 
-@router.message(Command(*ROLE.aliases))
 async def role_command(
     message: Message,
     command: CommandObject,
@@ -168,7 +163,6 @@ async def role_command(
     await _show_panel(message, target, settings)
 
 
-@router.message(RoleGrant.waiting_for_member)
 async def role_target_given(
     message: Message,
     session: AsyncSession,
@@ -189,7 +183,6 @@ async def role_target_given(
     await _show_panel(message, target, settings)
 
 
-@router.callback_query(RoleCallback.filter())
 async def role_toggled(
     query: CallbackQuery,
     callback_data: RoleCallback,
@@ -287,7 +280,6 @@ async def _tell_member(
             logger.info("could not notify member=%s about a role change: %s", member.id, exc)
 
 
-@router.message(Command(*ROLES.aliases))
 async def list_roles(
     message: Message, session: AsyncSession, roles: frozenset[Role], settings: Settings
 ) -> None:
@@ -309,3 +301,15 @@ async def list_roles(
         await message.answer(_("Nobody holds a role yet."))
         return
     await message.answer(_("Roles in this KV:") + "\n\n" + "\n".join(lines))
+
+
+def create_router() -> Router:
+    """Role management in the private chat; every handler re-checks the admin role itself."""
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
+    router.message.register(role_command, Command(*ROLE.aliases))
+    router.message.register(list_roles, Command(*ROLES.aliases))
+    router.message.register(role_target_given, RoleGrant.waiting_for_member)
+    router.callback_query.register(role_toggled, RoleCallback.filter())
+    return router

@@ -14,11 +14,7 @@ from bot.services.members import set_reachable
 
 logger = logging.getLogger(__name__)
 
-router = Router(name=__name__)
-router.my_chat_member.filter(F.chat.type == ChatType.PRIVATE)
 
-
-@router.my_chat_member(ChatMemberUpdatedFilter(member_status_changed=KICKED))
 async def bot_blocked(event: ChatMemberUpdated, session: AsyncSession) -> None:
     """Stop sending to someone who blocked the bot, until they come back."""
     if await set_reachable(session, event.from_user.id, reachable=False):
@@ -26,9 +22,21 @@ async def bot_blocked(event: ChatMemberUpdated, session: AsyncSession) -> None:
         logger.info("member=%s blocked the bot", event.from_user.id)
 
 
-@router.my_chat_member(ChatMemberUpdatedFilter(member_status_changed=MEMBER))
 async def bot_unblocked(event: ChatMemberUpdated, session: AsyncSession) -> None:
     """Someone who had blocked the bot is back."""
     if await set_reachable(session, event.from_user.id, reachable=True):
         await session.commit()
         logger.info("member=%s unblocked the bot", event.from_user.id)
+
+
+def create_router() -> Router:
+    """Block/unblock bookkeeping for private chats; never replies."""
+    router = Router(name=__name__)
+    router.my_chat_member.filter(F.chat.type == ChatType.PRIVATE)
+    router.my_chat_member.register(
+        bot_blocked, ChatMemberUpdatedFilter(member_status_changed=KICKED)
+    )
+    router.my_chat_member.register(
+        bot_unblocked, ChatMemberUpdatedFilter(member_status_changed=MEMBER)
+    )
+    return router

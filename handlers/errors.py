@@ -12,10 +12,7 @@ from aiogram.utils.i18n import gettext as _
 
 logger = logging.getLogger(__name__)
 
-router = Router(name=__name__)
 
-
-@router.errors()
 async def on_error(event: ErrorEvent, bot: Bot, i18n: I18n, locale: str | None = None) -> bool:
     """Log the exception with the update id; tell the member something went wrong, nothing more."""
     update = event.update
@@ -38,3 +35,10 @@ async def on_error(event: ErrorEvent, bot: Bot, i18n: I18n, locale: str | None =
         except TelegramAPIError as exc:
             logger.warning("could not tell the member about the error: %s", exc)
     return True
+
+
+def create_router() -> Router:
+    """The error handler for every update."""
+    router = Router(name=__name__)
+    router.errors.register(on_error)
+    return router

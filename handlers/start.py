@@ -18,15 +18,10 @@ from bot.texts import esc
 from handlers.callbacks import LanguageCallback
 from models import Member, Role
 
-router = Router(name=__name__)
-router.message.filter(F.chat.type == ChatType.PRIVATE)
-router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
-
 # Each language is named in itself, so someone who can't read the current one still finds theirs.
 LANGUAGE_NAMES = {"de": "Deutsch", "en": "English"}
 
 
-@router.message(CommandStart())
 async def start(
     message: Message,
     session: AsyncSession,
@@ -48,14 +43,12 @@ async def start(
     )
 
 
-@router.message(Command(*HELP.aliases))
 async def show_help(message: Message, roles: frozenset[Role], locale: str) -> None:
     """List exactly the commands this member's roles allow."""
     lines = [f"/{spec.name(locale)} – {esc(spec.description)}" for spec in commands_for(roles)]
     await message.answer(_("What I can do for you:") + "\n\n" + "\n".join(lines))
 
 
-@router.message(Command(*LANGUAGE.aliases))
 async def choose_language(message: Message, i18n: I18n) -> None:
     """Offer the supported languages as buttons."""
     keyboard = InlineKeyboardMarkup(
@@ -72,7 +65,6 @@ async def choose_language(message: Message, i18n: I18n) -> None:
     await message.answer(_("Which language shall I speak with you?"), reply_markup=keyboard)
 
 
-@router.callback_query(LanguageCallback.filter())
 async def language_chosen(
     query: CallbackQuery,
     callback_data: LanguageCallback,
@@ -99,7 +91,6 @@ async def language_chosen(
     )
 
 
-@router.message(Command(*CANCEL.aliases))
 async def cancel(message: Message, state: FSMContext) -> None:
     """End the current step, if any."""
     if await state.get_state() is None:
@@ -107,3 +98,16 @@ async def cancel(message: Message, state: FSMContext) -> None:
         return
     await state.clear()
     await message.answer(_("Cancelled. /help shows what else I can do."))
+
+
+def create_router() -> Router:
+    """The private-chat basics; they work in every conversation state."""
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
+    router.message.register(start, CommandStart())
+    router.message.register(show_help, Command(*HELP.aliases))
+    router.message.register(choose_language, Command(*LANGUAGE.aliases))
+    router.message.register(cancel, Command(*CANCEL.aliases))
+    router.callback_query.register(language_chosen, LanguageCallback.filter())
+    return router

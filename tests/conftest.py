@@ -16,8 +16,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import migrations
+from bot.app import Application, build_application
 from bot.db import SessionPool, create_engine, create_session_pool
+from bot.settings import Settings
 from models import Base
+from tests.driver import BotDriver
+from tests.fakebotapi import FakeBotAPI, FakeUser
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
 PG_SKIP_REASON = (
@@ -130,3 +134,52 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 def session_pool(engine: AsyncEngine) -> SessionPool:
     """Sessions on the test database."""
     return create_session_pool(engine)
+
+
+# --- the bot against the fake Bot API server -------------------------------------------------
+
+KV_NAME = 'KV "Nord" <Test> & Co'
+
+
+@pytest.fixture
+async def fake_api() -> AsyncIterator[FakeBotAPI]:
+    """A fake Telegram Bot API on 127.0.0.1; any request breaking the spec fails the test."""
+    async with FakeBotAPI() as server:
+        yield server
+        assert server.violations == [], "requests broke the Bot API spec:\n" + "\n".join(
+            server.violations
+        )
+
+
+@pytest.fixture
+def admin_user(fake_api: FakeBotAPI) -> FakeUser:
+    """A person listed in ADMIN_IDS."""
+    return fake_api.add_user(first_name="Ada", username="ada_admin", language_code="de")
+
+
+@pytest.fixture
+def settings(fake_api: FakeBotAPI, database_url: str, admin_user: FakeUser) -> Settings:
+    """Settings pointing at the fake server and the test database."""
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        bot_token=fake_api.token,
+        telegram_api_url=fake_api.api_url,
+        database_url=database_url,
+        admin_ids=frozenset({admin_user.id}),
+        kv_name=KV_NAME,
+        default_locale="de",
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Application]:
+    """The real application (database already migrated by the fixtures)."""
+    application = await build_application(settings, migrate=False)
+    yield application
+    await application.close()
+
+
+@pytest.fixture
+def driver(app: Application, fake_api: FakeBotAPI) -> BotDriver:
+    """Feeds updates straight into the dispatcher and returns what the bot sent meanwhile."""
+    return BotDriver(app, fake_api)
