@@ -32,5 +32,12 @@ def configure_logging(level: str) -> None:
     quiet = "DEBUG" if level == "DEBUG" else "WARNING"
     # aiogram logs every update at INFO already; ours (bot.middlewares.logging) adds the handler
     # and keeps message text out, so theirs would only double the lines.
-    for name in ("aiogram.event", "aiosqlite", "apscheduler", "sqlalchemy", "aiohttp.access"):
+    for name in (
+        "aiogram.event",
+        "aiosqlite",
+        "alembic",
+        "apscheduler",
+        "sqlalchemy",
+        "aiohttp.access",
+    ):
         logging.getLogger(name).setLevel(quiet)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -12,6 +13,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import migrations
+
+logger = logging.getLogger(__name__)
 
 
 def alembic_config(database_url: str | None = None) -> Config:
@@ -39,7 +42,11 @@ def _current_heads(connection: Connection) -> tuple[str, ...]:
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Apply the migrations up to `revision` over the application's own engine."""
     async with engine.begin() as connection:
+        before = await connection.run_sync(_current_heads)
         await connection.run_sync(_upgrade, revision)
+        after = await connection.run_sync(_current_heads)
+    if before != after:
+        logger.info("database migrated from %s to %s", before or "empty", after)
 
 
 async def pending_heads(engine: AsyncEngine) -> set[str]:

@@ -29,7 +29,9 @@ class BotDriver:
         await self.feed(await user.send_message(text, **options))
         return self.server.sent_to(user.id)[before:]
 
-    async def press(self, user: FakeUser, message: SentMessage, callback_data: str) -> list[SentMessage]:
+    async def press(
+        self, user: FakeUser, message: SentMessage, callback_data: str
+    ) -> list[SentMessage]:
         """`user` presses a button; returns new messages to that chat (edits show in `message`)."""
         before = len(self.server.sent_to(user.id))
         await self.feed(await user.press(message, callback_data))

@@ -43,10 +43,16 @@ async def test_member_journey_by_polling(
     assert fake_api.webhook is None
     default = '{"type":"default"}'
     assert [c["command"] for c in fake_api.commands[(default, "de")]] == [
-        "start", "hilfe", "sprache", "abbrechen",
+        "start",
+        "hilfe",
+        "sprache",
+        "abbrechen",
     ]
     assert [c["command"] for c in fake_api.commands[(default, "en")]] == [
-        "start", "help", "language", "cancel",
+        "start",
+        "help",
+        "language",
+        "cancel",
     ]
     admin_scope = BotCommandScopeChat(chat_id=admin_user.id).model_dump_json(exclude_none=True)
     assert [c["command"] for c in fake_api.commands[(admin_scope, "")]][-2:] == ["rolle", "rollen"]
@@ -80,12 +86,14 @@ async def test_member_journey_by_polling(
 
     # Polling used exactly the update types the routers handle.
     last_poll = [r for r in fake_api.requests if r.method == "getUpdates"][-1]
-    assert set(last_poll.params["allowed_updates"]) == {"message", "callback_query", "my_chat_member"}
+    assert set(last_poll.params["allowed_updates"]) == {
+        "message",
+        "callback_query",
+        "my_chat_member",
+    }
 
 
-async def test_webhook_mode(
-    settings: Settings, fake_api: FakeBotAPI, admin_user: FakeUser
-) -> None:
+async def test_webhook_mode(settings: Settings, fake_api: FakeBotAPI, admin_user: FakeUser) -> None:
     port = _free_port()
     webhook_settings = settings.model_copy(
         update={
@@ -102,7 +110,9 @@ async def test_webhook_mode(
         assert registration.params["url"] == f"http://127.0.0.1:{port}/tg/hook"
         assert registration.params["secret_token"] == "s3cret-token_for-tests"
         assert set(registration.params["allowed_updates"]) == {
-            "message", "callback_query", "my_chat_member",
+            "message",
+            "callback_query",
+            "my_chat_member",
         }
 
         anna = fake_api.add_user(first_name="Anna", language_code="en")

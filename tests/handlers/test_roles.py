@@ -33,7 +33,11 @@ async def test_grant_by_username_and_revoke(
     anna = await _known(driver, fake_api, "Anna", "anna_k")
     [panel] = await driver.send(admin_user, "/rolle @Anna_K")
     assert panel.text.startswith(f"Anna (ID {anna.id}) hat diese Rollen: Mitglied.")
-    assert [text for text, _ in panel.buttons] == ["➕ Gastgeber:in", "➕ Organisator:in", "➕ Admin"]
+    assert [text for text, _ in panel.buttons] == [
+        "➕ Gastgeber:in",
+        "➕ Organisator:in",
+        "➕ Admin",
+    ]
 
     grant = _button(panel, "Organisator:in")
     assert await driver.press(admin_user, panel, grant) == []
@@ -133,7 +137,10 @@ async def test_admin_edge_cases(
     [panel] = await driver.send(admin_user, f"/rolle {admin_user.id}")
     assert "✅ Admin" in [text for text, _ in panel.buttons]
     await driver.press(admin_user, panel, _button(panel, "Admin"))
-    assert driver.last_answer()["text"] == "Ada ist über ADMIN_IDS Admin; das lässt sich nur dort ändern."
+    assert (
+        driver.last_answer()["text"]
+        == "Ada ist über ADMIN_IDS Admin; das lässt sich nur dort ändern."
+    )
     # A button for someone the bot never met, or a role that can't be granted.
     await driver.press(admin_user, panel, "role1:999999:host:1")
     assert driver.last_answer()["text"] == "Dieser Knopf gilt nicht mehr."
