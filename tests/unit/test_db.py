@@ -1,0 +1,80 @@
+"""SQLite is tuned for concurrent handlers; timestamps come back as aware UTC on every backend."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.dialects import sqlite
+
+from bot.db import SessionPool, create_engine, engine_from_settings
+from bot.settings import load_settings
+from models import Member
+from models.base import UTCDateTime
+
+
+async def test_sqlite_pragmas(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/x.db")
+    try:
+        async with engine.connect() as connection:
+            pragmas = {
+                name: (await connection.exec_driver_sql(f"PRAGMA {name}")).scalar()
+                for name in ("journal_mode", "foreign_keys", "busy_timeout")
+            }
+    finally:
+        await engine.dispose()
+    assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 30_000}
+
+
+async def test_concurrent_read_then_write_transactions_do_not_fail(tmp_path: Path) -> None:
+    """The pattern that fails with deferred transactions: read, pause, write, from many tasks."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/x.db")
+    async with engine.begin() as connection:
+        await connection.exec_driver_sql("CREATE TABLE counter (n INTEGER)")
+        await connection.exec_driver_sql("INSERT INTO counter VALUES (0)")
+
+    async def increment() -> None:
+        async with engine.begin() as connection:
+            value = (await connection.exec_driver_sql("SELECT n FROM counter")).scalar_one()
+            await asyncio.sleep(0)  # let the other tasks interleave
+            await connection.exec_driver_sql(f"UPDATE counter SET n = {value + 1}")
+
+    try:
+        await asyncio.gather(*(increment() for _ in range(25)))
+        async with engine.connect() as connection:
+            total = (await connection.exec_driver_sql("SELECT n FROM counter")).scalar_one()
+    finally:
+        await engine.dispose()
+    assert total == 25  # no lost update, no "database is locked"
+
+
+async def test_timestamps_are_aware_utc(session_pool: SessionPool) -> None:
+    pool = session_pool
+    berlin = timezone(timedelta(hours=2))
+    local = datetime(2026, 7, 1, 14, 0, tzinfo=berlin)
+    async with pool() as session:
+        session.add(Member(id=1, first_name="A", created_at=local, last_seen_at=local))
+        await session.commit()
+    async with pool() as session:
+        stored = await session.scalar(select(Member.created_at))
+    assert stored == datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+    assert stored.tzinfo is UTC
+
+
+def test_naive_datetimes_are_refused() -> None:
+    naive = datetime(2026, 1, 1)  # noqa: DTZ001 - the point of the test
+    with pytest.raises(ValueError, match="naive"):
+        UTCDateTime().process_bind_param(naive, sqlite.dialect())
+
+
+def test_sqlite_folder_is_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(
+        bot_token="123456789:AAH-fake-token-for-tests-0123456789ab",
+        database_url="sqlite+aiosqlite:///./nested/dir/bot.db",
+    )
+    engine_from_settings(settings)
+    assert (tmp_path / "nested" / "dir").is_dir()
