@@ -2,7 +2,35 @@
 
 from models.base import Base, UTCDateTime
 from models.fsm import FsmRecord
+from models.kv import (
+    ActivityType,
+    District,
+    Group,
+    GroupHost,
+    GroupType,
+    GuideSection,
+    KvProfile,
+    ServedChat,
+    Topic,
+)
 from models.member import Member, MemberRole, Role
 from models.processed_update import ProcessedUpdate
 
-__all__ = ["Base", "FsmRecord", "Member", "MemberRole", "ProcessedUpdate", "Role", "UTCDateTime"]
+__all__ = [
+    "ActivityType",
+    "Base",
+    "District",
+    "FsmRecord",
+    "Group",
+    "GroupHost",
+    "GroupType",
+    "GuideSection",
+    "KvProfile",
+    "Member",
+    "MemberRole",
+    "ProcessedUpdate",
+    "Role",
+    "ServedChat",
+    "Topic",
+    "UTCDateTime",
+]

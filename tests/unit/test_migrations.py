@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
@@ -29,3 +30,18 @@ async def test_database_is_at_head(engine: AsyncEngine) -> None:
 async def test_upgrade_is_idempotent(engine: AsyncEngine) -> None:
     await migrations.upgrade(engine)
     assert await migrations.pending_heads(engine) == set()
+
+
+def _downgrade(connection: Connection) -> None:
+    config = migrations.alembic_config()
+    config.attributes["connection"] = connection
+    command.downgrade(config, "base")
+
+
+async def test_downgrade_to_base_and_up_again(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.run_sync(_downgrade)
+    assert await migrations.pending_heads(engine) != set()
+    await migrations.upgrade(engine)
+    async with engine.connect() as connection:
+        assert await connection.run_sync(_diff) == []
