@@ -23,19 +23,21 @@ class BotDriver:
         """Handle one update as polling or a webhook would."""
         await self.app.dispatcher.feed_raw_update(self.app.bot, update)
 
+    async def deliver(self, user: FakeUser, update: dict[str, Any]) -> list[SentMessage]:
+        """Handle an update from `user`; returns the new messages to their private chat."""
+        before = len(self.server.sent_to(user.id))
+        await self.feed(update)
+        return self.server.sent_to(user.id)[before:]
+
     async def send(self, user: FakeUser, text: str, **options: Any) -> list[SentMessage]:
         """`user` writes `text` to the bot; returns the messages the bot sent to that chat."""
-        before = len(self.server.sent_to(user.id))
-        await self.feed(await user.send_message(text, **options))
-        return self.server.sent_to(user.id)[before:]
+        return await self.deliver(user, await user.send_message(text, **options))
 
     async def press(
         self, user: FakeUser, message: SentMessage, callback_data: str
     ) -> list[SentMessage]:
         """`user` presses a button; returns new messages to that chat (edits show in `message`)."""
-        before = len(self.server.sent_to(user.id))
-        await self.feed(await user.press(message, callback_data))
-        return self.server.sent_to(user.id)[before:]
+        return await self.deliver(user, await user.press(message, callback_data))
 
     def last_answer(self) -> dict[str, Any]:
         """The most recent answerCallbackQuery parameters."""

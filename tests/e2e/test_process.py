@@ -215,8 +215,8 @@ async def test_migrate_and_check(fake_api: FakeBotAPI, tmp_path: Path) -> None:
 
     code, out = await run("check")
     assert code == 0, out
-    assert re.search(r"^telegram\s+ok\s+\(@mitmachbot_test_bot, id \d+\)$", out, re.M), out
-    assert re.search(r"^database\s+ok", out, re.M), out
+    assert re.search(r"^telegram\s+ok\s+\(@mitmachbot_test_bot, id \d+\)$", out, re.MULTILINE), out
+    assert re.search(r"^database\s+ok", out, re.MULTILINE), out
 
     broken = dict(
         bot_env,
@@ -225,6 +225,6 @@ async def test_migrate_and_check(fake_api: FakeBotAPI, tmp_path: Path) -> None:
     )
     code, out = await run("check", env=broken)
     assert code == 1
-    assert re.search(r"^telegram\s+FAIL .*Unauthorized", out, re.M), out
-    assert re.search(r"^database\s+FAIL", out, re.M), out
+    assert re.search(r"^telegram\s+FAIL .*Unauthorized", out, re.MULTILINE), out
+    assert re.search(r"^database\s+FAIL", out, re.MULTILINE), out
     assert "pw@" not in out  # the password is masked

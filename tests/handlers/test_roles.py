@@ -87,17 +87,11 @@ async def test_two_step_conversation(
     [too_long] = await driver.send(admin_user, "x" * 300)
     assert too_long.text.startswith("Das ist zu lang")
     forward = await admin_user.send_message("Hi", forward_from=anna)
-    [panel] = [m for m in await _feed_collect(driver, admin_user, forward)]
+    [panel] = await driver.deliver(admin_user, forward)
     assert panel.text.startswith("Anna (ID")
     # The conversation is over: the next text is stray again.
     [stray] = await driver.send(admin_user, "@anna_k")
     assert stray.text.startswith("Ich verstehe Befehle und Knöpfe.")
-
-
-async def _feed_collect(driver: BotDriver, user: FakeUser, update: dict) -> list[SentMessage]:
-    before = len(driver.server.sent_to(user.id))
-    await driver.feed(update)
-    return driver.server.sent_to(user.id)[before:]
 
 
 async def test_hidden_forward_and_unknown_person(

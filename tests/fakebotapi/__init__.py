@@ -1,0 +1,59 @@
+"""A local fake Telegram Bot API server plus the checks it runs on every request.
+
+Typical use in a test::
+
+    async with FakeBotAPI() as server:
+        bot = Bot(server.token, session=AiohttpSession(
+            api=TelegramAPIServer.from_base(server.api_url)))
+        anna = server.add_user(first_name="Anna", username="anna")
+        await anna.send_message("/start")
+        reply = await server.wait_for_message(anna.id)
+        server.assert_no_violations()
+"""
+
+from tests.fakebotapi.common import Problem, UploadedFile
+from tests.fakebotapi.html import check_html, parse_html, utf16_len, visible_text
+from tests.fakebotapi.limits import check_limits
+from tests.fakebotapi.models import (
+    ApiCall,
+    ApiError,
+    FakeChat,
+    FakeUser,
+    Fault,
+    RecordedRequest,
+    Rule,
+    SentMessage,
+)
+from tests.fakebotapi.server import DEFAULT_TOKEN, FakeBotAPI
+from tests.fakebotapi.spec import (
+    BotApiSpec,
+    default_spec_path,
+    load_spec,
+    reset_spec_cache,
+    validate_request,
+)
+
+__all__ = [
+    "DEFAULT_TOKEN",
+    "ApiCall",
+    "ApiError",
+    "BotApiSpec",
+    "FakeBotAPI",
+    "FakeChat",
+    "FakeUser",
+    "Fault",
+    "Problem",
+    "RecordedRequest",
+    "Rule",
+    "SentMessage",
+    "UploadedFile",
+    "check_html",
+    "check_limits",
+    "default_spec_path",
+    "load_spec",
+    "parse_html",
+    "reset_spec_cache",
+    "utf16_len",
+    "validate_request",
+    "visible_text",
+]
