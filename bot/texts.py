@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import html
+from datetime import date
 
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
+from babel.dates import format_skeleton, format_time, get_day_names, get_month_names
 
+from bot.services.recurrence import LAST, Rule
 from models import Role
 
 
@@ -23,3 +27,58 @@ def role_label(role: Role) -> str:
         Role.ADMIN: _("Admin"),
     }
     return labels[role]
+
+
+def _ordinal(ordinal: int, locale: str) -> str:
+    if ordinal == LAST:
+        return _("last")
+    if locale == "en":
+        suffix = {1: "st", 2: "nd", 3: "rd"}.get(ordinal if ordinal < 20 else ordinal % 10, "th")
+        return f"{ordinal}{suffix}"
+    return f"{ordinal}."
+
+
+def _ordinals(ordinals: tuple[int, ...], locale: str) -> str:
+    # A single first reads best as a word ("jeden ersten Montag"); "jeden zweiten Donnerstag"
+    # would read as "every other Thursday" to many German speakers, so other ordinals stay
+    # numerals ("jeden 2. Donnerstag im Monat").
+    if ordinals == (1,):
+        return _("first")
+    words = [_ordinal(ordinal, locale) for ordinal in ordinals]
+    if len(words) == 1:
+        return words[0]
+    return _("{items} and {last}").format(items=", ".join(words[:-1]), last=words[-1])
+
+
+def describe_rule(rule: Rule) -> str:
+    """A meeting rule in the current locale, e.g. "jeden 2. Donnerstag im Monat, 19:00"."""
+    locale = get_i18n().current_locale
+    if rule.kind == "yearly_date":
+        assert rule.month is not None
+        assert rule.day is not None
+        # A leap year, so 29 February can be named.
+        day = format_skeleton("MMMMd", date(2000, rule.month, rule.day), locale=locale)
+        when = _("every year on {date}").format(date=day)
+    else:
+        assert rule.weekday is not None
+        weekday = get_day_names("wide", locale=locale)[rule.weekday]
+        if rule.kind == "weekly":
+            when = _("every {weekday}").format(weekday=weekday)
+        elif rule.kind == "biweekly":
+            when = _("every other {weekday}").format(weekday=weekday)
+        elif rule.kind == "monthly":
+            when = _("every {ordinals} {weekday} of the month").format(
+                ordinals=_ordinals(rule.ordinals, locale), weekday=weekday
+            )
+        else:
+            assert rule.month is not None
+            when = _("every year on the {ordinals} {weekday} of {month}").format(
+                ordinals=_ordinals(rule.ordinals, locale),
+                weekday=weekday,
+                month=get_month_names("wide", locale=locale)[rule.month],
+            )
+    if rule.time is None:
+        return when
+    return _("{when}, {time}").format(
+        when=when, time=format_time(rule.time, format="short", locale=locale)
+    )

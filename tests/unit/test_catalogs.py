@@ -60,5 +60,10 @@ def test_every_message_is_translated(locale: str, template: Catalog) -> None:
 
 def test_german_is_really_german() -> None:
     catalog = _read(LOCALES_DIR / "de" / "LC_MESSAGES" / "messages.po", "de")
-    same = [m.id for m in catalog if m.id and m.string == m.id and len(m.id) > 8]
+    # Messages that are only placeholders and punctuation ("{when}, {time}") may stay as they are.
+    same = [
+        m.id
+        for m in catalog
+        if m.id and m.string == m.id and re.search(r"[A-Za-z]{3}", PLACEHOLDER.sub("", m.id))
+    ]
     assert same == [], f"untranslated German entries: {same}"

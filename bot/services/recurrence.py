@@ -1,0 +1,907 @@
+"""Recurring dates: read the KV's rules in German or English and compute the next dates.
+
+Groups meet by rules like "jeden 2. Donnerstag 19 Uhr" and Gedenktage recur like "27.01." or
+"2. Sonntag im September". Organisers write these rules in the YAML setup, so the parser is
+forgiving about word order, case, spacing and language, and strict about meaning: anything it
+can't place is a RuleError naming the offending part, never a silent guess.
+
+"every 2nd Thursday" / "jeden 2. Donnerstag" means the 2nd Thursday of each month, because that
+is how German KVs use "jeden 2. Donnerstag" (and "jeden zweiten Donnerstag"). A meeting every
+other week must say so: "every other Thursday", "alle zwei Wochen donnerstags", "every 2 weeks",
+and it needs a start date to know which Thursdays.
+
+Rules hold local wall-clock times; occurrences are computed in the KV's zone and returned as aware
+UTC datetimes, so 19:00 stays 19:00 in Berlin across the DST switches.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import difflib
+import re
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, get_args
+from zoneinfo import ZoneInfo
+
+RuleKind = Literal["weekly", "biweekly", "monthly", "yearly_date", "yearly_weekday"]
+Slot = Literal["weekday_evening", "weekday_daytime", "weekend"]
+
+LAST = -1
+"""The ordinal for "last <weekday> of the month"."""
+
+MAX_RULE_LENGTH = 200
+BIWEEKLY_NEEDS_START = (
+    "biweekly rules need a start date, e.g. 'every other Thursday 19:00 from 2026-01-08'"
+)
+EVENING_STARTS = dt.time(17, 0)
+
+_KINDS: tuple[str, ...] = get_args(RuleKind)
+# Which optional fields each kind uses; every other one must be left empty.
+_FIELDS: dict[str, frozenset[str]] = {
+    "weekly": frozenset({"weekday"}),
+    "biweekly": frozenset({"weekday", "anchor"}),
+    "monthly": frozenset({"weekday", "ordinals"}),
+    "yearly_date": frozenset({"month", "day"}),
+    "yearly_weekday": frozenset({"weekday", "ordinals", "month"}),
+}
+_OPTIONAL_FIELDS = {
+    "weekday": "a weekday",
+    "ordinals": "ordinals",
+    "month": "a month",
+    "day": "a day",
+    "anchor": "a start date (anchor)",
+}
+# Canonical text is locale-independent on purpose: it is what the YAML export writes.
+_EN_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_EN_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+# A leap year, so that 29.02. is a valid yearly date.
+_LEAP_YEAR = 2000
+
+
+class RuleError(ValueError):
+    """A recurrence rule that can't be read or doesn't make sense; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One recurrence rule; immutable and hashable.
+
+    Which fields a rule uses depends on its kind (the others stay None or empty):
+    weekly: weekday; biweekly: weekday and anchor (a date on that weekday, the first meeting);
+    monthly: weekday and ordinals; yearly_date: month and day; yearly_weekday: weekday, ordinals
+    and month. weekday counts like date.weekday() (0 = Monday); ordinals are 1-5 or LAST, kept
+    ascending with LAST at the end. time is the local wall-clock time, None for all-day.
+    Constructing an inconsistent rule raises RuleError.
+    """
+
+    kind: RuleKind
+    time: dt.time | None
+    weekday: int | None = None
+    ordinals: tuple[int, ...] = ()
+    month: int | None = None
+    day: int | None = None
+    anchor: dt.date | None = None
+
+    def __post_init__(self) -> None:
+        """Check the fields fit the kind and put ordinals and time into canonical form."""
+        _check_rule(self)
+        # Equal rules must compare and hash equal however the ordinals were listed.
+        object.__setattr__(self, "ordinals", tuple(sorted(set(self.ordinals), key=_ordinal_key)))
+        # datetime.combine() passes fold on; fold=0 is what makes an ambiguous time the first.
+        if self.time is not None and self.time.fold:
+            object.__setattr__(self, "time", self.time.replace(fold=0))
+
+
+def _ordinal_key(ordinal: int) -> tuple[bool, int]:
+    return (ordinal == LAST, ordinal)
+
+
+def _check_rule(rule: Rule) -> None:
+    if rule.kind not in _KINDS:
+        raise RuleError(f"unknown rule kind {rule.kind!r}")
+    wanted = _FIELDS[rule.kind]
+    for name, described in _OPTIONAL_FIELDS.items():
+        value = getattr(rule, name)
+        present = value is not None and not (name == "ordinals" and not value)
+        if present and name not in wanted:
+            raise RuleError(f"a {rule.kind} rule has no {name}")
+        if not present and name in wanted:
+            raise RuleError(f"a {rule.kind} rule needs {described}")
+    _check_values(rule)
+
+
+def _check_values(rule: Rule) -> None:
+    if rule.time is not None and (
+        not isinstance(rule.time, dt.time)
+        or rule.time.tzinfo is not None
+        or rule.time.second
+        or rule.time.microsecond
+    ):
+        raise RuleError("the time must be a local wall-clock time in whole minutes")
+    if rule.weekday is not None and rule.weekday not in range(7):
+        raise RuleError(f"weekday must be 0 (Monday) to 6 (Sunday), not {rule.weekday!r}")
+    for ordinal in rule.ordinals:
+        if ordinal != LAST and ordinal not in range(1, 6):
+            raise RuleError(f"ordinal out of range {ordinal!r} (use 1 to 5 or last)")
+    if rule.month is not None and rule.month not in range(1, 13):
+        raise RuleError(f"month must be 1 to 12, not {rule.month!r}")
+    if rule.day is not None and rule.month is not None and not _valid_day(rule.day, rule.month):
+        raise RuleError(f"impossible date: day {rule.day} of {_EN_MONTHS[rule.month - 1]}")
+    if rule.anchor is not None and rule.weekday is not None:
+        if not isinstance(rule.anchor, dt.date) or isinstance(rule.anchor, dt.datetime):
+            raise RuleError("the start date must be a date")
+        if rule.anchor.weekday() != rule.weekday:
+            raise RuleError(
+                f"start date {rule.anchor.isoformat()} is a {_EN_DAYS[rule.anchor.weekday()]}, "
+                f"not a {_EN_DAYS[rule.weekday]}"
+            )
+
+
+def _valid_day(day: int, month: int) -> bool:
+    return 1 <= day <= calendar.monthrange(_LEAP_YEAR, month)[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing: first the text becomes tokens (numbers, dates, times and known words), then a scan
+# pairs tokens that belong together ("2nd" + "Thursday", "27" + "January"), then the collected
+# parts decide the kind. Working on parts rather than a fixed sentence shape is what lets
+# "Thursdays 19:00", "19 Uhr, jeden Donnerstag" and "wöchentlich donnerstags 19:00" all work.
+
+_TokenKind = Literal[
+    "time", "date", "ord", "num", "weekday", "month", "week", "mark", "other", "joiner", "filler"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    kind: _TokenKind
+    text: str  # as written, for error messages
+    n: int = 0  # weekday, month, ordinal or number
+    mark: str = ""  # weekly, biweekly, monthly, yearly
+    clock: dt.time | None = None
+    day: int = 0
+    month: int = 0
+    year: int | None = None
+
+
+_TOKEN_RE = re.compile(
+    r"""
+    (?P<space>\s+)
+    |(?P<iso>(?P<iso_y>\d{4})-(?P<iso_m>\d{1,2})-(?P<iso_d>\d{1,2}))(?![\d:])
+    |(?P<dmy>(?P<dmy_d>\d{1,2})\.(?P<dmy_m>\d{1,2})\.(?P<dmy_y>\d{4}|\d{2}))(?![\d:])
+    |(?P<dm>(?P<dm_d>\d{1,2})\.(?P<dm_m>\d{1,2})\.)(?![\d:])
+    |(?P<clock>(?P<clock_h>\d{1,2})[:.](?P<clock_m>\d{2})(?!\d)
+        (?:\s*(?P<clock_s>[ap]\.?m\.?|uhr|h)(?![^\W\d_]))?)
+    |(?P<hour>(?P<hour_h>\d{1,2})\s*(?P<hour_s>[ap]\.?m\.?|uhr|h)(?![^\W\d_]))
+    |(?P<fortnight>(?:14\s*-?\s*t(?:ä|ae)g(?:ig|lich)|2\s*-?\s*w(?:ö|oe)ch(?:entlich|ig))
+        (?![^\W\d_]))
+    |(?P<ordnum>\d{1,2}(?:st|nd|rd|th)(?![^\W\d_])|\d{1,2}\.(?!\d))
+    |(?P<num>\d+)
+    |(?P<word>[^\W\d_]+(?:-[^\W\d_]+)*\.?)
+    |(?P<joiner>[,&+/;])
+    |(?P<punct>[.\-–—])
+    """,
+    re.VERBOSE | re.IGNORECASE,
+)
+_TOKEN_GROUPS = (
+    "space",
+    "iso",
+    "dmy",
+    "dm",
+    "clock",
+    "hour",
+    "fortnight",
+    "ordnum",
+    "num",
+    "word",
+    "joiner",
+    "punct",
+)
+
+
+def _words(groups: dict[int, Sequence[str]]) -> dict[str, int]:
+    return {word: value for value, words in groups.items() for word in words}
+
+
+_WEEKDAY_WORDS = _words(
+    {
+        0: ("monday", "mondays", "mon", "montag", "montags", "mo"),
+        1: ("tuesday", "tuesdays", "tue", "tues", "dienstag", "dienstags", "di"),
+        2: ("wednesday", "wednesdays", "wed", "mittwoch", "mittwochs", "mi"),
+        3: ("thursday", "thursdays", "thu", "thur", "thurs", "donnerstag", "donnerstags", "do"),
+        4: ("friday", "fridays", "fri", "freitag", "freitags", "fr"),
+        5: ("saturday", "saturdays", "sat", "samstag", "samstags", "sonnabend", "sonnabends", "sa"),
+        6: ("sunday", "sundays", "sun", "sonntag", "sonntags", "so"),
+    }
+)
+_MONTH_WORDS = _words(
+    {
+        1: ("january", "jan", "januar", "jänner", "jaenner"),
+        2: ("february", "feb", "februar", "feber"),
+        3: ("march", "mar", "märz", "maerz", "mrz"),
+        4: ("april", "apr"),
+        5: ("may", "mai"),
+        6: ("june", "jun", "juni"),
+        7: ("july", "jul", "juli"),
+        8: ("august", "aug"),
+        9: ("september", "sep", "sept"),
+        10: ("october", "oct", "oktober", "okt"),
+        11: ("november", "nov"),
+        12: ("december", "dec", "dezember", "dez"),
+    }
+)
+# Ordinals beyond 5 are known words so that "sixth Monday" says "out of range", not "unknown".
+_GERMAN_ORDINAL_STEMS = {
+    1: ("erst",),
+    2: ("zweit",),
+    3: ("dritt",),
+    4: ("viert",),
+    5: ("fünft", "fuenft"),
+    6: ("sechst",),
+    7: ("siebt",),
+    8: ("acht",),
+    LAST: ("letzt",),
+}
+_ORDINAL_WORDS = {
+    **_words(
+        {
+            1: ("first",),
+            2: ("second",),
+            3: ("third",),
+            4: ("fourth",),
+            5: ("fifth",),
+            6: ("sixth",),
+            7: ("seventh",),
+            8: ("eighth",),
+            LAST: ("last",),
+        }
+    ),
+    **{
+        stem + ending: value
+        for value, stems in _GERMAN_ORDINAL_STEMS.items()
+        for stem in stems
+        for ending in ("e", "er", "en", "es", "em")
+    },
+}
+_NUMBER_WORDS = _words(
+    {
+        2: ("two", "zwei"),
+        3: ("three", "drei"),
+        4: ("four", "vier"),
+    }
+)
+_MARK_WORDS: dict[str, str] = {
+    **dict.fromkeys(("weekly", "wöchentlich", "woechentlich"), "weekly"),
+    **dict.fromkeys(
+        (
+            "biweekly",
+            "fortnightly",
+            "zweiwöchentlich",
+            "zweiwoechentlich",
+            "zweiwöchig",
+            "zweiwoechig",
+            "vierzehntägig",
+            "vierzehntaegig",
+            "vierzehntäglich",
+            "vierzehntaeglich",
+        ),
+        "biweekly",
+    ),
+    **dict.fromkeys(("month", "monthly", "monat", "monats", "monatlich"), "monthly"),
+    **dict.fromkeys(
+        ("year", "yearly", "annually", "annual", "jahr", "jahres", "jährlich", "jaehrlich"),
+        "yearly",
+    ),
+}
+_WEEK_WORDS = frozenset({"week", "weeks", "woche", "wochen"})
+_OTHER_WORDS = frozenset({"other", "alternate"})
+_JOINER_WORDS = frozenset({"and", "und"})
+_FILLER_WORDS = frozenset(
+    {
+        "every",
+        "each",
+        "on",
+        "of",
+        "the",
+        "in",
+        "at",
+        "from",
+        "starting",
+        "start",
+        "starts",
+        "beginning",
+        "since",
+        "jeden",
+        "jede",
+        "jeder",
+        "jedes",
+        "jedem",
+        "alle",
+        "im",
+        "am",
+        "um",
+        "an",
+        "ab",
+        "seit",
+        "beginnend",
+        "des",
+        "der",
+        "den",
+        "die",
+        "dem",
+    }
+)
+_ALL_WORDS = sorted(
+    {
+        *_WEEKDAY_WORDS,
+        *_MONTH_WORDS,
+        *_ORDINAL_WORDS,
+        *_NUMBER_WORDS,
+        *_MARK_WORDS,
+        *_WEEK_WORDS,
+        *_OTHER_WORDS,
+        *_JOINER_WORDS,
+        *_FILLER_WORDS,
+    }
+)
+
+
+def parse_rule(text: str) -> Rule:
+    """Read a rule written in German or English, e.g. "jeden 2. Donnerstag 19 Uhr".
+
+    Raises RuleError with a clear English reason naming the part it couldn't place.
+    """
+    text = unicodedata.normalize("NFC", text).strip()
+    if not text:
+        raise RuleError("empty rule: write e.g. 'every Thursday 19:00' or '27.01.'")
+    if len(text) > MAX_RULE_LENGTH:
+        raise RuleError(f"rule is too long ({len(text)} characters, at most {MAX_RULE_LENGTH})")
+    return _build(_collect(_tokenize(text)))
+
+
+def _tokenize(text: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    position = 0
+    while position < len(text):
+        match = _TOKEN_RE.match(text, position)
+        if match is None:
+            raise RuleError(f"unexpected character {text[position]!r} in {text!r}")
+        position = match.end()
+        group = next(name for name in _TOKEN_GROUPS if match.group(name) is not None)
+        tokens.extend(_make_tokens(group, match))
+    return tokens
+
+
+def _make_tokens(group: str, match: re.Match[str]) -> list[_Token]:
+    raw = match.group(group)
+    if group in ("space", "punct"):
+        return []
+    if group == "iso":
+        return [_dated(raw, match.group("iso_d"), match.group("iso_m"), match.group("iso_y"))]
+    if group == "dmy":
+        return [_dated(raw, match.group("dmy_d"), match.group("dmy_m"), match.group("dmy_y"))]
+    if group == "dm":
+        day, month = int(match.group("dm_d")), int(match.group("dm_m"))
+        return [_Token("date", raw, day=day, month=month)]
+    if group == "clock":
+        hour, minute = int(match.group("clock_h")), int(match.group("clock_m"))
+        return _timed(raw, hour, minute, match.group("clock_s"))
+    if group == "hour":
+        return _timed(raw, int(match.group("hour_h")), 0, match.group("hour_s"))
+    if group == "fortnight":
+        return [_Token("mark", raw, mark="biweekly")]
+    if group == "ordnum":
+        return [_Token("ord", raw, n=int("".join(ch for ch in raw if ch.isdigit())))]
+    if group == "num":
+        return [_Token("num", raw, n=int(raw))]
+    if group == "joiner":
+        return [_Token("joiner", raw)]
+    return [_word(raw)]
+
+
+def _dated(raw: str, day: str, month: str, year: str) -> _Token:
+    # Two-digit years only ever mean this century in a bot's start dates.
+    full_year = int(year) + 2000 if len(year) == 2 else int(year)
+    try:
+        dt.date(full_year, int(month), int(day))
+    except ValueError:
+        raise RuleError(f"impossible date '{raw}'") from None
+    return _Token("date", raw, day=int(day), month=int(month), year=full_year)
+
+
+def _timed(raw: str, hour: int, minute: int, suffix: str | None) -> list[_Token]:
+    meridiem = (suffix or "").lower().replace(".", "")
+    if meridiem == "am" and not 1 <= hour <= 12:
+        # "19:00 am ersten Montag": German "am" (on the), not English a.m.
+        return _timed(raw[: raw.lower().rindex("am")].rstrip(), hour, minute, None)
+    if meridiem in ("am", "pm"):
+        if not 1 <= hour <= 12 or minute > 59:
+            raise RuleError(f"time out of range '{raw}'")
+        hour = hour % 12 + (12 if meridiem == "pm" else 0)
+    elif hour > 23 or minute > 59:
+        hint = ""
+        if "." in raw and 1 <= minute <= 12:
+            hint = f" (write dates with a final dot, e.g. '{raw}.')"
+        raise RuleError(f"time out of range '{raw}'{hint}")
+    return [_Token("time", raw, clock=dt.time(hour, minute))]
+
+
+def _word(raw: str) -> _Token:
+    key = raw.lower().rstrip(".").replace("-", "")
+    if key in _WEEKDAY_WORDS:
+        return _Token("weekday", raw, n=_WEEKDAY_WORDS[key])
+    if key in _MONTH_WORDS:
+        return _Token("month", raw, n=_MONTH_WORDS[key])
+    if key in _ORDINAL_WORDS:
+        return _Token("ord", raw, n=_ORDINAL_WORDS[key])
+    if key in _NUMBER_WORDS:
+        return _Token("num", raw, n=_NUMBER_WORDS[key])
+    if key in _MARK_WORDS:
+        return _Token("mark", raw, mark=_MARK_WORDS[key])
+    if key in _WEEK_WORDS:
+        return _Token("week", raw)
+    if key in _OTHER_WORDS:
+        return _Token("other", raw)
+    if key in _JOINER_WORDS:
+        return _Token("joiner", raw)
+    if key in _FILLER_WORDS:
+        return _Token("filler", raw)
+    raise RuleError(_unknown_word(raw, key))
+
+
+def _unknown_word(raw: str, key: str) -> str:
+    for label, vocabulary in (("weekday", _WEEKDAY_WORDS), ("month", _MONTH_WORDS)):
+        close = difflib.get_close_matches(key, [w for w in vocabulary if len(w) > 3], 1, 0.75)
+        if close:
+            return f"unknown {label} '{raw}' (did you mean '{close[0].capitalize()}'?)"
+    if key.endswith(("day", "days", "tag", "tags")):
+        return f"unknown weekday '{raw}'"
+    close = difflib.get_close_matches(key, _ALL_WORDS, 1, 0.8)
+    if close:
+        return f"unrecognised word '{raw}' (did you mean '{close[0]}'?)"
+    return f"unrecognised word '{raw}'"
+
+
+@dataclass(slots=True)
+class _Parts:
+    times: list[_Token] = field(default_factory=list)
+    weekdays: list[_Token] = field(default_factory=list)
+    ordinals: list[_Token] = field(default_factory=list)
+    dates: list[_Token] = field(default_factory=list)  # day and month, no year
+    months: list[_Token] = field(default_factory=list)  # a month without a day
+    anchors: list[_Token] = field(default_factory=list)  # dates with a year
+    intervals: list[_Token] = field(default_factory=list)  # n = weeks between meetings
+    marks: list[_Token] = field(default_factory=list)
+
+
+def _collect(tokens: list[_Token]) -> _Parts:
+    parts = _Parts()
+    index = 0
+    while index < len(tokens):
+        index = _STEPS[tokens[index].kind](tokens, index, parts)
+    return parts
+
+
+def _skip_fillers(tokens: list[_Token], index: int) -> int:
+    """The index of the first token from index on that means something (len(tokens) if none)."""
+    while index < len(tokens) and tokens[index].kind == "filler":
+        index += 1
+    return index
+
+
+def _kind_at(tokens: list[_Token], index: int) -> str | None:
+    return tokens[index].kind if index < len(tokens) else None
+
+
+def _ordinal_chain(tokens: list[_Token], index: int) -> tuple[list[_Token], int]:
+    """ "1st and 3rd", "1., 3. und 5.": the ordinals starting at index and the index after."""
+    chain = [tokens[index]]
+    index += 1
+    while _kind_at(tokens, index) == "joiner" and _kind_at(tokens, index + 1) == "ord":
+        chain.append(tokens[index + 1])
+        index += 2
+    return chain, index
+
+
+def _step_ordinal(tokens: list[_Token], index: int, parts: _Parts) -> int:
+    chain, end = _ordinal_chain(tokens, index)
+    position = _skip_fillers(tokens, end)
+    kind = _kind_at(tokens, position)
+    if kind == "weekday":
+        parts.ordinals.extend(chain)
+        parts.weekdays.append(tokens[position])
+        return position + 1
+    first = chain[0]
+    if len(chain) == 1 and kind == "week":
+        text = f"{first.text} {tokens[position].text}"
+        parts.intervals.append(_Token("other", text, n=first.n))
+        return position + 1
+    if len(chain) == 1 and kind == "month" and first.n > 0:
+        month = tokens[position]
+        text = f"{first.text} {month.text}"
+        parts.dates.append(_Token("date", text, day=first.n, month=month.n))
+        return position + 1
+    raise RuleError(f"'{chain[-1].text}' must be followed by a weekday, e.g. '2nd Thursday'")
+
+
+def _step_number(tokens: list[_Token], index: int, parts: _Parts) -> int:
+    number = tokens[index]
+    position = _skip_fillers(tokens, index + 1)
+    kind = _kind_at(tokens, position)
+    if kind == "week":
+        text = f"{number.text} {tokens[position].text}"
+        parts.intervals.append(_Token("other", text, n=number.n))
+        return position + 1
+    if kind == "month":
+        month = tokens[position]
+        text = f"{number.text} {month.text}"
+        parts.dates.append(_Token("date", text, day=number.n, month=month.n))
+        return position + 1
+    raise RuleError(
+        f"unexpected number '{number.text}': write times as '19:00' or '19 Uhr' "
+        "and dates as '27.01.'"
+    )
+
+
+def _step_month(tokens: list[_Token], index: int, parts: _Parts) -> int:
+    month = tokens[index]
+    position = _skip_fillers(tokens, index + 1)
+    kind = _kind_at(tokens, position)
+    if kind in ("num", "ord") and tokens[position].n > 0:
+        # "September 2nd Sunday" keeps the ordinal for the weekday; "January 27th" is a day.
+        _, end = _ordinal_chain(tokens, position)
+        if _kind_at(tokens, _skip_fillers(tokens, end)) != "weekday" or kind == "num":
+            day = tokens[position]
+            text = f"{month.text} {day.text}"
+            parts.dates.append(_Token("date", text, day=day.n, month=month.n))
+            return position + 1
+    parts.months.append(month)
+    return index + 1
+
+
+def _step_other(tokens: list[_Token], index: int, parts: _Parts) -> int:
+    other = tokens[index]
+    position = _skip_fillers(tokens, index + 1)
+    if _kind_at(tokens, position) == "week":
+        text = f"{other.text} {tokens[position].text}"
+        parts.intervals.append(_Token("other", text, n=2))
+        return position + 1
+    parts.intervals.append(_Token("other", other.text, n=2))
+    return index + 1
+
+
+def _step_simple(tokens: list[_Token], index: int, parts: _Parts) -> int:
+    token = tokens[index]
+    if token.kind == "time":
+        parts.times.append(token)
+    elif token.kind == "date":
+        (parts.dates if token.year is None else parts.anchors).append(token)
+    elif token.kind == "weekday":
+        parts.weekdays.append(token)
+    elif token.kind == "week":
+        # "every week", "jede Woche"; counted weeks were taken by the number or ordinal before.
+        parts.marks.append(_Token("mark", token.text, mark="weekly"))
+    elif token.kind == "mark" and token.mark == "biweekly":
+        parts.intervals.append(_Token("other", token.text, n=2))
+    elif token.kind == "mark":
+        parts.marks.append(token)
+    # Fillers and stray joiners ("Thursday, 19:00") carry no meaning of their own.
+    return index + 1
+
+
+_STEPS: dict[str, Callable[[list[_Token], int, _Parts], int]] = {
+    "ord": _step_ordinal,
+    "num": _step_number,
+    "month": _step_month,
+    "other": _step_other,
+    **dict.fromkeys(
+        ("time", "date", "weekday", "week", "mark", "joiner", "filler"),
+        _step_simple,
+    ),
+}
+
+
+def _texts(tokens: list[_Token]) -> str:
+    return " and ".join(f"'{token.text}'" for token in tokens)
+
+
+def _one(tokens: list[_Token], what: str, *, same: Callable[[_Token], object]) -> _Token | None:
+    if len({same(token) for token in tokens}) > 1:
+        raise RuleError(f"more than one {what}: {_texts(tokens)}")
+    return tokens[0] if tokens else None
+
+
+def _build(parts: _Parts) -> Rule:
+    time_token = _one(parts.times, "time", same=lambda t: t.clock)
+    clock = time_token.clock if time_token else None
+    _one(parts.weekdays, "weekday (write one rule per weekday)", same=lambda t: t.n)
+    _one(parts.dates, "date", same=lambda t: (t.day, t.month))
+    _one(parts.months, "month", same=lambda t: t.n)
+    _one(parts.anchors, "start date", same=lambda t: (t.year, t.month, t.day))
+    for ordinal in parts.ordinals:
+        if ordinal.n != LAST and not 1 <= ordinal.n <= 5:
+            raise RuleError(f"ordinal out of range '{ordinal.text}' (use 1st to 5th or last)")
+    for interval in parts.intervals:
+        if interval.n != 2:
+            raise RuleError(
+                f"unsupported interval '{interval.text}': "
+                "only weekly and every-other-week rules are supported"
+            )
+    if parts.dates:
+        return _build_yearly_date(parts, clock)
+    if parts.months:
+        return _build_yearly_weekday(parts, clock)
+    if parts.intervals:
+        return _build_biweekly(parts, clock)
+    if not parts.weekdays:
+        hint = ""
+        if time_token is not None and "." in time_token.text:
+            hint = f" (dates need a final dot, e.g. '{time_token.text}.')"
+        raise RuleError(
+            "no weekday or date found: write e.g. 'every Thursday 19:00', "
+            f"'first Monday of the month 18:30' or '27.01.'{hint}"
+        )
+    if parts.ordinals:
+        _reject_extras(parts, "monthly", allowed_marks={"monthly"})
+        return Rule("monthly", clock, weekday=parts.weekdays[0].n, ordinals=_ordinals(parts))
+    monthly = [mark for mark in parts.marks if mark.mark == "monthly"]
+    if monthly:
+        raise RuleError(
+            f"'{monthly[0].text}' needs an ordinal, e.g. '2nd Thursday of the month 19:00'"
+        )
+    _reject_extras(parts, "weekly", allowed_marks={"weekly"})
+    return Rule("weekly", clock, weekday=parts.weekdays[0].n)
+
+
+def _ordinals(parts: _Parts) -> tuple[int, ...]:
+    return tuple(token.n for token in parts.ordinals)
+
+
+def _reject_extras(parts: _Parts, kind: str, *, allowed_marks: set[str]) -> None:
+    """Refuse parts the chosen kind has no use for, rather than silently ignoring them."""
+    if parts.anchors and kind != "biweekly":
+        raise RuleError(
+            f"start date '{parts.anchors[0].text}' only applies to biweekly rules, "
+            "e.g. 'every other Thursday 19:00 from 2026-01-08'"
+        )
+    used = _FIELDS[kind]
+    extras = [
+        *(parts.weekdays if "weekday" not in used else []),
+        *(parts.ordinals if "ordinals" not in used else []),
+        *(parts.intervals if kind != "biweekly" else []),
+        *(mark for mark in parts.marks if mark.mark not in allowed_marks),
+    ]
+    if extras:
+        label = kind.replace("_", " ")
+        raise RuleError(f"'{extras[0].text}' doesn't fit a {label} rule")
+
+
+def _build_yearly_date(parts: _Parts, clock: dt.time | None) -> Rule:
+    date = parts.dates[0]
+    if parts.months:
+        raise RuleError(f"'{parts.months[0].text}' doesn't fit the date '{date.text}'")
+    _reject_extras(parts, "yearly_date", allowed_marks={"yearly"})
+    if not 1 <= date.month <= 12 or not _valid_day(date.day, date.month):
+        raise RuleError(f"impossible date '{date.text}'")
+    return Rule("yearly_date", clock, month=date.month, day=date.day)
+
+
+def _build_yearly_weekday(parts: _Parts, clock: dt.time | None) -> Rule:
+    month = parts.months[0]
+    if not parts.weekdays:
+        raise RuleError(
+            f"'{month.text}' needs a day or a weekday, "
+            "e.g. '27 January' or '2nd Sunday of September'"
+        )
+    if not parts.ordinals:
+        raise RuleError(
+            f"'{parts.weekdays[0].text}' in '{month.text}' needs an ordinal, "
+            "e.g. '2nd Sunday of September'"
+        )
+    _reject_extras(parts, "yearly_weekday", allowed_marks={"yearly"})
+    return Rule(
+        "yearly_weekday",
+        clock,
+        weekday=parts.weekdays[0].n,
+        ordinals=_ordinals(parts),
+        month=month.n,
+    )
+
+
+def _build_biweekly(parts: _Parts, clock: dt.time | None) -> Rule:
+    if parts.ordinals:
+        raise RuleError(
+            f"'{parts.ordinals[0].text}' doesn't fit a rule that repeats every other week"
+        )
+    _reject_extras(parts, "biweekly", allowed_marks=set())
+    if not parts.anchors:
+        raise RuleError(BIWEEKLY_NEEDS_START)
+    anchor_token = parts.anchors[0]
+    assert anchor_token.year is not None
+    anchor = dt.date(anchor_token.year, anchor_token.month, anchor_token.day)
+    # Without a weekday the start date says which one: "alle zwei Wochen ab 08.01.2026".
+    weekday = parts.weekdays[0].n if parts.weekdays else anchor.weekday()
+    if anchor.weekday() != weekday:
+        raise RuleError(
+            f"start date '{anchor_token.text}' is a {_EN_DAYS[anchor.weekday()]}, "
+            f"not a {_EN_DAYS[weekday]}"
+        )
+    return Rule("biweekly", clock, weekday=weekday, anchor=anchor)
+
+
+# ---------------------------------------------------------------------------------------------
+# Canonical text and human descriptions
+
+
+def _english_ordinal(ordinal: int) -> str:
+    if ordinal == LAST:
+        return "last"
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(ordinal, "th")
+    return f"{ordinal}{suffix}"
+
+
+def _join(items: list[str], conjunction: str) -> str:
+    if len(items) == 1:
+        return items[0]
+    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
+
+
+def format_rule(rule: Rule) -> str:
+    """Canonical English text for rule; parse_rule reads it back to an equal Rule."""
+    time = f" {rule.time:%H:%M}" if rule.time is not None else ""
+    if rule.kind == "yearly_date":
+        assert rule.month is not None
+        return f"{rule.day} {_EN_MONTHS[rule.month - 1]}{time}"
+    assert rule.weekday is not None
+    weekday = _EN_DAYS[rule.weekday]
+    if rule.kind == "weekly":
+        return f"every {weekday}{time}"
+    if rule.kind == "biweekly":
+        assert rule.anchor is not None
+        return f"every other {weekday}{time} from {rule.anchor.isoformat()}"
+    ordinals = _join([_english_ordinal(o) for o in rule.ordinals], "and")
+    if rule.kind == "monthly":
+        return f"every {ordinals} {weekday} of the month{time}"
+    assert rule.month is not None
+    return f"{ordinals} {weekday} of {_EN_MONTHS[rule.month - 1]}{time}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Occurrences
+
+
+def occurrences(
+    rule: Rule, *, after: dt.datetime, zone: ZoneInfo, count: int = 1
+) -> list[dt.datetime]:
+    """The next count occurrences strictly after `after` (aware, any zone), as aware UTC.
+
+    Wall-clock times are taken in zone: a time that doesn't exist on a spring-forward day moves
+    forward by the gap (02:30 -> 03:30), an ambiguous one on a fall-back day is its first
+    occurrence. All-day rules occur at local midnight. A 5th weekday a month lacks is skipped, as
+    is 29.02. outside leap years. Biweekly rules start at their anchor date. Fewer than count
+    dates come back only at the end of the calendar (year 9999).
+    """
+    if after.tzinfo is None or after.utcoffset() is None:
+        raise ValueError("after must be a timezone-aware datetime")
+    if count < 0:
+        raise ValueError(f"count must not be negative, not {count}")
+    found: list[dt.datetime] = []
+    if count == 0:
+        return found
+    # A day early, so a time shifted forward across midnight by a gap is still seen.
+    local_day = after.astimezone(zone).date()
+    start = local_day - dt.timedelta(days=1) if local_day > dt.date.min else local_day
+    for day in _days(rule, start):
+        moment = _at(day, rule.time, zone)
+        if moment > after:
+            found.append(moment)
+            if len(found) == count:
+                break
+    return found
+
+
+def next_occurrence(rule: Rule, *, after: dt.datetime, zone: ZoneInfo) -> dt.datetime:
+    """The first occurrence strictly after `after`, as aware UTC; see occurrences()."""
+    found = occurrences(rule, after=after, zone=zone, count=1)
+    if not found:
+        raise ValueError(f"{format_rule(rule)!r} has no occurrence after {after.isoformat()}")
+    return found[0]
+
+
+def _at(day: dt.date, time: dt.time | None, zone: ZoneInfo) -> dt.datetime:
+    # fold=0 is exactly the behaviour wanted: zoneinfo reads a nonexistent time with the offset
+    # before the gap (so it lands the gap's length later) and an ambiguous one as the first.
+    local = dt.datetime.combine(day, time or dt.time(0, 0), tzinfo=zone)
+    return local.astimezone(dt.UTC)
+
+
+def _days(rule: Rule, start: dt.date) -> Iterator[dt.date]:
+    """The local dates of rule from start on, ascending."""
+    if rule.kind in ("weekly", "biweekly"):
+        return _weekly_days(rule, start)
+    if rule.kind == "monthly":
+        return _monthly_days(rule, start)
+    return _yearly_days(rule, start)
+
+
+def _weekly_days(rule: Rule, start: dt.date) -> Iterator[dt.date]:
+    assert rule.weekday is not None
+    if rule.kind == "biweekly":
+        assert rule.anchor is not None
+        step = 14
+        start = max(start, rule.anchor)
+        day = start + dt.timedelta(days=-(start - rule.anchor).days % step)
+    else:
+        step = 7
+        day = start + dt.timedelta(days=(rule.weekday - start.weekday()) % step)
+    try:
+        while True:
+            yield day
+            day += dt.timedelta(days=step)
+    except OverflowError:
+        return
+
+
+def _monthly_days(rule: Rule, start: dt.date) -> Iterator[dt.date]:
+    assert rule.weekday is not None
+    year, month = start.year, start.month
+    while year <= dt.MAXYEAR:
+        for ordinal_day in _ordinal_days(year, month, rule.weekday, rule.ordinals):
+            if ordinal_day >= start:
+                yield ordinal_day
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def _yearly_days(rule: Rule, start: dt.date) -> Iterator[dt.date]:
+    assert rule.month is not None
+    for year in range(start.year, dt.MAXYEAR + 1):
+        if rule.kind == "yearly_date":
+            assert rule.day is not None
+            if rule.day > calendar.monthrange(year, rule.month)[1]:
+                continue  # 29.02. outside a leap year
+            candidates = [dt.date(year, rule.month, rule.day)]
+        else:
+            assert rule.weekday is not None
+            candidates = _ordinal_days(year, rule.month, rule.weekday, rule.ordinals)
+        yield from (day for day in candidates if day >= start)
+
+
+def _ordinal_days(year: int, month: int, weekday: int, ordinals: tuple[int, ...]) -> list[dt.date]:
+    """The dates of the given ordinal weekdays in one month, ascending; missing 5ths left out."""
+    first_weekday, length = calendar.monthrange(year, month)
+    first = 1 + (weekday - first_weekday) % 7
+    all_days = list(range(first, length + 1, 7))
+    chosen = {all_days[o if o == LAST else o - 1] for o in ordinals if o <= len(all_days)}
+    return [dt.date(year, month, day) for day in sorted(chosen)]
+
+
+def local_slot(moment: dt.datetime, zone: ZoneInfo) -> Slot:
+    """The free-time slot an aware moment falls in, in zone.
+
+    Members say when they are free as weekday evenings (Mon-Fri from 17:00), weekday daytime
+    (Mon-Fri before 17:00) or weekends (Sat, Sun); this maps a meeting onto those.
+    """
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("moment must be a timezone-aware datetime")
+    local = moment.astimezone(zone)
+    if local.weekday() >= 5:
+        return "weekend"
+    if local.time() >= EVENING_STARTS:
+        return "weekday_evening"
+    return "weekday_daytime"
