@@ -28,7 +28,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import migrations
 from bot.commands import set_default_menus, set_member_menu
-from bot.db import SessionPool, create_session_pool, engine_from_settings
+from bot.db import (
+    ReleaseBeforeRequestMiddleware,
+    SessionPool,
+    create_session_pool,
+    engine_from_settings,
+)
 from bot.fsm_storage import SqlAlchemyStorage
 from bot.i18n import create_i18n
 from bot.middlewares.database import BookkeepingMiddleware, DbSessionMiddleware
@@ -47,6 +52,7 @@ logger = logging.getLogger(__name__)
 def create_bot(settings: Settings) -> Bot:
     """The Bot client, talking to TELEGRAM_API_URL, HTML as the default parse mode."""
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session.middleware(ReleaseBeforeRequestMiddleware())
     return Bot(
         token=settings.bot_token.get_secret_value(),
         session=session,
@@ -71,13 +77,19 @@ def create_dispatcher(
         storage=storage or SqlAlchemyStorage(session_pool),
         # One member's quick double press runs one handler after the other, never both at once.
         events_isolation=events_isolation or SimpleEventIsolation(),
+        # Registered below instead, after the session middleware (see the order there).
+        disable_fsm=True,
         settings=settings,
         i18n=i18n,
     )
-    # Outer update middlewares run after aiogram's own (errors, user context, FSM) in this order:
-    # the log line wraps everything; the session must exist before the bookkeeping uses it.
+    # Outer update middlewares, after aiogram's errors and user-context ones, in this order:
+    # the log line wraps everything; the session exists before the FSM middleware, so reading
+    # the conversation state, claiming the update id and recording the member share one
+    # transaction; the FSM middleware's per-member lock is taken before the bookkeeping, so two
+    # updates of a brand-new member can't both try to insert them.
     dispatcher.update.outer_middleware(UpdateLogMiddleware())
     dispatcher.update.outer_middleware(DbSessionMiddleware(session_pool))
+    dispatcher.update.outer_middleware(dispatcher.fsm)
     dispatcher.update.outer_middleware(
         BookkeepingMiddleware(admin_ids=settings.admin_ids, i18n=i18n)
     )

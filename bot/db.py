@@ -5,6 +5,13 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Any
 
+from aiogram import Bot
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.methods import Response, TelegramMethod
+from aiogram.methods.base import TelegramType
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
@@ -57,6 +64,13 @@ def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
             database_url,
             echo=echo,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            # One connection: SQLite has one writer anyway, and queueing for the connection in
+            # asyncio is far cheaper than queueing in SQLite's busy handler, which sleeps in
+            # steps of up to 100 ms. It also means a session must not wait for a second one
+            # while holding its own; see current_session and ReleaseBeforeRequestMiddleware.
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
         )
         _configure_sqlite(engine)
         return engine
@@ -85,3 +99,25 @@ def dialect_insert(session: AsyncSession) -> Any:
     from sqlalchemy.dialects.sqlite import insert  # noqa: PLC0415
 
     return insert
+
+
+class ReleaseBeforeRequestMiddleware(BaseRequestMiddleware):
+    """Commit the update's open transaction before every Bot API request.
+
+    A transaction held across network I/O would hold SQLite's write lock (every transaction
+    takes it, see _configure_sqlite) and PostgreSQL row locks for as long as Telegram takes to
+    answer, serialising all other updates behind it. Committing first also means a member is
+    never told "saved" before it is.
+    """
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        """End the current update's transaction, then make the request."""
+        session = current_session.get()
+        if session is not None and session.in_transaction():
+            await session.commit()
+        return await make_request(bot, method)
