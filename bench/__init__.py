@@ -1,0 +1,1 @@
+"""Benchmarks: run them directly (python -m bench.NAME); they print their figures."""
