@@ -1,4 +1,4 @@
-"""The `mitmachbot` command: run, migrate, check."""
+"""The `mitmachbot` command: run, migrate, check, import, export."""
 
 from __future__ import annotations
 
@@ -7,12 +7,17 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from bot.services.kv_setup import ChangeSummary, KvSetup
 
 EXIT_CONFIG = 2
 
@@ -48,6 +53,34 @@ def _parser() -> argparse.ArgumentParser:
         help="check settings, database, translations and the Telegram connection",
         description="Check settings, database (reachable, migrations applied), translations and "
         "the bot token (getMe). Prints one line per check; exits non-zero if any fails.",
+    )
+    import_ = commands.add_parser(
+        "import",
+        help="validate a KV setup file (YAML) and apply it to the database",
+        description="Validate the KV setup file (Stadtteile, topics, activity types, groups, "
+        "guide, Telegram groups; format: examples/kv-musterstadt.yaml) and bring the database in "
+        "line with it in one transaction: new entries are added, changed ones updated, missing "
+        "ones removed (missing groups are kept, inactive). Every error is printed with its line "
+        "and nothing is written if there is any. Migrates the database first.",
+    )
+    import_.add_argument("file", metavar="FILE", type=Path, help="the setup file (UTF-8 YAML)")
+    import_.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="validate and show what would change, but write nothing",
+    )
+    export = commands.add_parser(
+        "export",
+        help="write the KV setup as YAML",
+        description="Write the stored KV setup in the format `import` reads (only active "
+        "groups), so it can be edited and imported again.",
+    )
+    export.add_argument(
+        "file",
+        metavar="FILE",
+        type=Path,
+        nargs="?",
+        help="where to write (default: standard output)",
     )
     return parser
 
@@ -131,6 +164,110 @@ async def _check(settings: Settings) -> int:
     return 1 if failures else 0
 
 
+def _import(settings: Settings, path: Path, *, dry_run: bool) -> int:
+    from bot.services.kv_setup import SetupInvalidError, load_setup_bytes  # noqa: PLC0415
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        print(f"cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    try:
+        setup = load_setup_bytes(data)
+    except SetupInvalidError as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        count = len(exc.errors)
+        print(
+            f"{path}: {count} error{'s' if count != 1 else ''}, nothing was imported",
+            file=sys.stderr,
+        )
+        return 1
+    summary = asyncio.run(_apply_setup(settings, setup, dry_run=dry_run))
+    if summary is None:
+        print(
+            f"{path} is valid; the database needs `mitmachbot migrate` before a dry run can show "
+            "what would change"
+        )
+        return 0
+    if dry_run:
+        print(f"dry run of {path}, nothing written; importing it would change:")
+    else:
+        print(f"imported {path}:")
+    for line in summary.lines():
+        print(f"  {line}")
+    if not summary.changed:
+        print("nothing changed")
+    return 0
+
+
+async def _apply_setup(
+    settings: Settings, setup: KvSetup, *, dry_run: bool
+) -> ChangeSummary | None:
+    from bot import migrations  # noqa: PLC0415
+    from bot.db import create_session_pool, engine_from_settings  # noqa: PLC0415
+    from bot.services.kv_setup import apply_setup  # noqa: PLC0415
+
+    engine = engine_from_settings(settings)
+    try:
+        if not dry_run:
+            await migrations.upgrade(engine)
+        elif await migrations.pending_heads(engine):
+            # A dry run writes nothing, not even the schema; without it there is nothing to diff.
+            return None
+        async with create_session_pool(engine)() as session:
+            summary = await apply_setup(session, setup)
+            if dry_run:
+                await session.rollback()
+            else:
+                await session.commit()
+            return summary
+    finally:
+        await engine.dispose()
+
+
+def _export(settings: Settings, path: Path | None) -> int:
+    from bot.services.kv_setup import NothingToExportError  # noqa: PLC0415
+
+    try:
+        text = asyncio.run(_read_export(settings))
+    except NothingToExportError as exc:
+        print(f"nothing to export: {exc}", file=sys.stderr)
+        return 1
+    if text is None:
+        print(
+            "the database has pending migrations: run `mitmachbot migrate` or import first",
+            file=sys.stderr,
+        )
+        return 1
+    if path is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        # "\n" even on Windows, so the file stays byte-identical wherever it is exported.
+        path.write_text(text, encoding="utf-8", newline="\n")
+    except OSError as exc:
+        print(f"cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"exported the KV setup to {path}")
+    return 0
+
+
+async def _read_export(settings: Settings) -> str | None:
+    from bot import migrations  # noqa: PLC0415
+    from bot.db import create_session_pool, engine_from_settings  # noqa: PLC0415
+    from bot.services.kv_setup import export_setup  # noqa: PLC0415
+
+    engine = engine_from_settings(settings)
+    try:
+        if await migrations.pending_heads(engine):
+            return None
+        async with create_session_pool(engine)() as session:
+            return await export_setup(session)
+    finally:
+        await engine.dispose()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     args = _parser().parse_args(argv)
@@ -158,6 +295,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_migrate(settings))
         elif args.command == "check":
             return asyncio.run(_check(settings))
+        elif args.command == "import":
+            return _import(settings, args.file, dry_run=args.dry_run)
+        elif args.command == "export":
+            return _export(settings, args.file)
     except TranslationsMissingError as exc:
         print(exc, file=sys.stderr)
         return 1
