@@ -15,20 +15,25 @@ from models.kv import (
 )
 from models.member import Member, MemberRole, Role
 from models.processed_update import ProcessedUpdate
+from models.profile import ContactFrequency, FreeTime, GroupMembership, Profile
 
 __all__ = [
     "ActivityType",
     "Base",
+    "ContactFrequency",
     "District",
+    "FreeTime",
     "FsmRecord",
     "Group",
     "GroupHost",
+    "GroupMembership",
     "GroupType",
     "GuideSection",
     "KvProfile",
     "Member",
     "MemberRole",
     "ProcessedUpdate",
+    "Profile",
     "Role",
     "ServedChat",
     "Topic",

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import BigInteger, Boolean, Enum, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from models.profile import Profile
 
 
 class Role(enum.StrEnum):
@@ -26,7 +30,9 @@ class Member(Base):
     __tablename__ = "members"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    first_name: Mapped[str] = mapped_column(String(64))
+    # Name and username are kept only for members who agreed (or hold a role): without consent
+    # the bot stores nothing beyond the Telegram id and language (bot.services.members).
+    first_name: Mapped[str | None] = mapped_column(String(64))
     # Lower-cased so admins can address people by @username regardless of spelling.
     username: Mapped[str | None] = mapped_column(String(32), index=True)
     # The member's own choice via /sprache; None means "follow Telegram's language".
@@ -41,6 +47,15 @@ class Member(Base):
         cascade="all, delete-orphan",
         lazy="selectin",
     )
+    # Loaded with the member (one LEFT JOIN): every update needs to know about consent.
+    profile: Mapped[Profile | None] = relationship(
+        cascade="all, delete-orphan", lazy="joined", uselist=False
+    )
+
+    @property
+    def consented(self) -> bool:
+        """Whether the member agreed to have their profile stored."""
+        return self.profile is not None
 
     @property
     def role_set(self) -> frozenset[Role]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -32,42 +33,36 @@ def _normalise_username(username: str | None) -> str | None:
 
 
 async def record_sighting(
-    session: AsyncSession, sighting: Sighting, now: datetime
+    session: AsyncSession,
+    sighting: Sighting,
+    now: datetime,
+    *,
+    always_identified: Collection[int] = (),
 ) -> tuple[Member, bool]:
     """Create or refresh the member seen in an update; returns (member, whether anything changed).
 
-    Nothing is written when nothing changed. A username now held by this member is taken away from
-    anyone who had it before, so @username look-ups stay unambiguous.
+    Without consent the bot keeps nothing beyond the Telegram id and language: name and username
+    are stored only for members who agreed, hold a role, or are listed in `always_identified`
+    (ADMIN_IDS). Nothing is written when nothing changed.
     """
-    first_name = (sighting.first_name or "?")[:FIRST_NAME_MAX]
-    username = _normalise_username(sighting.username)
     language = (sighting.language_code or None) and sighting.language_code[:16]
     member = await session.get(Member, sighting.user_id)
+    created = member is None
     if member is None:
         member = Member(
             id=sighting.user_id,
-            first_name=first_name,
-            username=username,
             telegram_language=language,
             reachable=True,
             created_at=now,
             last_seen_at=now,
         )
-        session.add(member)
+        # Set, not loaded: a lazy load on a pending object would need IO outside await.
         member.roles = []
-        if username:
-            await _release_username(session, username, keep=sighting.user_id)
-        return member, True
-
-    changed = False
-    if member.first_name != first_name:
-        member.first_name = first_name
-        changed = True
-    if member.username != username:
-        member.username = username
-        changed = True
-        if username:
-            await _release_username(session, username, keep=member.id)
+        member.profile = None
+        session.add(member)
+    changed = created
+    if member.consented or member.roles or member.id in always_identified:
+        changed = await identify(session, member, sighting.first_name, sighting.username) or changed
     if member.telegram_language != language:
         member.telegram_language = language
         changed = True
@@ -75,6 +70,37 @@ async def record_sighting(
         member.last_seen_at = now
         changed = True
     return member, changed
+
+
+async def identify(
+    session: AsyncSession, member: Member, first_name: str | None, username: str | None
+) -> bool:
+    """Store the member's name and username (after consent, or for role holders).
+
+    A username now held by this member is taken away from anyone who had it before, so
+    @username look-ups stay unambiguous. Returns whether anything changed.
+    """
+    name = (first_name or "?")[:FIRST_NAME_MAX]
+    handle = _normalise_username(username)
+    changed = False
+    if member.first_name != name:
+        member.first_name = name
+        changed = True
+    if member.username != handle:
+        member.username = handle
+        changed = True
+        if handle:
+            await _release_username(session, handle, keep=member.id)
+    return changed
+
+
+def forget_identity(member: Member) -> bool:
+    """Drop name and username (consent withdrawn); returns whether anything changed."""
+    if member.first_name is None and member.username is None:
+        return False
+    member.first_name = None
+    member.username = None
+    return True
 
 
 async def _release_username(session: AsyncSession, username: str, *, keep: int) -> None:

@@ -15,6 +15,7 @@ from bot.services.members import (
     set_language,
     set_reachable,
 )
+from bot.services.profile import give_consent
 from models import Member
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -27,14 +28,40 @@ async def _record(pool: SessionPool, sighting: Sighting, now: datetime) -> bool:
         return changed
 
 
-async def test_first_sighting_creates_member(session_pool: SessionPool) -> None:
+async def _consent(pool: SessionPool, sighting: Sighting) -> None:
+    async with pool() as session:
+        member, _changed = await record_sighting(session, sighting, T0)
+        await give_consent(
+            session, member, first_name=sighting.first_name, username=sighting.username, now=T0
+        )
+        await session.commit()
+
+
+async def test_name_is_kept_after_consent_and_for_admins(session_pool: SessionPool) -> None:
+    await _consent(session_pool, Sighting(1, "Anna", "Anna_K", "de"))
+    async with session_pool() as session:
+        _member, _changed = await record_sighting(
+            session, Sighting(2, "Ada", "ada", None), T0, always_identified={2}
+        )
+        await session.commit()
+    async with session_pool() as session:
+        anna = await session.get(Member, 1)
+        ada = await session.get(Member, 2)
+    assert anna is not None
+    assert ada is not None
+    assert (anna.first_name, anna.username, anna.consented) == ("Anna", "anna_k", True)
+    assert (ada.first_name, ada.username, ada.consented) == ("Ada", "ada", False)
+
+
+async def test_first_sighting_keeps_only_id_and_language(session_pool: SessionPool) -> None:
     assert await _record(session_pool, Sighting(1, "Anna", "Anna_K", "de-DE"), T0)
     async with session_pool() as session:
         member = await session.get(Member, 1)
     assert member is not None
+    # No consent yet: nothing beyond the Telegram id and language.
     assert (member.first_name, member.username, member.telegram_language) == (
-        "Anna",
-        "anna_k",
+        None,
+        None,
         "de-DE",
     )
     assert member.reachable is True
@@ -45,7 +72,7 @@ async def test_first_sighting_creates_member(session_pool: SessionPool) -> None:
 
 async def test_unchanged_sighting_writes_nothing(session_pool: SessionPool) -> None:
     sighting = Sighting(1, "Anna", "anna", "de")
-    await _record(session_pool, sighting, T0)
+    await _consent(session_pool, sighting)
     statements: list[str] = []
     async with session_pool() as session:
         sync_engine = session.get_bind()
@@ -75,14 +102,14 @@ async def test_last_seen_is_refreshed_hourly(session_pool: SessionPool) -> None:
 
 
 async def test_name_change_is_stored(session_pool: SessionPool) -> None:
-    await _record(session_pool, Sighting(1, "Anna", None, None), T0)
+    await _consent(session_pool, Sighting(1, "Anna", None, None))
     assert await _record(session_pool, Sighting(1, "Anna-Lena", None, None), T0)
     async with session_pool() as session:
         assert (await session.get(Member, 1)).first_name == "Anna-Lena"  # type: ignore[union-attr]
 
 
 async def test_overlong_name_is_cut_to_the_column(session_pool: SessionPool) -> None:
-    await _record(session_pool, Sighting(1, "x" * 200, "y" * 40, "z" * 40), T0)
+    await _consent(session_pool, Sighting(1, "x" * 200, "y" * 40, "z" * 40))
     async with session_pool() as session:
         member = await session.get(Member, 1)
     assert member is not None
@@ -91,8 +118,8 @@ async def test_overlong_name_is_cut_to_the_column(session_pool: SessionPool) -> 
 
 
 async def test_username_moves_to_its_new_holder(session_pool: SessionPool) -> None:
-    await _record(session_pool, Sighting(1, "Anna", "kv_office", None), T0)
-    await _record(session_pool, Sighting(2, "Ben", "KV_Office", None), T0)
+    await _consent(session_pool, Sighting(1, "Anna", "kv_office", None))
+    await _consent(session_pool, Sighting(2, "Ben", "KV_Office", None))
     async with session_pool() as session:
         holders = (
             await session.scalars(select(Member.id).where(Member.username == "kv_office"))
@@ -104,7 +131,7 @@ async def test_username_moves_to_its_new_holder(session_pool: SessionPool) -> No
 
 
 async def test_find_member_by_id_and_unknown(session_pool: SessionPool) -> None:
-    await _record(session_pool, Sighting(42, "Anna", None, None), T0)
+    await _consent(session_pool, Sighting(42, "Anna", None, None))
     async with session_pool() as session:
         assert (await find_member(session, " 42 ")).first_name == "Anna"  # type: ignore[union-attr]
         assert await find_member(session, "43") is None

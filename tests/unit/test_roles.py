@@ -8,6 +8,7 @@ import pytest
 
 from bot.db import SessionPool
 from bot.services.members import Sighting, record_sighting
+from bot.services.profile import give_consent
 from bot.services.roles import (
     RoleChangeError,
     allows,
@@ -42,8 +43,12 @@ def test_allows(roles: set[Role], required: set[Role], expected: bool) -> None:
 
 
 async def _member(pool: SessionPool, member_id: int, name: str) -> None:
+    """A member who agreed, so the bot keeps their name."""
     async with pool() as session:
-        await record_sighting(session, Sighting(member_id, name, None, None), NOW)
+        member, _changed = await record_sighting(
+            session, Sighting(member_id, name, None, None), NOW
+        )
+        await give_consent(session, member, first_name=name, username=None, now=NOW)
         await session.commit()
 
 

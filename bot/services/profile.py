@@ -1,0 +1,205 @@
+"""Consent, the intake answers, and joining groups.
+
+Political interests are special-category data (GDPR Art. 9): nothing here is stored before the
+member agreed, and withdrawing consent erases it all in one go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.members import forget_identity, identify
+from models import (
+    ActivityType,
+    ContactFrequency,
+    District,
+    FreeTime,
+    Group,
+    GroupMembership,
+    Member,
+    Profile,
+    Topic,
+)
+
+# Bumped when the consent text changes in substance, so members can be asked again.
+CONSENT_VERSION = 1
+
+
+class ProfileError(Exception):
+    """An answer that can't be stored (unknown id, no consent); `reason` is a stable code."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+async def give_consent(
+    session: AsyncSession,
+    member: Member,
+    *,
+    first_name: str | None,
+    username: str | None,
+    now: datetime,
+) -> Profile:
+    """Record consent (idempotent) and from now on keep the member's name. The caller commits."""
+    await identify(session, member, first_name, username)
+    if member.profile is None:
+        # Collections set, not loaded: a lazy load on a new object would need IO outside await.
+        member.profile = Profile(
+            member_id=member.id,
+            consent_at=now,
+            consent_version=CONSENT_VERSION,
+            free_time=[],
+            district=None,
+            topics=[],
+            activity_types=[],
+        )
+    return member.profile
+
+
+async def withdraw_consent(session: AsyncSession, member: Member) -> bool:
+    """Erase the profile, group memberships, name and username; the bare id and language stay.
+
+    Returns whether there was anything to erase. The caller commits.
+    """
+    had_profile = member.profile is not None
+    had_identity = forget_identity(member)
+    member.profile = None
+    result = await session.execute(
+        delete(GroupMembership).where(GroupMembership.member_id == member.id)
+    )
+    return had_profile or had_identity or bool(result.rowcount)
+
+
+def _require(member: Member) -> Profile:
+    if member.profile is None:
+        raise ProfileError("no_consent")
+    return member.profile
+
+
+async def _existing(session: AsyncSession, model: type, ids: Iterable[int]) -> list:  # type: ignore[type-arg]
+    wanted = set(ids)
+    if not wanted:
+        return []
+    rows = list(await session.scalars(select(model).where(model.id.in_(wanted))))
+    if len(rows) != len(wanted):
+        raise ProfileError("unknown_id")
+    return sorted(rows, key=lambda row: (row.position, row.id))
+
+
+async def set_topics(session: AsyncSession, member: Member, topic_ids: Collection[int]) -> None:
+    """Replace the member's topics; every id must exist."""
+    profile = _require(member)
+    profile.topics = await _existing(session, Topic, topic_ids)
+
+
+async def set_activity_types(
+    session: AsyncSession, member: Member, activity_type_ids: Collection[int]
+) -> None:
+    """Replace the member's activity types; every id must exist."""
+    profile = _require(member)
+    profile.activity_types = await _existing(session, ActivityType, activity_type_ids)
+
+
+async def set_district(session: AsyncSession, member: Member, district_id: int | None) -> None:
+    """Set the Stadtteil; None means "not sure / outside"."""
+    profile = _require(member)
+    if district_id is None:
+        profile.district = None
+        profile.outside_districts = True
+        return
+    district = await session.get(District, district_id)
+    if district is None:
+        raise ProfileError("unknown_id")
+    profile.district = district
+    profile.outside_districts = False
+
+
+def set_free_time(member: Member, slots: Collection[str]) -> None:
+    """When the member can come (subset of FreeTime)."""
+    profile = _require(member)
+    try:
+        chosen = {FreeTime(slot) for slot in slots}
+    except ValueError:
+        raise ProfileError("unknown_id") from None
+    profile.free_time = [slot.value for slot in FreeTime if slot in chosen]
+
+
+def set_contact_frequency(member: Member, frequency: str | None) -> None:
+    """How often the member wants to hear from the KV (None: not said)."""
+    profile = _require(member)
+    if frequency is not None:
+        try:
+            frequency = ContactFrequency(frequency).value
+        except ValueError:
+            raise ProfileError("unknown_id") from None
+    profile.contact_frequency = frequency
+
+
+def start_intake(member: Member, now: datetime) -> None:
+    """Note that the intake began (for the one reminder after an abandoned intake)."""
+    profile = _require(member)
+    if profile.intake_started_at is None:
+        profile.intake_started_at = now
+
+
+def complete_intake(member: Member, now: datetime) -> None:
+    """Note that the intake is done; no reminder after this."""
+    profile = _require(member)
+    profile.intake_completed_at = profile.intake_completed_at or now
+
+
+async def members_to_remind(session: AsyncSession, now: datetime, after: timedelta) -> list[Member]:
+    """Members who started the intake at least `after` ago, never finished, never reminded."""
+    rows = await session.scalars(
+        select(Member)
+        .join(Profile, Profile.member_id == Member.id)
+        .where(
+            Profile.intake_started_at <= now - after,
+            Profile.intake_completed_at.is_(None),
+            Profile.intake_reminded_at.is_(None),
+            Member.reachable.is_(True),
+        )
+        .order_by(Member.id)
+    )
+    return list(rows.unique())
+
+
+@dataclass(frozen=True, slots=True)
+class JoinResult:
+    """What joining did: the group, whether it was new, whether it is their first group."""
+
+    group: Group
+    newly_joined: bool
+    first_group: bool
+
+
+async def join_group(
+    session: AsyncSession, member: Member, group_id: int, now: datetime
+) -> JoinResult:
+    """Join an active group (idempotent); needs consent. The caller commits."""
+    _require(member)
+    group = await session.get(Group, group_id)
+    if group is None or not group.active:
+        raise ProfileError("unknown_group")
+    existing = await session.get(GroupMembership, (group.id, member.id))
+    if existing is not None:
+        return JoinResult(group, newly_joined=False, first_group=False)
+    others = await session.scalar(
+        select(GroupMembership.group_id).where(GroupMembership.member_id == member.id).limit(1)
+    )
+    session.add(GroupMembership(group_id=group.id, member_id=member.id, joined_at=now))
+    return JoinResult(group, newly_joined=True, first_group=others is None)
+
+
+async def joined_group_ids(session: AsyncSession, member_id: int) -> frozenset[int]:
+    """The groups the member joined."""
+    rows = await session.scalars(
+        select(GroupMembership.group_id).where(GroupMembership.member_id == member_id)
+    )
+    return frozenset(rows)
