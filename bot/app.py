@@ -38,6 +38,7 @@ from bot.fsm_storage import SqlAlchemyStorage
 from bot.i18n import create_i18n
 from bot.middlewares.database import BookkeepingMiddleware, DbSessionMiddleware
 from bot.middlewares.i18n import MemberI18nMiddleware
+from bot.middlewares.inflight import InFlightMiddleware
 from bot.middlewares.logging import HandlerNameMiddleware, UpdateLogMiddleware
 from bot.scheduler import create_scheduler, register_jobs
 from bot.services.locales import resolve_locale
@@ -47,6 +48,9 @@ from handlers import build_router
 from jobs.context import JobContext
 
 logger = logging.getLogger(__name__)
+
+# How long a shutdown waits for updates being handled; Telegram redelivers what was cut off.
+SHUTDOWN_GRACE_SECONDS = 10.0
 
 
 def create_bot(settings: Settings) -> Bot:
@@ -87,6 +91,8 @@ def create_dispatcher(
     # the conversation state, claiming the update id and recording the member share one
     # transaction; the FSM middleware's per-member lock is taken before the bookkeeping, so two
     # updates of a brand-new member can't both try to insert them.
+    in_flight = dispatcher["in_flight"] = InFlightMiddleware()
+    dispatcher.update.outer_middleware(in_flight)
     dispatcher.update.outer_middleware(UpdateLogMiddleware())
     dispatcher.update.outer_middleware(DbSessionMiddleware(session_pool))
     dispatcher.update.outer_middleware(dispatcher.fsm)
@@ -170,7 +176,13 @@ class Application:
             logger.warning("could not set the command menus: %s", exc)
 
     async def on_shutdown(self) -> None:
-        """Stop the clock; running jobs are not waited for, the database keeps their truth."""
+        """Let updates in flight finish (bounded), then stop the clock.
+
+        Running jobs are not waited for: the database keeps their truth.
+        """
+        in_flight: InFlightMiddleware = self.dispatcher["in_flight"]
+        if not await in_flight.wait_idle(SHUTDOWN_GRACE_SECONDS):
+            logger.warning("stopping with %d updates still being handled", in_flight.count)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 

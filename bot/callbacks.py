@@ -19,3 +19,42 @@ class RoleCallback(CallbackData, prefix="role1"):
     member_id: int
     role: Role
     grant: bool
+
+
+class ConsentCallback(CallbackData, prefix="cons1"):
+    """The consent question: agree (True) or not now (False)."""
+
+    agree: bool
+
+
+class IntakeCallback(CallbackData, prefix="in1"):
+    """A button of the intake conversation.
+
+    `step` is the step the button belongs to (a press from another step is stale); `action` is
+    toggle/choose (with `value`, an id or a slot index), next, back, skip, edit (from the
+    summary), done, or resume (from the reminder).
+    """
+
+    step: str
+    action: str
+    value: int = 0
+
+
+class GroupCallback(CallbackData, prefix="gr1"):
+    """Suggestions and the directory: join, details, more (page), back to the list."""
+
+    action: str
+    group_id: int = 0
+    page: int = 0
+
+
+class GuideCallback(CallbackData, prefix="kv1"):
+    """A section of the guide (0: the table of contents)."""
+
+    section_id: int
+
+
+class PrivacyCallback(CallbackData, prefix="pr1"):
+    """/datenschutz: show my data, erase (ask), erase (confirmed)."""
+
+    action: str

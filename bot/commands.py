@@ -48,9 +48,26 @@ ROLES = CommandSpec(
     frozenset({Role.ADMIN}),
 )
 CANCEL = CommandSpec({"de": "abbrechen", "en": "cancel"}, __("Cancel the current step"))
+PROFILE = CommandSpec({"de": "profil", "en": "profile"}, __("Your interests and answers"))
+GROUPS = CommandSpec({"de": "gruppen", "en": "groups"}, __("Groups that fit you"))
+DATES = CommandSpec({"de": "termine", "en": "dates"}, __("The next meetings"))
+GUIDE = CommandSpec({"de": "kv", "en": "kv"}, __("How our KV works"))
+PRIVACY = CommandSpec({"de": "datenschutz", "en": "privacy"}, __("What I store, and deleting it"))
 
 # The order here is the order of /hilfe and of Telegram's command menu.
-ALL_COMMANDS: tuple[CommandSpec, ...] = (START, HELP, LANGUAGE, CANCEL, ROLE, ROLES)
+ALL_COMMANDS: tuple[CommandSpec, ...] = (
+    START,
+    HELP,
+    PROFILE,
+    GROUPS,
+    DATES,
+    GUIDE,
+    PRIVACY,
+    LANGUAGE,
+    CANCEL,
+    ROLE,
+    ROLES,
+)
 
 
 def commands_for(roles: Collection[Role]) -> list[CommandSpec]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from jobs.context import JobContext
 
 HOUSEKEEPING_INTERVAL = timedelta(hours=1)
+REMINDER_INTERVAL = timedelta(minutes=15)
 
 
 def create_scheduler() -> AsyncIOScheduler:
@@ -27,6 +29,21 @@ def register_jobs(scheduler: AsyncIOScheduler, ctx: JobContext) -> None:
         "jobs.housekeeping:prune_update_ids",
         trigger=IntervalTrigger(seconds=HOUSEKEEPING_INTERVAL.total_seconds(), timezone=UTC),
         id="housekeeping-prune-update-ids",
+        kwargs={"ctx": ctx},
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        "jobs.onboarding:remind_abandoned_intakes",
+        trigger=IntervalTrigger(seconds=REMINDER_INTERVAL.total_seconds(), timezone=UTC),
+        id="onboarding-intake-reminders",
+        kwargs={"ctx": ctx},
+        replace_existing=True,
+    )
+    # Monday morning in the KV's own time zone, when the office plans its week.
+    scheduler.add_job(
+        "jobs.onboarding:newcomer_digest",
+        trigger=CronTrigger(day_of_week="mon", hour=9, minute=0, timezone=ctx.settings.zone),
+        id="onboarding-newcomer-digest",
         kwargs={"ctx": ctx},
         replace_existing=True,
     )

@@ -30,6 +30,7 @@ EXPECTATIONS: dict[str, str] = {
     "WEBHOOK_SECRET": "1-256 characters of A-Z, a-z, 0-9, _ and -",
     "WEBHOOK_LISTEN": "host:port for the webhook server, like 0.0.0.0:8080",
     "LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR",
+    "NEWCOMER_DAYS": "a whole number of days from 1 to 365",
 }
 
 
@@ -63,6 +64,8 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "0.0.0.0:8080"  # the container must accept outside traffic
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # After this many days without a group, a newcomer appears in the organisers' digest.
+    newcomer_days: int = Field(default=14, ge=1, le=365)
 
     @field_validator("bot_token")
     @classmethod

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import html
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from babel.dates import format_skeleton, format_time, get_day_names, get_month_names
 
 from bot.services.recurrence import LAST, Rule
-from models import Role
+from models import Member, Role
 
 
 def esc(value: object) -> str:
@@ -82,3 +83,42 @@ def describe_rule(rule: Rule) -> str:
     return _("{when}, {time}").format(
         when=when, time=format_time(rule.time, format="short", locale=locale)
     )
+
+
+def member_label(member: Member) -> str:
+    """ "<b>Anna</b> (ID 123)", or "ID 123" for someone whose name the bot doesn't keep."""
+    if member.first_name:
+        return _("<b>{name}</b> (ID {id})").format(name=esc(member.first_name), id=member.id)
+    return _("ID {id}").format(id=member.id)
+
+
+def first_name_or_you(member: Member) -> str:
+    """The member's first name for a greeting, escaped; a neutral word without consent."""
+    return esc(member.first_name) if member.first_name else _("there")
+
+
+def format_meeting(moment: datetime, zone: ZoneInfo) -> str:
+    """A meeting time in the KV's zone and the current locale: "Do., 26. Nov., 19:00"."""
+    locale = get_i18n().current_locale
+    local = moment.astimezone(zone)
+    return _("{date}, {time}").format(
+        date=format_skeleton("MMMEd", local, locale=locale),
+        time=format_time(local, format="short", locale=locale),
+    )
+
+
+def join_names(names: list[str]) -> str:
+    """ "Anna", "Anna and Ben", "Anna, Ben and Cem" in the current locale."""
+    if len(names) <= 1:
+        return "".join(names)
+    return _("{items} and {last}").format(items=", ".join(names[:-1]), last=names[-1])
+
+
+def slot_label(slot: str) -> str:
+    """A free-time slot in words."""
+    labels = {
+        "weekday_evening": _("weekday evenings"),
+        "weekday_daytime": _("weekdays during the day"),
+        "weekend": _("weekends"),
+    }
+    return labels.get(slot, slot)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, chat_members, errors, fallback, start
+from handlers import admin, chat_members, errors, fallback, greeting, guide, onboarding, start
 
 
 def build_router() -> Router:
@@ -13,7 +13,10 @@ def build_router() -> Router:
     root.include_routers(
         errors.create_router(),  # error events only; no overlap with the rest
         chat_members.create_router(),  # my_chat_member: block/unblock bookkeeping, never a reply
-        start.create_router(),  # /start, /hilfe, /sprache, /abbrechen: work in every state
+        greeting.create_router(),  # groups only: welcomes, join requests, /willkommen
+        start.create_router(),  # /hilfe, /sprache, /abbrechen: work in every state
+        onboarding.create_router(),  # /start, consent, intake, /profil, /gruppen, joining
+        guide.create_router(),  # /kv, /termine, /datenschutz
         admin.create_router(),  # roles; has its own conversation states
         fallback.create_router(),  # last: unknown commands, stale buttons, stray text
     )

@@ -23,6 +23,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks import RoleCallback
 from bot.commands import ROLE, ROLES, set_member_menu
 from bot.services.locales import resolve_locale
 from bot.services.members import find_member, get_member
@@ -37,7 +38,6 @@ from bot.services.roles import (
 )
 from bot.settings import Settings
 from bot.texts import esc, role_label
-from handlers.callbacks import RoleCallback
 from models import Member, Role
 from models.base import utcnow
 

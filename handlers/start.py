@@ -1,46 +1,24 @@
-"""First contact: /start, /hilfe, /sprache and /abbrechen in the private chat."""
+"""The basics in the private chat: /hilfe, /sprache and /abbrechen."""
 
 from __future__ import annotations
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
-from aiogram.filters import Command, CommandStart
+from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks import LanguageCallback
 from bot.commands import CANCEL, HELP, LANGUAGE, commands_for, set_member_menu
-from bot.services.members import set_language, set_reachable
-from bot.settings import Settings
+from bot.services.members import set_language
 from bot.texts import esc
-from handlers.callbacks import LanguageCallback
 from models import Member, Role
 
 # Each language is named in itself, so someone who can't read the current one still finds theirs.
 LANGUAGE_NAMES = {"de": "Deutsch", "en": "English"}
-
-
-async def start(
-    message: Message,
-    session: AsyncSession,
-    member: Member,
-    settings: Settings,
-    state: FSMContext,
-) -> None:
-    """Greet the member in their language; /start also ends whatever step was open."""
-    await state.clear()
-    if await set_reachable(session, member.id, reachable=True):
-        await session.commit()
-    await message.answer(
-        _(
-            "Hello {name}! 👋\n\n"
-            "I am the bot of <b>{kv}</b>. I help you find your way in: regulars' tables "
-            "(Stammtische), base groups, dates and ways to get involved.\n\n"
-            "/help shows what I can do for you, /language switches the language."
-        ).format(name=esc(member.first_name), kv=esc(settings.kv_name))
-    )
 
 
 async def show_help(message: Message, roles: frozenset[Role], locale: str) -> None:
@@ -105,7 +83,6 @@ def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == ChatType.PRIVATE)
     router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
-    router.message.register(start, CommandStart())
     router.message.register(show_help, Command(*HELP.aliases))
     router.message.register(choose_language, Command(*LANGUAGE.aliases))
     router.message.register(cancel, Command(*CANCEL.aliases))

@@ -78,6 +78,7 @@ class BookkeepingMiddleware(BaseMiddleware):
                 session,
                 Sighting(user.id, user.first_name, user.username, user.language_code),
                 now,
+                always_identified=self._admin_ids,
             )
             stored_roles = member.role_set
         # One commit for the claim and the sighting: the only write most updates cause.

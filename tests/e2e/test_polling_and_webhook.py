@@ -18,6 +18,15 @@ from tests.fakebotapi import FakeBotAPI, FakeUser
 
 pytestmark = pytest.mark.e2e
 
+# Exactly the update types the routers handle; Telegram sends nothing else.
+USED_UPDATES = {
+    "message",
+    "callback_query",
+    "my_chat_member",
+    "chat_member",
+    "chat_join_request",
+}
+
 
 def _free_port() -> int:
     with socket.socket() as probe:
@@ -42,18 +51,10 @@ async def test_member_journey_by_polling(
     # Start-up: no webhook left behind, menus per language, the admin's personal menu.
     assert fake_api.webhook is None
     default = '{"type":"default"}'
-    assert [c["command"] for c in fake_api.commands[(default, "de")]] == [
-        "start",
-        "hilfe",
-        "sprache",
-        "abbrechen",
-    ]
-    assert [c["command"] for c in fake_api.commands[(default, "en")]] == [
-        "start",
-        "help",
-        "language",
-        "cancel",
-    ]
+    german = ["start", "hilfe", "profil", "gruppen", "termine", "kv", "datenschutz", "sprache"]
+    english = ["start", "help", "profile", "groups", "dates", "kv", "privacy", "language"]
+    assert [c["command"] for c in fake_api.commands[(default, "de")]] == [*german, "abbrechen"]
+    assert [c["command"] for c in fake_api.commands[(default, "en")]] == [*english, "cancel"]
     admin_scope = BotCommandScopeChat(chat_id=admin_user.id).model_dump_json(exclude_none=True)
     assert [c["command"] for c in fake_api.commands[(admin_scope, "")]][-2:] == ["rolle", "rollen"]
     assert polling.scheduler.get_job("housekeeping-prune-update-ids") is not None
@@ -62,6 +63,10 @@ async def test_member_journey_by_polling(
     await anna.send_message("/start")
     greeting = await fake_api.wait_for_message(anna.id)
     assert greeting.text.startswith("Hallo Anna!")
+    consent = await fake_api.wait_for_message(anna.id)
+    await anna.press(consent, dict(consent.buttons)["Einverstanden"])
+    step = await fake_api.wait_for_message(anna.id)
+    assert step.text.startswith("Schritt 1 von 5")
 
     await anna.send_message("/hilfe")
     help_text = await fake_api.wait_for_message(anna.id)
@@ -86,11 +91,7 @@ async def test_member_journey_by_polling(
 
     # Polling used exactly the update types the routers handle.
     last_poll = [r for r in fake_api.requests if r.method == "getUpdates"][-1]
-    assert set(last_poll.params["allowed_updates"]) == {
-        "message",
-        "callback_query",
-        "my_chat_member",
-    }
+    assert set(last_poll.params["allowed_updates"]) == USED_UPDATES
 
 
 async def test_webhook_mode(settings: Settings, fake_api: FakeBotAPI, admin_user: FakeUser) -> None:
@@ -109,16 +110,13 @@ async def test_webhook_mode(settings: Settings, fake_api: FakeBotAPI, admin_user
         registration = await fake_api.wait_for_request("setWebhook")
         assert registration.params["url"] == f"http://127.0.0.1:{port}/tg/hook"
         assert registration.params["secret_token"] == "s3cret-token_for-tests"
-        assert set(registration.params["allowed_updates"]) == {
-            "message",
-            "callback_query",
-            "my_chat_member",
-        }
+        assert set(registration.params["allowed_updates"]) == USED_UPDATES
 
         anna = fake_api.add_user(first_name="Anna", language_code="en")
         update = await anna.send_message("/start")
         reply = await fake_api.wait_for_message(anna.id)
         assert reply.text.startswith("Hello Anna!")
+        await fake_api.wait_for_message(anna.id)  # the consent question
         assert (update["update_id"], 200) in fake_api.webhook_deliveries
 
         # Without the secret, or with a wrong one: 401 and nothing handled.
@@ -147,7 +145,7 @@ async def test_webhook_mode(settings: Settings, fake_api: FakeBotAPI, admin_user
         assert await fake_api.post_to_webhook(update, secret="s3cret-token_for-tests") == 200
         await admin_user.send_message("/hilfe")
         await fake_api.wait_for_message(admin_user.id)
-        assert len(fake_api.sent_to(anna.id)) == 1
+        assert len(fake_api.sent_to(anna.id)) == 2
         assert fake_api.sent_to(eve.id) == []
     finally:
         stop.set()

@@ -103,10 +103,12 @@ async def test_run_polling_greets_and_logs_one_line_per_update(
     greeting = await fake_api.wait_for_message(anna.id, timeout=15)
     assert greeting.text.startswith("Hallo Anna!")
     assert "Ich bin der Bot von KV Testhausen." in greeting.text
+    consent = await fake_api.wait_for_message(anna.id, timeout=15)
+    assert consent.text.startswith("Bevor wir loslegen")
     assert await bot.stop() == 0
     log = bot.log()
     assert re.search(
-        r" INFO mitmachbot\.updates update=\d+ type=message handler=handlers\.start\.start "
+        r" INFO mitmachbot\.updates update=\d+ type=message handler=handlers\.onboarding\.start "
         r"outcome=handled duration_ms=\d+\.\d",
         log,
     ), log
@@ -126,6 +128,9 @@ async def test_a_restart_mid_conversation_loses_nothing(
     anna = fake_api.add_user(first_name="Anna", username="anna_k", language_code="de")
     await anna.send_message("/start")
     await fake_api.wait_for_message(anna.id, timeout=15)
+    consent = await fake_api.wait_for_message(anna.id, timeout=15)
+    await anna.press(consent, dict(consent.buttons)["Einverstanden"])
+    await fake_api.wait_for_message(anna.id, timeout=15)  # the first intake step
 
     await admin_user.send_message("/rolle")
     question = await fake_api.wait_for_message(admin_user.id, timeout=15)
@@ -171,6 +176,7 @@ async def test_run_webhook(
     await anna.send_message("/start")
     reply = await fake_api.wait_for_message(anna.id, timeout=15)
     assert reply.text.startswith("Hello Anna!")
+    await fake_api.wait_for_message(anna.id, timeout=15)  # the consent question
     async with (
         aiohttp.ClientSession() as client,
         client.post(

@@ -23,7 +23,7 @@ async def test_many_members_at_once(
     updates += [await person.send_message("/sprache") for person in people]
     await asyncio.gather(*(driver.feed(update) for update in updates))
     for person in people:
-        assert len(fake_api.sent_to(person.id)) == 2
+        assert len(fake_api.sent_to(person.id)) == 3  # greeting, consent question, languages
     async with app.session_pool() as session:
         assert await session.scalar(select(func.count()).select_from(Member)) == 40
         assert await session.scalar(select(func.count()).select_from(ProcessedUpdate)) == 80

@@ -17,8 +17,10 @@ async def _roles(app: Application, member_id: int) -> set[Role]:
 
 
 async def _known(driver: BotDriver, fake_api: FakeBotAPI, name: str, username: str) -> FakeUser:
+    """Someone who wrote /start and agreed, so the bot keeps their name and @username."""
     user = fake_api.add_user(first_name=name, username=username, language_code="de")
-    await driver.send(user, "/start")
+    [_greeting, consent] = await driver.send(user, "/start")
+    await driver.press(user, consent, dict(consent.buttons)["Einverstanden"])
     return user
 
 

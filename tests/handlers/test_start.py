@@ -24,14 +24,16 @@ async def test_start_greets_in_german_and_records_the_member(
     driver: BotDriver, fake_api: FakeBotAPI, app: Application
 ) -> None:
     anna = fake_api.add_user(first_name="Anna", username="anna_k", language_code="de-DE")
-    [reply] = await driver.send(anna, "/start")
+    [reply, consent] = await driver.send(anna, "/start")
     assert reply.text.startswith("Hallo Anna! 👋")
     assert f"Ich bin der Bot von {KV_NAME}." in reply.text
-    assert "/hilfe" in reply.text
     assert "&lt;Test&gt; &amp; Co" in reply.html  # the KV name is escaped, not interpreted
+    assert consent.text.startswith("Bevor wir loslegen:")
+    assert [text for text, _ in consent.buttons] == ["Einverstanden", "Jetzt nicht"]
     member = await _member(app, anna.id)
     assert member is not None
-    assert (member.first_name, member.username, member.language) == ("Anna", "anna_k", None)
+    # Before consent nothing but the id and the language is kept.
+    assert (member.first_name, member.username, member.telegram_language) == (None, None, "de-DE")
 
 
 @pytest.mark.parametrize(
@@ -42,13 +44,13 @@ async def test_start_uses_telegram_language_when_supported(
     driver: BotDriver, fake_api: FakeBotAPI, language_code: str | None, greeting: str
 ) -> None:
     ben = fake_api.add_user(first_name="Ben", language_code=language_code)
-    [reply] = await driver.send(ben, "/start")
+    [reply, _consent] = await driver.send(ben, "/start")
     assert reply.text.startswith(greeting)
 
 
 async def test_names_are_escaped(driver: BotDriver, fake_api: FakeBotAPI) -> None:
     tricky = fake_api.add_user(first_name='<b>Anna & "Co"</b>', language_code="de")
-    [reply] = await driver.send(tricky, "/start")
+    [reply, _consent] = await driver.send(tricky, "/start")
     assert reply.text.startswith('Hallo <b>Anna & "Co"</b>!')
     assert '&lt;b&gt;Anna &amp; "Co"&lt;/b&gt;' in reply.html
 
@@ -59,7 +61,17 @@ async def test_help_lists_exactly_the_member_commands(
     anna = fake_api.add_user(first_name="Anna", language_code="de")
     [reply] = await driver.send(anna, "/hilfe")
     commands = [line.split(" ")[0] for line in reply.text.splitlines() if line.startswith("/")]
-    assert commands == ["/start", "/hilfe", "/sprache", "/abbrechen"]
+    assert commands == [
+        "/start",
+        "/hilfe",
+        "/profil",
+        "/gruppen",
+        "/termine",
+        "/kv",
+        "/datenschutz",
+        "/sprache",
+        "/abbrechen",
+    ]
     [english] = await driver.send(fake_api.add_user(first_name="Ben", language_code="en"), "/help")
     assert english.text.startswith("What I can do for you:")
     assert "/language – Change language" in english.text
@@ -70,7 +82,8 @@ async def test_help_for_an_admin_lists_the_role_commands(
 ) -> None:
     [reply] = await driver.send(admin_user, "/help")
     commands = [line.split(" ")[0] for line in reply.text.splitlines() if line.startswith("/")]
-    assert commands == ["/start", "/hilfe", "/sprache", "/abbrechen", "/rolle", "/rollen"]
+    assert commands[-2:] == ["/rolle", "/rollen"]
+    assert len(commands) == 11
 
 
 async def test_language_switch(driver: BotDriver, fake_api: FakeBotAPI, app: Application) -> None:
@@ -89,9 +102,19 @@ async def test_language_switch(driver: BotDriver, fake_api: FakeBotAPI, app: App
     assert member.language == "en"
     scope = BotCommandScopeChat(chat_id=anna.id).model_dump_json(exclude_none=True)
     personal = fake_api.commands[(scope, "")]
-    assert [c["command"] for c in personal] == ["start", "help", "language", "cancel"]
+    assert [c["command"] for c in personal] == [
+        "start",
+        "help",
+        "profile",
+        "groups",
+        "dates",
+        "kv",
+        "privacy",
+        "language",
+        "cancel",
+    ]
     # The choice beats Telegram's language from now on.
-    [reply] = await driver.send(anna, "/start")
+    [reply, _consent] = await driver.send(anna, "/start")
     assert reply.text.startswith("Hello Anna!")
 
 
@@ -152,7 +175,7 @@ async def test_a_redelivered_update_is_handled_once(
     driver: BotDriver, fake_api: FakeBotAPI
 ) -> None:
     anna = fake_api.add_user(first_name="Anna", language_code="de")
-    update = await anna.send_message("/start")
+    update = await anna.send_message("/hilfe")
     await driver.feed(update)
     await driver.feed(update)
     assert len(fake_api.sent_to(anna.id)) == 1
@@ -187,7 +210,7 @@ async def test_a_failing_handler_gets_a_message_not_a_traceback(
     async def broken(*_args: object, **_kwargs: object) -> bool:
         raise RuntimeError("database exploded: secret detail")
 
-    monkeypatch.setattr("handlers.start.set_reachable", broken)
+    monkeypatch.setattr("handlers.onboarding.set_reachable", broken)
     anna = fake_api.add_user(first_name="Anna", language_code="en")
     update = await anna.send_message("/start")
     with caplog.at_level(logging.ERROR):
@@ -228,7 +251,7 @@ async def test_info_logs_name_the_handler_but_not_the_text(
     assert len(lines) == 1
     message = lines[0].getMessage()
     assert "type=message" in message
-    assert "handler=handlers.start.start" in message
+    assert "handler=handlers.onboarding.start" in message
     assert "outcome=handled" in message
     assert "duration_ms=" in message
     everything = "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.INFO)

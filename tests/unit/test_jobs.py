@@ -48,8 +48,13 @@ async def test_scheduler_runs_in_utc_with_fixed_job_ids(app: Application) -> Non
         jobs = scheduler.get_jobs()
     finally:
         scheduler.shutdown(wait=False)
-    assert [job.id for job in jobs] == ["housekeeping-prune-update-ids"]
-    job = jobs[0]
+    assert sorted(job.id for job in jobs) == [
+        "housekeeping-prune-update-ids",
+        "onboarding-intake-reminders",
+        "onboarding-newcomer-digest",
+    ]
+    job = scheduler.get_job("housekeeping-prune-update-ids")
+    assert job is not None
     assert job.func is prune_update_ids
     assert job.kwargs == {"ctx": ctx}
     assert isinstance(job.trigger, IntervalTrigger)

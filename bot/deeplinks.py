@@ -1,0 +1,54 @@
+"""Payloads of t.me/<bot>?start=... links: where a member came from.
+
+Telegram allows 1-64 characters of A-Z, a-z, 0-9, _ and - in a start payload, so each kind is a
+one-letter prefix and a number.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+PayloadKind = Literal["group_chat", "meeting", "invite"]
+
+_PREFIXES: dict[str, PayloadKind] = {"g": "group_chat", "m": "meeting", "i": "invite"}
+_PATTERN = re.compile(r"^([gmi])(-?\d{1,20})$")
+
+
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """A parsed start payload: a served Telegram group, a meeting, or an inviting member."""
+
+    kind: PayloadKind
+    id: int
+
+
+def group_chat_payload(chat_id: int) -> str:
+    """For the welcome button in a served group."""
+    return f"g{chat_id}"
+
+
+def meeting_payload(meeting_id: int) -> str:
+    """For links to one meeting."""
+    return f"m{meeting_id}"
+
+
+def invite_payload(member_id: int) -> str:
+    """For a member inviting someone."""
+    return f"i{member_id}"
+
+
+def parse_payload(text: str | None) -> Payload | None:
+    """The payload of /start, or None for none or anything malformed (treated as plain /start)."""
+    if not text:
+        return None
+    match = _PATTERN.fullmatch(text.strip())
+    if match is None:
+        return None
+    return Payload(_PREFIXES[match.group(1)], int(match.group(2)))
+
+
+def start_link(bot_username: str, payload: str) -> str:
+    """The t.me link that opens the private chat and sends /start with the payload."""
+    return f"https://t.me/{bot_username}?start={payload}"

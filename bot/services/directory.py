@@ -1,0 +1,195 @@
+"""Reading the KV's setup for members: groups, guide, hosts, suggestions, newcomers."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.matching import GroupFacts, MemberNeeds, Suggestion, rank_groups
+from bot.services.recurrence import Rule, RuleError, occurrences, parse_rule
+from models import (
+    ActivityType,
+    District,
+    Group,
+    GroupMembership,
+    GuideSection,
+    KvProfile,
+    Member,
+    MemberRole,
+    Profile,
+    Role,
+    Topic,
+)
+
+
+async def kv_name(session: AsyncSession, fallback: str) -> str:
+    """The KV's name from the imported setup, else the KV_NAME setting."""
+    profile = await session.get(KvProfile, 1)
+    return profile.name if profile is not None else fallback
+
+
+async def privacy_contact(session: AsyncSession) -> str | None:
+    """Who to ask about privacy, from the imported setup."""
+    profile = await session.get(KvProfile, 1)
+    return profile.privacy_contact if profile is not None else None
+
+
+async def topics(session: AsyncSession) -> list[Topic]:
+    """All topics in file order."""
+    return list(await session.scalars(select(Topic).order_by(Topic.position, Topic.id)))
+
+
+async def districts(session: AsyncSession) -> list[District]:
+    """All Stadtteile in file order."""
+    return list(await session.scalars(select(District).order_by(District.position, District.id)))
+
+
+async def activity_types(session: AsyncSession) -> list[ActivityType]:
+    """All activity types in file order."""
+    return list(
+        await session.scalars(select(ActivityType).order_by(ActivityType.position, ActivityType.id))
+    )
+
+
+async def active_groups(session: AsyncSession) -> list[Group]:
+    """Every active group in file order."""
+    rows = await session.scalars(
+        select(Group).where(Group.active.is_(True)).order_by(Group.position, Group.id)
+    )
+    return list(rows.unique())
+
+
+async def active_group(session: AsyncSession, group_id: int) -> Group | None:
+    """An active group by id; None for unknown or dropped ones."""
+    group = await session.get(Group, group_id)
+    return group if group is not None and group.active else None
+
+
+async def guide_sections(session: AsyncSession) -> list[GuideSection]:
+    """The guide's sections in order."""
+    return list(
+        await session.scalars(select(GuideSection).order_by(GuideSection.position, GuideSection.id))
+    )
+
+
+def meeting_rule(group: Group) -> Rule | None:
+    """The group's parsed rule; a rule that no longer parses counts as none."""
+    if not group.rule:
+        return None
+    try:
+        return parse_rule(group.rule)
+    except RuleError:
+        return None
+
+
+def next_meetings(group: Group, *, now: datetime, zone: ZoneInfo, count: int = 1) -> list[datetime]:
+    """The group's next meetings after now, from its rule (aware UTC)."""
+    rule = meeting_rule(group)
+    return occurrences(rule, after=now, zone=zone, count=count) if rule else []
+
+
+async def host_ids(session: AsyncSession, group: Group) -> list[int]:
+    """Telegram ids of the group's hosts: given ids, and usernames of members the bot knows."""
+    ids = [host.telegram_id for host in group.hosts if host.telegram_id is not None]
+    names = [host.username for host in group.hosts if host.username]
+    if names:
+        ids += list(await session.scalars(select(Member.id).where(Member.username.in_(names))))
+    return list(dict.fromkeys(ids))
+
+
+async def last_activity(session: AsyncSession) -> dict[int, datetime]:
+    """When each group last gained a member, as a sign of life for matching."""
+    rows = await session.execute(
+        select(GroupMembership.group_id, GroupMembership.joined_at).order_by(
+            GroupMembership.joined_at
+        )
+    )
+    return {row.group_id: row.joined_at for row in rows}
+
+
+async def suggest_groups(
+    session: AsyncSession, member: Member, *, now: datetime, zone: ZoneInfo
+) -> list[Suggestion]:
+    """Groups ranked for a consenting member (see bot.services.matching)."""
+    profile = member.profile
+    joined = frozenset(
+        await session.scalars(
+            select(GroupMembership.group_id).where(GroupMembership.member_id == member.id)
+        )
+    )
+    needs = MemberNeeds(
+        district_id=profile.district_id if profile else None,
+        topic_ids=frozenset(topic.id for topic in profile.topics) if profile else frozenset(),
+        free_time=frozenset(profile.free_time) if profile else frozenset(),
+        joined_group_ids=joined,
+    )
+    activity = await last_activity(session)
+    facts = [
+        GroupFacts(
+            id=group.id,
+            name=group.name,
+            type=group.type.value,
+            district_id=group.district_id,
+            topic_ids=frozenset(topic.id for topic in group.topics),
+            rule=group.rule,
+            newcomer_friendly=group.newcomer_friendly,
+            active=group.active,
+            last_activity_at=activity.get(group.id),
+            position=group.position,
+        )
+        for group in await active_groups(session)
+    ]
+    return rank_groups(needs, facts, now=now, zone=zone)
+
+
+async def newcomers_without_group(
+    session: AsyncSession, *, now: datetime, older_than: timedelta
+) -> list[Member]:
+    """Consenting members who came at least `older_than` ago and joined no group yet."""
+    rows = await session.scalars(
+        select(Member)
+        .join(Profile, Profile.member_id == Member.id)
+        .where(
+            Member.created_at <= now - older_than,
+            ~exists().where(GroupMembership.member_id == Member.id),
+        )
+        .order_by(Member.created_at, Member.id)
+    )
+    return list(rows.unique())
+
+
+async def organiser_ids(session: AsyncSession, admin_ids: Collection[int]) -> list[int]:
+    """Who looks after newcomers: the organisers, or the admins when there are none."""
+    organisers = list(
+        await session.scalars(
+            select(MemberRole.member_id)
+            .where(MemberRole.role == Role.ORGANISER)
+            .order_by(MemberRole.member_id)
+        )
+    )
+    if organisers:
+        return organisers
+    admins = set(admin_ids) | set(
+        await session.scalars(select(MemberRole.member_id).where(MemberRole.role == Role.ADMIN))
+    )
+    return sorted(admins)
+
+
+def within(moment: datetime | None, now: datetime, days: int) -> bool:
+    """Whether a moment lies between now and `days` ahead."""
+    return moment is not None and now <= moment <= now + timedelta(days=days)
+
+
+async def member_groups(session: AsyncSession, member_id: int) -> list[Group]:
+    """The groups a member joined, in file order."""
+    rows = await session.scalars(
+        select(Group)
+        .join(GroupMembership, GroupMembership.group_id == Group.id)
+        .where(GroupMembership.member_id == member_id)
+        .order_by(Group.position, Group.id)
+    )
+    return list(rows.unique())
