@@ -95,7 +95,7 @@ def _consent_text(kv: str) -> str:
         "join that you're coming.\n"
         "<b>Who sees it:</b> the organisers of {kv}; the hosts of a group you join see your "
         "name.\n"
-        "<b>How long:</b> until you delete it. /datenschutz shows everything and deletes it "
+        "<b>How long:</b> until you delete it. /privacy shows everything and deletes it "
         "with one tap.\n\n"
         "Political interests are sensitive data, so I only store them if you agree."
     ).format(kv=esc(kv))

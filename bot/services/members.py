@@ -6,10 +6,10 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Member
+from models import GroupHost, Member
 
 # last_seen_at is for "who is still around", not an audit trail: refreshing it at most hourly
 # keeps a chatty member from costing a write on every single message.
@@ -61,7 +61,12 @@ async def record_sighting(
         member.profile = None
         session.add(member)
     changed = created
-    if member.consented or member.roles or member.id in always_identified:
+    if (
+        member.consented
+        or member.roles
+        or member.id in always_identified
+        or await _is_named_host(session, member.id, sighting.username)
+    ):
         changed = await identify(session, member, sighting.first_name, sighting.username) or changed
     if member.telegram_language != language:
         member.telegram_language = language
@@ -70,6 +75,19 @@ async def record_sighting(
         member.last_seen_at = now
         changed = True
     return member, changed
+
+
+async def _is_named_host(session: AsyncSession, user_id: int, username: str | None) -> bool:
+    """Whether the KV's setup names this person as a host (by id or @username).
+
+    Hosts run groups on the KV's behalf; their name is needed to tell them apart and their
+    username to find them, so they are identified like role holders.
+    """
+    handle = _normalise_username(username)
+    condition = GroupHost.telegram_id == user_id
+    if handle:
+        condition = or_(condition, GroupHost.username == handle)
+    return await session.scalar(select(exists().where(condition))) or False
 
 
 async def identify(

@@ -16,7 +16,7 @@ from bot.services.members import (
     set_reachable,
 )
 from bot.services.profile import give_consent
-from models import Member
+from models import Group, GroupHost, GroupType, Member
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -154,3 +154,17 @@ async def test_language_and_reachability(session_pool: SessionPool) -> None:
         member = await session.get(Member, 1)
     assert member is not None
     assert (member.language, member.reachable) == ("en", False)
+
+
+async def test_hosts_named_in_the_setup_are_identified(session_pool: SessionPool) -> None:
+    async with session_pool() as session:
+        group = Group(key="st", name="Stammtisch", type=GroupType.STAMMTISCH)
+        group.hosts = [GroupHost(username="hanna_host"), GroupHost(telegram_id=7)]
+        session.add(group)
+        await session.commit()
+    await _record(session_pool, Sighting(5, "Hanna", "Hanna_Host", "de"), T0)
+    await _record(session_pool, Sighting(7, "Otto", None, "de"), T0)
+    await _record(session_pool, Sighting(8, "Nobody", "nobody", "de"), T0)
+    async with session_pool() as session:
+        names = {m.id: m.first_name for m in await session.scalars(select(Member))}
+    assert names == {5: "Hanna", 7: "Otto", 8: None}
