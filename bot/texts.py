@@ -122,3 +122,15 @@ def slot_label(slot: str) -> str:
         "weekend": _("weekends"),
     }
     return labels.get(slot, slot)
+
+
+def meeting_slot(moment: datetime, slot: str, zone: ZoneInfo) -> str:
+    """When a group meets, as a reason: "Thursday evenings" / "am Donnerstagabend"."""
+    locale = get_i18n().current_locale
+    weekday = get_day_names("wide", locale=locale)[moment.astimezone(zone).weekday()]
+    templates = {
+        "weekday_evening": _("{weekday} evenings"),
+        "weekday_daytime": _("{weekday}s during the day"),
+        "weekend": _("{weekday}s"),
+    }
+    return templates.get(slot, "{weekday}").format(weekday=weekday)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
@@ -47,6 +48,7 @@ from bot.texts import (
     esc,
     first_name_or_you,
     format_meeting,
+    meeting_slot,
     member_label,
     slot_label,
 )
@@ -294,7 +296,7 @@ def _next_line(group: Group, settings: Settings) -> str:
     return line
 
 
-def _reasons_line(group: Group, suggestion: Suggestion) -> str:
+def _reasons_line(group: Group, suggestion: Suggestion, zone: ZoneInfo) -> str:
     reasons = suggestion.reasons
     parts: list[str] = []
     if reasons.same_district and group.district is not None:
@@ -305,8 +307,8 @@ def _reasons_line(group: Group, suggestion: Suggestion) -> str:
     shared = [esc(names[topic_id]) for topic_id in reasons.shared_topic_ids if topic_id in names]
     if shared:
         parts.append(", ".join(shared))
-    if reasons.slot is not None:
-        slot = slot_label(reasons.slot)
+    if reasons.slot is not None and reasons.next_meeting is not None:
+        slot = meeting_slot(reasons.next_meeting, reasons.slot, zone)
         if reasons.fits_free_time:
             slot = _("{slot}, fits your free time").format(slot=slot)
         parts.append(slot)
@@ -632,7 +634,7 @@ async def _render_suggestions(
                     None,
                     [
                         f"<b>{esc(group.name)}</b> ({_type_label(group)})",
-                        _reasons_line(group, suggestion),
+                        _reasons_line(group, suggestion, settings.zone),
                         _next_line(group, settings),
                     ],
                 )

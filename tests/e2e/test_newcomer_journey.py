@@ -110,7 +110,7 @@ async def test_from_the_group_to_a_stammtisch(
     suggestions = await fake_api.wait_for_message(anna.id)
     assert suggestions.text.splitlines()[2:4] == [
         "Stammtisch Mitte (Stammtisch)",
-        "Mitte · Umwelt · werktags abends · neu-freundlich",
+        "Mitte · Umwelt · am Donnerstagabend · neu-freundlich",
     ]
     await anna.press(suggestions, _button(suggestions, "Beitreten"))
     joined = await fake_api.wait_for_message(anna.id)

@@ -115,13 +115,13 @@ async def test_the_whole_intake_and_joining(
     assert lines[0] == "Diese Gruppen könnten zu dir passen:"
     assert lines[2] == "Stammtisch <Mitte> & Co (Stammtisch)"
     assert lines[3] == (
-        "Mitte · Umwelt, Bildung · werktags abends, passt zu deiner Zeit · neu-freundlich"
+        "Mitte · Umwelt, Bildung · am Donnerstagabend, passt zu deiner Zeit · neu-freundlich"
     )
     assert lines[4].startswith("Nächstes Treffen: Do., ")
     assert lines[4].endswith("19:00 · Café Rosa")
     assert "Stammtisch &lt;Mitte&gt; &amp; Co" in suggestions.html
     # KV-wide, but no shared topic and outside her free time: last.
-    assert lines[-3:-1] == ["AG Frieden (AG)", "ganzer KV · werktags tagsüber"]
+    assert lines[-3:-1] == ["AG Frieden (AG)", "ganzer KV · am Dienstag tagsüber"]
     assert "Basisgruppe Nord" in suggestions.text  # another Stadtteil, but a shared topic
 
     [joined] = await driver.press(anna, suggestions, suggestions.buttons[0][1])
@@ -342,3 +342,27 @@ async def test_reminder_once_and_the_newcomer_digest(
     assert digest.reply_markup["inline_keyboard"][0][0]["url"] == f"tg://user?id={anna.id}"
     # The admin isn't bothered while there are organisers.
     assert fake_api.sent_to(admin_user.id) == []
+
+
+async def test_suggestions_in_english(
+    driver: BotDriver, fake_api: FakeBotAPI, app: Application, kv: None
+) -> None:
+    ben = fake_api.add_user(first_name="Ben", language_code="en")
+    [_greeting, consent] = await driver.send(ben, "/start")
+    assert consent.text.startswith("Before we start:")
+    [step] = await driver.press(ben, consent, _button(consent, "Agree"))
+    assert step.text.startswith("Step 1 of 5\nWhich topics do you care about?")
+    await driver.press(ben, step, _button(step, "Umwelt"))
+    await driver.press(ben, step, _button(step, "Next »"))
+    await driver.press(ben, step, _button(step, "Mitte"))
+    for _ in range(2):
+        await driver.press(ben, step, _button(step, "Skip"))
+    await driver.press(ben, step, _button(step, "Weekly"))
+    assert step.text.startswith("Your answers\nTopics: Umwelt\nStadtteil: Mitte")
+    [suggestions] = await driver.press(ben, step, _button(step, "Done – show groups that fit me"))
+    assert suggestions.text.splitlines()[:4] == [
+        "These groups could fit you:",
+        "",
+        "Stammtisch <Mitte> & Co (Stammtisch)",
+        "Mitte · Umwelt · Thursday evenings · newcomer-friendly",
+    ]
