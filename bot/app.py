@@ -41,7 +41,7 @@ from bot.middlewares.i18n import MemberI18nMiddleware
 from bot.middlewares.inflight import InFlightMiddleware
 from bot.middlewares.logging import HandlerNameMiddleware, UpdateLogMiddleware
 from bot.scheduler import create_scheduler, register_jobs
-from bot.services.locales import resolve_locale
+from bot.services.locales import member_locale
 from bot.services.roles import effective_roles, privileged_members
 from bot.settings import Settings
 from handlers import build_router
@@ -123,11 +123,8 @@ async def sync_command_menus(
             i18n,
             chat_id=member.id,
             roles=effective_roles(member.id, stored, settings.admin_ids),
-            locale=resolve_locale(
-                member.language,
-                member.telegram_language,
-                available=i18n.available_locales,
-                default=settings.default_locale,
+            locale=member_locale(
+                member, available=i18n.available_locales, default=settings.default_locale
             ),
             chose_language=member.language is not None,
         )

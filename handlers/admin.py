@@ -7,7 +7,6 @@ from collections.abc import Collection
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
-from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -25,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import RoleCallback
 from bot.commands import ROLE, ROLES, set_member_menu
-from bot.services.locales import resolve_locale
+from bot.notify import tell
+from bot.services.locales import member_locale
 from bot.services.members import find_member, get_member
 from bot.services.roles import (
     GRANTABLE_ROLES,
@@ -252,32 +252,29 @@ async def _tell_member(
     settings: Settings,
 ) -> None:
     """Let the member know, in their language, and give them the menu their roles allow."""
-    locale = resolve_locale(
-        member.language,
-        member.telegram_language,
-        available=i18n.available_locales,
-        default=settings.default_locale,
-    )
-    with i18n.use_locale(locale):
+
+    def render() -> tuple[str, InlineKeyboardMarkup | None]:
         text = (
             _("You now have the role {role}. /help shows what you can do with it.")
             if change.grant
             else _("Your role {role} has been taken back. Thank you for your work!")
         ).format(role=role_label(change.role))
-        try:
-            await bot.send_message(member.id, text)
-            await set_member_menu(
-                bot,
-                i18n,
-                chat_id=member.id,
-                roles=member_roles,
-                locale=locale,
-                chose_language=member.language is not None,
-            )
-        except TelegramAPIError as exc:
-            # They may never have opened the private chat or may have blocked the bot; the role
-            # change itself stands.
-            logger.info("could not notify member=%s about a role change: %s", member.id, exc)
+        return text, None
+
+    # Someone who never opened the private chat gets neither message nor menu; the change stands.
+    if await tell(
+        bot, i18n, member.id, member, default_locale=settings.default_locale, render=render
+    ):
+        await set_member_menu(
+            bot,
+            i18n,
+            chat_id=member.id,
+            roles=member_roles,
+            locale=member_locale(
+                member, available=i18n.available_locales, default=settings.default_locale
+            ),
+            chose_language=member.language is not None,
+        )
 
 
 async def list_roles(

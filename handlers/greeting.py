@@ -43,7 +43,7 @@ from bot.services.welcome import (
     set_welcome_text,
 )
 from bot.settings import Settings
-from bot.texts import esc
+from bot.texts import esc, join_names
 from models import Role, ServedChat
 from models.base import utcnow
 
@@ -85,12 +85,6 @@ def _group_locale(chat: ServedChat, i18n: I18n) -> str:
     )
 
 
-def _list_names(names: list[str]) -> str:
-    if len(names) == 1:
-        return names[0]
-    return _("{items} and {last}").format(items=", ".join(names[:-1]), last=names[-1])
-
-
 def _standard_welcome(count: int) -> str:
     if count == 1:
         return _(
@@ -108,7 +102,7 @@ def _standard_welcome(count: int) -> str:
 
 
 def _welcome_text(chat: ServedChat, joiners: tuple[Joiner, ...], kv: str) -> str:
-    names = _list_names([joiner.name for joiner in joiners])
+    names = join_names([joiner.name for joiner in joiners])
     custom = render_custom(chat, names=names, kv=kv)
     if custom is not None:
         return custom

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
-from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -25,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import ConsentCallback, GroupCallback, IntakeCallback
 from bot.commands import GROUPS, PROFILE
 from bot.deeplinks import parse_payload
+from bot.notify import open_chat_keyboard, tell
 from bot.services import directory
-from bot.services.locales import resolve_locale
 from bot.services.matching import Suggestion, top
 from bot.services.members import get_member, set_reachable
 from bot.services.profile import (
@@ -782,35 +781,21 @@ async def _tell_hosts(
     result: JoinResult,
 ) -> None:
     """The warm handoff: each host hears privately, in their language, who joined."""
+
+    def render() -> tuple[str, InlineKeyboardMarkup | None]:
+        text = (
+            _("{who} joined <b>{group}</b> – their first group. Say hello!")
+            if result.first_group
+            else _("{who} joined <b>{group}</b>.")
+        ).format(who=member_label(member), group=esc(result.group.name))
+        return text, open_chat_keyboard(member.id)
+
     for host_id in await directory.host_ids(session, result.group):
-        if host_id == member.id:
-            continue
-        host = await get_member(session, host_id)
-        locale = resolve_locale(
-            host.language if host else None,
-            host.telegram_language if host else None,
-            available=i18n.available_locales,
-            default=settings.default_locale,
-        )
-        with i18n.use_locale(locale):
-            text = (
-                _("{who} joined <b>{group}</b> – their first group. Say hello!")
-                if result.first_group
-                else _("{who} joined <b>{group}</b>.")
-            ).format(who=member_label(member), group=esc(result.group.name))
-            keyboard = _open_chat_keyboard(member.id)
-        try:
-            await bot.send_message(host_id, text, reply_markup=keyboard)
-        except TelegramAPIError as exc:
-            logger.info("could not tell host=%s about a new member: %s", host_id, exc)
-
-
-def _open_chat_keyboard(member_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [InlineKeyboardButton(text=_("Open chat"), url=f"tg://user?id={member_id}")]
-        ]
-    )
+        if host_id != member.id:
+            host = await get_member(session, host_id)
+            await tell(
+                bot, i18n, host_id, host, default_locale=settings.default_locale, render=render
+            )
 
 
 async def _ask_office(
@@ -827,25 +812,25 @@ async def _ask_office(
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
     await query.answer(_("Thank you! Someone from the office will get in touch."), show_alert=True)
+
+    def render() -> tuple[str, InlineKeyboardMarkup | None]:
+        text = (
+            _("{who} would like to start a group. Please get in touch.")
+            if founding
+            else _("{who} found no fitting group and would like to talk to someone.")
+        ).format(who=member_label(member))
+        return text, open_chat_keyboard(member.id)
+
     for organiser_id in await directory.organiser_ids(session, settings.admin_ids):
         organiser = await get_member(session, organiser_id)
-        locale = resolve_locale(
-            organiser.language if organiser else None,
-            organiser.telegram_language if organiser else None,
-            available=i18n.available_locales,
-            default=settings.default_locale,
+        await tell(
+            bot,
+            i18n,
+            organiser_id,
+            organiser,
+            default_locale=settings.default_locale,
+            render=render,
         )
-        with i18n.use_locale(locale):
-            text = (
-                _("{who} would like to start a group. Please get in touch.")
-                if founding
-                else _("{who} found no fitting group and would like to talk to someone.")
-            ).format(who=member_label(member))
-            keyboard = _open_chat_keyboard(member.id)
-        try:
-            await bot.send_message(organiser_id, text, reply_markup=keyboard)
-        except TelegramAPIError as exc:
-            logger.info("could not reach organiser=%s: %s", organiser_id, exc)
 
 
 def create_router() -> Router:

@@ -10,8 +10,9 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import IntakeCallback
+from bot.notify import tell
 from bot.services import directory
-from bot.services.locales import resolve_locale
+from bot.services.locales import member_locale
 from bot.services.members import get_member, set_reachable
 from bot.services.profile import members_to_remind
 from bot.texts import member_label
@@ -27,11 +28,8 @@ MAX_DIGEST_BUTTONS = 50
 
 
 def _locale(ctx: JobContext, member: Member | None) -> str:
-    return resolve_locale(
-        member.language if member else None,
-        member.telegram_language if member else None,
-        available=ctx.i18n.available_locales,
-        default=ctx.settings.default_locale,
+    return member_locale(
+        member, available=ctx.i18n.available_locales, default=ctx.settings.default_locale
     )
 
 
@@ -81,34 +79,37 @@ async def newcomer_digest(ctx: JobContext, now: datetime | None = None) -> int:
         if not newcomers:
             return 0
         recipients = await directory.organiser_ids(session, ctx.settings.admin_ids)
+
+        def render() -> tuple[str, InlineKeyboardMarkup | None]:
+            lines = [
+                _(
+                    "<b>Newcomers without a group</b> ({count}): they have been with us for "
+                    "{days} days or more and haven't joined a group yet. A personal message "
+                    "often helps."
+                ).format(count=len(newcomers), days=ctx.settings.newcomer_days)
+            ]
+            lines += [f"• {member_label(member)}" for member in newcomers]
+            buttons = [
+                [
+                    InlineKeyboardButton(
+                        text=_("Write to {name}").format(name=member.first_name or member.id),
+                        url=f"tg://user?id={member.id}",
+                    )
+                ]
+                for member in newcomers[:MAX_DIGEST_BUTTONS]
+            ]
+            return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=buttons)
+
         sent = 0
         for recipient_id in recipients:
             recipient = await get_member(session, recipient_id)
-            with ctx.i18n.use_locale(_locale(ctx, recipient)):
-                lines = [
-                    _(
-                        "<b>Newcomers without a group</b> ({count}): they have been with us for "
-                        "{days} days or more and haven't joined a group yet. A personal message "
-                        "often helps."
-                    ).format(count=len(newcomers), days=ctx.settings.newcomer_days)
-                ]
-                lines += [f"• {member_label(member)}" for member in newcomers]
-                buttons = [
-                    [
-                        InlineKeyboardButton(
-                            text=_("Write to {name}").format(name=member.first_name or member.id),
-                            url=f"tg://user?id={member.id}",
-                        )
-                    ]
-                    for member in newcomers[:MAX_DIGEST_BUTTONS]
-                ]
-            try:
-                await ctx.bot.send_message(
-                    recipient_id,
-                    "\n".join(lines),
-                    reply_markup=InlineKeyboardMarkup(inline_keyboard=buttons),
-                )
+            if await tell(
+                ctx.bot,
+                ctx.i18n,
+                recipient_id,
+                recipient,
+                default_locale=ctx.settings.default_locale,
+                render=render,
+            ):
                 sent += 1
-            except TelegramAPIError as exc:
-                logger.info("newcomer digest to organiser=%s failed: %s", recipient_id, exc)
     return sent

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from models import Member
+
 
 def resolve_locale(
     chosen: str | None,
@@ -23,3 +25,13 @@ def resolve_locale(
         if primary in available:
             return primary
     return default
+
+
+def member_locale(member: Member | None, *, available: Collection[str], default: str) -> str:
+    """The language for writing to a member outside their own update."""
+    return resolve_locale(
+        member.language if member else None,
+        member.telegram_language if member else None,
+        available=available,
+        default=default,
+    )
