@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import string
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
@@ -25,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from bot.services.placeholders import WELCOME_PLACEHOLDERS, unknown_placeholder
 from bot.services.recurrence import RuleError, format_rule, parse_rule
 from models import (
     ActivityType,
@@ -48,7 +48,6 @@ PRIVACY_CONTACT_LENGTH = 200
 # bot's own framing), so longer ones would fail only when a member asks for them.
 LONG_TEXT_LENGTH = 4000
 LANGUAGES = ("de", "en")
-WELCOME_PLACEHOLDERS = ("names", "kv")
 PROFILE_ID = 1
 # Telegram ids are stored as BIGINT; anything outside would only fail at commit time.
 BIGINT_MAX = 2**63 - 1
@@ -805,18 +804,13 @@ class _Reader:
         node, text_path = item["welcome_text"], _at(path, "welcome_text")
         allowed = ", ".join(f"{{{name}}}" for name in WELCOME_PLACEHOLDERS)
         try:
-            parsed = list(string.Formatter().parse(text))
+            unknown = unknown_placeholder(text, WELCOME_PLACEHOLDERS)
         except ValueError:
             self.error(node, text_path, "unbalanced { or }; write {{ and }} for literal braces")
             return None
-        for _literal, name, spec, conversion in parsed:
-            if name is None:
-                continue
-            if name not in WELCOME_PLACEHOLDERS or spec or conversion:
-                shown = "{" + name + (f"!{conversion}" if conversion else "")
-                shown += (f":{spec}" if spec else "") + "}"
-                self.error(node, text_path, f"unknown placeholder {shown} (allowed: {allowed})")
-                return None
+        if unknown is not None:
+            self.error(node, text_path, f"unknown placeholder {unknown} (allowed: {allowed})")
+            return None
         return text
 
 

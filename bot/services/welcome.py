@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-import string
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -17,7 +16,8 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.kv_setup import PROFILE_ID, WELCOME_PLACEHOLDERS
+from bot.services.kv_setup import PROFILE_ID
+from bot.services.placeholders import WELCOME_PLACEHOLDERS, unknown_placeholder
 from models import KvProfile, ServedChat
 
 logger = logging.getLogger(__name__)
@@ -169,16 +169,10 @@ class TextProblem:
 def _placeholder_problem(text: str) -> TextProblem | None:
     # The same rules as the setup file (kv_setup), so a text works wherever it was written.
     try:
-        parsed = list(string.Formatter().parse(text))
+        unknown = unknown_placeholder(text, WELCOME_PLACEHOLDERS)
     except ValueError:
         return TextProblem("braces")
-    for _literal, name, spec, conversion in parsed:
-        if name is None:
-            continue
-        if name not in WELCOME_PLACEHOLDERS or spec or conversion:
-            shown = "{" + name + (f"!{conversion}" if conversion else "")
-            return TextProblem("placeholder", shown + (f":{spec}" if spec else "") + "}")
-    return None
+    return None if unknown is None else TextProblem("placeholder", unknown)
 
 
 def check_welcome_text(text: str) -> TextProblem | None:

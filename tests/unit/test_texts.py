@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date, time
-
 import pytest
 from aiogram.utils.i18n import I18n
 
 from bot.i18n import create_i18n
-from bot.services.recurrence import LAST, Rule, parse_rule
+from bot.services.recurrence import Rule, parse_rule
 from bot.texts import describe_rule, esc
-
-NNBSP = "\u202f"  # CLDR puts a narrow no-break space before AM/PM
-
-THU_19 = Rule("weekly", time(19, 0), weekday=3)
-EVERY_OTHER_THU = Rule("biweekly", time(19, 0), weekday=3, anchor=date(2026, 1, 8))
-SECOND_THU = Rule("monthly", time(19, 0), weekday=3, ordinals=(2,))
-FIRST_MON = Rule("monthly", time(18, 30), weekday=0, ordinals=(1,))
-LAST_FRI = Rule("monthly", time(19, 0), weekday=4, ordinals=(LAST,))
-FIRST_THIRD_TUE = Rule("monthly", time(19, 0), weekday=1, ordinals=(1, 3))
-JAN_27 = Rule("yearly_date", None, month=1, day=27)
-JAN_27_18 = Rule("yearly_date", time(18, 0), month=1, day=27)
-SECOND_SUN_SEP = Rule("yearly_weekday", None, weekday=6, ordinals=(2,), month=9)
+from tests.unit.test_recurrence import (  # the same rules as the parser's tests
+    EVERY_OTHER_THU,
+    FIRST_MON,
+    FIRST_THIRD_TUE,
+    JAN_27,
+    JAN_27_18,
+    LAST_FRI,
+    NNBSP,
+    SECOND_SUN_SEP,
+    SECOND_THU,
+    THU_19,
+)
 
 
 @pytest.fixture(scope="module")
