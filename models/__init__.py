@@ -1,6 +1,7 @@
 """SQLAlchemy models, one module per aggregate; importing this package registers them all."""
 
 from models.base import Base, UTCDateTime
+from models.delivery import Delivery, DeliveryStatus
 from models.fsm import FsmRecord
 from models.kv import (
     ActivityType,
@@ -21,6 +22,8 @@ __all__ = [
     "ActivityType",
     "Base",
     "ContactFrequency",
+    "Delivery",
+    "DeliveryStatus",
     "District",
     "FreeTime",
     "FsmRecord",

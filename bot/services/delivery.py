@@ -1,0 +1,169 @@
+"""The outbox's rules: enqueue, claim due rows atomically, record how each send went.
+
+APScheduler is the clock, the database is the truth: a row is claimed (PENDING -> SENDING) in one
+statement before it is sent and marked after, so a restart or a second instance neither loses
+nor repeats a message, except the few that were in flight when a process died; those are taken
+back once their lease ran out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Delivery, DeliveryStatus
+
+# How long a claim holds. Long enough for a send with retries inside one attempt, short enough
+# that after a crash the rest of a broadcast goes out within minutes.
+DEFAULT_LEASE = timedelta(minutes=2)
+OPEN_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+ERROR_LENGTH = 300
+
+
+def enqueue(
+    session: AsyncSession,
+    recipient_ids: Collection[int],
+    *,
+    kind: str,
+    payload: dict[str, Any],
+    due_at: datetime,
+    category: str | None = None,
+    batch_id: int | None = None,
+) -> list[Delivery]:
+    """Add one PENDING row per recipient; the caller commits (with whatever caused them)."""
+    rows = [
+        Delivery(
+            recipient_id=recipient_id,
+            kind=kind,
+            payload=dict(payload),
+            due_at=due_at,
+            category=category,
+            batch_id=batch_id,
+            status=DeliveryStatus.PENDING,
+            attempts=0,
+        )
+        for recipient_id in dict.fromkeys(recipient_ids)
+    ]
+    session.add_all(rows)
+    return rows
+
+
+async def reclaim_expired(session: AsyncSession, *, now: datetime, lease: timedelta) -> int:
+    """Put rows whose sender vanished (claimed longer ago than the lease) back to PENDING."""
+    result = await session.execute(
+        update(Delivery)
+        .where(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_at < now - lease)
+        .values(status=DeliveryStatus.PENDING, claimed_by=None, claimed_at=None)
+    )
+    return int(result.rowcount or 0)
+
+
+async def claim_due(
+    session: AsyncSession, *, now: datetime, limit: int, instance: str
+) -> list[Delivery]:
+    """Claim up to `limit` due PENDING rows for `instance`, oldest due first, and commit.
+
+    On PostgreSQL the rows are picked with FOR UPDATE SKIP LOCKED, so instances never wait for
+    or take each other's rows; SQLite runs one writer at a time anyway (BEGIN IMMEDIATE).
+    """
+    pick = (
+        select(Delivery.id)
+        .where(Delivery.status == DeliveryStatus.PENDING, Delivery.due_at <= now)
+        .order_by(Delivery.due_at, Delivery.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    ids = list(await session.scalars(pick))
+    if not ids:
+        await session.commit()
+        return []
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.PENDING)
+        .values(status=DeliveryStatus.SENDING, claimed_by=instance, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    rows = list(
+        await session.scalars(
+            select(Delivery)
+            .where(Delivery.id.in_(ids), Delivery.claimed_by == instance)
+            .order_by(Delivery.due_at, Delivery.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+    await session.commit()
+    return rows
+
+
+async def mark_sent(session: AsyncSession, delivery_ids: Sequence[int], *, now: datetime) -> None:
+    """Record successful sends (the caller commits)."""
+    if delivery_ids:
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(delivery_ids))
+            .values(
+                status=DeliveryStatus.SENT,
+                sent_at=now,
+                attempts=Delivery.attempts + 1,
+                claimed_by=None,
+                claimed_at=None,
+            )
+        )
+
+
+async def mark_result(
+    session: AsyncSession,
+    delivery_id: int,
+    *,
+    status: DeliveryStatus,
+    reason: str,
+    retry_at: datetime | None = None,
+    count_attempt: bool = True,
+) -> None:
+    """Record a failed attempt: retry later (PENDING at `retry_at`), or a final status."""
+    values: dict[str, Any] = {
+        "status": status,
+        "last_error": reason[:ERROR_LENGTH],
+        "claimed_by": None,
+        "claimed_at": None,
+    }
+    if count_attempt:
+        values["attempts"] = Delivery.attempts + 1
+    if retry_at is not None:
+        values["due_at"] = retry_at
+    await session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
+
+
+async def cancel_batch(session: AsyncSession, batch_id: int) -> int:
+    """Cancel what of a batch is not sent yet; returns how many rows (the caller commits)."""
+    result = await session.execute(
+        update(Delivery)
+        .where(Delivery.batch_id == batch_id, Delivery.status == DeliveryStatus.PENDING)
+        .values(status=DeliveryStatus.CANCELLED)
+    )
+    return int(result.rowcount or 0)
+
+
+async def batch_counts(session: AsyncSession, batch_id: int) -> dict[DeliveryStatus, int]:
+    """How many rows of a batch are in each status."""
+    rows = await session.execute(
+        select(Delivery.status, func.count())
+        .where(Delivery.batch_id == batch_id)
+        .group_by(Delivery.status)
+    )
+    counts = dict.fromkeys(DeliveryStatus, 0)
+    for status, count in rows:
+        counts[DeliveryStatus(status)] = int(count)
+    return counts
+
+
+async def next_due(session: AsyncSession) -> datetime | None:
+    """When the next PENDING row falls due (None: nothing waiting)."""
+    return await session.scalar(
+        select(func.min(Delivery.due_at)).where(Delivery.status == DeliveryStatus.PENDING)
+    )
