@@ -40,11 +40,14 @@ from bot.middlewares.database import BookkeepingMiddleware, DbSessionMiddleware
 from bot.middlewares.i18n import MemberI18nMiddleware
 from bot.middlewares.inflight import InFlightMiddleware
 from bot.middlewares.logging import HandlerNameMiddleware, UpdateLogMiddleware
+from bot.outbox import DeliveryWorker
 from bot.scheduler import create_scheduler, register_jobs
 from bot.services.locales import member_locale
+from bot.services.pacing import Pacer, PacingLimits
 from bot.services.roles import effective_roles, privileged_members
 from bot.settings import Settings
 from handlers import build_router
+from jobs import onboarding as onboarding_jobs
 from jobs.context import JobContext
 
 logger = logging.getLogger(__name__)
@@ -160,13 +163,19 @@ class Application:
     bot: Bot
     dispatcher: Dispatcher
     scheduler: AsyncIOScheduler
+    worker: DeliveryWorker
+
+    def job_context(self) -> JobContext:
+        """What jobs and the delivery worker get: sessions, bot, translations, settings."""
+        return JobContext(
+            self.session_pool, self.bot, self.i18n, self.settings, wake=self.worker.wake
+        )
 
     async def on_startup(self) -> None:
-        """Start the clock and publish the command menus (a Telegram hiccup here is not fatal)."""
-        register_jobs(
-            self.scheduler, JobContext(self.session_pool, self.bot, self.i18n, self.settings)
-        )
+        """Start the clock and the outbox; publish the menus (a Telegram hiccup isn't fatal)."""
+        register_jobs(self.scheduler, self.job_context())
         self.scheduler.start()
+        self.worker.start()
         try:
             await sync_command_menus(self.bot, self.i18n, self.session_pool, self.settings)
         except TelegramAPIError as exc:
@@ -182,6 +191,7 @@ class Application:
             logger.warning("stopping with %d updates still being handled", in_flight.count)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        await self.worker.stop()
 
     async def close(self) -> None:
         """Release the HTTP session and the database connections."""
@@ -198,6 +208,10 @@ async def build_application(settings: Settings, *, migrate: bool = True) -> Appl
     session_pool = create_session_pool(engine)
     bot = create_bot(settings)
     dispatcher = create_dispatcher(settings, session_pool, i18n)
+    pacer = Pacer(PacingLimits(global_per_second=settings.send_rate, paid=settings.paid_broadcast))
+    worker = DeliveryWorker(
+        JobContext(session_pool, bot, i18n, settings), pacer, renderers=onboarding_jobs.RENDERERS
+    )
     app = Application(
         settings=settings,
         engine=engine,
@@ -206,6 +220,7 @@ async def build_application(settings: Settings, *, migrate: bool = True) -> Appl
         bot=bot,
         dispatcher=dispatcher,
         scheduler=create_scheduler(),
+        worker=worker,
     )
     dispatcher.startup.register(app.on_startup)
     dispatcher.shutdown.register(app.on_shutdown)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Telegram tokens are "<bot id>:<35 url-safe characters>"; checking the shape catches the
@@ -31,6 +31,8 @@ EXPECTATIONS: dict[str, str] = {
     "WEBHOOK_LISTEN": "host:port for the webhook server, like 0.0.0.0:8080",
     "LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR",
     "NEWCOMER_DAYS": "a whole number of days from 1 to 365",
+    "SEND_RATE": "messages per second, above 0 (at most 30, or 1000 with PAID_BROADCAST)",
+    "PAID_BROADCAST": "true or false",
 }
 
 
@@ -66,6 +68,10 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # After this many days without a group, a newcomer appears in the organisers' digest.
     newcomer_days: int = Field(default=14, ge=1, le=365)
+    # Bulk messages per second. Telegram allows about 30/s; paid broadcasts up to 1000/s.
+    # (paid_broadcast comes first: send_rate's check reads it.)
+    paid_broadcast: bool = False
+    send_rate: float = Field(default=25.0, gt=0, le=1000)
 
     @field_validator("bot_token")
     @classmethod
@@ -136,6 +142,13 @@ class Settings(BaseSettings):
         host, _, port = value.rpartition(":")
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError("not host:port")
+        return value
+
+    @field_validator("send_rate")
+    @classmethod
+    def _rate_within_telegram_limits(cls, value: float, info: ValidationInfo) -> float:
+        if value > (1000 if info.data.get("paid_broadcast") else 30):
+            raise ValueError("above Telegram's limit")
         return value
 
     @property

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiogram import Bot
 from aiogram.utils.i18n import I18n
@@ -22,6 +22,8 @@ class JobContext:
     bot: Bot
     i18n: I18n
     settings: Settings
+    # Tells the delivery worker that new outbox rows wait (a no-op where none runs).
+    wake: Callable[[], None] = field(default=lambda: None)
 
     @asynccontextmanager
     async def scope(self, locale: str | None = None) -> AsyncIterator[AsyncSession]:

@@ -193,3 +193,13 @@ async def member_groups(session: AsyncSession, member_id: int) -> list[Group]:
         .order_by(Group.position, Group.id)
     )
     return list(rows.unique())
+
+
+async def members_with_groups(session: AsyncSession, member_ids: Collection[int]) -> set[int]:
+    """Which of these members joined at least one group."""
+    if not member_ids:
+        return set()
+    rows = await session.scalars(
+        select(GroupMembership.member_id).where(GroupMembership.member_id.in_(member_ids))
+    )
+    return set(rows)

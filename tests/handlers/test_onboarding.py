@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 from bot.app import Application, build_application
 from bot.services.kv_setup import apply_setup, load_setup
 from bot.settings import Settings
-from jobs.context import JobContext
 from jobs.onboarding import newcomer_digest, remind_abandoned_intakes
 from models import Group, GroupMembership, Member, Profile, Role, Topic
 from models.base import utcnow
@@ -323,11 +322,13 @@ async def test_reminder_once_and_the_newcomer_digest(
         await session.commit()
     anna = fake_api.add_user(first_name="Anna", language_code="de")
     await _consent(driver, anna)
-    ctx = JobContext(app.session_pool, app.bot, app.i18n, app.settings)
+    ctx = app.job_context()
     now = utcnow()
     assert await remind_abandoned_intakes(ctx, now=now + timedelta(hours=23)) == 0
     assert await remind_abandoned_intakes(ctx, now=now + timedelta(hours=25)) == 1
     assert await remind_abandoned_intakes(ctx, now=now + timedelta(hours=49)) == 0
+    # The outbox sends it.
+    assert await app.worker.run_once(now=now + timedelta(hours=49)) == 1
     reminder = fake_api.sent_to(anna.id)[-1]
     assert reminder.text.startswith("Du hast mir gestern angefangen zu erzählen")
     [resumed] = await driver.press(anna, reminder, _button(reminder, "Weitermachen"))
@@ -335,6 +336,7 @@ async def test_reminder_once_and_the_newcomer_digest(
 
     assert await newcomer_digest(ctx, now=now + timedelta(days=13)) == 0
     assert await newcomer_digest(ctx, now=now + timedelta(days=15)) == 1
+    assert await app.worker.run_once(now=now + timedelta(days=15)) == 1
     [digest] = fake_api.sent_to(organiser.id)[-1:]
     assert digest.text.startswith("Newcomers without a group (1)")
     assert f"• Anna (ID {anna.id})" in digest.text

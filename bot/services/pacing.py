@@ -1,0 +1,319 @@
+"""Pacing and retry rules for bulk sending, free of Telegram and of the database.
+
+Telegram throttles bots globally (about 30 messages/s, up to 1000/s for paid broadcasts), per
+private chat (about 1/s) and per group (20/min). The delivery worker asks a Pacer when it may
+send to a chat, sleeps for the answer, and after a failed attempt asks `classify` whether and
+when to try again. The clock is injected so tests can drive time by hand.
+
+A Pacer is not thread-safe: one asyncio worker owns it, and its methods never await, so they
+run atomically within the event loop.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import random
+import re
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+Clock = Callable[[], float]
+"""Monotonic seconds, e.g. time.monotonic."""
+
+MAX_GLOBAL_PER_SECOND = 30.0
+MAX_PAID_GLOBAL_PER_SECOND = 1000.0
+GROUP_WINDOW = 60.0
+"""Seconds of the per-group sliding window."""
+
+_EPSILON = 1e-9
+# Advancing a clock by exactly the returned delay can land a few ulps short of the target;
+# without this tolerance the caller would be told to sleep 1e-15 s and ask again.
+
+_SWEEP_EVERY = 1.0
+# Sweeping once per second keeps per-chat history near one window's worth of chats while
+# costing at most one pass over it per second, whatever the caller does with forget_idle.
+
+
+@dataclass(frozen=True, slots=True)
+class PacingLimits:
+    """How fast bulk messages may go out; validated on construction."""
+
+    global_per_second: float = 25.0
+    private_per_second: float = 1.0
+    group_per_minute: float = 20.0
+    paid: bool = False
+    """Paid broadcast: the global limit may be raised up to 1000/s."""
+
+    def __post_init__(self) -> None:
+        """Reject limits Telegram would punish or that make no sense."""
+        ceiling = MAX_PAID_GLOBAL_PER_SECOND if self.paid else MAX_GLOBAL_PER_SECOND
+        if not (math.isfinite(self.global_per_second) and 1 <= self.global_per_second <= ceiling):
+            hint = "" if self.paid else " (more needs paid broadcasts)"
+            raise ValueError(
+                f"global_per_second must be between 1 and {ceiling:g}{hint}, "
+                f"got {self.global_per_second!r}"
+            )
+        for name in ("private_per_second", "group_per_minute"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
+
+
+class Pacer:
+    """Answers "when may I send to chat X?" under the global, private and group limits.
+
+    Global: a token bucket of one token that refills continuously, i.e. sends evenly spaced at
+    1/global_per_second. A bigger bucket would allow a burst on top of the rate (25 at once,
+    then 24 more within the same second), which is what draws 429s from Telegram.
+    Private chats (id > 0): a minimum interval between sends. Groups and
+    channels (id < 0): a sliding window of 60 s holding at most group_per_minute sends.
+    """
+
+    def __init__(self, limits: PacingLimits, clock: Clock = time.monotonic) -> None:
+        """Start with a full bucket, no pause and no per-chat history."""
+        self._limits = limits
+        self._clock = clock
+        self._rate = limits.global_per_second
+        self._capacity = 1.0
+        now = clock()
+        self._tokens = self._capacity
+        self._tokens_at = now
+        self._paused_until = now
+        self._private_interval = 1.0 / limits.private_per_second
+        # Fractional limits below 1/min stretch the window instead of rounding to 1/min, so
+        # the long-run rate never exceeds what was configured; whole numbers keep 60 s exactly.
+        self._group_max = max(1, math.floor(limits.group_per_minute))
+        self._group_window = GROUP_WINDOW * self._group_max / limits.group_per_minute
+        self._private_last: dict[int, float] = {}
+        self._group_sends: dict[int, deque[float]] = {}
+        self._last_sweep = now
+
+    @property
+    def limits(self) -> PacingLimits:
+        """The limits this pacer enforces."""
+        return self._limits
+
+    @property
+    def paused_until(self) -> float:
+        """Clock time before which nobody may send (a past time when not paused)."""
+        return self._paused_until
+
+    def delay_for(self, chat_id: int) -> float:
+        """Seconds until a send to chat_id is allowed, 0.0 meaning now; consumes nothing."""
+        return self._delay(chat_id, self._clock())
+
+    def acquire(self, chat_id: int) -> float:
+        """Claim a send to chat_id now if allowed (returns 0.0), else return the delay.
+
+        On a non-zero answer nothing is claimed: the caller sleeps that long and asks again,
+        because another chat may have taken the token in the meantime.
+        """
+        now = self._clock()
+        delay = self._delay(chat_id, now)
+        if delay > 0.0:
+            return delay
+        self._tokens = self._bucket_level(now) - 1.0
+        self._tokens_at = now
+        if chat_id < 0:
+            sends = self._group_sends.get(chat_id)
+            if sends is None:
+                # maxlen drops the oldest send by itself: only the last group_max ever matter
+                sends = self._group_sends[chat_id] = deque(maxlen=self._group_max)
+            sends.append(now)
+        else:
+            self._private_last[chat_id] = now
+        if now - self._last_sweep >= _SWEEP_EVERY:
+            self._forget_before(now)
+        return 0.0
+
+    def pause(self, seconds: float) -> None:
+        """Stop all sending for `seconds` (a 429); extends, never shortens, a running pause."""
+        if not (math.isfinite(seconds) and seconds >= 0):
+            raise ValueError(
+                f"pause needs a finite, non-negative number of seconds, got {seconds!r}"
+            )
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    def forget_idle(self) -> None:
+        """Drop per-chat history that no longer limits anything, so memory stays bounded."""
+        self._forget_before(self._clock())
+
+    def _forget_before(self, now: float) -> None:
+        self._private_last = {
+            chat: last
+            for chat, last in self._private_last.items()
+            if now - last < self._private_interval
+        }
+        # The newest send leaving the window means every older one has left it too.
+        self._group_sends = {
+            chat: sends
+            for chat, sends in self._group_sends.items()
+            if now - sends[-1] < self._group_window
+        }
+        self._last_sweep = now
+
+    def _bucket_level(self, now: float) -> float:
+        return min(self._capacity, self._tokens + (now - self._tokens_at) * self._rate)
+
+    def _delay(self, chat_id: int, now: float) -> float:
+        waits = [self._paused_until - now, (1.0 - self._bucket_level(now)) / self._rate]
+        if chat_id < 0:
+            sends = self._group_sends.get(chat_id)
+            if sends is not None and len(sends) >= self._group_max:
+                waits.append(sends[0] + self._group_window - now)
+        else:
+            last = self._private_last.get(chat_id)
+            if last is not None:
+                waits.append(last + self._private_interval - now)
+        delay = max(waits)
+        return delay if delay > _EPSILON else 0.0
+
+
+class Outcome(enum.StrEnum):
+    """What to do with a message after an attempt."""
+
+    SENT = "sent"
+    RETRY = "retry"
+    """Try again after the delay (5xx, network error, timeout)."""
+    RETRY_AFTER = "retry_after"
+    """Telegram's 429: pause all sending for the delay, then retry the same message."""
+    BLOCKED = "blocked"
+    """The member is unreachable (403); never retried."""
+    FAILED = "failed"
+    """Never retried; the reason is stored."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome of an attempt, when to try again, and why (stored as the last error)."""
+
+    outcome: Outcome
+    delay: float = 0.0
+    """For RETRY and RETRY_AFTER: seconds until the next attempt."""
+    reason: str = ""
+    """Human readable, without personal data or secrets."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with jitter for transient failures."""
+
+    base: float = 1.0
+    factor: float = 2.0
+    jitter: float = 0.2
+    cap: float = 300.0
+    max_attempts: int = 6
+
+    def __post_init__(self) -> None:
+        """Reject policies that would never wait, shrink, or never give up."""
+        if not (math.isfinite(self.base) and self.base > 0):
+            raise ValueError(f"base must be a positive number, got {self.base!r}")
+        if not (math.isfinite(self.factor) and self.factor >= 1):
+            raise ValueError(f"factor must be at least 1, got {self.factor!r}")
+        if not 0 <= self.jitter < 1:
+            raise ValueError(f"jitter must be in [0, 1), got {self.jitter!r}")
+        if not (math.isfinite(self.cap) and self.cap >= self.base):
+            raise ValueError(f"cap must be at least base ({self.base!r}), got {self.cap!r}")
+        if self.max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, got {self.max_attempts!r}")
+
+    def backoff(self, attempts: int, rng: random.Random | None = None) -> float:
+        """Seconds to wait after the given number of failed attempts, jittered."""
+        try:
+            raw = self.base * self.factor ** (attempts - 1)
+        except OverflowError:
+            raw = self.cap
+        spread = (rng or _RNG).uniform(1 - self.jitter, 1 + self.jitter)
+        return min(self.cap, raw) * spread
+
+
+DEFAULT_RETRY_POLICY = RetryPolicy()
+
+# Jitter only spreads retries apart; it needs no cryptographic strength.
+_RNG = random.Random()
+
+# A bot token in an error text (aiogram can put the request URL there) must not be stored.
+_TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
+_MAX_REASON = 200
+
+_FORBIDDEN_REASONS = (
+    ("blocked", "blocked by the user"),
+    ("deactivated", "user is deactivated"),
+    ("kicked", "bot was removed from the chat"),
+    ("can't initiate", "user never started the bot"),
+    ("not a member", "bot is not a member of the chat"),
+)
+_UNKNOWN_CHAT_REASONS = (
+    ("chat not found", "chat not found"),
+    ("user not found", "user not found"),
+    ("peer_id_invalid", "PEER_ID_INVALID"),
+)
+
+
+def success() -> Decision:
+    """The decision for a message Telegram accepted."""
+    return Decision(Outcome.SENT)
+
+
+def classify(
+    *,
+    status: int | None,
+    description: str = "",
+    retry_after: float | None = None,
+    attempts: int,
+    policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+    rng: random.Random | None = None,
+) -> Decision:
+    """Decide what happens after a failed attempt.
+
+    `status` is the Bot API error code (None for a network error or timeout), `description`
+    Telegram's error text, `attempts` the attempts made so far including this one. On
+    RETRY_AFTER the worker must pause its Pacer for `delay`, then retry the same message.
+    """
+    if attempts < 1:
+        raise ValueError(f"attempts counts this attempt too, so it is at least 1, got {attempts}")
+    detail = _clean(description)
+    lowered = detail.lower()
+    if status == 429:
+        # Telegram said exactly when to come back, so waiting is not a sign of a broken
+        # message and must not use up its attempts.
+        delay = 1.0 if retry_after is None else max(0.0, float(retry_after))
+        return Decision(Outcome.RETRY_AFTER, delay, f"rate limited by Telegram for {delay:g} s")
+    if status == 403:
+        reason = next((r for key, r in _FORBIDDEN_REASONS if key in lowered), "")
+        return Decision(Outcome.BLOCKED, reason=reason or _labelled("forbidden", detail))
+    if status == 400:
+        reason = next((r for key, r in _UNKNOWN_CHAT_REASONS if key in lowered), "")
+        # A bad request won't get better by sending it again.
+        return Decision(Outcome.FAILED, reason=reason or _labelled("bad request", detail))
+    if status == 401:
+        return Decision(Outcome.FAILED, reason="bot token rejected")
+    if status == 404:
+        return Decision(Outcome.FAILED, reason="method not found")
+    if status is None:
+        reason = _labelled("network error or timeout", detail)
+    elif 500 <= status <= 599:
+        reason = _labelled(f"Telegram server error {status}", detail)
+    else:
+        # Other client errors (409, 413, ...) describe the request, which retrying won't change.
+        return Decision(Outcome.FAILED, reason=_labelled(f"unexpected error {status}", detail))
+    if attempts >= policy.max_attempts:
+        return Decision(Outcome.FAILED, reason=f"gave up after {attempts} attempts: {reason}")
+    return Decision(Outcome.RETRY, policy.backoff(attempts, rng), reason)
+
+
+def _clean(description: str) -> str:
+    """Telegram's text without its "Bad Request: " style prefix, secrets or excess length."""
+    text = _TOKEN.sub("<token>", " ".join(description.split()))
+    for prefix in ("Bad Request:", "Forbidden:", "Unauthorized:", "Not Found:"):
+        if text.startswith(prefix):
+            text = text.removeprefix(prefix).strip()
+            break
+    return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 1] + "…"
+
+
+def _labelled(label: str, detail: str) -> str:
+    return f"{label}: {detail}" if detail else label
