@@ -24,6 +24,9 @@ VARIABLES = (
     "WEBHOOK_SECRET",
     "WEBHOOK_LISTEN",
     "LOG_LEVEL",
+    "NEWCOMER_DAYS",
+    "SEND_RATE",
+    "PAID_BROADCAST",
 )
 
 
@@ -45,6 +48,11 @@ def test_defaults() -> None:
     assert settings.admin_ids == frozenset()
     assert settings.webhook_host_port == ("0.0.0.0", 8080)
     assert settings.bot_id == 123456789
+    assert (settings.newcomer_days, settings.send_rate, settings.paid_broadcast) == (
+        14,
+        25.0,
+        False,
+    )
     assert TOKEN not in repr(settings)
 
 
@@ -78,6 +86,10 @@ def test_environment_and_env_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
         ("WEBHOOK_SECRET", "has space", "WEBHOOK_SECRET is malformed"),
         ("WEBHOOK_LISTEN", "8080", "WEBHOOK_LISTEN is malformed"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL is malformed"),
+        ("NEWCOMER_DAYS", "0", "NEWCOMER_DAYS is malformed"),
+        ("SEND_RATE", "50", "SEND_RATE is malformed"),
+        ("SEND_RATE", "-1", "SEND_RATE is malformed"),
+        ("PAID_BROADCAST", "maybe", "PAID_BROADCAST is malformed"),
     ],
 )
 def test_bad_values_name_the_variable(
