@@ -24,6 +24,13 @@ from tests.fakebotapi.models import (
     Rule,
     SentMessage,
 )
+from tests.fakebotapi.pacing import (
+    FAULT_KINDS,
+    SENDING_METHODS,
+    SendLimits,
+    TimelineEntry,
+    find_breaches,
+)
 from tests.fakebotapi.server import DEFAULT_TOKEN, FakeBotAPI
 from tests.fakebotapi.spec import (
     BotApiSpec,
@@ -35,6 +42,8 @@ from tests.fakebotapi.spec import (
 
 __all__ = [
     "DEFAULT_TOKEN",
+    "FAULT_KINDS",
+    "SENDING_METHODS",
     "ApiCall",
     "ApiError",
     "BotApiSpec",
@@ -45,11 +54,14 @@ __all__ = [
     "Problem",
     "RecordedRequest",
     "Rule",
+    "SendLimits",
     "SentMessage",
+    "TimelineEntry",
     "UploadedFile",
     "check_html",
     "check_limits",
     "default_spec_path",
+    "find_breaches",
     "load_spec",
     "parse_html",
     "reset_spec_cache",

@@ -109,7 +109,9 @@ class ApiCall:
 
 
 # A rule runs before every call is handled; it may await (e.g. to throttle) and raises
-# ApiError to answer with an error instead. Rate limiting plugs in here later.
+# ApiError to answer with an error instead. Injected faults and fault storms come first;
+# the send limits (FakeBotAPI.enforce_limits) come after, so only sends a rule let through
+# count towards them.
 Rule = Callable[[ApiCall], Awaitable[None]]
 
 

@@ -3,7 +3,8 @@
 The real bot talks to it over HTTP (``AiohttpSession(api=TelegramAPIServer.from_base(
 server.api_url))``). It answers the methods the bot uses the way Telegram does, simulates
 people and chats, delivers updates by long polling or webhook, records every request and
-checks each one against the Bot API spec, Telegram's limits and its HTML dialect.
+checks each one against the Bot API spec, Telegram's limits and its HTML dialect. On request
+it enforces Telegram's sending rate limits and fails sends at random (fault storms).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import json
 import re
 import socket
 import time
-from collections import defaultdict
-from collections.abc import Awaitable, Callable, Mapping
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
@@ -37,6 +38,16 @@ from tests.fakebotapi.models import (
     RecordedRequest,
     Rule,
     SentMessage,
+)
+from tests.fakebotapi.pacing import (
+    FAULT_KINDS,
+    SENDING_METHODS,
+    FaultStorm,
+    SendLimits,
+    SlidingWindows,
+    TimelineEntry,
+    find_breaches,
+    is_sending_method,
 )
 from tests.fakebotapi.spec import BotApiSpec, load_spec
 from tests.fakebotapi.wire import (
@@ -87,6 +98,7 @@ DEFAULT_DESCRIPTIONS = {
     409: "Conflict",
     500: "Internal Server Error",
     502: "Bad Gateway",
+    504: "Gateway Timeout",
 }
 
 # Canonical spelling of every method the server answers itself; others known to the spec
@@ -148,6 +160,10 @@ UNSET = _Unset()
 
 def _now() -> int:
     return int(time.time())
+
+
+def _too_many_requests(retry_after: int) -> ApiError:
+    return ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after)
 
 
 def _scope_key(scope: Any) -> str:
@@ -244,10 +260,17 @@ class FakeBotAPI:
         self.faults: list[Fault] = []
         self.rules: list[Rule] = []
         self.observers: list[Callable[[RecordedRequest], None]] = []
+        self.send_timeline: list[TimelineEntry] = []
+        self.paid_sends: set[TimelineEntry] = set()
+        self.injected: Counter[str] = Counter()
 
         self._handlers: dict[str, Handler] = self._build_handlers()
         self._canonical_names = {name.lower(): name for name in HANDLED_METHODS}
         self._delays: dict[str, float] = {}
+        self._windows = SlidingWindows()
+        self._enforced: SendLimits | None = None
+        self._limit_retry_after = 1
+        self._storm: FaultStorm | None = None
         self._chats: dict[int, _ChatState] = {}
         self._users: dict[int, FakeUser] = {}
         self._user_dicts: dict[int, JsonDict] = {}
@@ -436,6 +459,12 @@ class FakeBotAPI:
     def block(self, chat_id: int) -> None:
         """Sends to ``chat_id`` get 403 from now on (no update is sent)."""
         self._chat_state(chat_id).blocked = True
+
+    def block_many(self, chat_ids: Iterable[int]) -> None:
+        """:meth:`block` each chat; nothing is blocked when one of them is unknown."""
+        states = [self._chat_state(chat_id) for chat_id in chat_ids]
+        for state in states:
+            state.blocked = True
 
     def unblock(self, chat_id: int) -> None:
         """Undo :meth:`block`."""
@@ -1020,6 +1049,134 @@ class FakeBotAPI:
                     self.faults.remove(fault)
                 raise fault.error()
 
+    def inject_faults(
+        self,
+        *,
+        rate: float,
+        kinds: Sequence[str] = FAULT_KINDS,
+        seed: int = 0,
+        methods: Collection[str] = SENDING_METHODS,
+        retry_after: int = 1,
+        timeout_seconds: float = 0.5,
+    ) -> None:
+        """Fail each call of ``methods`` with probability ``rate`` until :meth:`stop_faults`.
+
+        A failing call gets one of ``kinds``, chosen at random: ``"5xx"`` answers 502 Bad
+        Gateway, ``"429"`` Too Many Requests with ``retry_after``, and ``"timeout"`` answers
+        504 Gateway Timeout only after ``timeout_seconds``, so a client with a shorter
+        timeout sees its own timeout. The same ``seed`` gives the same failures for the same
+        sequence of calls. Failed calls deliver nothing; :attr:`injected` counts them by kind
+        (cumulatively; clear it to start over). Replaces a storm that is already on.
+        """
+        self._storm = FaultStorm(
+            rate=rate,
+            kinds=kinds,
+            seed=seed,
+            methods=methods,
+            retry_after=retry_after,
+            timeout_seconds=timeout_seconds,
+        )
+
+    def stop_faults(self) -> None:
+        """End the storm started by :meth:`inject_faults` (``injected`` keeps its counts)."""
+        self._storm = None
+
+    async def _apply_storm(self, call: ApiCall) -> None:
+        storm = self._storm
+        if storm is None:
+            return
+        kind = storm.draw(call.method)
+        if kind is None:
+            return
+        # Counted before the timeout's sleep, so a test sees it while its client gives up.
+        self.injected[kind] += 1
+        if kind == "timeout":
+            await self._sleep(storm.timeout_seconds)
+            raise ApiError(504, DEFAULT_DESCRIPTIONS[504])
+        if kind == "429":
+            raise _too_many_requests(storm.retry_after)
+        raise ApiError(502, DEFAULT_DESCRIPTIONS[502])
+
+    # ------------------------------------------------------------- send limits
+
+    def enforce_limits(
+        self,
+        *,
+        global_per_second: float = 30,
+        private_per_second: float = 1,
+        group_per_minute: float = 20,
+        retry_after: int = 1,
+        paid_per_second: float = 1000,
+    ) -> None:
+        """Answer sends beyond Telegram's rate limits with 429 and deliver nothing.
+
+        The limits are sliding windows over accepted sends (see :attr:`send_timeline`): in
+        any 1 s at most ``global_per_second`` sends overall (``paid_per_second`` for sends
+        with ``allow_paid_broadcast``) and ``private_per_second`` per private chat, in any
+        60 s at most ``group_per_minute`` per group. Sends accepted before this call count.
+        """
+        self._enforced = SendLimits(
+            global_per_second=global_per_second,
+            private_per_second=private_per_second,
+            group_per_minute=group_per_minute,
+            paid_per_second=paid_per_second,
+        )
+        self._limit_retry_after = retry_after
+
+    def relax_limits(self) -> None:
+        """Stop enforcing the limits (the default); the timeline is still recorded."""
+        self._enforced = None
+
+    def limit_breaches(
+        self,
+        *,
+        global_per_second: float = 30,
+        private_per_second: float = 1,
+        group_per_minute: float = 20,
+        paid_per_second: float = 1000,
+    ) -> list[str]:
+        """Every send in :attr:`send_timeline` that broke these limits; empty when none did.
+
+        Works whether or not the limits were enforced, so a test can prove the bot paces
+        itself. Sends listed in :attr:`paid_sends` count against ``paid_per_second``.
+        """
+        limits = SendLimits(
+            global_per_second=global_per_second,
+            private_per_second=private_per_second,
+            group_per_minute=group_per_minute,
+            paid_per_second=paid_per_second,
+        )
+        return find_breaches(self.send_timeline, limits, self.paid_sends)
+
+    def _admit_send(self, call: ApiCall) -> TimelineEntry:
+        """Check the target chat and the limits, then count the send as accepted."""
+        # Resolving here gives every sending method Telegram's 400/403 for unknown, blocked
+        # and never started chats, also those the server has no handler for.
+        state = self._resolve_chat(call.chat_id, sending=True)
+        now = time.monotonic()
+        paid = call.params.get("allow_paid_broadcast") is True
+        if self._enforced is not None and self._windows.exceeded(
+            self._enforced, now, state.id, paid=paid
+        ):
+            raise _too_many_requests(self._limit_retry_after)
+        # Counted before the handler runs so concurrent sends cannot slip past the limit.
+        entry: TimelineEntry = (now, state.id, call.method)
+        self._windows.add(now, state.id)
+        self.send_timeline.append(entry)
+        if paid:
+            self.paid_sends.add(entry)
+        return entry
+
+    def _withdraw_send(self, entry: TimelineEntry) -> None:
+        """Forget a send :meth:`_admit_send` counted that the handler then refused."""
+        at, chat_id, _ = entry
+        self._windows.remove(at, chat_id)
+        for index in range(len(self.send_timeline) - 1, -1, -1):
+            if self.send_timeline[index] == entry:
+                del self.send_timeline[index]
+                break
+        self.paid_sends.discard(entry)
+
     # ------------------------------------------------------------ HTTP handling
 
     def _canonical(self, method: str) -> str:
@@ -1126,9 +1283,18 @@ class FakeBotAPI:
             await self._sleep(delay)
             self._reject(problems)
             self._apply_faults(call)
+            await self._apply_storm(call)
             for rule in list(self.rules):
                 await rule(call)
-            result = await self._run_handler(handler, call)
+            if not is_sending_method(call.method):
+                result = await self._run_handler(handler, call)
+            else:
+                entry = self._admit_send(call)
+                try:
+                    result = await self._run_handler(handler, call)
+                except BaseException:
+                    self._withdraw_send(entry)
+                    raise
         except ApiError as error:
             return error.status, error.payload()
         return 200, {"ok": True, "result": result}

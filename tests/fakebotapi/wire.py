@@ -57,6 +57,7 @@ FALLBACK_TYPES: dict[str, list[str]] = {
     "show_alert": _BOOLEAN,
     "disable_notification": _BOOLEAN,
     "protect_content": _BOOLEAN,
+    "allow_paid_broadcast": _BOOLEAN,
     "drop_pending_updates": _BOOLEAN,
     "revoke_messages": _BOOLEAN,
     "only_if_banned": _BOOLEAN,

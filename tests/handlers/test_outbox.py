@@ -7,7 +7,10 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.app import Application
+from bot.outbox import DeliveryWorker
 from bot.services.delivery import enqueue
+from bot.services.pacing import Pacer, PacingLimits
+from jobs.context import JobContext
 from jobs.onboarding import INTAKE_REMINDER
 from models import Delivery, DeliveryStatus, Member
 from models.base import utcnow
@@ -76,3 +79,40 @@ async def test_a_reminder_no_longer_wanted_is_withdrawn(
     assert await app.worker.run_once() == 1
     assert len(fake_api.sent_to(ben.id)) == before
     assert (await _rows(app))[ben.id].status is DeliveryStatus.CANCELLED
+
+
+async def test_two_thousand_recipients_with_faults_get_exactly_one_message_each(
+    fake_api: FakeBotAPI, app: Application
+) -> None:
+    people = [fake_api.add_user(first_name=f"M{i}", language_code="de") for i in range(2000)]
+    settings = app.settings.model_copy(update={"paid_broadcast": True, "send_rate": 1000.0})
+    ctx = JobContext(app.session_pool, app.bot, app.i18n, settings)
+
+    async def render(_session: object, row: Delivery, _member: object) -> tuple[str, None]:
+        return f"Nachricht {row.id}", None
+
+    worker = DeliveryWorker(
+        ctx,
+        Pacer(PacingLimits(global_per_second=1000.0, paid=True)),
+        renderers={"test": render},
+        batch_size=500,
+    )
+    async with app.session_pool() as session:
+        enqueue(session, [p.id for p in people], kind="test", payload={}, due_at=utcnow())
+        await session.commit()
+    fake_api.inject_faults(rate=0.1, kinds=("5xx",), seed=3)
+    now = utcnow()
+    for _ in range(20):  # each round: everything due, then time moves past the backoffs
+        while await worker.run_once(now=now):
+            pass
+        rows = await _rows(app)
+        if all(row.status is DeliveryStatus.SENT for row in rows.values()):
+            break
+        now += timedelta(minutes=10)
+    fake_api.stop_faults()
+    assert all(row.status is DeliveryStatus.SENT for row in rows.values())
+    assert [len(fake_api.sent_to(p.id)) for p in people] == [1] * 2000  # exactly once
+    assert 100 < fake_api.injected["5xx"] < 320
+    retried = [row for row in rows.values() if row.attempts > 1]
+    assert len(retried) >= 100
+    assert fake_api.limit_breaches() == []
