@@ -27,6 +27,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.deeplinks import group_chat_payload, start_link
+from bot.services.directory import kv_name
 from bot.services.locales import resolve_locale
 from bot.services.roles import allows
 from bot.services.welcome import (
@@ -36,7 +37,6 @@ from bot.services.welcome import (
     WelcomeBook,
     WelcomePlan,
     check_welcome_text,
-    kv_name,
     render_custom,
     served_chat,
     set_welcome_enabled,

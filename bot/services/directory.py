@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.kv_setup import PROFILE_ID
 from bot.services.matching import GroupFacts, MemberNeeds, Suggestion, rank_groups
 from bot.services.recurrence import Rule, RuleError, occurrences, parse_rule
 from models import (
@@ -28,13 +29,13 @@ from models import (
 
 async def kv_name(session: AsyncSession, fallback: str) -> str:
     """The KV's name from the imported setup, else the KV_NAME setting."""
-    profile = await session.get(KvProfile, 1)
+    profile = await session.get(KvProfile, PROFILE_ID)
     return profile.name if profile is not None else fallback
 
 
 async def privacy_contact(session: AsyncSession) -> str | None:
     """Who to ask about privacy, from the imported setup."""
-    profile = await session.get(KvProfile, 1)
+    profile = await session.get(KvProfile, PROFILE_ID)
     return profile.privacy_contact if profile is not None else None
 
 

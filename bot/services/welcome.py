@@ -16,9 +16,8 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.kv_setup import PROFILE_ID
 from bot.services.placeholders import WELCOME_PLACEHOLDERS, unknown_placeholder
-from models import KvProfile, ServedChat
+from models import ServedChat
 
 logger = logging.getLogger(__name__)
 
@@ -130,12 +129,6 @@ class WelcomeBook:
 async def served_chat(session: AsyncSession, chat_id: int) -> ServedChat | None:
     """The served group with this id; None for groups the KV has not registered."""
     return await session.get(ServedChat, chat_id)
-
-
-async def kv_name(session: AsyncSession, default: str) -> str:
-    """The chapter's name from its profile, else `default` (KV_NAME)."""
-    profile = await session.get(KvProfile, PROFILE_ID)
-    return profile.name if profile is not None else default
 
 
 def set_welcome_enabled(chat: ServedChat, enabled: bool) -> bool:
