@@ -61,17 +61,20 @@ async def record_sighting(
         member.profile = None
         session.add(member)
     changed = created
+    # The host lookup is a query; asking on first sight and then hourly (with last_seen) keeps
+    # it off the path of every single update.
+    due = created or now - member.last_seen_at >= LAST_SEEN_RESOLUTION
     if (
         member.consented
         or member.roles
         or member.id in always_identified
-        or await _is_named_host(session, member.id, sighting.username)
+        or (due and await _is_named_host(session, member.id, sighting.username))
     ):
         changed = await identify(session, member, sighting.first_name, sighting.username) or changed
     if member.telegram_language != language:
         member.telegram_language = language
         changed = True
-    if now - member.last_seen_at >= LAST_SEEN_RESOLUTION:
+    if due and not created:
         member.last_seen_at = now
         changed = True
     return member, changed
