@@ -29,16 +29,6 @@ def group_chat_payload(chat_id: int) -> str:
     return f"g{chat_id}"
 
 
-def meeting_payload(meeting_id: int) -> str:
-    """For links to one meeting."""
-    return f"m{meeting_id}"
-
-
-def invite_payload(member_id: int) -> str:
-    """For a member inviting someone."""
-    return f"i{member_id}"
-
-
 def parse_payload(text: str | None) -> Payload | None:
     """The payload of /start, or None for none or anything malformed (treated as plain /start)."""
     if not text:

@@ -6,11 +6,12 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.kv_setup import PROFILE_ID
 from bot.services.matching import GroupFacts, MemberNeeds, Suggestion, rank_groups
+from bot.services.profile import joined_group_ids
 from bot.services.recurrence import Rule, RuleError, occurrences, parse_rule
 from models import (
     ActivityType,
@@ -104,12 +105,11 @@ async def host_ids(session: AsyncSession, group: Group) -> list[int]:
 
 async def last_activity(session: AsyncSession) -> dict[int, datetime]:
     """When each group last gained a member, as a sign of life for matching."""
+    latest = func.max(GroupMembership.joined_at).label("latest")
     rows = await session.execute(
-        select(GroupMembership.group_id, GroupMembership.joined_at).order_by(
-            GroupMembership.joined_at
-        )
+        select(GroupMembership.group_id, latest).group_by(GroupMembership.group_id)
     )
-    return {row.group_id: row.joined_at for row in rows}
+    return {row.group_id: row.latest for row in rows}
 
 
 async def suggest_groups(
@@ -117,11 +117,7 @@ async def suggest_groups(
 ) -> list[Suggestion]:
     """Groups ranked for a consenting member (see bot.services.matching)."""
     profile = member.profile
-    joined = frozenset(
-        await session.scalars(
-            select(GroupMembership.group_id).where(GroupMembership.member_id == member.id)
-        )
-    )
+    joined = await joined_group_ids(session, member.id)
     needs = MemberNeeds(
         district_id=profile.district_id if profile else None,
         topic_ids=frozenset(topic.id for topic in profile.topics) if profile else frozenset(),
@@ -178,11 +174,6 @@ async def organiser_ids(session: AsyncSession, admin_ids: Collection[int]) -> li
         await session.scalars(select(MemberRole.member_id).where(MemberRole.role == Role.ADMIN))
     )
     return sorted(admins)
-
-
-def within(moment: datetime | None, now: datetime, days: int) -> bool:
-    """Whether a moment lies between now and `days` ahead."""
-    return moment is not None and now <= moment <= now + timedelta(days=days)
 
 
 async def member_groups(session: AsyncSession, member_id: int) -> list[Group]:
