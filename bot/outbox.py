@@ -14,6 +14,7 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aiogram.exceptions import (
@@ -39,9 +40,20 @@ from models.base import utcnow
 
 logger = logging.getLogger(__name__)
 
-# What a renderer returns: the text and buttons, or None when the message is no longer
-# wanted (the member finished the intake meanwhile, the batch was withdrawn...).
-Rendered = tuple[str, InlineKeyboardMarkup | None] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Copy:
+    """Send a copy of an existing message (copyMessage keeps its formatting, photo or file)."""
+
+    from_chat_id: int
+    message_id: int
+    reply_markup: InlineKeyboardMarkup | None = None
+
+
+# What a renderer returns: the text and buttons, a message to copy, or None when the message is
+# no longer wanted (the member finished the intake meanwhile, the batch was withdrawn...).
+Rendered = tuple[str, InlineKeyboardMarkup | None] | Copy | None
 Renderer = Callable[[AsyncSession, Delivery, Member | None], Awaitable[Rendered]]
 
 IDLE_POLL = timedelta(seconds=5)
@@ -184,15 +196,22 @@ class DeliveryWorker:
             await session.commit()
         if rendered is None:
             return Decision(Outcome.FAILED, reason="withdrawn")
-        text, keyboard = rendered
+        # Telegram's paid broadcasts lift the global limit to 1000/s (PAID_BROADCAST).
+        paid = self._ctx.settings.paid_broadcast or None
         try:
-            await self._ctx.bot.send_message(
-                row.recipient_id,
-                text,
-                reply_markup=keyboard,
-                # Telegram's paid broadcasts lift the global limit to 1000/s (PAID_BROADCAST).
-                allow_paid_broadcast=self._ctx.settings.paid_broadcast or None,
-            )
+            if isinstance(rendered, Copy):
+                await self._ctx.bot.copy_message(
+                    row.recipient_id,
+                    rendered.from_chat_id,
+                    rendered.message_id,
+                    reply_markup=rendered.reply_markup,
+                    allow_paid_broadcast=paid,
+                )
+            else:
+                text, keyboard = rendered
+                await self._ctx.bot.send_message(
+                    row.recipient_id, text, reply_markup=keyboard, allow_paid_broadcast=paid
+                )
         except TelegramRetryAfter as exc:
             return classify(status=429, retry_after=exc.retry_after, attempts=attempts)
         except TelegramForbiddenError as exc:

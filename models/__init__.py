@@ -1,6 +1,7 @@
 """SQLAlchemy models, one module per aggregate; importing this package registers them all."""
 
 from models.base import Base, UTCDateTime
+from models.broadcast import Broadcast, BroadcastStatus, Category, OptOut
 from models.delivery import Delivery, DeliveryStatus
 from models.fsm import FsmRecord
 from models.kv import (
@@ -21,6 +22,9 @@ from models.profile import ContactFrequency, FreeTime, GroupMembership, Profile
 __all__ = [
     "ActivityType",
     "Base",
+    "Broadcast",
+    "BroadcastStatus",
+    "Category",
     "ContactFrequency",
     "Delivery",
     "DeliveryStatus",
@@ -35,6 +39,7 @@ __all__ = [
     "KvProfile",
     "Member",
     "MemberRole",
+    "OptOut",
     "ProcessedUpdate",
     "Profile",
     "Role",

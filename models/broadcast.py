@@ -1,0 +1,92 @@
+"""Broadcasts: an organiser's message to an audience, and the categories members opt out of."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, UTCDateTime, utcnow
+
+
+class Category(enum.StrEnum):
+    """What a bulk message is, so members can say which kinds they don't want."""
+
+    ANNOUNCEMENTS = "announcements"
+    REMINDERS = "reminders"
+    CALLS_FOR_HELP = "calls_for_help"
+
+
+class BroadcastStatus(enum.StrEnum):
+    """SCHEDULED until its time; SENDING once its recipients are in the outbox; then an end."""
+
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+def _enum(kind: type[enum.StrEnum], name: str) -> Enum:
+    return Enum(
+        kind,
+        name=name,
+        native_enum=False,
+        length=16,
+        validate_strings=True,
+        values_callable=lambda values: [value.value for value in values],
+    )
+
+
+class OptOut(Base):
+    """A member does not want messages of one category."""
+
+    __tablename__ = "opt_outs"
+
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    category: Mapped[Category] = mapped_column(
+        _enum(Category, "opt_out_category"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Broadcast(Base):
+    """One broadcast: whose message (copied as it is), to whom, when, and where it stands.
+
+    The audience is kept as criteria, not names: the recipients are looked up when it goes out,
+    so a broadcast scheduled for next week reaches whoever fits then.
+    """
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    author_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    # The organiser's own message, copied to each recipient (copyMessage keeps its formatting).
+    source_chat_id: Mapped[int] = mapped_column(BigInteger)
+    source_message_id: Mapped[int] = mapped_column(BigInteger)
+    content_type: Mapped[str] = mapped_column(String(16))
+    # The first words, to tell broadcasts apart in lists; nothing else of the content is stored.
+    summary: Mapped[str] = mapped_column(String(120), default="")
+    category: Mapped[Category] = mapped_column(_enum(Category, "broadcast_category"))
+    # {"districts": [ids], "topics": [...], "groups": [...], "activity_types": [...]}
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    status: Mapped[BroadcastStatus] = mapped_column(
+        _enum(BroadcastStatus, "broadcast_status"), default=BroadcastStatus.SCHEDULED, index=True
+    )
+    # Counted when it goes out: rows put in the outbox, and who was left out why.
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    opted_out: Mapped[int] = mapped_column(Integer, default=0)
+    unreachable: Mapped[int] = mapped_column(Integer, default=0)
+    # The organiser's progress message, edited while it runs.
+    progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by: Mapped[int | None] = mapped_column(BigInteger)
