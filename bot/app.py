@@ -10,6 +10,7 @@ import logging
 import signal
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import timedelta
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -47,8 +48,8 @@ from bot.services.pacing import Pacer, PacingLimits
 from bot.services.roles import effective_roles, privileged_members
 from bot.settings import Settings
 from handlers import build_router
-from jobs import onboarding as onboarding_jobs
 from jobs.context import JobContext
+from jobs.renderers import RENDERERS
 
 logger = logging.getLogger(__name__)
 
@@ -210,7 +211,10 @@ async def build_application(settings: Settings, *, migrate: bool = True) -> Appl
     dispatcher = create_dispatcher(settings, session_pool, i18n)
     pacer = Pacer(PacingLimits(global_per_second=settings.send_rate, paid=settings.paid_broadcast))
     worker = DeliveryWorker(
-        JobContext(session_pool, bot, i18n, settings), pacer, renderers=onboarding_jobs.RENDERERS
+        JobContext(session_pool, bot, i18n, settings),
+        pacer,
+        renderers=RENDERERS,
+        lease=timedelta(seconds=settings.delivery_lease_seconds),
     )
     app = Application(
         settings=settings,
@@ -222,6 +226,8 @@ async def build_application(settings: Settings, *, migrate: bool = True) -> Appl
         scheduler=create_scheduler(),
         worker=worker,
     )
+    # Handlers that queue messages (a broadcast sent now) tell the worker to look at once.
+    dispatcher["wake_outbox"] = worker.wake
     dispatcher.startup.register(app.on_startup)
     dispatcher.shutdown.register(app.on_shutdown)
     return app

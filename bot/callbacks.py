@@ -58,3 +58,22 @@ class PrivacyCallback(CallbackData, prefix="pr1"):
     """/datenschutz: show my data, erase (ask), erase (confirmed)."""
 
     action: str
+
+
+class BroadcastCallback(CallbackData, prefix="bc1"):
+    """/rundschreiben: building the audience, confirming, and following a broadcast.
+
+    `action` names the step; `dim` is a kind of criterion (d Stadtteil, t topic, g group,
+    a activity type); `value` an id of that kind, a page, or a broadcast id.
+    """
+
+    action: str
+    dim: str = ""
+    value: int = 0
+
+
+class SettingsCallback(CallbackData, prefix="set1"):
+    """/einstellungen: open the panel, or switch one message category on or off."""
+
+    action: str
+    category: str = ""

@@ -52,6 +52,14 @@ PROFILE = CommandSpec({"de": "profil", "en": "profile"}, __("Your interests and 
 GROUPS = CommandSpec({"de": "gruppen", "en": "groups"}, __("Groups that fit you"))
 DATES = CommandSpec({"de": "termine", "en": "dates"}, __("The next meetings"))
 GUIDE = CommandSpec({"de": "kv", "en": "kv"}, __("How our KV works"))
+SETTINGS = CommandSpec(
+    {"de": "einstellungen", "en": "settings"}, __("Which messages you get from me")
+)
+BROADCAST = CommandSpec(
+    {"de": "rundschreiben", "en": "broadcast"},
+    __("Send a message to members"),
+    frozenset({Role.ORGANISER, Role.ADMIN}),
+)
 PRIVACY = CommandSpec({"de": "datenschutz", "en": "privacy"}, __("What I store, and deleting it"))
 
 # The order here is the order of /hilfe and of Telegram's command menu.
@@ -63,8 +71,10 @@ ALL_COMMANDS: tuple[CommandSpec, ...] = (
     DATES,
     GUIDE,
     PRIVACY,
+    SETTINGS,
     LANGUAGE,
     CANCEL,
+    BROADCAST,
     ROLE,
     ROLES,
 )

@@ -12,6 +12,8 @@ from jobs.context import JobContext
 
 HOUSEKEEPING_INTERVAL = timedelta(hours=1)
 REMINDER_INTERVAL = timedelta(minutes=15)
+# Scheduled broadcasts start within this of their time; progress messages follow at this pace.
+BROADCAST_INTERVAL = timedelta(seconds=2)
 
 
 def create_scheduler() -> AsyncIOScheduler:
@@ -38,6 +40,15 @@ def register_jobs(scheduler: AsyncIOScheduler, ctx: JobContext) -> None:
         id="onboarding-intake-reminders",
         kwargs={"ctx": ctx},
         replace_existing=True,
+    )
+    scheduler.add_job(
+        "jobs.broadcasts:run_broadcasts",
+        trigger=IntervalTrigger(seconds=BROADCAST_INTERVAL.total_seconds(), timezone=UTC),
+        id="broadcasts-progress",
+        kwargs={"ctx": ctx},
+        replace_existing=True,
+        # A run missed by more than its own interval is simply the next one.
+        misfire_grace_time=int(BROADCAST_INTERVAL.total_seconds()),
     )
     # Monday morning in the KV's own time zone, when the office plans its week.
     scheduler.add_job(

@@ -33,6 +33,7 @@ EXPECTATIONS: dict[str, str] = {
     "NEWCOMER_DAYS": "a whole number of days from 1 to 365",
     "SEND_RATE": "messages per second, above 0 (at most 30, or 1000 with PAID_BROADCAST)",
     "PAID_BROADCAST": "true or false",
+    "DELIVERY_LEASE_SECONDS": "a whole number of seconds, at least 5",
 }
 
 
@@ -72,6 +73,9 @@ class Settings(BaseSettings):
     # (paid_broadcast comes first: send_rate's check reads it.)
     paid_broadcast: bool = False
     send_rate: float = Field(default=25.0, gt=0, le=1000)
+    # How long a claimed outbox message may stay unconfirmed before another instance (or this
+    # one after a restart) takes it back and sends it again.
+    delivery_lease_seconds: int = Field(default=120, ge=5)
 
     @field_validator("bot_token")
     @classmethod

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, chat_members, errors, fallback, greeting, guide, onboarding, start
+from handlers import (
+    admin,
+    broadcast,
+    chat_members,
+    errors,
+    fallback,
+    greeting,
+    guide,
+    onboarding,
+    preferences,
+    start,
+)
 
 
 def build_router() -> Router:
@@ -17,6 +28,8 @@ def build_router() -> Router:
         start.create_router(),  # /hilfe, /sprache, /abbrechen: work in every state
         onboarding.create_router(),  # /start, consent, intake, /profil, /gruppen, joining
         guide.create_router(),  # /kv, /termine, /datenschutz
+        preferences.create_router(),  # /einstellungen
+        broadcast.create_router(),  # /rundschreiben; its states take only non-command messages
         admin.create_router(),  # roles; has its own conversation states
         fallback.create_router(),  # last: unknown commands, stale buttons, stray text
     )

@@ -21,7 +21,7 @@ from bot.services.members import get_member
 from bot.services.profile import members_to_remind
 from bot.texts import member_label
 from jobs.context import JobContext
-from models import Delivery, Member
+from models import Category, Delivery, Member
 from models.base import utcnow
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,14 @@ async def remind_abandoned_intakes(ctx: JobContext, now: datetime | None = None)
             assert member.profile is not None
             member.profile.intake_reminded_at = now
         # Marked and queued in one transaction: a reminder is neither lost nor doubled.
-        enqueue(session, [m.id for m in members], kind=INTAKE_REMINDER, payload={}, due_at=now)
+        enqueue(
+            session,
+            [m.id for m in members],
+            kind=INTAKE_REMINDER,
+            payload={},
+            due_at=now,
+            category=Category.REMINDERS,
+        )
         await session.commit()
     if members:
         ctx.wake()

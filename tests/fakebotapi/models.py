@@ -259,8 +259,15 @@ class FakeUser:
         reply_to: JsonDict | SentMessage | None = None,
         forward_from: FakeUser | None = None,
         forward_hidden_name: str | None = None,
+        entities: list[JsonDict] | None = None,
+        photo: str | None = None,
+        document: str | None = None,
     ) -> JsonDict:
-        """Send a text message (private chat unless ``chat``); returns the delivered update."""
+        """Send a message (private chat unless ``chat``); returns the delivered update.
+
+        ``entities`` format the text; with ``photo`` or ``document`` (a file id) the text is
+        its caption.
+        """
         return await self._server.user_sends(
             self,
             text,
@@ -268,6 +275,9 @@ class FakeUser:
             reply_to=reply_to,
             forward_from=forward_from,
             forward_hidden_name=forward_hidden_name,
+            entities=entities,
+            photo=photo,
+            document=document,
         )
 
     async def press(

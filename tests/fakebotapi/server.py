@@ -558,6 +558,9 @@ class FakeBotAPI:
         reply_to: JsonDict | SentMessage | None = None,
         forward_from: FakeUser | None = None,
         forward_hidden_name: str | None = None,
+        entities: list[JsonDict] | None = None,
+        photo: str | None = None,
+        document: str | None = None,
     ) -> JsonDict:
         """Deliver a message ``user`` writes; see :meth:`FakeUser.send_message`."""
         state = self._chat_state(chat.id if chat is not None else user.id)
@@ -575,6 +578,27 @@ class FakeBotAPI:
             message["entities"] = [
                 {"type": "bot_command", "offset": 0, "length": utf16_len(command.group(0))}
             ]
+        if entities:
+            message["entities"] = copy.deepcopy(entities)
+        if photo is not None or document is not None:
+            # A photo or file with ``text`` as its caption, as Telegram delivers them.
+            del message["text"]
+            message.pop("entities", None)
+            if text:
+                message["caption"] = text
+                if entities:
+                    message["caption_entities"] = copy.deepcopy(entities)
+            unique = f"u{photo or document}"
+            if photo is not None:
+                message["photo"] = [
+                    {"file_id": photo, "file_unique_id": unique, "width": 800, "height": 600}
+                ]
+            else:
+                message["document"] = {
+                    "file_id": document,
+                    "file_unique_id": unique,
+                    "file_name": f"{document}.pdf",
+                }
         if reply_to is not None:
             quoted = reply_to.as_message() if isinstance(reply_to, SentMessage) else reply_to
             message["reply_to_message"] = _quoted(quoted)

@@ -69,6 +69,7 @@ async def test_help_lists_exactly_the_member_commands(
         "/termine",
         "/kv",
         "/datenschutz",
+        "/einstellungen",
         "/sprache",
         "/abbrechen",
     ]
@@ -82,8 +83,8 @@ async def test_help_for_an_admin_lists_the_role_commands(
 ) -> None:
     [reply] = await driver.send(admin_user, "/help")
     commands = [line.split(" ")[0] for line in reply.text.splitlines() if line.startswith("/")]
-    assert commands[-2:] == ["/rolle", "/rollen"]
-    assert len(commands) == 11
+    assert commands[-3:] == ["/rundschreiben", "/rolle", "/rollen"]
+    assert len(commands) == 13
 
 
 async def test_language_switch(driver: BotDriver, fake_api: FakeBotAPI, app: Application) -> None:
@@ -110,6 +111,7 @@ async def test_language_switch(driver: BotDriver, fake_api: FakeBotAPI, app: App
         "dates",
         "kv",
         "privacy",
+        "settings",
         "language",
         "cancel",
     ]

@@ -1,0 +1,195 @@
+"""Segments: who a broadcast reaches, and who is left out why.
+
+An audience is a set of criteria over the member profile: Stadtteile, topics, groups (joined
+through the bot) and activity types. Within one kind any chosen value matches (Nord or Süd);
+across kinds all must match (Nord and Umwelt). No criteria at all means everyone.
+
+Only members who signed up (agreed to the profile in /start) are ever in an audience: they are
+the ones who asked to hear from the KV, and the only ones a segment can say anything about.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from sqlalchemy import Select, exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import ActivityType, Category, District, Group, GroupMembership, Member, OptOut, Topic
+from models.profile import Profile, profile_activity_types, profile_topics
+
+Dimension = Literal["districts", "topics", "groups", "activity_types"]
+DIMENSIONS: tuple[Dimension, ...] = ("districts", "topics", "groups", "activity_types")
+# More than this many chosen values is not a segment any organiser builds by hand; a longer list
+# is a forged or broken request.
+MAX_VALUES = 200
+
+
+class UnknownSegmentError(ValueError):
+    """An audience names a Stadtteil, topic, group or activity type that does not exist."""
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Chosen ids per kind; empty everywhere means everyone."""
+
+    districts: frozenset[int] = field(default_factory=frozenset)
+    topics: frozenset[int] = field(default_factory=frozenset)
+    groups: frozenset[int] = field(default_factory=frozenset)
+    activity_types: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def is_everyone(self) -> bool:
+        """Whether no criterion narrows it."""
+        return not any(self.values(dimension) for dimension in DIMENSIONS)
+
+    def values(self, dimension: Dimension) -> frozenset[int]:
+        """The ids chosen for one kind."""
+        return getattr(self, dimension)
+
+    def toggled(self, dimension: Dimension, value: int) -> Audience:
+        """The audience with `value` added to or removed from `dimension`."""
+        return replace(self, **{dimension: self.values(dimension) ^ {value}})
+
+    def cleared(self, dimension: Dimension) -> Audience:
+        """The audience without any criterion of `dimension`."""
+        return replace(self, **{dimension: frozenset()})
+
+    def to_json(self) -> dict[str, list[int]]:
+        """Plain lists for the database and the conversation state."""
+        return {dimension: sorted(self.values(dimension)) for dimension in DIMENSIONS}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> Audience:
+        """Read what to_json wrote; anything else raises UnknownSegmentError."""
+        if data is None:
+            data = {}
+        if not isinstance(data, Mapping) or set(data) - set(DIMENSIONS):
+            raise UnknownSegmentError("unknown audience kind")
+        values: dict[str, frozenset[int]] = {}
+        for dimension in DIMENSIONS:
+            raw = data.get(dimension) or []
+            if not isinstance(raw, list) or len(raw) > MAX_VALUES:
+                raise UnknownSegmentError(f"bad {dimension}")
+            if not all(isinstance(item, int) and not isinstance(item, bool) for item in raw):
+                raise UnknownSegmentError(f"bad {dimension}")
+            values[dimension] = frozenset(raw)
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One choosable value of a kind: id and display name."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """Who an audience reaches right now."""
+
+    recipient_ids: list[int]
+    # Matched, but blocked the bot: shown as unreachable, not sent to until they return.
+    unreachable_ids: list[int]
+    # Matched the criteria but switched this category off.
+    opted_out: int
+
+    @property
+    def unreachable(self) -> int:
+        """How many matched members blocked the bot."""
+        return len(self.unreachable_ids)
+
+
+_MODELS: dict[Dimension, Any] = {
+    "districts": District,
+    "topics": Topic,
+    "groups": Group,
+    "activity_types": ActivityType,
+}
+
+
+async def options(session: AsyncSession, dimension: Dimension) -> list[Option]:
+    """The values an organiser can choose for `dimension`, in the setup's order."""
+    model = _MODELS[dimension]
+    query = select(model.id, model.name).order_by(model.position, model.name)
+    if model is Group:
+        query = query.where(Group.active.is_(True))
+    return [Option(row.id, row.name) for row in await session.execute(query)]
+
+
+async def names(session: AsyncSession, audience: Audience) -> dict[Dimension, list[str]]:
+    """The chosen values by name, per kind, in the setup's order (for previews and lists)."""
+    result: dict[Dimension, list[str]] = {}
+    for dimension in DIMENSIONS:
+        chosen = audience.values(dimension)
+        if not chosen:
+            continue
+        model = _MODELS[dimension]
+        rows = await session.scalars(
+            select(model.name).where(model.id.in_(chosen)).order_by(model.position, model.name)
+        )
+        result[dimension] = list(rows)
+    return result
+
+
+async def check(session: AsyncSession, audience: Audience) -> None:
+    """Raise UnknownSegmentError unless every chosen id exists (and every group is active)."""
+    for dimension in DIMENSIONS:
+        chosen = audience.values(dimension)
+        if not chosen:
+            continue
+        model = _MODELS[dimension]
+        query = select(func.count()).select_from(model).where(model.id.in_(chosen))
+        if model is Group:
+            query = query.where(Group.active.is_(True))
+        if await session.scalar(query) != len(chosen):
+            raise UnknownSegmentError(f"unknown {dimension}")
+
+
+def _matching(audience: Audience, category: Category) -> Select[Any]:
+    opted_out = exists().where(OptOut.member_id == Member.id, OptOut.category == category)
+    query = select(Member.id, Member.reachable, opted_out.label("opted_out")).join(
+        Profile, Profile.member_id == Member.id
+    )
+    if audience.districts:
+        query = query.where(Profile.district_id.in_(audience.districts))
+    if audience.topics:
+        query = query.where(
+            exists().where(
+                profile_topics.c.member_id == Member.id,
+                profile_topics.c.topic_id.in_(audience.topics),
+            )
+        )
+    if audience.groups:
+        query = query.where(
+            exists().where(
+                GroupMembership.member_id == Member.id,
+                GroupMembership.group_id.in_(audience.groups),
+            )
+        )
+    if audience.activity_types:
+        query = query.where(
+            exists().where(
+                profile_activity_types.c.member_id == Member.id,
+                profile_activity_types.c.activity_type_id.in_(audience.activity_types),
+            )
+        )
+    return query.order_by(Member.id)
+
+
+async def reach(session: AsyncSession, audience: Audience, category: Category) -> Reach:
+    """Who `audience` reaches for a message of `category`: one query, counted in Python."""
+    recipients: list[int] = []
+    unreachable: list[int] = []
+    opted_out = 0
+    for member_id, reachable, is_opted_out in await session.execute(_matching(audience, category)):
+        if is_opted_out:
+            opted_out += 1
+        elif not reachable:
+            unreachable.append(member_id)
+        else:
+            recipients.append(member_id)
+    return Reach(recipients, unreachable, opted_out)

@@ -1,0 +1,348 @@
+"""Broadcasts: schedule, start (recipients into the outbox), follow, cancel, report.
+
+A broadcast keeps its audience as criteria until it goes out; `start_due` turns it into one
+outbox row per recipient in the same transaction that marks it SENDING, so a second instance or
+a restart never starts it twice. The delivery worker sends the rows; the rows' statuses are the
+progress and the report.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import audience as segments
+from bot.services.delivery import batch_counts, cancel_batch
+from models import Broadcast, BroadcastStatus, Category, Delivery, DeliveryStatus, Member
+
+BROADCAST_KIND = "broadcast"
+SUMMARY_LENGTH = 120
+# How far ahead a broadcast may be planned; further is almost certainly a typo in the year.
+MAX_AHEAD = timedelta(days=366)
+OPEN = (BroadcastStatus.SCHEDULED, BroadcastStatus.SENDING)
+UNREACHABLE = "unreachable: blocked the bot before this broadcast"
+
+
+def summary_of(text: str | None) -> str:
+    """The first words of a message, on one line, for lists of broadcasts."""
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= SUMMARY_LENGTH else flat[: SUMMARY_LENGTH - 1] + "…"
+
+
+async def schedule(
+    session: AsyncSession,
+    *,
+    author_id: int,
+    source_chat_id: int,
+    source_message_id: int,
+    content_type: str,
+    summary: str,
+    category: Category,
+    audience: segments.Audience,
+    scheduled_at: datetime,
+) -> Broadcast:
+    """Store a broadcast to go out at `scheduled_at` (UTC); the caller commits.
+
+    Raises UnknownSegmentError if the audience names anything that does not exist.
+    """
+    await segments.check(session, audience)
+    broadcast = Broadcast(
+        author_id=author_id,
+        source_chat_id=source_chat_id,
+        source_message_id=source_message_id,
+        content_type=content_type[:16],
+        summary=summary_of(summary),
+        category=category,
+        audience=audience.to_json(),
+        scheduled_at=scheduled_at,
+        status=BroadcastStatus.SCHEDULED,
+    )
+    session.add(broadcast)
+    await session.flush()
+    return broadcast
+
+
+async def start_due(
+    session: AsyncSession, now: datetime, *, only: int | None = None
+) -> list[Broadcast]:
+    """Start every scheduled broadcast whose time has come (or just `only`); the caller commits.
+
+    Each is claimed with a conditional UPDATE, so of two instances only one starts it. Its
+    recipients are looked up now and written to the outbox as one batch.
+    """
+    query = select(Broadcast.id).where(
+        Broadcast.status == BroadcastStatus.SCHEDULED, Broadcast.scheduled_at <= now
+    )
+    if only is not None:
+        query = query.where(Broadcast.id == only)
+    started = []
+    for broadcast_id in list(await session.scalars(query.order_by(Broadcast.scheduled_at))):
+        claimed = await session.execute(
+            update(Broadcast)
+            .where(Broadcast.id == broadcast_id, Broadcast.status == BroadcastStatus.SCHEDULED)
+            .values(status=BroadcastStatus.SENDING, started_at=now)
+        )
+        if not claimed.rowcount:
+            continue
+        broadcast = await session.get(Broadcast, broadcast_id, populate_existing=True)
+        assert broadcast is not None
+        try:
+            audience = segments.Audience.from_json(broadcast.audience)
+            reach = await segments.reach(session, audience, broadcast.category)
+        except segments.UnknownSegmentError:
+            reach = segments.Reach([], [], 0)
+        broadcast.total = len(reach.recipient_ids) + reach.unreachable
+        broadcast.opted_out = reach.opted_out
+        broadcast.unreachable = reach.unreachable
+        await _enqueue(session, broadcast, reach.recipient_ids, now)
+        # Rows for those who blocked the bot too, already final: the report and its list of
+        # whom to call count them, and nothing tries to send to them.
+        await _enqueue(
+            session, broadcast, reach.unreachable_ids, now, status=DeliveryStatus.BLOCKED
+        )
+        started.append(broadcast)
+    return started
+
+
+async def _enqueue(
+    session: AsyncSession,
+    broadcast: Broadcast,
+    recipient_ids: list[int],
+    now: datetime,
+    *,
+    status: DeliveryStatus = DeliveryStatus.PENDING,
+) -> None:
+    if not recipient_ids:
+        return
+    payload = {
+        "broadcast_id": broadcast.id,
+        "from_chat_id": broadcast.source_chat_id,
+        "message_id": broadcast.source_message_id,
+    }
+    # One multi-row INSERT: a broadcast to the whole KV is thousands of rows.
+    await session.execute(
+        insert(Delivery),
+        [
+            {
+                "recipient_id": recipient_id,
+                "kind": BROADCAST_KIND,
+                "category": broadcast.category.value,
+                "batch_id": broadcast.id,
+                "payload": payload,
+                "due_at": now,
+                "status": status,
+                "attempts": 0,
+                "last_error": UNREACHABLE if status is DeliveryStatus.BLOCKED else None,
+                "created_at": now,
+            }
+            for recipient_id in recipient_ids
+        ],
+    )
+
+
+async def get(session: AsyncSession, broadcast_id: int) -> Broadcast | None:
+    """One broadcast by id."""
+    return await session.get(Broadcast, broadcast_id)
+
+
+async def open_broadcasts(session: AsyncSession) -> list[Broadcast]:
+    """Scheduled and running broadcasts, soonest first."""
+    rows = await session.scalars(
+        select(Broadcast)
+        .where(Broadcast.status.in_(OPEN))
+        .order_by(Broadcast.scheduled_at, Broadcast.id)
+    )
+    return list(rows)
+
+
+async def running(session: AsyncSession) -> list[Broadcast]:
+    """Broadcasts being sent now."""
+    rows = await session.scalars(
+        select(Broadcast).where(Broadcast.status == BroadcastStatus.SENDING).order_by(Broadcast.id)
+    )
+    return list(rows)
+
+
+async def cancel(
+    session: AsyncSession, broadcast_id: int, *, by: int, now: datetime
+) -> Broadcast | None:
+    """Stop a scheduled or running broadcast; what is not sent yet is cancelled.
+
+    Returns the broadcast, or None when it had already finished or been cancelled. Messages in
+    flight at this moment still arrive. The caller commits.
+    """
+    result = await session.execute(
+        update(Broadcast)
+        .where(Broadcast.id == broadcast_id, Broadcast.status.in_(OPEN))
+        .values(status=BroadcastStatus.CANCELLED, cancelled_by=by, finished_at=now)
+    )
+    if not result.rowcount:
+        return None
+    await cancel_batch(session, broadcast_id)
+    return await session.get(Broadcast, broadcast_id, populate_existing=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where a running broadcast stands."""
+
+    total: int
+    sent: int
+    blocked: int
+    failed: int
+    cancelled: int
+    open: int
+    # Messages per second since it started, and the estimated time left (None: unknown yet).
+    rate: float
+    remaining: timedelta | None
+
+    @property
+    def done(self) -> int:
+        """Rows that reached an end."""
+        return self.total - self.open
+
+
+async def progress(session: AsyncSession, broadcast: Broadcast, now: datetime) -> Progress:
+    """Counts per status, the rate so far and the time left at that rate."""
+    counts = await batch_counts(session, broadcast.id)
+    total = sum(counts.values())
+    open_rows = counts[DeliveryStatus.PENDING] + counts[DeliveryStatus.SENDING]
+    finished = total - open_rows
+    elapsed = (now - (broadcast.started_at or now)).total_seconds()
+    rate = finished / elapsed if elapsed > 0 else 0.0
+    remaining = timedelta(seconds=round(open_rows / rate)) if rate > 0 else None
+    return Progress(
+        total=total,
+        sent=counts[DeliveryStatus.SENT],
+        blocked=counts[DeliveryStatus.BLOCKED],
+        failed=counts[DeliveryStatus.FAILED],
+        cancelled=counts[DeliveryStatus.CANCELLED],
+        open=open_rows,
+        rate=rate,
+        remaining=remaining,
+    )
+
+
+async def claim_progress_edit(
+    session: AsyncSession, broadcast_id: int, now: datetime, every: timedelta
+) -> bool:
+    """Whether this instance may edit the progress message now (at most once per `every`)."""
+    result = await session.execute(
+        update(Broadcast)
+        .where(
+            Broadcast.id == broadcast_id,
+            Broadcast.status == BroadcastStatus.SENDING,
+            or_(Broadcast.progress_at.is_(None), Broadcast.progress_at <= now - every),
+        )
+        .values(progress_at=now)
+    )
+    return bool(result.rowcount)
+
+
+async def finish(session: AsyncSession, broadcast_id: int, now: datetime) -> bool:
+    """Mark a running broadcast DONE once nothing of it is open; True for the one caller that did.
+
+    The report goes out exactly once because only one UPDATE can move it out of SENDING.
+    """
+    still_open = await session.scalar(
+        select(func.count())
+        .select_from(Delivery)
+        .where(
+            Delivery.batch_id == broadcast_id,
+            Delivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SENDING)),
+        )
+    )
+    if still_open:
+        return False
+    result = await session.execute(
+        update(Broadcast)
+        .where(Broadcast.id == broadcast_id, Broadcast.status == BroadcastStatus.SENDING)
+        .values(status=BroadcastStatus.DONE, finished_at=now)
+    )
+    return bool(result.rowcount)
+
+
+async def failure_reasons(session: AsyncSession, broadcast_id: int) -> list[tuple[str, int]]:
+    """Why messages failed, most frequent first."""
+    rows = await session.execute(
+        select(Delivery.last_error, func.count())
+        .where(Delivery.batch_id == broadcast_id, Delivery.status == DeliveryStatus.FAILED)
+        .group_by(Delivery.last_error)
+        .order_by(func.count().desc(), Delivery.last_error)
+    )
+    return [(reason or "?", int(count)) for reason, count in rows]
+
+
+async def unreached(session: AsyncSession, broadcast_id: int) -> list[Member]:
+    """Members a broadcast could not reach (blocked or failed), for a follow-up by phone."""
+    rows = await session.scalars(
+        select(Member)
+        .join(Delivery, Delivery.recipient_id == Member.id)
+        .where(
+            Delivery.batch_id == broadcast_id,
+            Delivery.status.in_((DeliveryStatus.BLOCKED, DeliveryStatus.FAILED)),
+        )
+        .order_by(Member.first_name, Member.id)
+    )
+    return list(rows.unique())
+
+
+class ScheduleError(ValueError):
+    """A date/time an organiser typed can't be used; `reason` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        # "format": not understood; "past": already over; "gap": skipped by a DST change;
+        # "far": more than a year ahead.
+        self.reason = reason
+
+
+_DATE_TIME = re.compile(
+    r"^(?:(?P<day>\d{1,2})\.(?P<month>\d{1,2})\.(?P<year>\d{2}|\d{4})?"
+    r"|(?P<iyear>\d{4})-(?P<imonth>\d{1,2})-(?P<iday>\d{1,2}))"
+    r"(?:\s*,)?\s+(?:um\s+|at\s+)?(?P<hour>\d{1,2})[:.](?P<minute>\d{2})(?:\s*(?:uhr|h))?$",
+    re.IGNORECASE,
+)
+
+
+def parse_local_time(text: str, zone: ZoneInfo, now: datetime) -> datetime:
+    """A typed local date and time ("24.12. 18:00", "24.12.2026 18:00", "2026-12-24 18:00") in UTC.
+
+    Without a year the next such date is meant. A time a DST change skips is refused rather than
+    guessed; one it repeats means the first (summer-time) occurrence.
+    """
+    match = _DATE_TIME.fullmatch(" ".join(text.split()))
+    if match is None:
+        raise ScheduleError("format")
+    parts: dict[str, Any] = match.groupdict()
+    local_now = now.astimezone(zone)
+    try:
+        if parts["iyear"]:
+            year, month, day = int(parts["iyear"]), int(parts["imonth"]), int(parts["iday"])
+        else:
+            day, month = int(parts["day"]), int(parts["month"])
+            year_text = parts["year"]
+            if year_text:
+                year = int(year_text) + (2000 if len(year_text) == 2 else 0)
+            else:
+                year = local_now.year
+        hour, minute = int(parts["hour"]), int(parts["minute"])
+        local = datetime(year, month, day, hour, minute, tzinfo=zone)
+        if not (parts["iyear"] or parts["year"]) and local < local_now - timedelta(days=1):
+            local = local.replace(year=year + 1)
+    except ValueError as exc:
+        raise ScheduleError("format") from exc
+    moment = local.astimezone(UTC)
+    if moment.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
+        raise ScheduleError("gap")
+    if moment <= now:
+        raise ScheduleError("past")
+    if moment - now > MAX_AHEAD:
+        raise ScheduleError("far")
+    return moment

@@ -1,0 +1,132 @@
+"""Broadcast jobs: start due broadcasts, keep their progress messages current, send the report.
+
+The delivery worker sends the copies; this job only reads the outbox's statuses. Every step is
+claimed in the database first (start, progress edit, finish), so with two instances each
+happens once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.types import InlineKeyboardMarkup
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import broadcast_views as views
+from bot.outbox import Copy, Rendered
+from bot.services import broadcasts
+from bot.services.locales import member_locale
+from bot.services.members import get_member
+from jobs.context import JobContext
+from models import Broadcast, BroadcastStatus, Delivery, Member
+from models.base import utcnow
+
+logger = logging.getLogger(__name__)
+
+Keyboard = InlineKeyboardMarkup | None
+
+# Telegram allows about one edit per second per chat; every few seconds is plenty for a human.
+PROGRESS_EVERY = timedelta(seconds=4)
+
+
+async def render_broadcast(session: AsyncSession, row: Delivery, member: Member | None) -> Rendered:
+    """A copy of the organiser's message, unless the broadcast was stopped meanwhile."""
+    del member
+    broadcast = await session.get(Broadcast, row.payload.get("broadcast_id"))
+    if broadcast is None or broadcast.status is BroadcastStatus.CANCELLED:
+        return None
+    return Copy(
+        from_chat_id=int(row.payload["from_chat_id"]),
+        message_id=int(row.payload["message_id"]),
+        reply_markup=views.settings_button(),
+    )
+
+
+async def run_broadcasts(ctx: JobContext, now: datetime | None = None) -> None:
+    """Start what is due, then update or finish every running broadcast."""
+    now = now or utcnow()
+    async with ctx.scope() as session:
+        started = await broadcasts.start_due(session, now)
+        await session.commit()
+    if started:
+        ctx.wake()
+    for broadcast in started:
+        await post_progress(ctx, broadcast.id, now=now, announce=True)
+    async with ctx.scope() as session:
+        running = [broadcast.id for broadcast in await broadcasts.running(session)]
+    for broadcast_id in running:
+        await post_progress(ctx, broadcast_id, now=now)
+
+
+async def post_progress(
+    ctx: JobContext, broadcast_id: int, *, now: datetime | None = None, announce: bool = False
+) -> None:
+    """Edit (or, with `announce`, send) the progress message; send the report once it is done."""
+    now = now or utcnow()
+    async with ctx.session_pool() as session:
+        broadcast = await broadcasts.get(session, broadcast_id)
+        if broadcast is None:
+            return
+        author = await get_member(session, broadcast.author_id)
+        finished = await broadcasts.finish(session, broadcast_id, now)
+        may_edit = finished or await broadcasts.claim_progress_edit(
+            session, broadcast_id, now, PROGRESS_EVERY
+        )
+        await session.commit()
+        if not (may_edit or announce):
+            return
+        await session.refresh(broadcast)
+        progress = await broadcasts.progress(session, broadcast, now)
+        reasons = await broadcasts.failure_reasons(session, broadcast_id) if finished else []
+        locale = member_locale(
+            author, available=ctx.i18n.available_locales, default=ctx.settings.default_locale
+        )
+        with ctx.i18n.context(), ctx.i18n.use_locale(locale):
+            text = views.progress_text(broadcast, progress)
+            keyboard = None if finished else views.progress_keyboard(broadcast_id)
+            report = (
+                views.report_text(broadcast, progress, reasons, cancelled=False)
+                if finished
+                else None
+            )
+            report_keyboard = views.report_keyboard(broadcast_id)
+        if announce or broadcast.progress_message_id is None:
+            message_id = await _send(ctx.bot, broadcast.author_id, text, keyboard)
+            if message_id is not None:
+                broadcast.progress_chat_id = broadcast.author_id
+                broadcast.progress_message_id = message_id
+                await session.commit()
+        else:
+            await _edit(ctx.bot, broadcast, text, keyboard)
+    if report is not None:
+        await _send(ctx.bot, broadcast.author_id, report, report_keyboard)
+
+
+async def _send(bot: Bot, chat_id: int, text: str, keyboard: Keyboard) -> int | None:
+    try:
+        message = await bot.send_message(chat_id, text, reply_markup=keyboard)
+    except TelegramAPIError as exc:
+        # The organiser blocked the bot or left; the broadcast itself goes on regardless.
+        logger.info("could not tell the author about a broadcast: %s", exc)
+        return None
+    return message.message_id
+
+
+async def _edit(bot: Bot, broadcast: Broadcast, text: str, keyboard: Keyboard) -> None:
+    assert broadcast.progress_chat_id is not None
+    assert broadcast.progress_message_id is not None
+    try:
+        await bot.edit_message_text(
+            text=text,
+            chat_id=broadcast.progress_chat_id,
+            message_id=broadcast.progress_message_id,
+            reply_markup=keyboard,
+        )
+    except TelegramBadRequest as exc:
+        if "not modified" not in exc.message:
+            logger.info("could not edit broadcast %s's progress: %s", broadcast.id, exc)
+    except TelegramAPIError as exc:
+        logger.info("could not edit broadcast %s's progress: %s", broadcast.id, exc)

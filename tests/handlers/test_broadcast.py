@@ -1,0 +1,525 @@
+"""Dispatcher tests of /rundschreiben and /einstellungen: audience, preview, send, stop, report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import Application
+from bot.services.kv_setup import apply_setup, load_setup
+from jobs.broadcasts import run_broadcasts
+from models import (
+    ActivityType,
+    Broadcast,
+    BroadcastStatus,
+    Category,
+    Delivery,
+    DeliveryStatus,
+    District,
+    Group,
+    GroupMembership,
+    Member,
+    MemberRole,
+    OptOut,
+    Profile,
+    Role,
+    Topic,
+)
+from models.base import utcnow
+from tests.driver import BotDriver
+from tests.fakebotapi import FakeBotAPI, FakeUser, SentMessage
+
+SETUP = """
+name: KV Testhausen
+districts: [Mitte, Nord]
+topics: [Umwelt, Bildung]
+activity_types: [Infostände, Social Media]
+groups:
+  - key: stammtisch-mitte
+    name: Stammtisch Mitte
+    type: stammtisch
+    district: mitte
+    meets: every Thursday 19:00
+"""
+
+
+@pytest.fixture
+async def kv(app: Application) -> None:
+    async with app.session_pool() as session:
+        await apply_setup(session, load_setup(SETUP))
+        await session.commit()
+
+
+async def _ids(app: Application, model: type, names: Iterable[str]) -> list[int]:
+    async with app.session_pool() as session:
+        rows = await session.scalars(select(model.id).where(model.name.in_(list(names))))
+        return list(rows)
+
+
+async def _signed_up(
+    app: Application,
+    user: FakeUser,
+    *,
+    district: str | None = None,
+    topics: Iterable[str] = (),
+    activities: Iterable[str] = (),
+    group: str | None = None,
+    reachable: bool = True,
+    opted_out: Iterable[Category] = (),
+    role: Role | None = None,
+) -> None:
+    """A member who went through /start and the intake (written directly, it is not tested here)."""
+    async with app.session_pool() as session:
+        district_id = None
+        if district:
+            district_id = await session.scalar(select(District.id).where(District.name == district))
+        topic_rows = list(await session.scalars(select(Topic).where(Topic.name.in_(list(topics)))))
+        activity_rows = list(
+            await session.scalars(
+                select(ActivityType).where(ActivityType.name.in_(list(activities)))
+            )
+        )
+        member = Member(id=user.id, first_name=user.first_name, reachable=reachable)
+        member.profile = Profile(
+            member_id=user.id,
+            district_id=district_id,
+            topics=topic_rows,
+            activity_types=activity_rows,
+            intake_completed_at=utcnow(),
+        )
+        if role is not None:
+            member.roles = [MemberRole(role=role)]
+        session.add(member)
+        await session.flush()
+        if group:
+            group_id = await session.scalar(select(Group.id).where(Group.name == group))
+            session.add(GroupMembership(group_id=group_id, member_id=user.id))
+        session.add_all(OptOut(member_id=user.id, category=category) for category in opted_out)
+        await session.commit()
+
+
+@pytest.fixture
+async def people(app: Application, fake_api: FakeBotAPI, kv: None) -> dict[str, FakeUser]:
+    """Anna, Cem in Mitte, Ben in Nord, Dora opted out, Emil blocked the bot, Fritz never agreed."""
+    del kv
+    names = ["Anna", "Ben", "Cem", "Dora", "Emil", "Fritz"]
+    users = {name: fake_api.add_user(first_name=name, language_code="de") for name in names}
+    await _signed_up(app, users["Anna"], district="Mitte", topics=["Umwelt"])
+    await _signed_up(
+        app, users["Ben"], district="Nord", topics=["Bildung"], activities=["Infostände"]
+    )
+    await _signed_up(
+        app, users["Cem"], district="Mitte", topics=["Bildung"], group="Stammtisch Mitte"
+    )
+    await _signed_up(app, users["Dora"], district="Mitte", opted_out=[Category.ANNOUNCEMENTS])
+    await _signed_up(app, users["Emil"], district="Mitte", reachable=False)
+    fake_api.block(users["Emil"].id)
+    async with app.session_pool() as session:
+        session.add(Member(id=users["Fritz"].id, reachable=True))
+        await session.commit()
+    return users
+
+
+def _button(message: SentMessage, label: str) -> str:
+    matches = [data for text, data in message.buttons if label in text]
+    assert matches, f"no button with {label!r}: {message.buttons}"
+    return matches[0]
+
+
+async def _compose(
+    driver: BotDriver, organiser: FakeUser, text: str = "Kommt alle zur Demo!", **options: object
+) -> SentMessage:
+    """/rundschreiben and the message; returns the audience panel."""
+    # First the list of running broadcasts, if there are any, then the question.
+    *_running, prompt = await driver.send(organiser, "/rundschreiben")
+    assert prompt.text.startswith("Schick mir die Nachricht")
+    [panel] = await driver.send(organiser, text, **options)
+    return panel
+
+
+async def _deliveries(app: Application, broadcast_id: int) -> dict[int, Delivery]:
+    async with app.session_pool() as session:
+        rows = await session.scalars(select(Delivery).where(Delivery.batch_id == broadcast_id))
+        return {row.recipient_id: row for row in rows}
+
+
+async def _broadcasts(app: Application) -> list[Broadcast]:
+    async with app.session_pool() as session:
+        return list(await session.scalars(select(Broadcast).order_by(Broadcast.id)))
+
+
+async def _drain(app: Application, now: datetime | None = None) -> None:
+    while await app.worker.run_once(now=now):
+        pass
+
+
+async def test_preview_counts_exactly_and_says_who_is_left_out(
+    driver: BotDriver, admin_user: FakeUser, people: dict[str, FakeUser]
+) -> None:
+    panel = await _compose(driver, admin_user)
+    assert "Empfänger:innen: alle Angemeldeten" in panel.text
+    # Anna, Ben, Cem; Dora switched announcements off, Emil blocked the bot, Fritz never agreed.
+    assert "Empfänger:innen: 3" in panel.text
+    assert "1 haben Ankündigungen abgeschaltet." in panel.text
+    assert "1 nicht erreichbar: Sie haben den Bot blockiert." in panel.text
+
+    assert await driver.press(admin_user, panel, _button(panel, "Stadtteil")) == []  # an edit
+    assert panel.text.startswith("Stadtteil: tippe zum Auswählen")
+    await driver.press(admin_user, panel, _button(panel, "Mitte"))
+    assert any(text == "✅ Mitte" for text, _data in panel.buttons)
+    await driver.press(admin_user, panel, _button(panel, "Zurück"))
+    assert "Stadtteil: Mitte" in panel.text
+    assert "Empfänger:innen: 2" in panel.text  # Anna and Cem
+
+    # Across kinds all must fit: Mitte and Bildung is Cem only.
+    await driver.press(admin_user, panel, _button(panel, "Thema"))
+    await driver.press(admin_user, panel, _button(panel, "Bildung"))
+    await driver.press(admin_user, panel, _button(panel, "Zurück"))
+    assert "Empfänger:innen: 1" in panel.text
+    assert "(Mitglieder, auf die alles davon zutrifft)" in panel.text
+
+    # Within a kind any fits: Mitte or Nord, Bildung: Ben and Cem.
+    await driver.press(admin_user, panel, _button(panel, "Stadtteil"))
+    await driver.press(admin_user, panel, _button(panel, "Nord"))
+    await driver.press(admin_user, panel, _button(panel, "Zurück"))
+    assert "Stadtteil: Mitte oder Nord" in panel.text
+    assert "Empfänger:innen: 2" in panel.text
+
+    # Group members and activity types.
+    await driver.press(admin_user, panel, _button(panel, "Alle Angemeldeten"))
+    await driver.press(admin_user, panel, _button(panel, "Gruppenmitglieder"))
+    await driver.press(admin_user, panel, _button(panel, "Stammtisch Mitte"))
+    await driver.press(admin_user, panel, _button(panel, "Zurück"))
+    assert "Empfänger:innen: 1" in panel.text
+    await driver.press(admin_user, panel, _button(panel, "Alle Angemeldeten"))
+    await driver.press(admin_user, panel, _button(panel, "Mitmachform"))
+    await driver.press(admin_user, panel, _button(panel, "Infostände"))
+    await driver.press(admin_user, panel, _button(panel, "Zurück"))
+    assert "Mitmachform: Infostände" in panel.text
+    assert "Empfänger:innen: 1" in panel.text
+
+    # The kind of message decides which opt-out counts: Dora only refused announcements.
+    await driver.press(admin_user, panel, _button(panel, "Alle Angemeldeten"))
+    await driver.press(admin_user, panel, _button(panel, "Art: Ankündigungen"))
+    assert "Art: Erinnerungen" in panel.text
+    assert "Empfänger:innen: 4" in panel.text
+    assert "abgeschaltet" not in panel.text
+
+
+async def test_send_now_delivers_copies_and_reports(
+    driver: BotDriver,
+    app: Application,
+    admin_user: FakeUser,
+    people: dict[str, FakeUser],
+    fake_api: FakeBotAPI,
+) -> None:
+    bold = [{"type": "bold", "offset": 0, "length": 5}]
+    panel = await _compose(driver, admin_user, "Kommt alle zur Demo!", entities=bold)
+    await driver.press(admin_user, panel, _button(panel, "Stadtteil"))
+    await driver.press(admin_user, panel, _button(panel, "Mitte"))
+    await driver.press(admin_user, panel, _button(panel, "Zurück"))
+    await driver.press(admin_user, panel, _button(panel, "Jetzt senden"))
+    assert "jetzt an 2 Mitglieder senden?" in panel.text
+    # Anna blocks the bot meanwhile; the bot learns it from the 403.
+    fake_api.block(people["Anna"].id)
+    await driver.press(admin_user, panel, _button(panel, "Ja, senden"))
+    assert panel.text.startswith("Rundschreiben #1 geht raus")
+    [broadcast] = await _broadcasts(app)
+    assert broadcast.status is BroadcastStatus.SENDING
+    assert (broadcast.total, broadcast.opted_out, broadcast.unreachable) == (3, 1, 1)
+    rows = await _deliveries(app, broadcast.id)
+    assert set(rows) == {people[name].id for name in ("Anna", "Cem", "Emil")}
+    assert rows[people["Emil"].id].status is DeliveryStatus.BLOCKED
+
+    await _drain(app)
+    [copy] = fake_api.sent_to(people["Cem"].id)
+    assert copy.method == "copyMessage"
+    assert copy.text == "Kommt alle zur Demo!"
+    assert copy.message["entities"] == bold
+    assert "Welche Nachrichten ich bekomme" in dict(copy.buttons)
+    assert fake_api.sent_to(people["Anna"].id) == []
+    assert fake_api.sent_to(people["Ben"].id) == []
+    assert fake_api.sent_to(people["Dora"].id) == []
+
+    before = len(fake_api.sent_to(admin_user.id))
+    await run_broadcasts(app.job_context())
+    [broadcast] = await _broadcasts(app)
+    assert broadcast.status is BroadcastStatus.DONE
+    [report] = fake_api.sent_to(admin_user.id)[before:]
+    assert report.text.startswith("Rundschreiben #1 ist fertig.")
+    assert "Zugestellt: 1 von 3" in report.text
+    assert "Nicht erreichbar (Bot blockiert): 2" in report.text
+    assert "Ausgelassen, weil Ankündigungen abgeschaltet: 1" in report.text
+    assert "Rundschreiben #1 geht raus" in panel.text
+    assert panel.buttons == []  # no stop button once it is done
+    # The report goes out once, however often the job runs.
+    await run_broadcasts(app.job_context())
+    assert len(fake_api.sent_to(admin_user.id)) == before + 1
+
+    [who] = await driver.press(admin_user, report, _button(report, "Wer wurde nicht erreicht?"))
+    assert who.text.startswith("Von Rundschreiben #1 nicht erreicht (2):")
+    assert "Anna" in who.text
+    assert "Emil" in who.text
+    assert "Cem" not in who.text
+
+
+async def test_photo_and_document_keep_their_file(
+    driver: BotDriver,
+    app: Application,
+    admin_user: FakeUser,
+    people: dict[str, FakeUser],
+    fake_api: FakeBotAPI,
+) -> None:
+    panel = await _compose(driver, admin_user, "Plakat für Samstag", photo="PHOTO1")
+    assert "Nachricht: ein Foto: “Plakat für Samstag”" in panel.text
+    await driver.press(admin_user, panel, _button(panel, "Jetzt senden"))
+    await driver.press(admin_user, panel, _button(panel, "Ja, senden"))
+    await _drain(app)
+    [copy] = fake_api.sent_to(people["Ben"].id)
+    assert copy.photo == "PHOTO1"
+    assert copy.caption == "Plakat für Samstag"
+
+    panel = await _compose(driver, admin_user, "", document="FLYER")
+    assert "Nachricht: ein Dokument" in panel.text
+    await driver.press(admin_user, panel, _button(panel, "Jetzt senden"))
+    await driver.press(admin_user, panel, _button(panel, "Ja, senden"))
+    await _drain(app)
+    assert fake_api.sent_to(people["Ben"].id)[-1].document == "FLYER"
+
+
+async def test_unsupported_content_is_refused(
+    driver: BotDriver, admin_user: FakeUser, people: dict[str, FakeUser], fake_api: FakeBotAPI
+) -> None:
+    del people
+    [prompt] = await driver.send(admin_user, "/broadcast")
+    assert prompt.text.startswith("Schick mir")
+    update = await admin_user.send_message("x")
+    update["message"].pop("text")
+    update["message"]["sticker"] = {
+        "file_id": "S",
+        "file_unique_id": "uS",
+        "type": "regular",
+        "width": 512,
+        "height": 512,
+        "is_animated": False,
+        "is_video": False,
+    }
+    [reply] = await driver.deliver(admin_user, update)
+    assert reply.text.startswith("Ich kann Text, Fotos, Dokumente")
+    # Still waiting for the message.
+    [panel] = await driver.send(admin_user, "Jetzt aber")
+    assert panel.text.startswith("Vorschau deines Rundschreibens")
+    del fake_api
+
+
+@pytest.mark.parametrize("role", [None, Role.HOST])
+async def test_members_and_hosts_cannot_broadcast(
+    driver: BotDriver,
+    app: Application,
+    fake_api: FakeBotAPI,
+    kv: None,
+    role: Role | None,
+    admin_user: FakeUser,
+) -> None:
+    del kv
+    gina = fake_api.add_user(first_name="Gina", language_code="de")
+    await _signed_up(app, gina, role=role)
+    [reply] = await driver.send(gina, "/rundschreiben")
+    assert reply.text == "Entschuldige, Rundschreiben können nur Organisator:innen verschicken."
+    # Not waiting for a message: plain text gets the usual answer.
+    [stray] = await driver.send(gina, "Hallo an alle")
+    assert stray.text.startswith("Ich verstehe Befehle und Knöpfe.")
+    # Forged buttons: sending, stopping an organiser's broadcast, reading who was missed.
+    panel = await _compose(driver, admin_user)
+    await driver.press(admin_user, panel, _button(panel, "Planen"))
+    await driver.send(admin_user, "24.12. 18:00")
+    [broadcast_id] = [b.id for b in await _broadcasts(app)] or [1]
+    for data in ("bc1:go::0", f"bc1:stopok::{broadcast_id}", f"bc1:who::{broadcast_id}"):
+        await driver.press(gina, reply, data)
+        answer = driver.last_answer()
+        assert (
+            answer["text"]
+            == "Entschuldige, Rundschreiben können nur Organisator:innen verschicken."
+        )
+        assert answer["show_alert"] is True
+    assert await _broadcasts(app) == []
+
+
+async def test_forged_audience_is_refused(
+    driver: BotDriver, app: Application, admin_user: FakeUser, people: dict[str, FakeUser]
+) -> None:
+    del people
+    panel = await _compose(driver, admin_user)
+    before = panel.text
+    for data in ("bc1:tog:d:99999", "bc1:tog:x:1", "bc1:dim:zz:0", "bc1:frobnicate::0"):
+        await driver.press(admin_user, panel, data)
+        assert driver.last_answer()["show_alert"] is True
+    assert driver.last_answer()["text"] == "Dieser Knopf gilt nicht mehr."
+    assert panel.text == before
+    # An inactive group can't be chosen either.
+    async with app.session_pool() as session:
+        group = await session.scalar(select(Group))
+        assert group is not None
+        group.active = False
+        group_id = group.id
+        await session.commit()
+    await driver.press(admin_user, panel, f"bc1:tog:g:{group_id}")
+    assert driver.last_answer()["text"] == "Diese Auswahl gibt es nicht mehr."
+    # A press on a draft that was discarded.
+    await driver.press(admin_user, panel, _button(panel, "Verwerfen"))
+    assert panel.text == "Verworfen. Es wurde nichts verschickt."
+    await driver.press(admin_user, panel, "bc1:go::0")
+    assert driver.last_answer()["text"].startswith("Dieser Entwurf ist nicht mehr offen.")
+    assert await _broadcasts(app) == []
+
+
+def _next_dst_change(zone_name: str, after: datetime) -> datetime:
+    """The first local midnight after the next change of UTC offset in `zone_name`."""
+    zone = ZoneInfo(zone_name)
+    day = after.astimezone(zone).replace(hour=12, minute=0, second=0, microsecond=0)
+    for _ in range(370):
+        following = (day + timedelta(days=1)).astimezone(zone)
+        following = following.replace(hour=12)
+        if following.utcoffset() != day.utcoffset():
+            return following.replace(hour=0)
+        day = following
+    raise AssertionError("no DST change within a year")
+
+
+async def test_scheduled_broadcast_across_a_dst_change(
+    driver: BotDriver,
+    app: Application,
+    admin_user: FakeUser,
+    people: dict[str, FakeUser],
+    fake_api: FakeBotAPI,
+) -> None:
+    # Scheduled now, before the clocks change, for 10:00 on the day after the change.
+    change = _next_dst_change("Europe/Berlin", utcnow())
+    target_local = (change + timedelta(days=1)).replace(hour=10)
+    panel = await _compose(driver, admin_user)
+    await driver.press(admin_user, panel, _button(panel, "Planen"))
+    [confirm] = await driver.send(admin_user, target_local.strftime("%d.%m.%Y 10:00"))
+    assert "10:00 an 3 Mitglieder senden?" in confirm.text
+    await driver.press(admin_user, confirm, _button(confirm, "Ja, senden"))
+    assert confirm.text.startswith("Geplant als #1")
+    [broadcast] = await _broadcasts(app)
+    expected = target_local.astimezone(UTC)
+    assert broadcast.scheduled_at == expected
+    assert broadcast.status is BroadcastStatus.SCHEDULED
+    # The other side of the change would be an hour off: that must not start it.
+    await run_broadcasts(app.job_context(), now=expected - timedelta(minutes=1))
+    assert (await _broadcasts(app))[0].status is BroadcastStatus.SCHEDULED
+    before = len(fake_api.sent_to(admin_user.id))
+    await run_broadcasts(app.job_context(), now=expected)
+    assert (await _broadcasts(app))[0].status is BroadcastStatus.SENDING
+    [progress] = fake_api.sent_to(admin_user.id)[before:]
+    assert progress.text.startswith("Rundschreiben #1 geht raus")
+    await _drain(app, now=expected)
+    for name in ("Anna", "Ben", "Cem"):
+        assert len(fake_api.sent_to(people[name].id)) == 1
+    rows = await _deliveries(app, broadcast.id)
+    assert {row.due_at for row in rows.values()} == {expected}
+
+
+async def test_time_input_errors(
+    driver: BotDriver, admin_user: FakeUser, people: dict[str, FakeUser]
+) -> None:
+    del people
+    panel = await _compose(driver, admin_user)
+    [ask] = await driver.press(admin_user, panel, _button(panel, "Planen"))
+    assert "Zeit in Europe/Berlin" in ask.text
+    [reply] = await driver.send(admin_user, "nächsten Dienstag")
+    assert reply.text.startswith("Das habe ich nicht verstanden.")
+    [reply] = await driver.send(admin_user, "01.01.2020 10:00")
+    assert reply.text.startswith("Diese Zeit ist schon vorbei.")
+    [reply] = await driver.send(admin_user, "31.02. 10:00")
+    assert reply.text.startswith("Das habe ich nicht verstanden.")
+    [confirm] = await driver.send(admin_user, "24.12. 18:00")
+    assert "24. Dez., 18:00 an 3 Mitglieder" in confirm.text
+
+
+async def test_stop_a_running_and_a_scheduled_broadcast(
+    driver: BotDriver,
+    app: Application,
+    admin_user: FakeUser,
+    people: dict[str, FakeUser],
+    fake_api: FakeBotAPI,
+) -> None:
+    panel = await _compose(driver, admin_user)
+    await driver.press(admin_user, panel, _button(panel, "Jetzt senden"))
+    await driver.press(admin_user, panel, _button(panel, "Ja, senden"))
+    [ask] = await driver.press(admin_user, panel, _button(panel, "stoppen"))
+    assert ask.text.startswith("Rundschreiben #1 stoppen?")
+    await driver.press(admin_user, ask, _button(ask, "Ja, stoppen"))
+    assert ask.text.startswith("Rundschreiben #1 wurde gestoppt.")
+    assert "Nicht verschickt: 3" in ask.text
+    await _drain(app)
+    for name in ("Anna", "Ben", "Cem"):
+        assert fake_api.sent_to(people[name].id) == []
+    rows = await _deliveries(app, 1)
+    assert {row.status for row in rows.values()} == {
+        DeliveryStatus.CANCELLED,
+        DeliveryStatus.BLOCKED,
+    }
+    await driver.press(admin_user, ask, "bc1:stopok::1")
+    assert driver.last_answer()["text"] == "Dieses Rundschreiben ist schon beendet."
+
+    # A scheduled one, stopped from the list /rundschreiben shows.
+    panel = await _compose(driver, admin_user, "Später")
+    await driver.press(admin_user, panel, _button(panel, "Planen"))
+    [confirm] = await driver.send(admin_user, "24.12. 18:00")
+    await driver.press(admin_user, confirm, _button(confirm, "Ja, senden"))
+    [listing, _prompt] = await driver.send(admin_user, "/rundschreiben")
+    assert listing.text.startswith("Geplante und laufende Rundschreiben")
+    assert "#2" in listing.text
+    assert "“Später”" in listing.text
+    [ask] = await driver.press(admin_user, listing, _button(listing, "#2 stoppen"))
+    [_no] = [await driver.press(admin_user, ask, _button(ask, "Nein, weiter"))]
+    assert driver.last_answer()["text"] == "Es geht weiter."
+    [ask] = await driver.press(admin_user, listing, _button(listing, "#2 stoppen"))
+    await driver.press(admin_user, ask, _button(ask, "Ja, stoppen"))
+    assert (await _broadcasts(app))[1].status is BroadcastStatus.CANCELLED
+    await run_broadcasts(app.job_context(), now=utcnow() + timedelta(days=400))
+    assert await _deliveries(app, 2) == {}
+
+
+async def test_settings_switch_categories_off_and_on(
+    driver: BotDriver,
+    app: Application,
+    admin_user: FakeUser,
+    people: dict[str, FakeUser],
+    fake_api: FakeBotAPI,
+) -> None:
+    ben = people["Ben"]
+    [panel] = await driver.send(ben, "/einstellungen")
+    assert panel.text.startswith("Welche Nachrichten möchtest du von mir bekommen?")
+    assert "✅ Ankündigungen" in panel.text
+    await driver.press(ben, panel, _button(panel, "Abschalten: Ankündigungen"))
+    assert driver.last_answer()["text"] == "Abgeschaltet: Ankündigungen"
+    assert "🔕 Ankündigungen" in panel.text
+    async with app.session_pool() as session:
+        stored = list(
+            await session.scalars(select(OptOut.category).where(OptOut.member_id == ben.id))
+        )
+    assert stored == [Category.ANNOUNCEMENTS]
+
+    compose = await _compose(driver, admin_user)
+    assert "2 haben Ankündigungen abgeschaltet." in compose.text
+    await driver.press(admin_user, compose, _button(compose, "Jetzt senden"))
+    await driver.press(admin_user, compose, _button(compose, "Ja, senden"))
+    await _drain(app)
+    assert fake_api.sent_to(ben.id) == [panel]
+
+    # Back on, from the button under a broadcast copy someone else got.
+    await driver.press(ben, panel, _button(panel, "Einschalten: Ankündigungen"))
+    assert "✅ Ankündigungen" in panel.text
+    [copy] = fake_api.sent_to(people["Anna"].id)
+    [opened] = await driver.press(people["Anna"], copy, _button(copy, "Welche Nachrichten"))
+    assert opened.text.startswith("Welche Nachrichten möchtest du")
+    await driver.press(ben, panel, "set1:toggle:everything")
+    assert driver.last_answer()["text"] == "Dieser Knopf gilt nicht mehr."
+    del app
