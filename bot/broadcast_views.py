@@ -16,7 +16,7 @@ from babel.dates import format_timedelta
 from babel.numbers import format_decimal
 
 from bot.callbacks import BroadcastCallback, SettingsCallback
-from bot.services.audience import Dimension, Reach
+from bot.services.audience import Dimension, Option, Reach
 from bot.services.broadcasts import Progress
 from bot.texts import esc, format_meeting, member_label
 from models import Broadcast, Category, Member
@@ -65,18 +65,27 @@ def dimension_label(dimension: Dimension) -> str:
         "topics": _("Topic"),
         "groups": _("Group members"),
         "activity_types": _("Activity"),
+        "meetings": _("Meeting attendees"),
     }
     return labels[dimension]
 
 
-def audience_text(chosen: dict[Dimension, list[str]]) -> str:
+def option_label(option: Option, zone: ZoneInfo) -> str:
+    """A choosable value as a button or list item (escaped for HTML by the caller if needed)."""
+    if option.starts_at is None:
+        return option.name
+    label = f"{format_meeting(option.starts_at, zone)} · {option.name}"
+    return f"{label} ({option.attendees})" if option.attendees is not None else label
+
+
+def audience_text(chosen: dict[Dimension, list[Option]], zone: ZoneInfo) -> str:
     """The criteria in words: "everyone" or one line per kind (any of the values)."""
     if not chosen:
         return _("everyone who signed up")
     lines = [
         _("{kind}: {values}").format(
             kind=dimension_label(dimension),
-            values=_(" or ").join(esc(value) for value in values),
+            values=_(" or ").join(esc(option_label(value, zone)) for value in values),
         )
         for dimension, values in chosen.items()
     ]
@@ -104,14 +113,18 @@ def left_out_text(reach: Reach, category: Category) -> str:
 
 
 def preview_text(
-    chosen: dict[Dimension, list[str]], reach: Reach, category: Category, content: str
+    chosen: dict[Dimension, list[Option]],
+    reach: Reach,
+    category: Category,
+    content: str,
+    zone: ZoneInfo,
 ) -> str:
     """The preview: what, to whom, how many exactly, and who is left out."""
     lines = [
         _("<b>Preview of your broadcast</b>"),
         _("Message: {content}").format(content=content),
         _("Kind: {category}").format(category=category_label(category)),
-        _("Audience: {audience}").format(audience=audience_text(chosen)),
+        _("Audience: {audience}").format(audience=audience_text(chosen, zone)),
         "",
         _("Recipients: <b>{count}</b>").format(count=number(len(reach.recipient_ids))),
     ]

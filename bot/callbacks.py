@@ -77,3 +77,15 @@ class SettingsCallback(CallbackData, prefix="set1"):
 
     action: str
     category: str = ""
+
+
+class MeetingCallback(CallbackData, prefix="mt1"):
+    """/termine: say you come to a group's meeting (going=True) or no longer come.
+
+    `at` is the meeting's start as a Unix timestamp; the handler accepts only the group's own
+    next meetings.
+    """
+
+    group_id: int
+    at: int
+    going: bool

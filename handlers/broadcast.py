@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
 from aiogram.enums import ChatType
@@ -43,6 +44,7 @@ DIMENSION_KEYS: dict[str, segments.Dimension] = {
     "t": "topics",
     "g": "groups",
     "a": "activity_types",
+    "m": "meetings",
 }
 KEY_OF = {dimension: key for key, dimension in DIMENSION_KEYS.items()}
 PAGE_SIZE = 20
@@ -88,20 +90,22 @@ def _content(draft: dict[str, Any]) -> str:
     return views.content_label(draft["content_type"], draft.get("summary", ""))
 
 
-async def _panel(session: AsyncSession, draft: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
+async def _panel(
+    session: AsyncSession, draft: dict[str, Any], zone: ZoneInfo
+) -> tuple[str, InlineKeyboardMarkup]:
     """The audience panel: the preview with exact counts, and the buttons to change or send."""
     audience = _audience(draft)
     category = _category(draft)
-    chosen = await segments.names(session, audience)
+    chosen = await segments.chosen(session, audience)
     reach = await segments.reach(session, audience, category)
-    text = views.preview_text(chosen, reach, category, _content(draft))
+    text = views.preview_text(chosen, reach, category, _content(draft), zone)
     rows = []
     dimension_buttons = []
     for dimension in segments.DIMENSIONS:
         count = len(audience.values(dimension))
         label = views.dimension_label(dimension) + (f" ({count})" if count else "")
         dimension_buttons.append(_button(label, "dim", KEY_OF[dimension]))
-    rows += [dimension_buttons[:2], dimension_buttons[2:]]
+    rows += [dimension_buttons[:2], dimension_buttons[2:4], dimension_buttons[4:]]
     if not audience.is_everyone:
         rows.append([_button(_("Everyone who signed up"), "all")])
     rows.append(
@@ -119,11 +123,15 @@ async def _panel(session: AsyncSession, draft: dict[str, Any]) -> tuple[str, Inl
 
 
 async def _dimension_page(
-    session: AsyncSession, draft: dict[str, Any], dimension: segments.Dimension, page: int
+    session: AsyncSession,
+    draft: dict[str, Any],
+    dimension: segments.Dimension,
+    page: int,
+    zone: ZoneInfo,
 ) -> tuple[str, InlineKeyboardMarkup]:
     """One kind's values with a tick for each chosen one, PAGE_SIZE at a time."""
     chosen = _audience(draft).values(dimension)
-    options = await segments.options(session, dimension)
+    options = await segments.options(session, dimension, now=utcnow())
     pages = max(1, -(-len(options) // PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
     key = KEY_OF[dimension]
@@ -134,7 +142,12 @@ async def _dimension_page(
             kind=views.dimension_label(dimension)
         )
     buttons = [
-        _button(("✅ " if option.id in chosen else "") + option.name, "tog", key, option.id)
+        _button(
+            ("✅ " if option.id in chosen else "") + views.option_label(option, zone),
+            "tog",
+            key,
+            option.id,
+        )
         for option in options[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
     ]
     rows = [buttons[index : index + 2] for index in range(0, len(buttons), 2)]
@@ -209,6 +222,7 @@ async def message_received(
     message: Message,
     session: AsyncSession,
     roles: frozenset[Role],
+    settings: Settings,
     state: FSMContext,
 ) -> None:
     """The organiser's message: keep a reference to it and open the audience panel."""
@@ -232,7 +246,7 @@ async def message_received(
     }
     await _save(state, draft)
     await state.set_state(BroadcastFlow.building)
-    text, keyboard = await _panel(session, draft)
+    text, keyboard = await _panel(session, draft, settings.zone)
     await message.answer(text, reply_markup=keyboard)
 
 
@@ -345,7 +359,7 @@ async def _edit_draft(
         await message.edit_text(_("Discarded. Nothing was sent."))
         return
     else:
-        changed = await _change_audience(callback_data, session, draft)
+        changed = await _change_audience(callback_data, session, draft, settings.zone)
         if changed is None:
             await query.answer(_("This button is no longer valid."), show_alert=True)
             return
@@ -356,7 +370,7 @@ async def _edit_draft(
 
 
 async def _change_audience(
-    callback_data: BroadcastCallback, session: AsyncSession, draft: dict[str, Any]
+    callback_data: BroadcastCallback, session: AsyncSession, draft: dict[str, Any], zone: ZoneInfo
 ) -> tuple[str, InlineKeyboardMarkup] | None:
     """Apply an audience button to `draft`; the screen to show next (None: not such a button)."""
     action = callback_data.action
@@ -367,7 +381,7 @@ async def _change_audience(
             order = list(Category)
             draft["category"] = order[(order.index(_category(draft)) + 1) % len(order)].value
         draft.pop("at", None)
-        return await _panel(session, draft)
+        return await _panel(session, draft, zone)
     if action not in {"dim", "tog", "clear"}:
         return None
     dimension = DIMENSION_KEYS.get(callback_data.dim)
@@ -376,7 +390,7 @@ async def _change_audience(
     page = callback_data.value
     if action == "tog":
         audience = _audience(draft)
-        options = await segments.options(session, dimension)
+        options = await segments.options(session, dimension, now=utcnow())
         if callback_data.value not in audience.values(dimension) and callback_data.value not in {
             option.id for option in options
         }:
@@ -386,7 +400,7 @@ async def _change_audience(
     elif action == "clear":
         draft["audience"] = _audience(draft).cleared(dimension).to_json()
         page = 0
-    return await _dimension_page(session, draft, dimension, page)
+    return await _dimension_page(session, draft, dimension, page, zone)
 
 
 def _page_of(options: list[segments.Option], option_id: int) -> int:

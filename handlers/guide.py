@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import contextlib
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
 from aiogram.enums import ChatType
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import GuideCallback, PrivacyCallback
+from bot.callbacks import GuideCallback, MeetingCallback, PrivacyCallback
 from bot.commands import DATES, GUIDE, PRIVACY
-from bot.services import directory
+from bot.services import directory, meetings
 from bot.services.profile import withdraw_consent
 from bot.settings import Settings
 from bot.texts import esc, format_meeting, slot_label
@@ -92,8 +95,10 @@ async def guide_pressed(
     )
 
 
-async def show_dates(message: Message, session: AsyncSession, settings: Settings) -> None:
-    """The next meetings of all groups in the coming four weeks."""
+async def _dates(
+    session: AsyncSession, settings: Settings, member: Member | None
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The next meetings of all groups in the coming four weeks, with a coming/not button each."""
     now = utcnow()
     dates = [
         (moment, group)
@@ -102,16 +107,93 @@ async def show_dates(message: Message, session: AsyncSession, settings: Settings
         if moment <= now + DATES_AHEAD
     ]
     if not dates:
-        await message.answer(_("No meetings in the next four weeks."))
-        return
+        return _("No meetings in the next four weeks."), None
     dates.sort(key=lambda item: (item[0], item[1].position, item[1].id))
+    dates = dates[:MAX_DATES]
+    consented = member is not None and member.consented
+    going = (
+        await meetings.attending_keys(session, member.id, now) if consented and member else set()
+    )
     lines = [_("<b>The next meetings</b>")]
-    for moment, group in dates[:MAX_DATES]:
+    buttons = []
+    for moment, group in dates:
         place = f" ({esc(group.place)})" if group.place else ""
-        lines.append(f"{format_meeting(moment, settings.zone)} – {esc(group.name)}{place}")
+        mark = "✅ " if (group.id, moment) in going else ""
+        when = format_meeting(moment, settings.zone)
+        lines.append(f"{mark}{when} – {esc(group.name)}{place}")
+        if consented:
+            attending = (group.id, moment) in going
+            buttons.append(
+                [
+                    InlineKeyboardButton(
+                        text=("✅ " if attending else "✋ ") + f"{when} · {group.name}",
+                        callback_data=MeetingCallback(
+                            group_id=group.id, at=int(moment.timestamp()), going=not attending
+                        ).pack(),
+                    )
+                ]
+            )
     lines.append("")
+    if consented:
+        lines.append(_("Tap a date to say you are coming; tap it again if you can't make it."))
+    else:
+        lines.append(
+            _("Once you have agreed in /start, you can say here which meetings you come to.")
+        )
     lines.append(_("/groups shows the groups and lets you join."))
-    await message.answer("\n".join(lines))
+    keyboard = InlineKeyboardMarkup(inline_keyboard=buttons) if buttons else None
+    return "\n".join(lines), keyboard
+
+
+async def show_dates(
+    message: Message, session: AsyncSession, settings: Settings, member: Member
+) -> None:
+    """The next meetings, each with a button to say you come."""
+    text, keyboard = await _dates(session, settings, member)
+    await message.answer(text, reply_markup=keyboard)
+
+
+async def meeting_pressed(
+    query: CallbackQuery,
+    callback_data: MeetingCallback,
+    session: AsyncSession,
+    settings: Settings,
+    member: Member,
+) -> None:
+    """Say you come (or no longer come) to a meeting, then show the dates again."""
+    message = query.message if isinstance(query.message, Message) else None
+    try:
+        starts_at = datetime.fromtimestamp(callback_data.at, tz=UTC)
+        await meetings.set_attending(
+            session,
+            member_id=member.id,
+            consented=member.consented,
+            group_id=callback_data.group_id,
+            starts_at=starts_at,
+            attending=callback_data.going,
+            zone=settings.zone,
+            now=utcnow(),
+        )
+    except (meetings.MeetingError, ValueError, OverflowError, OSError) as exc:
+        await session.rollback()
+        reason = getattr(exc, "reason", "unknown")
+        await query.answer(
+            _("To say you come to meetings, agree in /start first.")
+            if reason == "no_consent"
+            else _("This meeting is no longer on the list. /dates shows the current ones."),
+            show_alert=True,
+        )
+        return
+    await session.commit()
+    await query.answer(
+        _("See you there! I noted that you are coming.")
+        if callback_data.going
+        else _("Noted: you are not coming.")
+    )
+    if message is not None:
+        text, keyboard = await _dates(session, settings, member)
+        with contextlib.suppress(TelegramBadRequest):
+            await message.edit_text(text, reply_markup=keyboard)
 
 
 def _privacy_keyboard(member: Member) -> InlineKeyboardMarkup | None:
@@ -161,6 +243,7 @@ async def privacy_pressed(
     session: AsyncSession,
     member: Member,
     state: FSMContext,
+    settings: Settings,
 ) -> None:
     """Show everything stored, ask before deleting, delete."""
     message = query.message if isinstance(query.message, Message) else None
@@ -170,7 +253,7 @@ async def privacy_pressed(
     action = callback_data.action
     if action == "show":
         await query.answer()
-        await message.answer(await _my_data(session, member))
+        await message.answer(await _my_data(session, member, settings.zone))
         return
     if action == "ask":
         await query.answer()
@@ -210,7 +293,7 @@ async def privacy_pressed(
     )
 
 
-async def _my_data(session: AsyncSession, member: Member) -> str:
+async def _my_data(session: AsyncSession, member: Member, zone: ZoneInfo) -> str:
     lines = [_("<b>What I store about you</b>")]
     lines.append(_("Telegram id: {value}").format(value=member.id))
     language = member.language or member.telegram_language or "–"
@@ -234,6 +317,13 @@ async def _my_data(session: AsyncSession, member: Member) -> str:
     if groups:
         names = ", ".join(esc(group.name) for group in groups)
         lines.append(_("Groups: {value}").format(value=names))
+    coming = await meetings.my_meetings(session, member.id, utcnow())
+    if coming:
+        dates = ", ".join(
+            f"{format_meeting(meeting.starts_at, zone)} {esc(meeting.group.name)}"
+            for meeting in coming
+        )
+        lines.append(_("Meetings you come to: {value}").format(value=dates))
     return "\n".join(lines)
 
 
@@ -246,5 +336,6 @@ def create_router() -> Router:
     router.message.register(show_dates, Command(*DATES.aliases))
     router.message.register(show_privacy, Command(*PRIVACY.aliases))
     router.callback_query.register(guide_pressed, GuideCallback.filter())
+    router.callback_query.register(meeting_pressed, MeetingCallback.filter())
     router.callback_query.register(privacy_pressed, PrivacyCallback.filter())
     return router

@@ -15,12 +15,14 @@ from models.kv import (
     ServedChat,
     Topic,
 )
+from models.meeting import Attendance, Meeting
 from models.member import Member, MemberRole, Role
 from models.processed_update import ProcessedUpdate
 from models.profile import ContactFrequency, FreeTime, GroupMembership, Profile
 
 __all__ = [
     "ActivityType",
+    "Attendance",
     "Base",
     "Broadcast",
     "BroadcastStatus",
@@ -37,6 +39,7 @@ __all__ = [
     "GroupType",
     "GuideSection",
     "KvProfile",
+    "Meeting",
     "Member",
     "MemberRole",
     "OptOut",

@@ -1,8 +1,9 @@
 """Segments: who a broadcast reaches, and who is left out why.
 
 An audience is a set of criteria over the member profile: Stadtteile, topics, groups (joined
-through the bot) and activity types. Within one kind any chosen value matches (Nord or Süd);
-across kinds all must match (Nord and Umwelt). No criteria at all means everyone.
+through the bot), activity types, and meetings (who said they come). Within one kind any chosen
+value matches (Nord or Süd); across kinds all must match (Nord and Umwelt). No criteria at all
+means everyone.
 
 Only members who signed up (agreed to the profile in /start) are ever in an audience: they are
 the ones who asked to hear from the KV, and the only ones a segment can say anything about.
@@ -12,16 +13,33 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import ActivityType, Category, District, Group, GroupMembership, Member, OptOut, Topic
+from bot.services import meetings
+from models import (
+    ActivityType,
+    Attendance,
+    Category,
+    District,
+    Group,
+    GroupMembership,
+    Meeting,
+    Member,
+    OptOut,
+    Topic,
+)
 from models.profile import Profile, profile_activity_types, profile_topics
 
-Dimension = Literal["districts", "topics", "groups", "activity_types"]
-DIMENSIONS: tuple[Dimension, ...] = ("districts", "topics", "groups", "activity_types")
+Dimension = Literal["districts", "topics", "groups", "activity_types", "meetings"]
+DIMENSIONS: tuple[Dimension, ...] = ("districts", "topics", "groups", "activity_types", "meetings")
+# Meetings an organiser can write to the attendees of: the past week's (a thank-you, the
+# minutes) and the next two months'.
+MEETINGS_BACK = timedelta(days=7)
+MEETINGS_AHEAD = timedelta(days=62)
 # More than this many chosen values is not a segment any organiser builds by hand; a longer list
 # is a forged or broken request.
 MAX_VALUES = 200
@@ -39,6 +57,7 @@ class Audience:
     topics: frozenset[int] = field(default_factory=frozenset)
     groups: frozenset[int] = field(default_factory=frozenset)
     activity_types: frozenset[int] = field(default_factory=frozenset)
+    meetings: frozenset[int] = field(default_factory=frozenset)
 
     @property
     def is_everyone(self) -> bool:
@@ -81,10 +100,12 @@ class Audience:
 
 @dataclass(frozen=True, slots=True)
 class Option:
-    """One choosable value of a kind: id and display name."""
+    """One choosable value of a kind: id and name; a meeting also has its time and head count."""
 
     id: int
     name: str
+    starts_at: datetime | None = None
+    attendees: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +124,7 @@ class Reach:
         return len(self.unreachable_ids)
 
 
-_MODELS: dict[Dimension, Any] = {
+_MODELS: dict[str, Any] = {
     "districts": District,
     "topics": Topic,
     "groups": Group,
@@ -111,8 +132,15 @@ _MODELS: dict[Dimension, Any] = {
 }
 
 
-async def options(session: AsyncSession, dimension: Dimension) -> list[Option]:
-    """The values an organiser can choose for `dimension`, in the setup's order."""
+async def options(session: AsyncSession, dimension: Dimension, *, now: datetime) -> list[Option]:
+    """The values an organiser can choose for `dimension`, in the setup's (or time) order."""
+    if dimension == "meetings":
+        return [
+            Option(meeting.id, meeting.group.name, meeting.starts_at, count)
+            for meeting, count in await meetings.with_attendees(
+                session, now=now, back=MEETINGS_BACK, ahead=MEETINGS_AHEAD
+            )
+        ]
     model = _MODELS[dimension]
     query = select(model.id, model.name).order_by(model.position, model.name)
     if model is Group:
@@ -120,32 +148,46 @@ async def options(session: AsyncSession, dimension: Dimension) -> list[Option]:
     return [Option(row.id, row.name) for row in await session.execute(query)]
 
 
-async def names(session: AsyncSession, audience: Audience) -> dict[Dimension, list[str]]:
-    """The chosen values by name, per kind, in the setup's order (for previews and lists)."""
-    result: dict[Dimension, list[str]] = {}
+async def chosen(session: AsyncSession, audience: Audience) -> dict[Dimension, list[Option]]:
+    """The chosen values per kind, in the setup's (or time) order, for previews and lists."""
+    result: dict[Dimension, list[Option]] = {}
     for dimension in DIMENSIONS:
-        chosen = audience.values(dimension)
-        if not chosen:
+        ids = audience.values(dimension)
+        if not ids:
+            continue
+        if dimension == "meetings":
+            rows = await session.scalars(
+                select(Meeting).where(Meeting.id.in_(ids)).order_by(Meeting.starts_at)
+            )
+            result[dimension] = [
+                Option(meeting.id, meeting.group.name, meeting.starts_at) for meeting in rows
+            ]
             continue
         model = _MODELS[dimension]
-        rows = await session.scalars(
-            select(model.name).where(model.id.in_(chosen)).order_by(model.position, model.name)
+        named = await session.execute(
+            select(model.id, model.name)
+            .where(model.id.in_(ids))
+            .order_by(model.position, model.name)
         )
-        result[dimension] = list(rows)
+        result[dimension] = [Option(row.id, row.name) for row in named]
     return result
 
 
 async def check(session: AsyncSession, audience: Audience) -> None:
     """Raise UnknownSegmentError unless every chosen id exists (and every group is active)."""
     for dimension in DIMENSIONS:
-        chosen = audience.values(dimension)
-        if not chosen:
+        ids = audience.values(dimension)
+        if not ids:
             continue
-        model = _MODELS[dimension]
-        query = select(func.count()).select_from(model).where(model.id.in_(chosen))
-        if model is Group:
-            query = query.where(Group.active.is_(True))
-        if await session.scalar(query) != len(chosen):
+        if dimension == "meetings":
+            found = await meetings.existing(session, ids)
+        else:
+            model = _MODELS[dimension]
+            query = select(func.count()).select_from(model).where(model.id.in_(ids))
+            if model is Group:
+                query = query.where(Group.active.is_(True))
+            found = await session.scalar(query)
+        if found != len(ids):
             raise UnknownSegmentError(f"unknown {dimension}")
 
 
@@ -175,6 +217,12 @@ def _matching(audience: Audience, category: Category) -> Select[Any]:
             exists().where(
                 profile_activity_types.c.member_id == Member.id,
                 profile_activity_types.c.activity_type_id.in_(audience.activity_types),
+            )
+        )
+    if audience.meetings:
+        query = query.where(
+            exists().where(
+                Attendance.member_id == Member.id, Attendance.meeting_id.in_(audience.meetings)
             )
         )
     return query.order_by(Member.id)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services.members import forget_identity, identify
 from models import (
     ActivityType,
+    Attendance,
     ContactFrequency,
     District,
     FreeTime,
@@ -63,7 +64,7 @@ async def give_consent(
 
 
 async def withdraw_consent(session: AsyncSession, member: Member) -> bool:
-    """Erase the profile, group memberships, name and username; the bare id and language stay.
+    """Erase profile, group memberships, meetings, name and username; id and language stay.
 
     Returns whether there was anything to erase. The caller commits.
     """
@@ -73,6 +74,8 @@ async def withdraw_consent(session: AsyncSession, member: Member) -> bool:
     result = await session.execute(
         delete(GroupMembership).where(GroupMembership.member_id == member.id)
     )
+    # The foreign key cascades too; deleting explicitly keeps it true without one.
+    await session.execute(delete(Attendance).where(Attendance.member_id == member.id))
     return had_profile or had_identity or bool(result.rowcount)
 
 

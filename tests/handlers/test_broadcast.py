@@ -14,6 +14,7 @@ from bot.services.kv_setup import apply_setup, load_setup
 from jobs.broadcasts import run_broadcasts
 from models import (
     ActivityType,
+    Attendance,
     Broadcast,
     BroadcastStatus,
     Category,
@@ -523,3 +524,63 @@ async def test_settings_switch_categories_off_and_on(
     await driver.press(ben, panel, "set1:toggle:everything")
     assert driver.last_answer()["text"] == "Dieser Knopf gilt nicht mehr."
     del app
+
+
+async def test_members_say_they_come_and_attendees_get_a_broadcast(
+    driver: BotDriver,
+    app: Application,
+    admin_user: FakeUser,
+    people: dict[str, FakeUser],
+    fake_api: FakeBotAPI,
+) -> None:
+    anna, ben = people["Anna"], people["Ben"]
+    [dates] = await driver.send(anna, "/termine")
+    assert dates.text.startswith("Die nächsten Treffen")
+    first = dates.buttons[0]
+    assert first[0].startswith("✋ ")
+    assert first[0].endswith("· Stammtisch Mitte")
+    await driver.press(anna, dates, first[1])
+    assert driver.last_answer()["text"] == "Bis dann! Ich habe notiert, dass du kommst."
+    assert dates.buttons[0][0].startswith("✅ ")
+    [ben_dates] = await driver.send(ben, "/termine")
+    await driver.press(ben, ben_dates, ben_dates.buttons[0][1])
+    await driver.press(ben, ben_dates, ben_dates.buttons[1][1])  # the week after, too
+    # Anna can't make it after all.
+    await driver.press(anna, dates, dates.buttons[0][1])
+    assert driver.last_answer()["text"] == "Notiert: Du kommst nicht."
+    assert dates.buttons[0][0].startswith("✋ ")
+
+    # A time the group does not meet, a group that doesn't exist: refused, nothing stored.
+    for data in ("mt1:1:12345:1", "mt1:999:1893456000:1", "mt1:1:99999999999999:1"):
+        await driver.press(anna, dates, data)
+        assert driver.last_answer()["text"].startswith("Dieses Treffen steht nicht mehr")
+    # Someone who never agreed sees the dates without buttons, and a forged press is refused.
+    fritz = people["Fritz"]
+    [plain] = await driver.send(fritz, "/termine")
+    assert plain.buttons == []
+    assert "Sobald du in /start zugestimmt hast" in plain.text
+    await driver.press(fritz, plain, first[1])
+    assert driver.last_answer()["text"] == "Um bei Treffen zuzusagen, stimm bitte zuerst in /start zu."
+
+    panel = await _compose(driver, admin_user, "Bringt Kuchen mit")
+    await driver.press(admin_user, panel, _button(panel, "Teilnehmende"))
+    labels = [text for text, _data in panel.buttons]
+    assert labels[0].endswith("· Stammtisch Mitte (1)")
+    await driver.press(admin_user, panel, panel.buttons[0][1])
+    await driver.press(admin_user, panel, _button(panel, "Zurück"))
+    assert "Teilnehmende eines Treffens: " in panel.text
+    assert "Empfänger:innen: 1" in panel.text
+    await driver.press(admin_user, panel, _button(panel, "Jetzt senden"))
+    await driver.press(admin_user, panel, _button(panel, "Ja, senden"))
+    await _drain(app)
+    assert [m.text for m in fake_api.sent_to(ben.id)][-1] == "Bringt Kuchen mit"
+    assert [m.text for m in fake_api.sent_to(anna.id)][-1] != "Bringt Kuchen mit"
+
+    # What Ben said is part of his data, and erased with it.
+    [privacy] = await driver.send(ben, "/datenschutz")
+    [mine] = await driver.press(ben, privacy, _button(privacy, "Meine Daten anzeigen"))
+    assert "Treffen, zu denen du kommst: " in mine.text
+    [ask] = await driver.press(ben, privacy, _button(privacy, "Alles löschen"))
+    await driver.press(ben, ask, _button(ask, "Ja, alles löschen"))
+    async with app.session_pool() as session:
+        assert list(await session.scalars(select(Attendance))) == []
