@@ -7,11 +7,12 @@ happens once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
 from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +31,7 @@ Keyboard = InlineKeyboardMarkup | None
 
 # Telegram allows about one edit per second per chat; every few seconds is plenty for a human.
 PROGRESS_EVERY = timedelta(seconds=4)
+REPORT_ATTEMPTS = 3
 
 
 async def render_broadcast(session: AsyncSession, row: Delivery, member: Member | None) -> Rendered:
@@ -106,13 +108,20 @@ async def post_progress(
 
 
 async def _send(bot: Bot, chat_id: int, text: str, keyboard: Keyboard) -> int | None:
-    try:
-        message = await bot.send_message(chat_id, text, reply_markup=keyboard)
-    except TelegramAPIError as exc:
-        # The organiser blocked the bot or left; the broadcast itself goes on regardless.
-        logger.info("could not tell the author about a broadcast: %s", exc)
-        return None
-    return message.message_id
+    # The report is sent once (its claim is already committed), so a 429 is waited out.
+    for _attempt in range(REPORT_ATTEMPTS):
+        try:
+            message = await bot.send_message(chat_id, text, reply_markup=keyboard)
+        except TelegramRetryAfter as exc:
+            await asyncio.sleep(exc.retry_after)
+            continue
+        except TelegramAPIError as exc:
+            # The organiser blocked the bot or left; the broadcast itself goes on regardless.
+            logger.info("could not tell the author about a broadcast: %s", exc)
+            return None
+        return message.message_id
+    logger.warning("could not tell the author about a broadcast: rate limited")
+    return None
 
 
 async def _edit(bot: Bot, broadcast: Broadcast, text: str, keyboard: Keyboard) -> None:

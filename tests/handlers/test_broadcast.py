@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,26 +14,21 @@ from bot.app import Application
 from bot.services.kv_setup import apply_setup, load_setup
 from jobs.broadcasts import run_broadcasts
 from models import (
-    ActivityType,
     Attendance,
     Broadcast,
     BroadcastStatus,
     Category,
     Delivery,
     DeliveryStatus,
-    District,
     Group,
-    GroupMembership,
     Member,
-    MemberRole,
     OptOut,
-    Profile,
     Role,
-    Topic,
 )
 from models.base import utcnow
 from tests.driver import BotDriver
 from tests.fakebotapi import FakeBotAPI, FakeUser, SentMessage
+from tests.members import signed_up
 
 SETUP = """
 name: KV Testhausen
@@ -61,46 +57,8 @@ async def _ids(app: Application, model: type, names: Iterable[str]) -> list[int]
         return list(rows)
 
 
-async def _signed_up(
-    app: Application,
-    user: FakeUser,
-    *,
-    district: str | None = None,
-    topics: Iterable[str] = (),
-    activities: Iterable[str] = (),
-    group: str | None = None,
-    reachable: bool = True,
-    opted_out: Iterable[Category] = (),
-    role: Role | None = None,
-) -> None:
-    """A member who went through /start and the intake (written directly, it is not tested here)."""
-    async with app.session_pool() as session:
-        district_id = None
-        if district:
-            district_id = await session.scalar(select(District.id).where(District.name == district))
-        topic_rows = list(await session.scalars(select(Topic).where(Topic.name.in_(list(topics)))))
-        activity_rows = list(
-            await session.scalars(
-                select(ActivityType).where(ActivityType.name.in_(list(activities)))
-            )
-        )
-        member = Member(id=user.id, first_name=user.first_name, reachable=reachable)
-        member.profile = Profile(
-            member_id=user.id,
-            district_id=district_id,
-            topics=topic_rows,
-            activity_types=activity_rows,
-            intake_completed_at=utcnow(),
-        )
-        if role is not None:
-            member.roles = [MemberRole(role=role)]
-        session.add(member)
-        await session.flush()
-        if group:
-            group_id = await session.scalar(select(Group.id).where(Group.name == group))
-            session.add(GroupMembership(group_id=group_id, member_id=user.id))
-        session.add_all(OptOut(member_id=user.id, category=category) for category in opted_out)
-        await session.commit()
+async def _signed_up(app: Application, user: FakeUser, **profile: Any) -> None:
+    await signed_up(app.session_pool, user, **profile)
 
 
 @pytest.fixture
@@ -560,7 +518,9 @@ async def test_members_say_they_come_and_attendees_get_a_broadcast(
     assert plain.buttons == []
     assert "Sobald du in /start zugestimmt hast" in plain.text
     await driver.press(fritz, plain, first[1])
-    assert driver.last_answer()["text"] == "Um bei Treffen zuzusagen, stimm bitte zuerst in /start zu."
+    assert (
+        driver.last_answer()["text"] == "Um bei Treffen zuzusagen, stimm bitte zuerst in /start zu."
+    )
 
     panel = await _compose(driver, admin_user, "Bringt Kuchen mit")
     await driver.press(admin_user, panel, _button(panel, "Teilnehmende"))
