@@ -15,9 +15,11 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.broadcast_views import category_label
 from bot.callbacks import GuideCallback, MeetingCallback, PrivacyCallback
 from bot.commands import DATES, GUIDE, PRIVACY
 from bot.services import directory, meetings
+from bot.services.preferences import opted_out_categories
 from bot.services.profile import withdraw_consent
 from bot.settings import Settings
 from bot.texts import esc, format_meeting, slot_label
@@ -324,6 +326,10 @@ async def _my_data(session: AsyncSession, member: Member, zone: ZoneInfo) -> str
             for meeting in coming
         )
         lines.append(_("Meetings you come to: {value}").format(value=dates))
+    switched_off = await opted_out_categories(session, member.id)
+    if switched_off:
+        names = ", ".join(category_label(category) for category in sorted(switched_off))
+        lines.append(_("Messages you switched off: {value}").format(value=names))
     return "\n".join(lines)
 
 

@@ -473,6 +473,10 @@ async def test_settings_switch_categories_off_and_on(
     await _drain(app)
     assert fake_api.sent_to(ben.id) == [panel]
 
+    [privacy] = await driver.send(ben, "/datenschutz")
+    [mine] = await driver.press(ben, privacy, _button(privacy, "Meine Daten anzeigen"))
+    assert "Abgeschaltete Nachrichten: Ankündigungen" in mine.text
+
     # Back on, from the button under a broadcast copy someone else got.
     await driver.press(ben, panel, _button(panel, "Einschalten: Ankündigungen"))
     assert "✅ Ankündigungen" in panel.text
