@@ -95,13 +95,15 @@ async def post_progress(
                 else None
             )
             report_keyboard = views.report_keyboard(broadcast_id)
-        if announce or broadcast.progress_message_id is None:
+        if announce:
+            # Sent once, when a scheduled broadcast starts; if the organiser can't be reached,
+            # the broadcast goes on without a progress message rather than retrying it.
             message_id = await _send(ctx.bot, broadcast.author_id, text, keyboard)
             if message_id is not None:
                 broadcast.progress_chat_id = broadcast.author_id
                 broadcast.progress_message_id = message_id
                 await session.commit()
-        else:
+        elif broadcast.progress_message_id is not None:
             await _edit(ctx.bot, broadcast, text, keyboard)
     if report is not None:
         await _send(ctx.bot, broadcast.author_id, report, report_keyboard)
