@@ -31,7 +31,7 @@ from bot.services import broadcasts
 from bot.services.roles import allows
 from bot.settings import Settings
 from bot.texts import format_meeting
-from models import Category, Role
+from models import BroadcastStatus, Category, Role
 from models.base import utcnow
 
 logger = logging.getLogger(__name__)
@@ -48,6 +48,8 @@ DIMENSION_KEYS: dict[str, segments.Dimension] = {
 }
 KEY_OF = {dimension: key for key, dimension in DIMENSION_KEYS.items()}
 PAGE_SIZE = 20
+# How many finished broadcasts /rundschreiben lists with a button for their report.
+RECENT = 3
 DRAFT = "broadcast"
 
 
@@ -198,16 +200,25 @@ async def broadcast_command(
         await message.answer(_no_permission())
         return
     pending = await broadcasts.open_broadcasts(session)
-    if pending:
-        lines = [_("<b>Scheduled and running broadcasts</b>")]
-        lines += [views.scheduled_line(item, settings.zone) for item in pending]
-        keyboard = InlineKeyboardMarkup(
-            inline_keyboard=[
-                [_button(_("Stop #{id}").format(id=item.id), "stop", value=item.id)]
-                for item in pending
-            ]
+    finished = await broadcasts.recently_finished(session, RECENT)
+    if pending or finished:
+        lines = []
+        if pending:
+            lines.append(_("<b>Scheduled and running broadcasts</b>"))
+            lines += [views.scheduled_line(item, settings.zone) for item in pending]
+        if finished:
+            lines.append(_("<b>Sent recently</b>"))
+            lines += [views.scheduled_line(item, settings.zone) for item in finished]
+        rows = [
+            [_button(_("Stop #{id}").format(id=item.id), "stop", value=item.id)] for item in pending
+        ]
+        rows += [
+            [_button(_("Report #{id}").format(id=item.id), "report", value=item.id)]
+            for item in finished
+        ]
+        await message.answer(
+            "\n".join(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
         )
-        await message.answer("\n".join(lines), reply_markup=keyboard)
     await state.set_state(BroadcastFlow.waiting_for_message)
     await state.update_data({DRAFT: None})
     await message.answer(
@@ -309,7 +320,7 @@ async def broadcast_pressed(
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
     action = callback_data.action
-    if action in {"stop", "stopok", "keep", "who"}:
+    if action in {"stop", "stopok", "keep", "who", "report"}:
         await _follow_up(query, message, callback_data, session)
         return
     draft = await _draft(state)
@@ -490,6 +501,16 @@ async def _follow_up(
         members = await broadcasts.unreached(session, broadcast.id)
         await query.answer()
         await message.answer(views.unreached_text(broadcast.id, members))
+        return
+    if action == "report":
+        progress = await broadcasts.progress(session, broadcast, utcnow())
+        reasons = await broadcasts.failure_reasons(session, broadcast.id)
+        cancelled = broadcast.status is BroadcastStatus.CANCELLED
+        await query.answer()
+        await message.answer(
+            views.report_text(broadcast, progress, reasons, cancelled=cancelled),
+            reply_markup=views.report_keyboard(broadcast.id) if broadcast.started_at else None,
+        )
         return
     if action == "keep":
         await query.answer(_("It goes on."))

@@ -161,6 +161,20 @@ async def open_broadcasts(session: AsyncSession) -> list[Broadcast]:
     return list(rows)
 
 
+async def recently_finished(session: AsyncSession, limit: int) -> list[Broadcast]:
+    """The last `limit` broadcasts that ended (done, or stopped after they started)."""
+    rows = await session.scalars(
+        select(Broadcast)
+        .where(
+            Broadcast.status.in_((BroadcastStatus.DONE, BroadcastStatus.CANCELLED)),
+            Broadcast.started_at.is_not(None),
+        )
+        .order_by(Broadcast.finished_at.desc(), Broadcast.id.desc())
+        .limit(limit)
+    )
+    return list(rows)
+
+
 async def running(session: AsyncSession) -> list[Broadcast]:
     """Broadcasts being sent now."""
     rows = await session.scalars(

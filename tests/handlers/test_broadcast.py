@@ -225,6 +225,12 @@ async def test_send_now_delivers_copies_and_reports(
     assert "Emil" in who.text
     assert "Cem" not in who.text
 
+    # The other organiser finds the report again in /rundschreiben.
+    [listing, _prompt] = await driver.send(admin_user, "/rundschreiben")
+    assert listing.text.startswith("Kürzlich verschickt")
+    [again] = await driver.press(admin_user, listing, _button(listing, "Bericht #1"))
+    assert again.text == report.text
+
 
 async def test_photo_and_document_keep_their_file(
     driver: BotDriver,
