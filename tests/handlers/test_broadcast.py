@@ -391,7 +391,7 @@ async def test_scheduled_broadcast_across_a_dst_change(
 
 
 async def test_time_input_errors(
-    driver: BotDriver, admin_user: FakeUser, people: dict[str, FakeUser]
+    driver: BotDriver, app: Application, admin_user: FakeUser, people: dict[str, FakeUser]
 ) -> None:
     del people
     panel = await _compose(driver, admin_user)
@@ -405,6 +405,12 @@ async def test_time_input_errors(
     assert reply.text.startswith("Das habe ich nicht verstanden.")
     [confirm] = await driver.send(admin_user, "24.12. 18:00")
     assert "24. Dez., 18:00 an 3 Mitglieder" in confirm.text
+    # /abbrechen ends the draft; its buttons are stale afterwards and nothing was stored.
+    [cancelled] = await driver.send(admin_user, "/abbrechen")
+    assert cancelled.text.startswith("Abgebrochen.")
+    await driver.press(admin_user, confirm, _button(confirm, "Ja, senden"))
+    assert driver.last_answer()["text"].startswith("Dieser Entwurf ist nicht mehr offen.")
+    assert await _broadcasts(app) == []
 
 
 async def test_stop_a_running_and_a_scheduled_broadcast(
