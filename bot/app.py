@@ -8,9 +8,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -20,10 +21,12 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.methods import TelegramMethod
 from aiogram.types import LinkPreviewOptions
 from aiogram.utils.i18n import I18n
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
+from aiohttp.payload import BytesPayload
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -57,9 +60,31 @@ logger = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 10.0
 
 
+class _JsonBodySession(AiohttpSession):
+    """Sends a request without files as one JSON body rather than a urlencoded form.
+
+    The Bot API takes both; aiogram's form encodes each parameter on its own (objects as JSON
+    strings, then everything percent-encoded), which costs several times one json.dumps on a
+    path every reply takes. Requests with files keep aiogram's multipart form.
+    """
+
+    def build_form_data(self, bot: Bot, method: TelegramMethod[Any]) -> Any:  # type: ignore[override]
+        """A JSON payload for `method`, or aiogram's form when it uploads files."""
+        files: dict[str, Any] = {}
+        parameters: dict[str, Any] = {}
+        for key, value in method.model_dump(warnings=False).items():
+            prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
+            if prepared is None or prepared == "":  # what the form leaves out, too
+                continue
+            parameters[key] = prepared
+        if files:
+            return super().build_form_data(bot, method)
+        return BytesPayload(self.json_dumps(parameters).encode(), content_type="application/json")
+
+
 def create_bot(settings: Settings) -> Bot:
     """The Bot client, talking to TELEGRAM_API_URL, HTML as the default parse mode."""
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session = _JsonBodySession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     session.middleware(ReleaseBeforeRequestMiddleware())
     return Bot(
         token=settings.bot_token.get_secret_value(),
@@ -93,8 +118,9 @@ def create_dispatcher(
     # Outer update middlewares, after aiogram's errors and user-context ones, in this order:
     # the log line wraps everything; the session exists before the FSM middleware, so reading
     # the conversation state, claiming the update id and recording the member share one
-    # transaction; the FSM middleware's per-member lock is taken before the bookkeeping, so two
-    # updates of a brand-new member can't both try to insert them.
+    # transaction; the FSM middleware's per-member lock is taken before the bookkeeping, so one
+    # member's updates in a chat are recorded one after the other (and the storage may keep
+    # what it read for the whole update; across chats the member insert tolerates a race).
     in_flight = dispatcher["in_flight"] = InFlightMiddleware()
     dispatcher.update.outer_middleware(in_flight)
     dispatcher.update.outer_middleware(UpdateLogMiddleware())
@@ -109,7 +135,33 @@ def create_dispatcher(
         if name not in ("update", "error"):
             observer.middleware(handler_names)
     dispatcher.include_router(build_router())
+    _run_magic_filters_on_the_loop(dispatcher)
     return dispatcher
+
+
+def _run_magic_filters_on_the_loop(dispatcher: Dispatcher) -> None:
+    """Evaluate magic filters (``F.chat.type == ...``) on the event loop.
+
+    aiogram runs every synchronous filter through asyncio.to_thread; for a magic filter, a few
+    attribute look-ups, the thread hand-off and the event-loop wake-up cost a hundred times the
+    check itself, several times per update. Router-wide filters sit on the observer's own
+    handler object, hence the private attribute.
+    """
+    for router in dispatcher.chain_tail:
+        for observer in router.observers.values():
+            own = getattr(observer, "_handler", None)
+            for handler in (own, *observer.handlers) if own is not None else observer.handlers:
+                for filter_object in handler.filters or ():
+                    if filter_object.magic is not None and not filter_object.awaitable:
+                        filter_object.callback = _on_the_loop(filter_object.callback)
+                        filter_object.awaitable = True
+
+
+def _on_the_loop(check: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        return check(*args, **kwargs)
+
+    return run
 
 
 async def sync_command_menus(

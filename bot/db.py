@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import (
@@ -13,7 +17,8 @@ from aiogram.client.session.middlewares.base import (
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -28,11 +33,14 @@ from bot.settings import Settings
 # hitting this means something is stuck, not busy.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
+
 SessionPool = async_sessionmaker[AsyncSession]
 
 # The session of the update being handled, so the FSM storage can join its transaction instead of
 # opening a second connection that would wait for the first one's write lock on SQLite.
 current_session: ContextVar[AsyncSession | None] = ContextVar("current_session", default=None)
+
+_T = TypeVar("_T")
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -53,8 +61,289 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(conn: Connection) -> None:
         # A deferred transaction that reads and later writes fails at once with "database is
         # locked" when another connection wrote in between; taking the write lock up front makes
-        # concurrent handlers queue on busy_timeout instead.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # concurrent handlers queue on busy_timeout instead. Straight to the driver: SQLAlchemy's
+        # statement machinery would cost more than the BEGIN itself.
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+        finally:
+            cursor.close()
+
+
+# --- SQLite without a thread hand-off per call -----------------------------------------------
+
+
+class _RunAtOnce:
+    """Stands in for aiosqlite's job queue, which SQLAlchemy's isolation-level setter uses."""
+
+    def put_nowait(self, job: tuple[asyncio.Future[Any], Callable[[], Any]]) -> None:
+        future, function = job
+        try:
+            future.set_result(function())
+        except Exception as exc:  # handed to the awaiting side, as aiosqlite does
+            future.set_exception(exc)
+
+
+class InlineSQLiteCursor:
+    """aiosqlite's Cursor interface over a sqlite3 cursor; see InlineSQLiteConnection."""
+
+    __slots__ = ("_connection", "_cursor", "_inline")
+
+    def __init__(self, connection: InlineSQLiteConnection, cursor: sqlite3.Cursor) -> None:
+        self._connection = connection
+        self._cursor = cursor
+        self._inline = True
+
+    async def __aenter__(self) -> InlineSQLiteCursor:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    @property
+    def description(self) -> Any:
+        """The DB-API description of the last statement's columns."""
+        return self._cursor.description
+
+    @property
+    def rowcount(self) -> int:
+        """Rows changed by the last statement."""
+        return self._cursor.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        """The rowid of the last inserted row."""
+        return self._cursor.lastrowid
+
+    @property
+    def arraysize(self) -> int:
+        """Rows per fetchmany() by default."""
+        return self._cursor.arraysize
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        self._cursor.arraysize = value
+
+    async def execute(self, sql: str, parameters: Any = None) -> InlineSQLiteCursor:
+        """Run one statement (see InlineSQLiteConnection for where)."""
+        self._inline = await self._connection.run_statement(
+            self._cursor.execute, sql, () if parameters is None else parameters
+        )
+        return self
+
+    async def executemany(self, sql: str, parameters: Iterable[Any]) -> InlineSQLiteCursor:
+        """Run one statement for each set of parameters."""
+        self._inline = await self._connection.run_statement(
+            self._cursor.executemany, sql, parameters
+        )
+        return self
+
+    async def _fetch(self, function: Callable[..., _T], *args: Any) -> _T:
+        if self._inline:
+            return function(*args)
+        return await self._connection.in_thread(function, *args)
+
+    async def fetchone(self) -> Any:
+        """The next row, or None."""
+        return await self._fetch(self._cursor.fetchone)
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        """Up to `size` rows."""
+        if size is None:
+            return await self._fetch(self._cursor.fetchmany)
+        return await self._fetch(self._cursor.fetchmany, size)
+
+    async def fetchall(self) -> list[Any]:
+        """All remaining rows."""
+        return await self._fetch(self._cursor.fetchall)
+
+    async def close(self) -> None:
+        """Release the statement."""
+        self._cursor.close()
+
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        while rows := await self.fetchmany():
+            for row in rows:
+                yield row
+
+
+class InlineSQLiteConnection:
+    """The part of aiosqlite's Connection that SQLAlchemy's aiosqlite dialect uses.
+
+    aiosqlite runs every call in a thread of its own, so a statement costs four thread hand-offs
+    and event-loop wake-ups (cursor, execute, fetch, close); with many updates in flight each
+    wake-up also waits behind all other ready work while the one connection is held. SQLite
+    itself needs microseconds for what the bot asks of it, so here calls run on the event loop,
+    except where SQLite may have to wait:
+
+    - BEGIN IMMEDIATE waits (busy_timeout) while another process writes: it is tried without
+      waiting, and only when the database is busy retried in the worker thread.
+    - Inside a transaction that holds the write lock (every transaction does, see
+      _configure_sqlite) nothing waits for a lock in WAL mode.
+    - COMMIT of a transaction that changed rows writes the WAL and may checkpoint (which syncs
+      the disk): worker thread. A transaction that only read just releases its lock.
+    - Anything else outside such a transaction: worker thread.
+    """
+
+    def __init__(
+        self, connection: sqlite3.Connection, executor: ThreadPoolExecutor, busy_timeout_ms: int
+    ) -> None:
+        # _conn, _connection and _tx are the aiosqlite attributes SQLAlchemy reaches for.
+        self._conn = connection
+        self._connection: sqlite3.Connection | None = connection
+        self._tx = _RunAtOnce()
+        self._executor = executor
+        self._busy_timeout_ms = busy_timeout_ms
+        # Whether the open transaction holds the write lock, and the change count at its start.
+        self._write_locked = False
+        self._changes_at_begin = 0
+
+    @classmethod
+    async def connect(
+        cls, database: str, *, busy_timeout_ms: int, **kwargs: Any
+    ) -> InlineSQLiteConnection:
+        """Open the database in a new worker thread (opening may touch the disk)."""
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        loop = asyncio.get_running_loop()
+        connection = await loop.run_in_executor(
+            executor,
+            lambda: sqlite3.connect(
+                database, timeout=busy_timeout_ms / 1000, check_same_thread=False, **kwargs
+            ),
+        )
+        return cls(connection, executor, busy_timeout_ms)
+
+    async def in_thread(self, function: Callable[..., _T], *args: Any) -> _T:
+        """Run a call that may wait in the worker thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, function, *args)
+
+    async def run_statement(
+        self, function: Callable[[str, Any], object], sql: str, parameters: Any
+    ) -> bool:
+        """Run the statement; True when it ran on the event loop."""
+        head = sql.lstrip()[:8].upper()
+        if head.startswith("BEGIN"):
+            await self._begin(function, sql, parameters)
+            return True
+        if head.startswith(("COMMIT", "END")):
+            await self._end(lambda: function(sql, parameters))
+            return True
+        if self._write_locked and self._conn.in_transaction:
+            function(sql, parameters)
+            return True
+        self._write_locked = False
+        await self.in_thread(function, sql, parameters)
+        return False
+
+    async def _begin(
+        self, function: Callable[[str, Any], object], sql: str, parameters: Any
+    ) -> None:
+        connection = self._conn
+        self._write_locked = False
+        upper = sql.upper()
+        if "IMMEDIATE" not in upper and "EXCLUSIVE" not in upper:
+            function(sql, parameters)  # a deferred BEGIN takes no lock
+            return
+        connection.execute("PRAGMA busy_timeout=0")
+        try:
+            function(sql, parameters)
+            busy = False
+        except sqlite3.OperationalError as exc:
+            # The extended code's low byte is the primary one (SQLITE_BUSY_RECOVERY, ...).
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY:
+                raise
+            busy = True
+        finally:
+            connection.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
+        if busy:
+            # Another process is writing: wait for it off the event loop.
+            await self.in_thread(function, sql, parameters)
+        self._write_locked = True
+        self._changes_at_begin = connection.total_changes
+
+    async def _end(self, finish: Callable[[], object]) -> None:
+        connection = self._conn
+        try:
+            if self._write_locked and connection.total_changes == self._changes_at_begin:
+                finish()  # nothing written: releasing the lock needs no disk
+            else:
+                await self.in_thread(finish)
+        finally:
+            if not connection.in_transaction:
+                self._write_locked = False
+
+    def cursor(self) -> InlineSQLiteCursor:
+        """A new cursor (SQLAlchemy enters it with `async with`)."""
+        return InlineSQLiteCursor(self, self._conn.cursor())
+
+    async def commit(self) -> None:
+        """Commit the open transaction, if any."""
+        if self._conn.in_transaction:
+            await self._end(self._conn.commit)
+
+    async def rollback(self) -> None:
+        """Roll back; dropping the transaction's pages needs no waiting."""
+        self._write_locked = False
+        self._conn.rollback()
+
+    async def create_function(self, *args: Any, **kwargs: Any) -> None:
+        """Register an SQL function."""
+        self._conn.create_function(*args, **kwargs)
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open."""
+        return self._conn.in_transaction
+
+    @property
+    def isolation_level(self) -> str | None:
+        """The sqlite3 module's isolation level (None: SQLAlchemy issues BEGIN itself)."""
+        return self._conn.isolation_level
+
+    @isolation_level.setter
+    def isolation_level(self, value: str | None) -> None:
+        self._conn.isolation_level = value
+
+    @property
+    def total_changes(self) -> int:
+        """Rows changed since the connection was opened."""
+        return self._conn.total_changes
+
+    async def close(self) -> None:
+        """Close the connection (the last one checkpoints the WAL) and end the thread."""
+        if self._connection is None:
+            return
+        self._connection = None
+        try:
+            await self.in_thread(self._conn.close)
+        finally:
+            self._executor.shutdown(wait=False)
+
+    def stop(self) -> None:
+        """Close without waiting, from synchronous code (SQLAlchemy's terminate).
+
+        Queued behind whatever the worker thread is still running on the connection.
+        """
+        if self._connection is None:
+            return
+        self._connection = None
+        self._executor.submit(self._conn.close)
+        self._executor.shutdown(wait=False)
+
+
+def _sqlite_connector(database_url: str) -> Callable[[], Any]:
+    """SQLAlchemy's async_creator for the URL: an InlineSQLiteConnection."""
+    args, kwargs = SQLiteDialect_pysqlite().create_connect_args(make_url(database_url))
+    for handled in ("timeout", "check_same_thread"):
+        kwargs.pop(handled, None)
+
+    async def connect() -> InlineSQLiteConnection:
+        return await InlineSQLiteConnection.connect(
+            *args, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS, **kwargs
+        )
+
+    return connect
 
 
 def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
@@ -63,7 +352,7 @@ def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
         engine = create_async_engine(
             database_url,
             echo=echo,
-            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            async_creator=_sqlite_connector(database_url),
             # One connection: SQLite has one writer anyway, and queueing for the connection in
             # asyncio is far cheaper than queueing in SQLite's busy handler, which sleeps in
             # steps of up to 100 ms. It also means a session must not wait for a second one
@@ -74,6 +363,8 @@ def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
         )
         _configure_sqlite(engine)
         return engine
+    # A ping per checkout costs a few round trips, but a PostgreSQL restart then costs no
+    # member a failed update.
     return create_async_engine(database_url, echo=echo, pool_pre_ping=True)
 
 
@@ -90,15 +381,36 @@ def engine_from_settings(settings: Settings) -> AsyncEngine:
     return create_engine(settings.database_url)
 
 
-def dialect_insert(session: AsyncSession) -> Any:
-    """The dialect's INSERT construct, which knows ON CONFLICT on SQLite and PostgreSQL alike."""
-    if session.get_bind().dialect.name == "postgresql":
+def _insert_for(dialect: str) -> Any:
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert  # noqa: PLC0415
 
         return insert
     from sqlalchemy.dialects.sqlite import insert  # noqa: PLC0415
 
     return insert
+
+
+def dialect_insert(session: AsyncSession) -> Any:
+    """The dialect's INSERT construct, which knows ON CONFLICT on SQLite and PostgreSQL alike."""
+    return _insert_for(session.get_bind().dialect.name)
+
+
+_BUILT: dict[tuple[str, Callable[[Any], Any]], Any] = {}
+
+
+def dialect_statement(session: AsyncSession, build: Callable[[Any], _T]) -> _T:
+    """`build(insert)` with the dialect's INSERT construct, built once per dialect.
+
+    For statements on the path of every update: building a statement (and its cache key) costs
+    more than running it. `build` must be a module-level function; its parameters are passed at
+    execution.
+    """
+    dialect = session.get_bind().dialect.name
+    statement = _BUILT.get((dialect, build))
+    if statement is None:
+        statement = _BUILT[(dialect, build)] = build(_insert_for(dialect))
+    return statement
 
 
 class ReleaseBeforeRequestMiddleware(BaseRequestMiddleware):

@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
+from sqlalchemy import and_, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import SessionPool, current_session
+from bot.db import SessionPool, current_session, dialect_statement
 from models import FsmRecord
 from models.base import utcnow
 
 # Marks "leave this part as it is" in _write, where None is a real value.
 _KEEP = object()
+
+_TABLE = FsmRecord.__table__
+_KEY_COLUMNS = ("bot_id", "chat_id", "user_id", "thread_id", "business_connection_id", "destiny")
+# Built once: the statements only take the key's values as parameters.
+_WHERE_KEY = and_(*(_TABLE.c[name] == bindparam(f"key_{name}") for name in _KEY_COLUMNS))
+_SELECT = select(_TABLE.c.state, _TABLE.c.data).where(_WHERE_KEY)
+_DELETE = delete(_TABLE).where(_WHERE_KEY)
+# Where a session keeps what it read and wrote, see SqlAlchemyStorage._snapshot.
+_CACHE_KEY = "fsm_snapshots"
 
 
 def _key_columns(key: StorageKey) -> dict[str, Any]:
@@ -29,8 +41,27 @@ def _key_columns(key: StorageKey) -> dict[str, Any]:
     }
 
 
-def _primary_key(key: StorageKey) -> tuple[Any, ...]:
-    return tuple(_key_columns(key).values())
+def _upsert(insert: Any) -> Any:
+    statement = insert(_TABLE)
+    return statement.on_conflict_do_update(
+        index_elements=list(_KEY_COLUMNS),
+        set_={name: statement.excluded[name] for name in ("state", "data", "updated_at")},
+    )
+
+
+def _key_parameters(columns: Mapping[str, Any]) -> dict[str, Any]:
+    return {f"key_{name}": value for name, value in columns.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    """A storage key's row as stored: state and data, or no row at all."""
+
+    state: str | None
+    data: dict[str, Any]
+
+
+_NO_ROW = _Snapshot(None, {})
 
 
 class SqlAlchemyStorage(BaseStorage):
@@ -40,44 +71,70 @@ class SqlAlchemyStorage(BaseStorage):
     commits it, so a state change lands together with whatever the handler wrote for the same
     action, and SQLite never sees two writers from one update. Outside an update (start-up,
     jobs) it uses a session of its own.
+
+    A key's row is read at most once per session: the session remembers what was read and
+    written, and a write that changes nothing touches no row (clearing a conversation that has
+    none is free). That relies on aiogram's model: a key's state is changed by that key's
+    updates, which the FSM middleware runs one at a time, holding the key's lock for the whole
+    update.
     """
 
     def __init__(self, session_pool: SessionPool) -> None:
         self._pool = session_pool
 
     @asynccontextmanager
-    async def _session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
+    async def _session(self) -> AsyncIterator[AsyncSession]:
         shared = current_session.get()
         if shared is not None:
             yield shared
-            if write:
-                await shared.commit()
             return
         async with self._pool() as session:
             yield session
-            if write:
-                await session.commit()
 
-    async def _load(self, session: AsyncSession, key: StorageKey) -> FsmRecord | None:
-        return await session.get(FsmRecord, _primary_key(key))
+    @staticmethod
+    def _snapshots(session: AsyncSession) -> dict[tuple[Any, ...], _Snapshot]:
+        snapshots: dict[tuple[Any, ...], _Snapshot] | None = session.info.get(_CACHE_KEY)
+        if snapshots is None:
+            snapshots = session.info[_CACHE_KEY] = {}
+        return snapshots
+
+    async def _snapshot(self, session: AsyncSession, key: StorageKey) -> _Snapshot:
+        snapshots = self._snapshots(session)
+        columns = _key_columns(key)
+        primary_key = tuple(columns.values())
+        snapshot = snapshots.get(primary_key)
+        if snapshot is None:
+            connection = await session.connection()
+            row = (await connection.execute(_SELECT, _key_parameters(columns))).first()
+            snapshot = _NO_ROW if row is None else _Snapshot(row.state, dict(row.data or {}))
+            snapshots[primary_key] = snapshot
+        return snapshot
 
     async def _write(self, key: StorageKey, *, state: Any = _KEEP, data: Any = _KEEP) -> None:
-        async with self._session(write=True) as session:
-            record = await self._load(session, key)
-            new_state = (record.state if record else None) if state is _KEEP else state
-            new_data = (dict(record.data) if record else {}) if data is _KEEP else dict(data)
+        async with self._session() as session:
+            current = await self._snapshot(session, key)
+            new_state = current.state if state is _KEEP else state
+            new_data = current.data if data is _KEEP else copy.deepcopy(dict(data))
+            columns = _key_columns(key)
+            if new_state == current.state and new_data == current.data:
+                # Nothing to store; still end the transaction like a write would, so whatever
+                # the handler wrote before lands now, as it would have with a real change.
+                if session.in_transaction():
+                    await session.commit()
+                return
+            connection = await session.connection()
             if new_state is None and not new_data:
                 # An ended conversation leaves no row behind.
-                if record is not None:
-                    await session.delete(record)
-                return
-            if record is None:
-                session.add(FsmRecord(**_key_columns(key), state=new_state, data=new_data))
-                return
-            record.state = new_state
-            # A new dict object, so the JSON column is seen as changed.
-            record.data = new_data
-            record.updated_at = utcnow()
+                await connection.execute(_DELETE, _key_parameters(columns))
+                written = _NO_ROW
+            else:
+                await connection.execute(
+                    dialect_statement(session, _upsert),
+                    {**columns, "state": new_state, "data": new_data, "updated_at": utcnow()},
+                )
+                written = _Snapshot(new_state, new_data)
+            await session.commit()
+            self._snapshots(session)[tuple(columns.values())] = written
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         """Set the conversation state (None ends the conversation step, data stays)."""
@@ -85,9 +142,8 @@ class SqlAlchemyStorage(BaseStorage):
 
     async def get_state(self, key: StorageKey) -> str | None:
         """The conversation state, or None."""
-        async with self._session(write=False) as session:
-            record = await self._load(session, key)
-            return record.state if record else None
+        async with self._session() as session:
+            return (await self._snapshot(session, key)).state
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         """Replace the conversation data."""
@@ -95,9 +151,9 @@ class SqlAlchemyStorage(BaseStorage):
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         """A copy of the conversation data."""
-        async with self._session(write=False) as session:
-            record = await self._load(session, key)
-            return dict(record.data) if record else {}
+        async with self._session() as session:
+            data = (await self._snapshot(session, key)).data
+            return copy.deepcopy(data) if data else {}
 
     async def close(self) -> None:
         """Nothing to release: the engine belongs to the application."""

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import bindparam, exists, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload, make_transient_to_detached
 
-from models import GroupHost, Member
+from bot.db import dialect_statement
+from models import GroupHost, Member, MemberRole, Profile
 
 # last_seen_at is for "who is still around", not an audit trail: refreshing it at most hourly
 # keeps a chatty member from costing a write on every single message.
@@ -28,8 +31,83 @@ class Sighting:
     language_code: str | None
 
 
+_MEMBERS = Member.__table__
+# Statements built once: building one costs more than running it, and these run per update.
+# What the bookkeeping needs to know about the sender, in one query that always returns a row:
+# their member row (NULLs when the bot never met them), whether there are profile or role rows
+# to load, and whether the KV's setup names them as a host (by id or @username; a NULL
+# username matches nothing).
+_ONE_ROW = select(literal(1).label("one")).subquery("one_row")
+_PROBE = select(
+    *_MEMBERS.c,
+    exists().where(Profile.member_id == _MEMBERS.c.id).label("has_profile"),
+    exists().where(MemberRole.member_id == _MEMBERS.c.id).label("has_roles"),
+    exists()
+    .where(
+        or_(
+            GroupHost.telegram_id == bindparam("user_id"), GroupHost.username == bindparam("handle")
+        )
+    )
+    .label("named_host"),
+).select_from(_ONE_ROW.outerjoin(_MEMBERS, _MEMBERS.c.id == bindparam("user_id")))
+# The member with roles and profile, for those who have any; the roles joined into the same
+# query (the mapping would load them with a second SELECT).
+_LOAD_MEMBER = (
+    select(Member).where(Member.id == bindparam("member_id")).options(joinedload(Member.roles))
+)
+
+
+def _insert_new_member(insert: Any) -> Any:
+    return insert(Member).on_conflict_do_nothing(index_elements=["id"])
+
+
 def _normalise_username(username: str | None) -> str | None:
     return username.lower()[:USERNAME_MAX] if username else None
+
+
+def _as_loaded(session: AsyncSession, values: dict[str, Any]) -> Member:
+    """A member without profile and roles, put into the session as if loaded from `values`.
+
+    The ORM's own loading (and, for a new member, its unit of work) costs many times the query;
+    for a member with nothing but their row the result is the same object.
+    """
+    member = Member(**values)
+    # Set, not loaded: a lazy load would need IO outside await.
+    member.roles = []
+    member.profile = None
+    make_transient_to_detached(member)
+    session.add(member)
+    return member
+
+
+def _in_session(session: AsyncSession, member_id: int) -> Member | None:
+    identity = Member.__mapper__.identity_key_from_primary_key((member_id,))
+    known = session.sync_session.identity_map.get(identity)
+    return known if isinstance(known, Member) else None
+
+
+async def _load_member(session: AsyncSession, member_id: int) -> Member:
+    result = await session.execute(_LOAD_MEMBER, {"member_id": member_id})
+    return result.unique().scalar_one()
+
+
+async def _insert_member(
+    session: AsyncSession, member_id: int, language: str | None, now: datetime
+) -> Member | None:
+    """Insert a member seen for the first time; None when a concurrent update was first."""
+    values = {
+        "id": member_id,
+        "first_name": None,
+        "username": None,
+        "language": None,
+        "telegram_language": language,
+        "reachable": True,
+        "created_at": now,
+        "last_seen_at": now,
+    }
+    connection = await session.connection()
+    result = await connection.execute(dialect_statement(session, _insert_new_member), values)
+    return _as_loaded(session, values) if result.rowcount else None
 
 
 async def record_sighting(
@@ -46,29 +124,36 @@ async def record_sighting(
     (ADMIN_IDS). Nothing is written when nothing changed.
     """
     language = (sighting.language_code or None) and sighting.language_code[:16]
-    member = await session.get(Member, sighting.user_id)
-    created = member is None
-    if member is None:
-        member = Member(
-            id=sighting.user_id,
-            telegram_language=language,
-            reachable=True,
-            created_at=now,
-            last_seen_at=now,
+    connection = await session.connection()
+    probe = (
+        await connection.execute(
+            _PROBE,
+            {"user_id": sighting.user_id, "handle": _normalise_username(sighting.username)},
         )
-        # Set, not loaded: a lazy load on a pending object would need IO outside await.
-        member.roles = []
-        member.profile = None
-        session.add(member)
+    ).one()
+    created = False
+    member = _in_session(session, sighting.user_id)
+    if member is not None:
+        pass  # loaded earlier in this session, as session.get would return it
+    elif probe.id is None:
+        member = await _insert_member(session, sighting.user_id, language, now)
+        created = member is not None
+        if member is None:  # inserted by a concurrent update meanwhile
+            member = await _load_member(session, sighting.user_id)
+    elif probe.has_profile or probe.has_roles:
+        member = await _load_member(session, sighting.user_id)
+    else:
+        row = probe._mapping
+        member = _as_loaded(session, {column.key: row[column] for column in _MEMBERS.c})
     changed = created
-    # The host lookup is a query; asking on first sight and then hourly (with last_seen) keeps
-    # it off the path of every single update.
+    # Whether the setup names them a host is asked on first sight and then hourly (with
+    # last_seen), so a change in the setup is picked up without every update writing.
     due = created or now - member.last_seen_at >= LAST_SEEN_RESOLUTION
     if (
         member.consented
         or member.roles
         or member.id in always_identified
-        or (due and await _is_named_host(session, member.id, sighting.username))
+        or (due and probe.named_host)
     ):
         changed = await identify(session, member, sighting.first_name, sighting.username) or changed
     if member.telegram_language != language:
@@ -78,19 +163,6 @@ async def record_sighting(
         member.last_seen_at = now
         changed = True
     return member, changed
-
-
-async def _is_named_host(session: AsyncSession, user_id: int, username: str | None) -> bool:
-    """Whether the KV's setup names this person as a host (by id or @username).
-
-    Hosts run groups on the KV's behalf; their name is needed to tell them apart and their
-    username to find them, so they are identified like role holders.
-    """
-    handle = _normalise_username(username)
-    condition = GroupHost.telegram_id == user_id
-    if handle:
-        condition = or_(condition, GroupHost.username == handle)
-    return await session.scalar(select(exists().where(condition))) or False
 
 
 async def identify(

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import dialect_insert
+from bot.db import dialect_statement
 from models import ProcessedUpdate
 
 # Telegram redelivers for at most a day (webhook retries, unconfirmed getUpdates offsets).
 REMEMBER_FOR = timedelta(hours=24)
+
+
+def _claim_statement(insert: Any) -> Any:
+    return insert(ProcessedUpdate).on_conflict_do_nothing(index_elements=["update_id"])
 
 
 async def claim_update(session: AsyncSession, update_id: int, now: datetime) -> bool:
@@ -20,11 +25,9 @@ async def claim_update(session: AsyncSession, update_id: int, now: datetime) -> 
     The insert is atomic, so two instances racing for one update cannot both win. The caller
     commits.
     """
-    insert = dialect_insert(session)
-    result = await session.execute(
-        insert(ProcessedUpdate)
-        .values(update_id=update_id, received_at=now)
-        .on_conflict_do_nothing(index_elements=["update_id"])
+    connection = await session.connection()
+    result = await connection.execute(
+        dialect_statement(session, _claim_statement), {"update_id": update_id, "received_at": now}
     )
     return bool(result.rowcount)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import aiogram.dispatcher.event.handler as aiogram_handler
 import pytest
 from sqlalchemy import func, select
 
@@ -58,3 +59,25 @@ async def test_two_quick_presses_by_one_member_run_one_after_the_other(
         member = await session.get(Member, anna.id)
     assert member is not None
     assert member.language == "de"  # the later press wins, as the member expects
+
+
+async def test_handling_updates_needs_no_worker_threads(
+    driver: BotDriver, fake_api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Filters and database calls run on the event loop: a thread hand-off per call would cost
+    more than the work, and with many updates in flight every wake-up waits behind them all."""
+    handed_off: list[object] = []
+    original = aiogram_handler.asyncio.to_thread
+
+    async def to_thread(function: Any, /, *args: Any, **kwargs: Any) -> Any:
+        handed_off.append(getattr(function, "func", function))
+        return await original(function, *args, **kwargs)
+
+    monkeypatch.setattr(aiogram_handler.asyncio, "to_thread", to_thread)
+    anna = fake_api.add_user(first_name="Anna", language_code="de")
+    group = fake_api.add_group(title="KV Mitte")
+    await driver.send(anna, "/start")
+    [menu] = await driver.send(anna, "/sprache")
+    await driver.press(anna, menu, dict(menu.buttons)["English"])
+    await driver.feed(await anna.send_message("hallo", chat=group))
+    assert handed_off == []

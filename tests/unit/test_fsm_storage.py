@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import StorageKey
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import SessionPool, current_session
 from bot.fsm_storage import SqlAlchemyStorage
@@ -77,3 +81,58 @@ async def test_inside_an_update_it_commits_with_the_update_session(
             current_session.reset(token)
     # Committed by the storage through the shared session, visible to a fresh one.
     assert await SqlAlchemyStorage(session_pool).get_state(KEY) == Form.name.state
+
+
+@contextmanager
+def _statements(session: AsyncSession) -> Iterator[list[str]]:
+    """The kinds of SQL statement (SELECT, INSERT, ...) the session's engine runs meanwhile."""
+    seen: list[str] = []
+
+    def spy(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        seen.append(statement.split(None, 1)[0].upper())
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", spy)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", spy)
+
+
+async def test_within_an_update_a_row_is_read_once_and_unchanged_writes_are_skipped(
+    session_pool: SessionPool,
+) -> None:
+    storage = SqlAlchemyStorage(session_pool)
+    await storage.set_state(KEY, Form.name)
+    async with session_pool() as session:
+        token = current_session.set(session)
+        try:
+            with _statements(session) as statements:
+                assert await storage.get_state(KEY) == Form.name.state  # as the FSM middleware
+                assert await storage.get_data(KEY) == {}
+                await storage.set_state(KEY, Form.name)  # no change: no statement
+                assert statements == ["SELECT"]
+                await storage.set_state(KEY, Form.topic)
+                assert await storage.update_data(KEY, {"step": 1}) == {"step": 1}
+                assert await storage.get_state(KEY) == Form.topic.state  # known, not re-read
+                await storage.set_state(KEY, None)
+                await storage.set_data(KEY, {})  # the conversation ended: the row goes
+                await storage.set_state(KEY, None)  # nothing left to clear: no statement
+                assert statements == ["SELECT", "INSERT", "INSERT", "INSERT", "DELETE"]
+        finally:
+            current_session.reset(token)
+    assert await _rows(session_pool) == 0
+
+
+async def test_data_handed_out_is_a_copy(session_pool: SessionPool) -> None:
+    storage = SqlAlchemyStorage(session_pool)
+    await storage.set_data(KEY, {"topics": [1]})
+    async with session_pool() as session:
+        token = current_session.set(session)
+        try:
+            data = await storage.get_data(KEY)
+            data["topics"].append(2)
+            assert await storage.get_data(KEY) == {"topics": [1]}
+        finally:
+            current_session.reset(token)
+    assert await SqlAlchemyStorage(session_pool).get_data(KEY) == {"topics": [1]}

@@ -168,3 +168,59 @@ async def test_hosts_named_in_the_setup_are_identified(session_pool: SessionPool
     async with session_pool() as session:
         names = {m.id: m.first_name for m in await session.scalars(select(Member))}
     assert names == {5: "Hanna", 7: "Otto", 8: None}
+
+
+async def _statements_of_sighting(
+    pool: SessionPool, sighting: Sighting, now: datetime
+) -> tuple[Member, list[str]]:
+    """Record the sighting; returns the member and the kinds of SQL statement it took."""
+    statements: list[str] = []
+
+    def spy(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement.split(None, 1)[0].upper())
+
+    async with pool() as session:
+        engine = session.get_bind()
+        event.listen(engine, "before_cursor_execute", spy)
+        try:
+            member, _changed = await record_sighting(session, sighting, now)
+            await session.commit()
+        finally:
+            event.remove(engine, "before_cursor_execute", spy)
+    return member, statements
+
+
+async def test_a_sighting_costs_one_query_plus_what_it_writes(session_pool: SessionPool) -> None:
+    sighting = Sighting(1, "Anna", "anna", "de")
+    _member, statements = await _statements_of_sighting(session_pool, sighting, T0)
+    assert statements == ["SELECT", "INSERT"]  # not read back after writing
+    _member, statements = await _statements_of_sighting(session_pool, sighting, T0)
+    assert statements == ["SELECT"]
+    member, statements = await _statements_of_sighting(
+        session_pool, sighting, T0 + LAST_SEEN_RESOLUTION
+    )
+    assert statements == ["SELECT", "UPDATE"]
+    assert (member.roles, member.profile, member.last_seen_at) == (
+        [],
+        None,
+        T0 + LAST_SEEN_RESOLUTION,
+    )
+
+
+async def test_a_member_found_by_the_sighting_can_be_changed_like_a_loaded_one(
+    session_pool: SessionPool,
+) -> None:
+    await _record(session_pool, Sighting(1, "Anna", None, "de"), T0)
+    async with session_pool() as session:
+        member, changed = await record_sighting(session, Sighting(1, "Anna", None, "de"), T0)
+        assert changed is False
+        assert await session.get(Member, 1) is member
+        await set_language(session, member, "en")
+        await give_consent(session, member, first_name="Anna", username=None, now=T0)
+        await session.commit()
+    async with session_pool() as session:
+        member, _changed = await record_sighting(session, Sighting(1, "Anna", None, "de"), T0)
+        assert (member.language, member.first_name, member.consented) == ("en", "Anna", True)
+        # Seen again in the same session: the same object, as session.get would return it.
+        again, _changed = await record_sighting(session, Sighting(1, "Anna", None, "de"), T0)
+        assert again is member
