@@ -17,9 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Delivery, DeliveryStatus
 
-# How long a claim holds. Long enough for a send with retries inside one attempt, short enough
-# that after a crash the rest of a broadcast goes out within minutes.
-DEFAULT_LEASE = timedelta(minutes=2)
 OPEN_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
 ERROR_LENGTH = 300
 
@@ -137,6 +134,70 @@ async def mark_result(
     if retry_at is not None:
         values["due_at"] = retry_at
     await session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
+
+
+async def mark_many(
+    session: AsyncSession, delivery_ids: Sequence[int], *, status: DeliveryStatus, reason: str
+) -> None:
+    """Give many rows the same final status without an attempt (skipped, withdrawn...).
+
+    The caller commits.
+    """
+    if delivery_ids:
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(delivery_ids))
+            .values(
+                status=status,
+                last_error=reason[:ERROR_LENGTH],
+                claimed_by=None,
+                claimed_at=None,
+            )
+        )
+
+
+async def release(session: AsyncSession, delivery_ids: Sequence[int], *, instance: str) -> int:
+    """Give rows `instance` claimed but did not send back to PENDING, as they were.
+
+    For a sender that stops: no attempt is counted, the row keeps its due time and last error.
+    The caller commits.
+    """
+    if not delivery_ids:
+        return 0
+    result = await session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id.in_(delivery_ids),
+            Delivery.status == DeliveryStatus.SENDING,
+            Delivery.claimed_by == instance,
+        )
+        .values(status=DeliveryStatus.PENDING, claimed_by=None, claimed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)
+
+
+async def renew_claims(
+    session: AsyncSession, delivery_ids: Sequence[int], *, instance: str, now: datetime
+) -> int:
+    """Extend the lease on rows `instance` still holds (a long batch); the caller commits.
+
+    Without it, rows waiting behind a long 429 pause or a full group's minute could be taken
+    back by another instance and sent twice.
+    """
+    if not delivery_ids:
+        return 0
+    result = await session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id.in_(delivery_ids),
+            Delivery.status == DeliveryStatus.SENDING,
+            Delivery.claimed_by == instance,
+        )
+        .values(claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)
 
 
 async def cancel_batch(session: AsyncSession, batch_id: int) -> int:

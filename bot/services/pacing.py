@@ -2,8 +2,9 @@
 
 Telegram throttles bots globally (about 30 messages/s, up to 1000/s for paid broadcasts), per
 private chat (about 1/s) and per group (20/min). The delivery worker asks a Pacer when it may
-send to a chat, sleeps for the answer, and after a failed attempt asks `classify` whether and
-when to try again. The clock is injected so tests can drive time by hand.
+send to a chat (`global_delay`, `chat_delay`, `acquire`), sleeps for the answer, tells it when
+Telegram answered (`answered`), and after a failed attempt asks `classify` whether and when to
+try again. The clock is injected so tests can drive time by hand.
 
 A Pacer is not thread-safe: one asyncio worker owns it, and its methods never await, so they
 run atomically within the event loop.
@@ -12,6 +13,7 @@ run atomically within the event loop.
 from __future__ import annotations
 
 import enum
+import heapq
 import math
 import random
 import re
@@ -27,6 +29,10 @@ MAX_GLOBAL_PER_SECOND = 30.0
 MAX_PAID_GLOBAL_PER_SECOND = 1000.0
 GROUP_WINDOW = 60.0
 """Seconds of the per-group sliding window."""
+GLOBAL_WINDOW = 1.0
+"""Seconds of the window Telegram counts the global limit in."""
+CATCH_UP_SECONDS = 0.005
+"""How far behind a late sender may catch up with acquire(catch_up=True): at least one interval."""
 
 _EPSILON = 1e-9
 # Advancing a clock by exactly the returned delay can land a few ulps short of the target;
@@ -67,7 +73,10 @@ class Pacer:
 
     Global: a token bucket of one token that refills continuously, i.e. sends evenly spaced at
     1/global_per_second. A bigger bucket would allow a burst on top of the rate (25 at once,
-    then 24 more within the same second), which is what draws 429s from Telegram.
+    then 24 more within the same second), which is what draws 429s from Telegram. No second
+    (sliding) ever holds more sends than the rate, rounded up, and none more than Telegram's
+    ceiling (30/s, 1000/s paid) counted the way Telegram counts them, on arrival (see
+    `acquire`'s until_answered).
     Private chats (id > 0): a minimum interval between sends. Groups and
     channels (id < 0): a sliding window of 60 s holding at most group_per_minute sends.
     """
@@ -82,6 +91,15 @@ class Pacer:
         self._tokens = self._capacity
         self._tokens_at = now
         self._paused_until = now
+        self._catch_up = max(1.0, CATCH_UP_SECONDS * self._rate)
+        # When the last sends were made, as many as one second may hold at the rate.
+        self._sent: deque[float] = deque(maxlen=max(1, math.ceil(self._rate - _EPSILON)))
+        # Sends Telegram may still be counting: answered ones by when (a heap of times), and
+        # how many are on their way (no answer yet).
+        ceiling = MAX_PAID_GLOBAL_PER_SECOND if limits.paid else MAX_GLOBAL_PER_SECOND
+        self._ceiling = int(ceiling)
+        self._arrived: list[float] = []
+        self._on_the_way = 0
         self._private_interval = 1.0 / limits.private_per_second
         # Fractional limits below 1/min stretch the window instead of rounding to 1/min, so
         # the long-run rate never exceeds what was configured; whole numbers keep 60 s exactly.
@@ -105,18 +123,62 @@ class Pacer:
         """Seconds until a send to chat_id is allowed, 0.0 meaning now; consumes nothing."""
         return self._delay(chat_id, self._clock())
 
-    def acquire(self, chat_id: int) -> float:
+    def global_delay(self) -> float:
+        """Seconds until the global limits (a 429 pause, the bucket, the windows) allow a send.
+
+        With `chat_delay`, a sender with many chats to serve can tell "wait, everybody" from
+        "this chat has to wait, send to another one meanwhile"; consumes nothing.
+        """
+        delay = self._global_wait(self._clock())
+        return delay if delay > _EPSILON else 0.0
+
+    def chat_delay(self, chat_id: int) -> float:
+        """Seconds until chat_id's own limit (private 1/s, group 20/min) allows a send.
+
+        Ignores the global limits (see `global_delay`); consumes nothing.
+        """
+        delay = self._chat_wait(chat_id, self._clock())
+        return delay if delay > _EPSILON else 0.0
+
+    def acquire(
+        self, chat_id: int, *, catch_up: bool = False, until_answered: bool = False
+    ) -> float:
         """Claim a send to chat_id now if allowed (returns 0.0), else return the delay.
 
         On a non-zero answer nothing is claimed: the caller sleeps that long and asks again,
         because another chat may have taken the token in the meantime.
+
+        `catch_up` is for a sender that keeps the bucket busy and sleeps for the delays: a busy
+        event loop wakes it late (at 1000/s half a millisecond late is half the interval), and
+        the time the token sat unused would be lost. With it, the tokens that came meanwhile
+        count, up to CATCH_UP_SECONDS' worth (at least one more) and none from before the end
+        of a pause, so the sender can make up for the delay; the one-second windows still hold.
+
+        `until_answered`: the caller reports with `answered()` when Telegram answered. Telegram
+        counts a send when it arrives, somewhere between now and the answer, so until then it
+        counts as on its way, and for a second after the answer. A request held up on its way
+        (a slow network, a pause of the event loop) then can't squeeze more than Telegram's
+        ceiling into one of its seconds, even at a rate right at that ceiling.
         """
         now = self._clock()
         delay = self._delay(chat_id, now)
         if delay > 0.0:
             return delay
-        self._tokens = self._bucket_level(now) - 1.0
+        if catch_up:
+            level = min(
+                1.0 + self._catch_up,
+                self._tokens + (now - self._tokens_at) * self._rate,
+                1.0 + max(0.0, now - self._paused_until) * self._rate,
+            )
+        else:
+            level = self._bucket_level(now)
+        self._tokens = level - 1.0
         self._tokens_at = now
+        self._sent.append(now)
+        if until_answered:
+            self._on_the_way += 1
+        else:
+            heapq.heappush(self._arrived, now)
         if chat_id < 0:
             sends = self._group_sends.get(chat_id)
             if sends is None:
@@ -128,6 +190,13 @@ class Pacer:
         if now - self._last_sweep >= _SWEEP_EVERY:
             self._forget_before(now)
         return 0.0
+
+    def answered(self) -> None:
+        """Telegram answered (or the attempt ended) a send acquired with until_answered."""
+        if self._on_the_way < 1:
+            raise ValueError("answered() without a send acquired with until_answered")
+        self._on_the_way -= 1
+        heapq.heappush(self._arrived, self._clock())
 
     def pause(self, seconds: float) -> None:
         """Stop all sending for `seconds` (a 429); extends, never shortens, a running pause."""
@@ -158,17 +227,34 @@ class Pacer:
     def _bucket_level(self, now: float) -> float:
         return min(self._capacity, self._tokens + (now - self._tokens_at) * self._rate)
 
-    def _delay(self, chat_id: int, now: float) -> float:
-        waits = [self._paused_until - now, (1.0 - self._bucket_level(now)) / self._rate]
+    def _global_wait(self, now: float) -> float:
+        wait = max(self._paused_until - now, (1.0 - self._bucket_level(now)) / self._rate)
+        sent = self._sent
+        if len(sent) == sent.maxlen:
+            # The oldest of the last `maxlen` sends has to leave the second first.
+            wait = max(wait, sent[0] + GLOBAL_WINDOW - now)
+        arrived = self._arrived
+        # (With _EPSILON: a send that leaves the window in 1e-15 s has left it.)
+        while arrived and arrived[0] <= now - GLOBAL_WINDOW + _EPSILON:
+            heapq.heappop(arrived)
+        if len(arrived) + self._on_the_way >= self._ceiling:
+            # Telegram's second is full: wait until a send leaves it, or for an answer.
+            wait = max(wait, arrived[0] + GLOBAL_WINDOW - now if arrived else 1.0 / self._rate)
+        return wait
+
+    def _chat_wait(self, chat_id: int, now: float) -> float:
         if chat_id < 0:
             sends = self._group_sends.get(chat_id)
             if sends is not None and len(sends) >= self._group_max:
-                waits.append(sends[0] + self._group_window - now)
+                return sends[0] + self._group_window - now
         else:
             last = self._private_last.get(chat_id)
             if last is not None:
-                waits.append(last + self._private_interval - now)
-        delay = max(waits)
+                return last + self._private_interval - now
+        return 0.0
+
+    def _delay(self, chat_id: int, now: float) -> float:
+        delay = max(self._global_wait(now), self._chat_wait(chat_id, now))
         return delay if delay > _EPSILON else 0.0
 
 

@@ -97,6 +97,9 @@ class BotApiSpec:
         # The Bot API treats method names case-insensitively.
         self._method_names = {name.lower(): name for name in self.methods}
         self._discriminators: dict[str, _Discriminator | None] = {}
+        # Fields by name per method and per type, built on first use: every request needs them.
+        self._method_fields: dict[str, dict[str, dict[str, Any]]] = {}
+        self._object_fields: dict[str, dict[str, dict[str, Any]]] = {}
 
     def canonical_method(self, method: str) -> str | None:
         """The spec's spelling of ``method`` (matched case-insensitively), or None."""
@@ -104,14 +107,23 @@ class BotApiSpec:
 
     def method_fields(self, method: str) -> dict[str, dict[str, Any]] | None:
         """Parameters of ``method`` by name, or None for a method the spec does not know."""
+        fields = self._fields_of_method(method)
+        return None if fields is None else dict(fields)
+
+    def _fields_of_method(self, method: str) -> dict[str, dict[str, Any]] | None:
+        """Like method_fields, but the shared cached mapping: read it, never change it."""
         name = self.canonical_method(method)
         if name is None:
             return None
-        return {field["name"]: field for field in self.methods[name].get("fields", [])}
+        fields = self._method_fields.get(name)
+        if fields is None:
+            fields = {field["name"]: field for field in self.methods[name].get("fields", [])}
+            self._method_fields[name] = fields
+        return fields
 
     def field_types(self, method: str, field: str) -> list[str] | None:
         """The allowed types of one parameter, or None when the parameter is unknown."""
-        fields = self.method_fields(method)
+        fields = self._fields_of_method(method)
         if fields is None or field not in fields:
             return None
         return list(fields[field]["types"])
@@ -123,7 +135,7 @@ class BotApiSpec:
 
     def check_request(self, method: str, params: Mapping[str, Any]) -> list[Problem]:
         """Check a whole request; problems carry Telegram's answer when it would refuse it."""
-        fields = self.method_fields(method)
+        fields = self._fields_of_method(method)
         if fields is None:
             return [Problem(f"unknown method {method!r}", reject="Not Found", status=404)]
         problems: list[Problem] = []
@@ -189,7 +201,17 @@ class BotApiSpec:
         type_def = self.types.get(type_name)
         if type_def is None:
             return None
-        return {field["name"]: field for field in type_def.get("fields", [])}
+        return self._fields_of_type(type_name, type_def)
+
+    def _fields_of_type(
+        self, type_name: str, type_def: Mapping[str, Any]
+    ) -> dict[str, dict[str, Any]]:
+        """The type's fields by name (cached and shared: read it, never change it)."""
+        fields = self._object_fields.get(type_name)
+        if fields is None:
+            fields = {field["name"]: field for field in type_def.get("fields", [])}
+            self._object_fields[type_name] = fields
+        return fields
 
     def _check_one(
         self, value: Any, type_name: str, where: str, allow_unknown_fields: bool
@@ -214,14 +236,18 @@ class BotApiSpec:
 
     @staticmethod
     def _check_primitive(value: Any, type_name: str, where: str) -> list[str]:
-        is_number = isinstance(value, int | float) and not isinstance(value, bool)
-        ok = {
-            "Integer": isinstance(value, int) and not isinstance(value, bool),
-            "Float": is_number,
-            "Boolean": isinstance(value, bool),
-            "String": isinstance(value, str),
-            "InputFile": isinstance(value, str | bytes | UploadedFile),
-        }[type_name]
+        if type_name == "String":
+            ok = isinstance(value, str)
+        elif type_name == "Integer":
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif type_name == "Boolean":
+            ok = isinstance(value, bool)
+        elif type_name == "Float":
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+        elif type_name == "InputFile":
+            ok = isinstance(value, str | bytes | UploadedFile)
+        else:
+            raise KeyError(type_name)
         return [] if ok else [f"{where}: expected {type_name}, got {_describe(value)}"]
 
     def _check_object(
@@ -234,7 +260,7 @@ class BotApiSpec:
     ) -> list[str]:
         if not isinstance(value, dict):
             return [f"{where}: expected {type_name} object, got {_describe(value)}"]
-        fields = {field["name"]: field for field in type_def.get("fields", [])}
+        fields = self._fields_of_type(type_name, type_def)
         if not fields:
             return []
         errors = [

@@ -114,13 +114,22 @@ def coerce_params(
 
 def attach_references(value: Any) -> set[str]:
     """Names of file parts referenced as ``attach://name`` anywhere inside ``value``."""
+    found: set[str] = set()
+    _collect_references(value, found)
+    return found
+
+
+def _collect_references(value: Any, found: set[str]) -> None:
+    # One set filled in place: this runs on every request, twice.
     if isinstance(value, str):
-        return {value.removeprefix(ATTACH_PREFIX)} if value.startswith(ATTACH_PREFIX) else set()
-    if isinstance(value, Mapping):
-        return set().union(*(attach_references(item) for item in value.values()))
-    if isinstance(value, list):
-        return set().union(*(attach_references(item) for item in value))
-    return set()
+        if value.startswith(ATTACH_PREFIX):
+            found.add(value.removeprefix(ATTACH_PREFIX))
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            _collect_references(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _collect_references(item, found)
 
 
 def link_direct_uploads(params: dict[str, Any], files: Mapping[str, UploadedFile]) -> None:

@@ -13,10 +13,13 @@ from bot.services.delivery import (
     cancel_batch,
     claim_due,
     enqueue,
+    mark_many,
     mark_result,
     mark_sent,
     next_due,
     reclaim_expired,
+    release,
+    renew_claims,
 )
 from models import Delivery, DeliveryStatus
 
@@ -135,3 +138,47 @@ async def test_cancel_and_count_a_batch(session_pool: SessionPool) -> None:
     assert counts[DeliveryStatus.SENT] == 1
     assert counts[DeliveryStatus.CANCELLED] == 2
     assert counts[DeliveryStatus.PENDING] == 0
+
+
+async def test_release_and_renew_touch_only_the_own_claims(session_pool: SessionPool) -> None:
+    await _enqueue(session_pool, [1, 2, 3, 4])
+    async with session_pool() as session:
+        mine = await claim_due(session, now=NOW, limit=2, instance="a")
+        theirs = await claim_due(session, now=NOW, limit=2, instance="b")
+        ids = [row.id for row in mine + theirs]
+        later = NOW + timedelta(minutes=1)
+        # "a" still holds its rows a minute later; "b"'s rows are not "a"'s to renew.
+        assert await renew_claims(session, ids, instance="a", now=later) == 2
+        await session.commit()
+        assert (
+            await reclaim_expired(
+                session, now=NOW + timedelta(minutes=2), lease=timedelta(seconds=90)
+            )
+            == 2
+        ), "only b's claims ran out"
+        await session.commit()
+        assert await release(session, ids, instance="a") == 2
+        await session.commit()
+        rows = {row.recipient_id: row for row in await session.scalars(select(Delivery))}
+    assert all(row.status is DeliveryStatus.PENDING for row in rows.values())
+    assert all(row.claimed_by is None and row.claimed_at is None for row in rows.values())
+    assert all(row.attempts == 0 and row.due_at == NOW for row in rows.values())
+
+
+async def test_mark_many_gives_a_final_status_without_an_attempt(
+    session_pool: SessionPool,
+) -> None:
+    await _enqueue(session_pool, [1, 2, 3])
+    async with session_pool() as session:
+        rows = await claim_due(session, now=NOW, limit=10, instance="a")
+        await mark_many(
+            session, [rows[0].id, rows[1].id], status=DeliveryStatus.CANCELLED, reason="opted out"
+        )
+        await mark_many(session, [], status=DeliveryStatus.BLOCKED, reason="unreachable")
+        await session.commit()
+        stored = {row.recipient_id: row for row in await session.scalars(select(Delivery))}
+    assert [(stored[n].status, stored[n].last_error, stored[n].attempts) for n in (1, 2)] == [
+        (DeliveryStatus.CANCELLED, "opted out", 0)
+    ] * 2
+    assert stored[1].claimed_by is None
+    assert stored[3].status is DeliveryStatus.SENDING

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.services.pacing import (
+    CATCH_UP_SECONDS,
     Decision,
     Outcome,
     Pacer,
@@ -205,6 +206,142 @@ def test_delay_for_consumes_nothing() -> None:
     assert pacer.delay_for(GROUP) == 0.0
     assert pacer.acquire(1) == 0.0, "asking consumed nothing"
     assert pacer.acquire(2) > 0.0
+
+
+# --- global and per-chat delays apart ---------------------------------------------------------
+
+
+def test_global_and_chat_delays_tell_apart_who_has_to_wait() -> None:
+    pacer, clock = make()
+    assert pacer.acquire(42) == 0.0
+    assert pacer.global_delay() == pytest.approx(0.04), "everybody waits for the next token"
+    assert pacer.chat_delay(42) == 1.0, "chat 42 waits for itself"
+    assert pacer.chat_delay(43) == 0.0
+    clock.advance(0.04)
+    assert pacer.global_delay() == 0.0
+    assert pacer.chat_delay(42) == pytest.approx(0.96)
+    assert pacer.delay_for(42) == pytest.approx(0.96), "delay_for is the larger of both"
+    pacer.pause(2.0)
+    assert pacer.global_delay() == 2.0
+    assert pacer.chat_delay(43) == 0.0, "a pause is global, not per chat"
+
+
+# --- catching up ------------------------------------------------------------------------------
+
+
+def sleep_late(
+    pacer: Pacer, clock: FakeClock, chats: range, *, late: float, catch_up: bool
+) -> list[float]:
+    """Send to each chat, oversleeping every wait by `late` like a busy event loop."""
+    times: list[float] = []
+    for chat in chats:
+        while (delay := pacer.acquire(chat, catch_up=catch_up)) > 0:
+            clock.advance(delay + late)
+        times.append(clock.now)
+    return times
+
+
+def rate_of(times: Sequence[float]) -> float:
+    return (len(times) - 1) / (times[-1] - times[0])
+
+
+def test_a_late_sender_loses_rate_unless_it_catches_up() -> None:
+    pacer, clock = make(PAID)
+    times = sleep_late(pacer, clock, range(1, 5001), late=0.0005, catch_up=False)
+    assert rate_of(times) == pytest.approx(1000 / 1.5, rel=0.01), "every late wake-up is lost"
+
+    pacer, clock = make(PAID)
+    times = sleep_late(pacer, clock, range(1, 5001), late=0.0005, catch_up=True)
+    assert rate_of(times) == pytest.approx(1000, rel=0.01)
+    assert max_in_window(times, 1.0, times) <= 1000
+
+
+@pytest.mark.parametrize("late", [0.0003, 0.002, 0.004, 0.02])
+def test_catching_up_never_puts_more_than_the_rate_into_a_second(late: float) -> None:
+    rng = random.Random(7)
+    pacer, clock = make(PAID)
+    times: list[float] = []
+    for chat in range(1, 5001):
+        while (delay := pacer.acquire(chat, catch_up=True)) > 0:
+            clock.advance(delay + rng.uniform(0, late))
+        times.append(clock.now)
+        clock.advance(rng.choice([0.0, 0.0, 0.0001]))
+    assert max_in_window(times, 1.0, times) <= 1000
+    # Lateness up to CATCH_UP_SECONDS is made up for; beyond it some time is lost.
+    if late <= 0.004:
+        assert rate_of(times) >= 990
+
+
+def test_catching_up_is_bounded_and_starts_fresh_after_a_pause() -> None:
+    pacer, clock = make(PAID)
+    clock.advance(10.0)  # a long quiet time saves up no more than CATCH_UP_SECONDS' worth
+    burst = 0
+    while pacer.acquire(burst + 1, catch_up=True) == 0.0:
+        burst += 1
+    assert burst == 1 + round(CATCH_UP_SECONDS * 1000)
+
+    pacer.pause(1.0)
+    clock.advance(1.0)
+    assert pacer.acquire(1000, catch_up=True) == 0.0
+    assert pacer.acquire(1001, catch_up=True) == pytest.approx(0.001), "nothing from the pause"
+
+    slow, slow_clock = make()  # 25/s: at least one interval, here 40 ms, can be made up
+    slow_clock.advance(1.0)
+    assert slow.acquire(1, catch_up=True) == 0.0
+    assert slow.acquire(2, catch_up=True) == 0.0
+    assert slow.acquire(3, catch_up=True) == pytest.approx(0.04)
+
+
+# --- until answered ---------------------------------------------------------------------------
+
+
+def test_sends_on_their_way_count_against_telegrams_ceiling() -> None:
+    pacer, clock = make()  # 25/s configured; Telegram's ceiling is 30/s
+    for chat in range(1, 31):
+        send_when_allowed_answered_later(pacer, clock, chat)
+    clock.advance(5.0)  # long after: the bucket and the 25-per-second window are free again
+    assert pacer.delay_for(31) > 0, "30 requests without an answer may still arrive any moment"
+
+    pacer.answered()  # one arrives now, so it counts for one more second
+    assert pacer.delay_for(31) > 0
+    clock.advance(1.0)
+    assert pacer.delay_for(31) == 0.0
+    assert pacer.acquire(31, until_answered=True) == 0.0
+    assert pacer.delay_for(32) > 0
+
+
+def send_when_allowed_answered_later(pacer: Pacer, clock: FakeClock, chat_id: int) -> None:
+    while (delay := pacer.acquire(chat_id, until_answered=True)) > 0:
+        clock.advance(delay)
+
+
+def test_a_request_held_up_on_its_way_cannot_squeeze_a_second() -> None:
+    pacer, clock = make(PAID)
+    times: list[float] = []
+    # The first 5 requests answer only after 0.3 s (an event loop pause, a slow network):
+    # Telegram may count them as late as that, next to the sends made meanwhile.
+    slow: list[float] = []
+    for chat in range(1, 3001):
+        while (delay := pacer.acquire(chat, catch_up=True, until_answered=True)) > 0:
+            clock.advance(delay)
+        times.append(clock.now)
+        if chat <= 5:
+            slow.append(clock.now + 0.3)
+        else:
+            pacer.answered()
+        while slow and slow[0] <= clock.now:
+            slow.pop(0)
+            pacer.answered()
+    latest = [t + 0.3 if index < 5 else t for index, t in enumerate(times)]
+    arrivals = sorted(latest)
+    assert max_in_window(arrivals, 1.0, arrivals) <= 1000
+
+
+def test_answered_without_a_send_on_its_way_is_a_mistake() -> None:
+    pacer, _ = make()
+    pacer.acquire(1)
+    with pytest.raises(ValueError, match="until_answered"):
+        pacer.answered()
 
 
 # --- simulation -------------------------------------------------------------------------------

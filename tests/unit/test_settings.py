@@ -27,6 +27,7 @@ VARIABLES = (
     "NEWCOMER_DAYS",
     "SEND_RATE",
     "PAID_BROADCAST",
+    "DELIVERY_LEASE_SECONDS",
 )
 
 
@@ -53,6 +54,7 @@ def test_defaults() -> None:
         25.0,
         False,
     )
+    assert settings.delivery_lease_seconds == 120
     assert TOKEN not in repr(settings)
 
 
@@ -62,7 +64,9 @@ def test_environment_and_env_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     monkeypatch.setenv("DEFAULT_LOCALE", "EN")
     monkeypatch.setenv("TELEGRAM_API_URL", "http://127.0.0.1:8081/")
     monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.org/tg/hook")
+    monkeypatch.setenv("DELIVERY_LEASE_SECONDS", "5")
     settings = Settings()
+    assert settings.delivery_lease_seconds == 5
     assert settings.kv_name == "KV from file"
     assert settings.admin_ids == {5, 7}
     assert settings.default_locale == "en"
@@ -90,6 +94,9 @@ def test_environment_and_env_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
         ("SEND_RATE", "50", "SEND_RATE is malformed"),
         ("SEND_RATE", "-1", "SEND_RATE is malformed"),
         ("PAID_BROADCAST", "maybe", "PAID_BROADCAST is malformed"),
+        ("DELIVERY_LEASE_SECONDS", "4", "DELIVERY_LEASE_SECONDS is malformed"),
+        ("DELIVERY_LEASE_SECONDS", "2.5", "DELIVERY_LEASE_SECONDS is malformed"),
+        ("DELIVERY_LEASE_SECONDS", "two minutes", "DELIVERY_LEASE_SECONDS is malformed"),
     ],
 )
 def test_bad_values_name_the_variable(
