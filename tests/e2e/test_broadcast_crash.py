@@ -8,19 +8,19 @@ import os
 import signal
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from bot.db import SessionPool, create_engine, create_session_pool
-from bot.services.delivery import enqueue
-from jobs.onboarding import INTAKE_REMINDER
-from models import Category, Delivery, DeliveryStatus, Member, Profile
+from bot.services import broadcasts
+from bot.services.audience import Audience
+from models import Category, Delivery, DeliveryStatus
 from models.base import utcnow
 from tests.e2e.test_process import START_TIMEOUT, BotProcess
 from tests.fakebotapi import FakeBotAPI, FakeUser
+from tests.members import signed_up
 
 pytestmark = pytest.mark.e2e
 
@@ -72,30 +72,30 @@ async def spawn(
             await process.stop(signal.SIGKILL)
 
 
-async def _members_in_intake(pool: SessionPool, people: list[FakeUser]) -> None:
-    """Members who left the intake unfinished, each with a reminder due now (plain inserts)."""
-    now = utcnow()
+async def _broadcast_due(pool: SessionPool, people: list[FakeUser], author: FakeUser) -> str:
+    """Signed-up members and a broadcast to all of them, due now; returns its text.
+
+    The organiser's message exists at the fake server (they sent it to the bot), so the copies
+    are real copyMessage calls; the bot's broadcast job starts it as soon as it runs.
+    """
+    text = "Infostand am Samstag: wer hilft mit?"
+    source = (await author.send_message(text))["message"]
+    for person in people:
+        await signed_up(pool, person)
     async with pool() as session:
-        for person in people:
-            session.add(Member(id=person.id, first_name=person.first_name, language="de"))
-            # Reminded already as far as the reminder job is concerned, so it adds none.
-            session.add(
-                Profile(
-                    member_id=person.id,
-                    intake_started_at=now - timedelta(days=1),
-                    intake_reminded_at=now,
-                )
-            )
-        await session.flush()
-        enqueue(
+        await broadcasts.schedule(
             session,
-            [person.id for person in people],
-            kind=INTAKE_REMINDER,
-            payload={},
-            due_at=now,
-            category=Category.REMINDERS,
+            author_id=author.id,
+            source_chat_id=author.id,
+            source_message_id=source["message_id"],
+            content_type="text",
+            summary=text,
+            category=Category.CALLS_FOR_HELP,
+            audience=Audience(),
+            scheduled_at=utcnow(),
         )
         await session.commit()
+    return text
 
 
 async def _rows(pool: SessionPool) -> list[Delivery]:
@@ -114,10 +114,13 @@ async def _wait_for_rows(
 
 
 async def test_a_kill_mid_broadcast_skips_nobody_and_repeats_only_what_was_claimed(
-    spawn: Callable[[str], BotProcess], fake_api: FakeBotAPI, pool: SessionPool
+    spawn: Callable[[str], BotProcess],
+    fake_api: FakeBotAPI,
+    pool: SessionPool,
+    admin_user: FakeUser,
 ) -> None:
     people = [fake_api.add_user(first_name=f"M{n}", language_code="de") for n in range(RECIPIENTS)]
-    await _members_in_intake(pool, people)
+    text = await _broadcast_due(pool, people, admin_user)
 
     def received() -> int:
         return sum(1 for person in people if fake_api.sent_to(person.id))
@@ -144,10 +147,25 @@ async def test_a_kill_mid_broadcast_skips_nobody_and_repeats_only_what_was_claim
     # The held rows come back once the lease has run out; everything else goes on at once.
     rows = await _wait_for_rows(
         pool,
-        lambda rows: all(row.status is DeliveryStatus.SENT for row in rows),
+        lambda rows: (
+            len(rows) == RECIPIENTS and all(row.status is DeliveryStatus.SENT for row in rows)
+        ),
         seconds=START_TIMEOUT + LEASE_SECONDS + RECIPIENTS / 30 * 2,
     )
+    # The report comes once, from the second process, however the work was split.
+    await fake_api.wait_for_message(
+        admin_user.id,
+        predicate=lambda sent: (sent.text or "").startswith("Rundschreiben #1 ist fertig."),
+        timeout=10,
+    )
     assert await second.stop() == 0
+    reports = [
+        sent
+        for sent in fake_api.sent_to(admin_user.id)
+        if (sent.text or "").startswith("Rundschreiben #1 ist fertig.")
+    ]
+    assert len(reports) == 1
+    assert f"Zugestellt: {RECIPIENTS} von {RECIPIENTS}" in reports[0].text
 
     counts = {person.id: len(fake_api.sent_to(person.id)) for person in people}
     assert min(counts.values()) >= 1, "nobody is skipped"
@@ -157,9 +175,9 @@ async def test_a_kill_mid_broadcast_skips_nobody_and_repeats_only_what_was_claim
     assert len(twice) <= len(claimed)
     for person in people:
         assert all(
-            message.text.startswith("Du hast mir gestern")
+            message.method == "copyMessage" and message.text == text
             for message in fake_api.sent_to(person.id)
-        ), "the reminder, in German"
+        ), "a copy of the organiser's message"
     assert "Traceback" not in second.log()
     assert "took back deliveries whose sender stopped" in second.log()
     assert fake_api.limit_breaches(global_per_second=30) == []
