@@ -11,8 +11,14 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import Application
+from bot.outbox import DeliveryWorker
+from bot.services import broadcasts
+from bot.services.audience import Audience
 from bot.services.kv_setup import apply_setup, load_setup
+from bot.services.pacing import Pacer, PacingLimits
 from jobs.broadcasts import run_broadcasts
+from jobs.context import JobContext
+from jobs.renderers import RENDERERS
 from models import (
     Attendance,
     Broadcast,
@@ -23,6 +29,7 @@ from models import (
     Group,
     Member,
     OptOut,
+    Profile,
     Role,
 )
 from models.base import utcnow
@@ -560,3 +567,72 @@ async def test_members_say_they_come_and_attendees_get_a_broadcast(
     await driver.press(ben, ask, _button(ask, "Ja, alles löschen"))
     async with app.session_pool() as session:
         assert list(await session.scalars(select(Attendance))) == []
+
+
+async def test_a_broadcast_to_two_thousand_with_faults_reaches_everyone_once(
+    fake_api: FakeBotAPI, app: Application, admin_user: FakeUser
+) -> None:
+    """10% of sends fail (502s and timeouts) and 5% of members blocked the bot meanwhile."""
+    people = [fake_api.add_user(first_name=f"M{n}", language_code="de") for n in range(2000)]
+    blocked = {person.id for person in people[::20]}
+    fake_api.block_many(blocked)
+    async with app.session_pool() as session:
+        for person in people:
+            member = Member(id=person.id, first_name=person.first_name)
+            member.profile = Profile(member_id=person.id)
+            session.add(member)
+        await session.commit()
+    source = (await admin_user.send_message("Mitgliederversammlung am 12.12."))["message"]
+    async with app.session_pool() as session:
+        broadcast = await broadcasts.schedule(
+            session,
+            author_id=admin_user.id,
+            source_chat_id=admin_user.id,
+            source_message_id=source["message_id"],
+            content_type="text",
+            summary="Mitgliederversammlung",
+            category=Category.ANNOUNCEMENTS,
+            audience=Audience(),
+            scheduled_at=utcnow(),
+        )
+        await session.commit()
+    await run_broadcasts(app.job_context())
+
+    settings = app.settings.model_copy(update={"paid_broadcast": True, "send_rate": 1000.0})
+    worker = DeliveryWorker(
+        JobContext(app.session_pool, app.bot, app.i18n, settings),
+        Pacer(PacingLimits(global_per_second=1000.0, paid=True)),
+        renderers=RENDERERS,
+    )
+    fake_api.inject_faults(rate=0.1, kinds=("5xx", "timeout"), seed=11, timeout_seconds=0.2)
+    now = utcnow()
+    for _ in range(20):  # each round: everything due, then time moves past the backoffs
+        while await worker.run_once(now=now):
+            pass
+        rows = await _deliveries(app, broadcast.id)
+        if all(
+            row.status not in {DeliveryStatus.PENDING, DeliveryStatus.SENDING}
+            for row in rows.values()
+        ):
+            break
+        now += timedelta(minutes=10)
+    fake_api.stop_faults()
+    assert fake_api.injected["5xx"] + fake_api.injected["timeout"] > 100
+
+    for person in people:
+        copies = [m for m in fake_api.sent_to(person.id) if m.method == "copyMessage"]
+        assert len(copies) == (0 if person.id in blocked else 1), person
+        expected = DeliveryStatus.BLOCKED if person.id in blocked else DeliveryStatus.SENT
+        assert rows[person.id].status is expected
+    async with app.session_pool() as session:
+        unreachable = set(
+            await session.scalars(select(Member.id).where(Member.reachable.is_(False)))
+        )
+    assert unreachable == blocked
+
+    before = len(fake_api.sent_to(admin_user.id))
+    await run_broadcasts(app.job_context())
+    [report] = fake_api.sent_to(admin_user.id)[before:]
+    assert "Zugestellt: 1.900 von 2.000" in report.text
+    assert "Nicht erreichbar (Bot blockiert): 100" in report.text
+    assert fake_api.limit_breaches() == []
