@@ -65,6 +65,15 @@ def _no_permission() -> str:
     return _("Sorry, only organisers can send broadcasts.")
 
 
+async def _refused(message: Message, roles: frozenset[Role], state: FSMContext) -> bool:
+    """A draft step from someone who may not broadcast (the role was taken meanwhile)."""
+    if allows(roles, BROADCAST.roles):
+        return False
+    await state.clear()
+    await message.answer(_no_permission())
+    return True
+
+
 def _button(text: str, action: str, dim: str = "", value: int = 0) -> InlineKeyboardButton:
     return InlineKeyboardButton(
         text=text, callback_data=BroadcastCallback(action=action, dim=dim, value=value).pack()
@@ -237,9 +246,7 @@ async def message_received(
     state: FSMContext,
 ) -> None:
     """The organiser's message: keep a reference to it and open the audience panel."""
-    if not allows(roles, BROADCAST.roles):
-        await state.clear()
-        await message.answer(_no_permission())
+    if await _refused(message, roles, state):
         return
     if message.content_type not in CONTENT_TYPES:
         await message.answer(
@@ -269,9 +276,7 @@ async def time_received(
     state: FSMContext,
 ) -> None:
     """A date and time for a scheduled broadcast, in the KV's zone."""
-    if not allows(roles, BROADCAST.roles):
-        await state.clear()
-        await message.answer(_no_permission())
+    if await _refused(message, roles, state):
         return
     draft = await _draft(state)
     if draft is None:

@@ -156,6 +156,15 @@ async def mark_many(
         )
 
 
+def _held_by(delivery_ids: Sequence[int], instance: str) -> tuple[Any, ...]:
+    """Conditions for rows among `delivery_ids` that `instance` claimed and still holds."""
+    return (
+        Delivery.id.in_(delivery_ids),
+        Delivery.status == DeliveryStatus.SENDING,
+        Delivery.claimed_by == instance,
+    )
+
+
 async def release(session: AsyncSession, delivery_ids: Sequence[int], *, instance: str) -> int:
     """Give rows `instance` claimed but did not send back to PENDING, as they were.
 
@@ -166,11 +175,7 @@ async def release(session: AsyncSession, delivery_ids: Sequence[int], *, instanc
         return 0
     result = await session.execute(
         update(Delivery)
-        .where(
-            Delivery.id.in_(delivery_ids),
-            Delivery.status == DeliveryStatus.SENDING,
-            Delivery.claimed_by == instance,
-        )
+        .where(*_held_by(delivery_ids, instance))
         .values(status=DeliveryStatus.PENDING, claimed_by=None, claimed_at=None)
         .execution_options(synchronize_session=False)
     )
@@ -189,11 +194,7 @@ async def renew_claims(
         return 0
     result = await session.execute(
         update(Delivery)
-        .where(
-            Delivery.id.in_(delivery_ids),
-            Delivery.status == DeliveryStatus.SENDING,
-            Delivery.claimed_by == instance,
-        )
+        .where(*_held_by(delivery_ids, instance))
         .values(claimed_at=now)
         .execution_options(synchronize_session=False)
     )
