@@ -226,9 +226,11 @@ async def show_privacy(
     contact = await directory.privacy_contact(session)
     text = _(
         "<b>Privacy</b>\n\n"
-        "<b>Always:</b> your Telegram id and language, so I can answer you.\n"
+        "<b>Always:</b> your Telegram id and language, so I can answer you, and which kinds of "
+        "messages you switched off.\n"
         "<b>Only if you agreed:</b> your first name and username, your topics, Stadtteil, "
-        "activities, free time, how often you want to hear from us, and the groups you joined.\n\n"
+        "activities, free time, how often you want to hear from us, the groups you joined and "
+        "the meetings you said you come to.\n\n"
         "<b>Why:</b> to suggest groups and dates and to tell hosts you're coming.\n"
         "<b>Who sees it:</b> the organisers of {kv}; hosts see the names of their group's "
         "members. Nobody else.\n"

@@ -23,6 +23,7 @@ from models import (
     Group,
     GroupMembership,
     Member,
+    OptOut,
     Profile,
     Topic,
 )
@@ -64,7 +65,7 @@ async def give_consent(
 
 
 async def withdraw_consent(session: AsyncSession, member: Member) -> bool:
-    """Erase profile, group memberships, meetings, name and username; id and language stay.
+    """Erase profile, groups, meetings, message settings, name and username; id, language stay.
 
     Returns whether there was anything to erase. The caller commits.
     """
@@ -76,7 +77,10 @@ async def withdraw_consent(session: AsyncSession, member: Member) -> bool:
     )
     # The foreign key cascades too; deleting explicitly keeps it true without one.
     await session.execute(delete(Attendance).where(Attendance.member_id == member.id))
-    return had_profile or had_identity or bool(result.rowcount)
+    # "Delete everything" includes the message settings; without a profile no audience
+    # reaches the member anyway.
+    settings = await session.execute(delete(OptOut).where(OptOut.member_id == member.id))
+    return had_profile or had_identity or bool(result.rowcount) or bool(settings.rowcount)
 
 
 def _require(member: Member) -> Profile:

@@ -564,9 +564,13 @@ async def test_members_say_they_come_and_attendees_get_a_broadcast(
     [mine] = await driver.press(ben, privacy, _button(privacy, "Meine Daten anzeigen"))
     assert "Treffen, zu denen du kommst: " in mine.text
     [ask] = await driver.press(ben, privacy, _button(privacy, "Alles löschen"))
+    async with app.session_pool() as session:
+        session.add(OptOut(member_id=ben.id, category=Category.REMINDERS))
+        await session.commit()
     await driver.press(ben, ask, _button(ask, "Ja, alles löschen"))
     async with app.session_pool() as session:
         assert list(await session.scalars(select(Attendance))) == []
+        assert list(await session.scalars(select(OptOut).where(OptOut.member_id == ben.id))) == []
 
 
 async def test_a_broadcast_to_two_thousand_with_faults_reaches_everyone_once(
