@@ -191,6 +191,18 @@ async def check(session: AsyncSession, audience: Audience) -> None:
             raise UnknownSegmentError(f"unknown {dimension}")
 
 
+# Kinds a member has several of, each a link table: (its member column, its value column).
+_LINKS: dict[Dimension, tuple[Any, Any]] = {
+    "topics": (profile_topics.c.member_id, profile_topics.c.topic_id),
+    "groups": (GroupMembership.member_id, GroupMembership.group_id),
+    "activity_types": (
+        profile_activity_types.c.member_id,
+        profile_activity_types.c.activity_type_id,
+    ),
+    "meetings": (Attendance.member_id, Attendance.meeting_id),
+}
+
+
 def _matching(audience: Audience, category: Category) -> Select[Any]:
     opted_out = exists().where(OptOut.member_id == Member.id, OptOut.category == category)
     query = select(Member.id, Member.reachable, opted_out.label("opted_out")).join(
@@ -198,33 +210,10 @@ def _matching(audience: Audience, category: Category) -> Select[Any]:
     )
     if audience.districts:
         query = query.where(Profile.district_id.in_(audience.districts))
-    if audience.topics:
-        query = query.where(
-            exists().where(
-                profile_topics.c.member_id == Member.id,
-                profile_topics.c.topic_id.in_(audience.topics),
-            )
-        )
-    if audience.groups:
-        query = query.where(
-            exists().where(
-                GroupMembership.member_id == Member.id,
-                GroupMembership.group_id.in_(audience.groups),
-            )
-        )
-    if audience.activity_types:
-        query = query.where(
-            exists().where(
-                profile_activity_types.c.member_id == Member.id,
-                profile_activity_types.c.activity_type_id.in_(audience.activity_types),
-            )
-        )
-    if audience.meetings:
-        query = query.where(
-            exists().where(
-                Attendance.member_id == Member.id, Attendance.meeting_id.in_(audience.meetings)
-            )
-        )
+    for dimension, (member_column, value_column) in _LINKS.items():
+        ids = audience.values(dimension)
+        if ids:
+            query = query.where(exists().where(member_column == Member.id, value_column.in_(ids)))
     return query.order_by(Member.id)
 
 
