@@ -545,11 +545,15 @@ async def _follow_up(
         await query.answer(_("This broadcast has already ended."), show_alert=True)
         return
     logger.info("broadcast %s stopped by %s", broadcast.id, query.from_user.id)
+    await query.answer(_("Stopped."))
+    if stopped.started_at is None:
+        text = _("Broadcast #{id} was stopped before it went out. Nothing was sent.")
+        await _show(message, text.format(id=stopped.id), None)
+        return
     progress = await broadcasts.progress(session, stopped, now)
     reasons = await broadcasts.failure_reasons(session, stopped.id)
-    await query.answer(_("Stopped."))
-    keyboard = views.report_keyboard(stopped.id) if stopped.started_at else None
-    await _show(message, views.report_text(stopped, progress, reasons, cancelled=True), keyboard)
+    text = views.report_text(stopped, progress, reasons, cancelled=True)
+    await _show(message, text, views.report_keyboard(stopped.id))
 
 
 def create_router() -> Router:

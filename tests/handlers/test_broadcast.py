@@ -460,6 +460,9 @@ async def test_stop_a_running_and_a_scheduled_broadcast(
     assert driver.last_answer()["text"] == "Es geht weiter."
     [ask] = await driver.press(admin_user, listing, _button(listing, "#2 stoppen"))
     await driver.press(admin_user, ask, _button(ask, "Ja, stoppen"))
+    assert (
+        ask.text == "Rundschreiben #2 wurde gestoppt, bevor es rausging. Nichts wurde verschickt."
+    )
     assert (await _broadcasts(app))[1].status is BroadcastStatus.CANCELLED
     await run_broadcasts(app.job_context(), now=utcnow() + timedelta(days=400))
     assert await _deliveries(app, 2) == {}
