@@ -4,7 +4,6 @@ skipped, and only messages that were claimed at the moment of the kill can arriv
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import time
 from collections.abc import AsyncIterator, Callable
@@ -40,20 +39,10 @@ async def pool(database_url: str) -> AsyncIterator[SessionPool]:
 
 
 @pytest.fixture
-def bot_env(fake_api: FakeBotAPI, database_url: str, admin_user: FakeUser) -> dict[str, str]:
-    """A deployment's environment: the default rate and a short lease."""
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "BOT_TOKEN": fake_api.token,
-        "TELEGRAM_API_URL": fake_api.api_url,
-        "DATABASE_URL": database_url,
-        "ADMIN_IDS": str(admin_user.id),
-        "KV_NAME": "KV Testhausen",
-        "LOG_LEVEL": "INFO",
-        # The default: it leaves Telegram's 30/s room for the progress message and replies.
-        "SEND_RATE": str(RATE),
-        "DELIVERY_LEASE_SECONDS": str(LEASE_SECONDS),
-    }
+def bot_env(bot_env: dict[str, str]) -> dict[str, str]:
+    """A deployment's environment with the default rate and a short lease."""
+    # The default rate leaves Telegram's 30/s room for the progress message and replies.
+    return {**bot_env, "SEND_RATE": str(RATE), "DELIVERY_LEASE_SECONDS": str(LEASE_SECONDS)}
 
 
 @pytest.fixture

@@ -52,22 +52,6 @@ class BotProcess:
 
 
 @pytest.fixture
-def bot_env(
-    fake_api: FakeBotAPI, database_url: str, admin_user: FakeUser, tmp_path: Path
-) -> dict[str, str]:
-    """The environment a deployment would set, and nothing from the developer's shell."""
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "BOT_TOKEN": fake_api.token,
-        "TELEGRAM_API_URL": fake_api.api_url,
-        "DATABASE_URL": database_url,
-        "ADMIN_IDS": str(admin_user.id),
-        "KV_NAME": "KV Testhausen",
-        "LOG_LEVEL": "INFO",
-    }
-
-
-@pytest.fixture
 async def spawn(bot_env: dict[str, str], tmp_path: Path) -> AsyncIterator[Callable[[], BotProcess]]:
     """Make bot processes; any still running at the end are killed."""
     made: list[BotProcess] = []
