@@ -1,11 +1,12 @@
-"""Declarative base, constraint naming convention and the UTC timestamp type."""
+"""Declarative base, constraint naming convention, the UTC timestamp and enum column types."""
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, MetaData
+from sqlalchemy import DateTime, Dialect, Enum, MetaData
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -54,3 +55,18 @@ class UTCDateTime(TypeDecorator[datetime]):
 def utcnow() -> datetime:
     """The current time as aware UTC."""
     return datetime.now(UTC)
+
+
+def text_enum(kind: type[enum.StrEnum], name: str) -> Enum:
+    """An enum column stored as its values in a short VARCHAR, the same on SQLite and PostgreSQL.
+
+    Not a native PostgreSQL enum: adding a value then needs no type migration.
+    """
+    return Enum(
+        kind,
+        name=name,
+        native_enum=False,
+        length=16,
+        validate_strings=True,
+        values_callable=lambda values: [value.value for value in values],
+    )

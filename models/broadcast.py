@@ -6,10 +6,10 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, UTCDateTime, utcnow
+from models.base import Base, UTCDateTime, text_enum, utcnow
 
 
 class Category(enum.StrEnum):
@@ -29,17 +29,6 @@ class BroadcastStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-def _enum(kind: type[enum.StrEnum], name: str) -> Enum:
-    return Enum(
-        kind,
-        name=name,
-        native_enum=False,
-        length=16,
-        validate_strings=True,
-        values_callable=lambda values: [value.value for value in values],
-    )
-
-
 class OptOut(Base):
     """A member does not want messages of one category."""
 
@@ -49,7 +38,7 @@ class OptOut(Base):
         ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
     )
     category: Mapped[Category] = mapped_column(
-        _enum(Category, "opt_out_category"), primary_key=True
+        text_enum(Category, "opt_out_category"), primary_key=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -71,12 +60,14 @@ class Broadcast(Base):
     content_type: Mapped[str] = mapped_column(String(16))
     # The first words, to tell broadcasts apart in lists; nothing else of the content is stored.
     summary: Mapped[str] = mapped_column(String(120), default="")
-    category: Mapped[Category] = mapped_column(_enum(Category, "broadcast_category"))
+    category: Mapped[Category] = mapped_column(text_enum(Category, "broadcast_category"))
     # {"districts": [ids], "topics": [...], "groups": [...], "activity_types": [...]}
     audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     status: Mapped[BroadcastStatus] = mapped_column(
-        _enum(BroadcastStatus, "broadcast_status"), default=BroadcastStatus.SCHEDULED, index=True
+        text_enum(BroadcastStatus, "broadcast_status"),
+        default=BroadcastStatus.SCHEDULED,
+        index=True,
     )
     # Counted when it goes out: rows put in the outbox, and who was left out why.
     total: Mapped[int] = mapped_column(Integer, default=0)

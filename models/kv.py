@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import BigInteger, Boolean, Column, Enum, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base
+from models.base import Base, text_enum
 
 KEY_LENGTH = 64
 NAME_LENGTH = 100
@@ -85,16 +85,7 @@ class Group(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(KEY_LENGTH), unique=True)
     name: Mapped[str] = mapped_column(String(NAME_LENGTH))
-    type: Mapped[GroupType] = mapped_column(
-        Enum(
-            GroupType,
-            name="group_type",
-            native_enum=False,
-            length=16,
-            validate_strings=True,
-            values_callable=lambda kinds: [kind.value for kind in kinds],
-        )
-    )
+    type: Mapped[GroupType] = mapped_column(text_enum(GroupType, "group_type"))
     district_id: Mapped[int | None] = mapped_column(
         ForeignKey("districts.id", ondelete="SET NULL"), index=True
     )

@@ -6,10 +6,10 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, Boolean, Enum, ForeignKey, String, true
+from sqlalchemy import BigInteger, Boolean, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, UTCDateTime, utcnow
+from models.base import Base, UTCDateTime, text_enum, utcnow
 
 if TYPE_CHECKING:
     from models.profile import Profile
@@ -72,14 +72,7 @@ class MemberRole(Base):
         BigInteger, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
     )
     role: Mapped[Role] = mapped_column(
-        Enum(
-            Role,
-            name="role",
-            native_enum=False,
-            length=16,
-            validate_strings=True,
-            values_callable=lambda roles: [role.value for role in roles],
-        ),
+        text_enum(Role, "role"),
         primary_key=True,
     )
     granted_by: Mapped[int | None] = mapped_column(BigInteger)
