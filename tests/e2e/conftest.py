@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 
+from tests.e2e.test_process import BotProcess
 from tests.fakebotapi import FakeBotAPI, FakeUser
 
 
@@ -21,3 +25,21 @@ def bot_env(fake_api: FakeBotAPI, database_url: str, admin_user: FakeUser) -> di
         "KV_NAME": "KV Testhausen",
         "LOG_LEVEL": "INFO",
     }
+
+
+@pytest.fixture
+async def spawn(
+    bot_env: dict[str, str], tmp_path: Path
+) -> AsyncIterator[Callable[..., BotProcess]]:
+    """Make bot processes (each name its own log); any still running at the end are killed."""
+    made: list[BotProcess] = []
+
+    def make(name: str = "bot") -> BotProcess:
+        process = BotProcess(bot_env, tmp_path, tmp_path / f"{name}.log")
+        made.append(process)
+        return process
+
+    yield make
+    for process in made:
+        if process.process is not None:
+            await process.stop(signal.SIGKILL)

@@ -7,7 +7,6 @@ import asyncio
 import signal
 import time
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -43,24 +42,6 @@ def bot_env(bot_env: dict[str, str]) -> dict[str, str]:
     """A deployment's environment with the default rate and a short lease."""
     # The default rate leaves Telegram's 30/s room for the progress message and replies.
     return {**bot_env, "SEND_RATE": str(RATE), "DELIVERY_LEASE_SECONDS": str(LEASE_SECONDS)}
-
-
-@pytest.fixture
-async def spawn(
-    bot_env: dict[str, str], tmp_path: Path
-) -> AsyncIterator[Callable[[str], BotProcess]]:
-    """Bot processes, each with its own log; any still running at the end are killed."""
-    made: list[BotProcess] = []
-
-    def make(name: str) -> BotProcess:
-        process = BotProcess(bot_env, tmp_path, tmp_path / f"{name}.log")
-        made.append(process)
-        return process
-
-    yield make
-    for process in made:
-        if process.process is not None:
-            await process.stop(signal.SIGKILL)
 
 
 async def _broadcast_due(pool: SessionPool, people: list[FakeUser], author: FakeUser) -> str:

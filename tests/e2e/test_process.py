@@ -9,7 +9,7 @@ import shutil
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -51,22 +51,6 @@ class BotProcess:
         return self.log_path.read_text(errors="replace")
 
 
-@pytest.fixture
-async def spawn(bot_env: dict[str, str], tmp_path: Path) -> AsyncIterator[Callable[[], BotProcess]]:
-    """Make bot processes; any still running at the end are killed."""
-    made: list[BotProcess] = []
-
-    def make() -> BotProcess:
-        process = BotProcess(bot_env, tmp_path, tmp_path / "bot.log")
-        made.append(process)
-        return process
-
-    yield make
-    for process in made:
-        if process.process is not None:
-            await process.stop(signal.SIGKILL)
-
-
 async def _start_polling(fake_api: FakeBotAPI, bot: BotProcess) -> None:
     """Start `mitmachbot run` and wait for its first getUpdates."""
     calls = fake_api.get_updates_calls
@@ -78,7 +62,7 @@ async def _start_polling(fake_api: FakeBotAPI, bot: BotProcess) -> None:
 
 
 async def test_run_polling_greets_and_logs_one_line_per_update(
-    spawn: Callable[[], BotProcess], fake_api: FakeBotAPI
+    spawn: Callable[..., BotProcess], fake_api: FakeBotAPI
 ) -> None:
     bot = spawn()
     await _start_polling(fake_api, bot)
@@ -102,7 +86,7 @@ async def test_run_polling_greets_and_logs_one_line_per_update(
 
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
 async def test_a_restart_mid_conversation_loses_nothing(
-    spawn: Callable[[], BotProcess],
+    spawn: Callable[..., BotProcess],
     fake_api: FakeBotAPI,
     admin_user: FakeUser,
     how: signal.Signals,
@@ -140,7 +124,7 @@ def _free_port() -> int:
 
 
 async def test_run_webhook(
-    spawn: Callable[[], BotProcess], bot_env: dict[str, str], fake_api: FakeBotAPI
+    spawn: Callable[..., BotProcess], bot_env: dict[str, str], fake_api: FakeBotAPI
 ) -> None:
     port = _free_port()
     secret = "process-secret_0123456789"
