@@ -133,16 +133,15 @@ async def _panel(
     return text, InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-async def _dimension_page(
-    session: AsyncSession,
+def _dimension_page(
     draft: dict[str, Any],
     dimension: segments.Dimension,
     page: int,
     zone: ZoneInfo,
+    options: list[segments.Option],
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """One kind's values with a tick for each chosen one, PAGE_SIZE at a time."""
+    """One kind's values (`options`) with a tick for each chosen one, PAGE_SIZE at a time."""
     chosen = _audience(draft).values(dimension)
-    options = await segments.options(session, dimension, now=utcnow())
     pages = max(1, -(-len(options) // PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
     key = KEY_OF[dimension]
@@ -404,9 +403,9 @@ async def _change_audience(
     if dimension is None:
         raise segments.UnknownSegmentError("unknown kind")
     page = callback_data.value
+    options = await segments.options(session, dimension, now=utcnow())
     if action == "tog":
         audience = _audience(draft)
-        options = await segments.options(session, dimension, now=utcnow())
         if callback_data.value not in audience.values(dimension) and callback_data.value not in {
             option.id for option in options
         }:
@@ -416,7 +415,7 @@ async def _change_audience(
     elif action == "clear":
         draft["audience"] = _audience(draft).cleared(dimension).to_json()
         page = 0
-    return await _dimension_page(session, draft, dimension, page, zone)
+    return _dimension_page(draft, dimension, page, zone, options)
 
 
 def _page_of(options: list[segments.Option], option_id: int) -> int:
