@@ -55,7 +55,6 @@ Runner = Callable[[FakeBotAPI], AsyncIterator[None]]
 # Makes the simulated people ready before they write (a known member is stored first).
 Prepare = Callable[[Sequence[FakeUser]], Awaitable[None]]
 
-WARM_UP = 50
 LANGUAGE = "de"
 
 
@@ -157,6 +156,15 @@ def _all_answered(server: FakeBotAPI, people: Sequence[FakeUser]) -> Callable[[]
     return check
 
 
+async def _settle(server: FakeBotAPI) -> None:
+    """Wait until the bot has gone quiet: replies after each member's first may still be coming."""
+    while True:
+        seen = len(server.requests)
+        await asyncio.sleep(0.3)
+        if len(server.requests) == seen:
+            return
+
+
 async def _send_all(server: FakeBotAPI, people: Sequence[FakeUser], *, within: float) -> None:
     for person in people:
         await person.send_message("/start")
@@ -170,9 +178,10 @@ class Contender:
     slow minutes over all bots alike rather than onto whichever ran then.
     """
 
-    def __init__(self, server: FakeBotAPI, prepare: Prepare | None) -> None:
+    def __init__(self, server: FakeBotAPI, prepare: Prepare | None, warm_up: int) -> None:
         self.server = server
         self._prepare = prepare
+        self._warm_up = warm_up
         self.rounds: list[float] = []
         self.replies: tuple[Reply, ...] = ()
         self.latencies: list[float] = []
@@ -188,8 +197,9 @@ class Contender:
 
     async def warm_up(self) -> None:
         """First-use costs (imports, statement caches, connections) are not throughput."""
-        warm = await self._new_people("W", WARM_UP)
+        warm = await self._new_people("W", self._warm_up)
         await _send_all(self.server, warm, within=60)
+        await _settle(self.server)
         self.replies = tuple(Reply.of(sent) for sent in self.server.sent_to(warm[0].id))
 
     async def burst(self, size: int) -> None:
@@ -198,6 +208,7 @@ class Contender:
         started = time.perf_counter()
         await _send_all(self.server, people, within=size / 5 + 30)
         self.rounds.append(size / (time.perf_counter() - started))
+        await _settle(self.server)  # not into the next bot's round
 
     async def offered_load(self, rate: float, seconds: float) -> None:
         """Reply latency at a fixed offered load, far below the throughput, on fresh members."""
@@ -231,11 +242,11 @@ class Contender:
 
 
 async def _start(
-    stack: AsyncExitStack, runner: Runner, prepare: Prepare | None = None
+    stack: AsyncExitStack, runner: Runner, warm_up: int, prepare: Prepare | None = None
 ) -> Contender:
     server = await stack.enter_async_context(FakeBotAPI())
     await stack.enter_async_context(runner(server))
-    contender = Contender(server, prepare)
+    contender = Contender(server, prepare, warm_up)
     await contender.warm_up()
     return contender
 
@@ -309,6 +320,7 @@ async def main() -> None:
     parser.add_argument("--rate", type=float, default=20.0, help="offered load, updates/s")
     parser.add_argument("--seconds", type=float, default=10.0, help="duration of the load")
     parser.add_argument("--repeat", type=int, default=3, help="throughput rounds (median)")
+    parser.add_argument("--warm-up", type=int, default=50, help="updates before measuring")
     parser.add_argument("--database", default=None, help="PostgreSQL URL (default: SQLite)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
@@ -317,11 +329,12 @@ async def main() -> None:
         # A database each: every fake server numbers its users from the same start.
         first_url = await stack.enter_async_context(_database(args.database))
         known_url = await stack.enter_async_context(_database(args.database))
-        echo = await _start(stack, echo_bot)
-        first = await _start(stack, mitmachbot(first_url))
-        known = await _start(stack, mitmachbot(known_url), _signing_up(known_url))
-        first_same = await _start(stack, same_replies_bot(first.replies))
-        known_same = await _start(stack, same_replies_bot(known.replies))
+        warm_up = args.warm_up
+        echo = await _start(stack, echo_bot, warm_up)
+        first = await _start(stack, mitmachbot(first_url), warm_up)
+        known = await _start(stack, mitmachbot(known_url), warm_up, _signing_up(known_url))
+        first_same = await _start(stack, same_replies_bot(first.replies), warm_up)
+        known_same = await _start(stack, same_replies_bot(known.replies), warm_up)
         contenders = (echo, first_same, first, known_same, known)
         for _round in range(args.repeat):
             for contender in contenders:

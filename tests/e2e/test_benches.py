@@ -1,0 +1,83 @@
+"""The benchmarks still run and print their figures (tiny sizes; the figures are not judged).
+
+A benchmark nobody runs breaks silently; these catch that in CI without timing anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PG_SKIP_REASON, TEST_DATABASE_URL
+
+ROOT = Path(__file__).resolve().parents[2]
+NUMBER = r"\d+(?:\.\d+)?"
+
+pytestmark = pytest.mark.e2e
+
+DATABASES = [
+    pytest.param(None, id="sqlite"),
+    pytest.param(
+        TEST_DATABASE_URL or None,
+        id="postgresql",
+        marks=pytest.mark.skipif(not TEST_DATABASE_URL, reason=PG_SKIP_REASON),
+    ),
+]
+
+
+async def _run_bench(module: str, *args: str, database: str | None) -> str:
+    if database is not None:
+        args = (*args, "--database", database)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        module,
+        *args,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=240)
+    text = output.decode()
+    assert process.returncode == 0, text
+    return text
+
+
+@pytest.mark.parametrize("database", DATABASES)
+async def test_update_bench_prints_every_row(database: str | None) -> None:
+    text = await _run_bench(
+        "bench.updates",
+        "--burst",
+        "20",
+        "--repeat",
+        "1",
+        "--warm-up",
+        "3",
+        "--rate",
+        "10",
+        "--seconds",
+        "1",
+        database=database,
+    )
+    row = rf"\s+{NUMBER}/s\s+p50\s+{NUMBER} ms\s+p99\s+{NUMBER} ms\s+{NUMBER}"
+    assert re.search(rf"echo bot \(1 reply\){row}", text), text
+    assert re.search(r"first contact \(2 replies\)", text), text
+    assert re.search(r"known member \(1 reply\)", text), text
+    # Each workload: the same-replies bot with one ratio, Mitmachbot with two.
+    assert len(re.findall(rf"same repl(?:y|ies), bare aiogram{row}\n", text)) == 2, text
+    assert len(re.findall(rf"mitmachbot{row}\s+{NUMBER}\n", text)) == 2, text
+
+
+@pytest.mark.parametrize("database", DATABASES)
+async def test_broadcast_bench_prints_its_figures(database: str | None) -> None:
+    text = await _run_bench(
+        "bench.broadcast", "--recipients", "30", "--paid-recipients", "60", database=database
+    )
+    assert re.search(rf"25/s limit\s+30 sent\s+{NUMBER}/s\s+ratio {NUMBER}", text), text
+    assert re.search(r"breaches 0\s+429s 0", text), text
+    assert re.search(rf"paid 1000/s\s+60 sent\s+{NUMBER}/s", text), text
+    assert re.search(rf"peak RSS {NUMBER} MB", text), text
