@@ -32,7 +32,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,7 +51,7 @@ from models import Member
 from tests.fakebotapi import FakeBotAPI, FakeUser, SentMessage
 from tests.members import signed_up
 
-Runner = Callable[[FakeBotAPI], AsyncIterator[None]]
+Runner = Callable[[FakeBotAPI], AbstractAsyncContextManager[None]]
 # Makes the simulated people ready before they write (a known member is stored first).
 Prepare = Callable[[Sequence[FakeUser]], Awaitable[None]]
 
@@ -94,7 +94,7 @@ async def _bare_bot(
         await bot.session.close()
 
 
-def echo_bot(server: FakeBotAPI) -> AsyncIterator[None]:
+def echo_bot(server: FakeBotAPI) -> AbstractAsyncContextManager[None]:
     """The issue's baseline: aiogram with one handler that echoes, and nothing else."""
 
     async def echo(message: Message) -> None:

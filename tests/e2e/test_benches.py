@@ -47,8 +47,9 @@ async def _run_bench(module: str, *args: str, database: str | None) -> str:
     return text
 
 
-@pytest.mark.parametrize("database", DATABASES)
-async def test_update_bench_prints_every_row(database: str | None) -> None:
+async def test_update_bench_prints_every_row() -> None:
+    # SQLite only: its PostgreSQL part is the scratch database, which the broadcast bench shares
+    # and which is run on PostgreSQL below.
     text = await _run_bench(
         "bench.updates",
         "--burst",
@@ -61,7 +62,7 @@ async def test_update_bench_prints_every_row(database: str | None) -> None:
         "10",
         "--seconds",
         "1",
-        database=database,
+        database=None,
     )
     row = rf"\s+{NUMBER}/s\s+p50\s+{NUMBER} ms\s+p99\s+{NUMBER} ms\s+{NUMBER}"
     assert re.search(rf"echo bot \(1 reply\){row}", text), text
