@@ -96,6 +96,12 @@ def _button(message: SentMessage, label: str) -> str:
     return matches[0]
 
 
+async def _press(driver: BotDriver, user: FakeUser, message: SentMessage, *labels: str) -> None:
+    """Press the buttons of `message` with these labels, one after the other."""
+    for label in labels:
+        await driver.press(user, message, _button(message, label))
+
+
 async def _compose(
     driver: BotDriver, organiser: FakeUser, text: str = "Kommt alle zur Demo!", **options: object
 ) -> SentMessage:
@@ -135,42 +141,41 @@ async def test_preview_counts_exactly_and_says_who_is_left_out(
 
     assert await driver.press(admin_user, panel, _button(panel, "Stadtteil")) == []  # an edit
     assert panel.text.startswith("Stadtteil: tippe zum Auswählen")
-    await driver.press(admin_user, panel, _button(panel, "Mitte"))
+    await _press(driver, admin_user, panel, "Mitte")
     assert any(text == "✅ Mitte" for text, _data in panel.buttons)
-    await driver.press(admin_user, panel, _button(panel, "Zurück"))
+    await _press(driver, admin_user, panel, "Zurück")
     assert "Stadtteil: Mitte" in panel.text
     assert "Empfänger:innen: 2" in panel.text  # Anna and Cem
 
     # Across kinds all must fit: Mitte and Bildung is Cem only.
-    await driver.press(admin_user, panel, _button(panel, "Thema"))
-    await driver.press(admin_user, panel, _button(panel, "Bildung"))
-    await driver.press(admin_user, panel, _button(panel, "Zurück"))
+    await _press(driver, admin_user, panel, "Thema", "Bildung", "Zurück")
     assert "Empfänger:innen: 1" in panel.text
     assert "(Mitglieder, auf die alles davon zutrifft)" in panel.text
 
     # Within a kind any fits: Mitte or Nord, Bildung: Ben and Cem.
-    await driver.press(admin_user, panel, _button(panel, "Stadtteil"))
-    await driver.press(admin_user, panel, _button(panel, "Nord"))
-    await driver.press(admin_user, panel, _button(panel, "Zurück"))
+    await _press(driver, admin_user, panel, "Stadtteil", "Nord", "Zurück")
     assert "Stadtteil: Mitte oder Nord" in panel.text
     assert "Empfänger:innen: 2" in panel.text
 
     # Group members and activity types.
-    await driver.press(admin_user, panel, _button(panel, "Alle Angemeldeten"))
-    await driver.press(admin_user, panel, _button(panel, "Gruppenmitglieder"))
-    await driver.press(admin_user, panel, _button(panel, "Stammtisch Mitte"))
-    await driver.press(admin_user, panel, _button(panel, "Zurück"))
+    await _press(
+        driver,
+        admin_user,
+        panel,
+        "Alle Angemeldeten",
+        "Gruppenmitglieder",
+        "Stammtisch Mitte",
+        "Zurück",
+    )
     assert "Empfänger:innen: 1" in panel.text
-    await driver.press(admin_user, panel, _button(panel, "Alle Angemeldeten"))
-    await driver.press(admin_user, panel, _button(panel, "Mitmachform"))
-    await driver.press(admin_user, panel, _button(panel, "Infostände"))
-    await driver.press(admin_user, panel, _button(panel, "Zurück"))
+    await _press(
+        driver, admin_user, panel, "Alle Angemeldeten", "Mitmachform", "Infostände", "Zurück"
+    )
     assert "Mitmachform: Infostände" in panel.text
     assert "Empfänger:innen: 1" in panel.text
 
     # The kind of message decides which opt-out counts: Dora only refused announcements.
-    await driver.press(admin_user, panel, _button(panel, "Alle Angemeldeten"))
-    await driver.press(admin_user, panel, _button(panel, "Art: Ankündigungen"))
+    await _press(driver, admin_user, panel, "Alle Angemeldeten", "Art: Ankündigungen")
     assert "Art: Erinnerungen" in panel.text
     assert "Empfänger:innen: 4" in panel.text
     assert "abgeschaltet" not in panel.text
@@ -185,14 +190,11 @@ async def test_send_now_delivers_copies_and_reports(
 ) -> None:
     bold = [{"type": "bold", "offset": 0, "length": 5}]
     panel = await _compose(driver, admin_user, "Kommt alle zur Demo!", entities=bold)
-    await driver.press(admin_user, panel, _button(panel, "Stadtteil"))
-    await driver.press(admin_user, panel, _button(panel, "Mitte"))
-    await driver.press(admin_user, panel, _button(panel, "Zurück"))
-    await driver.press(admin_user, panel, _button(panel, "Jetzt senden"))
+    await _press(driver, admin_user, panel, "Stadtteil", "Mitte", "Zurück", "Jetzt senden")
     assert "jetzt an 2 Mitglieder senden?" in panel.text
     # Anna blocks the bot meanwhile; the bot learns it from the 403.
     fake_api.block(people["Anna"].id)
-    await driver.press(admin_user, panel, _button(panel, "Ja, senden"))
+    await _press(driver, admin_user, panel, "Ja, senden")
     assert panel.text.startswith("Rundschreiben #1 geht raus")
     [broadcast] = await _broadcasts(app)
     assert broadcast.status is BroadcastStatus.SENDING
@@ -248,8 +250,7 @@ async def test_photo_and_document_keep_their_file(
 ) -> None:
     panel = await _compose(driver, admin_user, "Plakat für Samstag", photo="PHOTO1")
     assert "Nachricht: ein Foto: “Plakat für Samstag”" in panel.text
-    await driver.press(admin_user, panel, _button(panel, "Jetzt senden"))
-    await driver.press(admin_user, panel, _button(panel, "Ja, senden"))
+    await _press(driver, admin_user, panel, "Jetzt senden", "Ja, senden")
     await _drain(app)
     [copy] = fake_api.sent_to(people["Ben"].id)
     assert copy.photo == "PHOTO1"
@@ -257,8 +258,7 @@ async def test_photo_and_document_keep_their_file(
 
     panel = await _compose(driver, admin_user, "", document="FLYER")
     assert "Nachricht: ein Dokument" in panel.text
-    await driver.press(admin_user, panel, _button(panel, "Jetzt senden"))
-    await driver.press(admin_user, panel, _button(panel, "Ja, senden"))
+    await _press(driver, admin_user, panel, "Jetzt senden", "Ja, senden")
     await _drain(app)
     assert fake_api.sent_to(people["Ben"].id)[-1].document == "FLYER"
 
@@ -307,7 +307,7 @@ async def test_members_and_hosts_cannot_broadcast(
     assert stray.text.startswith("Ich verstehe Befehle und Knöpfe.")
     # Forged buttons: sending, stopping an organiser's broadcast, reading who was missed.
     panel = await _compose(driver, admin_user)
-    await driver.press(admin_user, panel, _button(panel, "Planen"))
+    await _press(driver, admin_user, panel, "Planen")
     await driver.send(admin_user, "24.12. 18:00")
     [broadcast_id] = [b.id for b in await _broadcasts(app)] or [1]
     for data in ("bc1:go::0", f"bc1:stopok::{broadcast_id}", f"bc1:who::{broadcast_id}"):
@@ -342,7 +342,7 @@ async def test_forged_audience_is_refused(
     await driver.press(admin_user, panel, f"bc1:tog:g:{group_id}")
     assert driver.last_answer()["text"] == "Diese Auswahl gibt es nicht mehr."
     # A press on a draft that was discarded.
-    await driver.press(admin_user, panel, _button(panel, "Verwerfen"))
+    await _press(driver, admin_user, panel, "Verwerfen")
     assert panel.text == "Verworfen. Es wurde nichts verschickt."
     await driver.press(admin_user, panel, "bc1:go::0")
     assert driver.last_answer()["text"].startswith("Dieser Entwurf ist nicht mehr offen.")
@@ -373,10 +373,10 @@ async def test_scheduled_broadcast_across_a_dst_change(
     change = _next_dst_change("Europe/Berlin", utcnow())
     target_local = (change + timedelta(days=1)).replace(hour=10)
     panel = await _compose(driver, admin_user)
-    await driver.press(admin_user, panel, _button(panel, "Planen"))
+    await _press(driver, admin_user, panel, "Planen")
     [confirm] = await driver.send(admin_user, target_local.strftime("%d.%m.%Y 10:00"))
     assert "10:00 an 3 Mitglieder senden?" in confirm.text
-    await driver.press(admin_user, confirm, _button(confirm, "Ja, senden"))
+    await _press(driver, admin_user, confirm, "Ja, senden")
     assert confirm.text.startswith("Geplant als #1")
     [broadcast] = await _broadcasts(app)
     expected = target_local.astimezone(UTC)
@@ -415,7 +415,7 @@ async def test_time_input_errors(
     # /abbrechen ends the draft; its buttons are stale afterwards and nothing was stored.
     [cancelled] = await driver.send(admin_user, "/abbrechen")
     assert cancelled.text.startswith("Abgebrochen.")
-    await driver.press(admin_user, confirm, _button(confirm, "Ja, senden"))
+    await _press(driver, admin_user, confirm, "Ja, senden")
     assert driver.last_answer()["text"].startswith("Dieser Entwurf ist nicht mehr offen.")
     assert await _broadcasts(app) == []
 
@@ -428,11 +428,10 @@ async def test_stop_a_running_and_a_scheduled_broadcast(
     fake_api: FakeBotAPI,
 ) -> None:
     panel = await _compose(driver, admin_user)
-    await driver.press(admin_user, panel, _button(panel, "Jetzt senden"))
-    await driver.press(admin_user, panel, _button(panel, "Ja, senden"))
+    await _press(driver, admin_user, panel, "Jetzt senden", "Ja, senden")
     [ask] = await driver.press(admin_user, panel, _button(panel, "stoppen"))
     assert ask.text.startswith("Rundschreiben #1 stoppen?")
-    await driver.press(admin_user, ask, _button(ask, "Ja, stoppen"))
+    await _press(driver, admin_user, ask, "Ja, stoppen")
     assert ask.text.startswith("Rundschreiben #1 wurde gestoppt.")
     assert "Nicht verschickt: 3" in ask.text
     await _drain(app)
@@ -448,9 +447,9 @@ async def test_stop_a_running_and_a_scheduled_broadcast(
 
     # A scheduled one, stopped from the list /rundschreiben shows.
     panel = await _compose(driver, admin_user, "Später")
-    await driver.press(admin_user, panel, _button(panel, "Planen"))
+    await _press(driver, admin_user, panel, "Planen")
     [confirm] = await driver.send(admin_user, "24.12. 18:00")
-    await driver.press(admin_user, confirm, _button(confirm, "Ja, senden"))
+    await _press(driver, admin_user, confirm, "Ja, senden")
     [listing, _prompt] = await driver.send(admin_user, "/rundschreiben")
     assert listing.text.startswith("Geplante und laufende Rundschreiben")
     assert "#2" in listing.text
@@ -459,7 +458,7 @@ async def test_stop_a_running_and_a_scheduled_broadcast(
     [_no] = [await driver.press(admin_user, ask, _button(ask, "Nein, weiter"))]
     assert driver.last_answer()["text"] == "Es geht weiter."
     [ask] = await driver.press(admin_user, listing, _button(listing, "#2 stoppen"))
-    await driver.press(admin_user, ask, _button(ask, "Ja, stoppen"))
+    await _press(driver, admin_user, ask, "Ja, stoppen")
     assert (
         ask.text == "Rundschreiben #2 wurde gestoppt, bevor es rausging. Nichts wurde verschickt."
     )
@@ -479,7 +478,7 @@ async def test_settings_switch_categories_off_and_on(
     [panel] = await driver.send(ben, "/einstellungen")
     assert panel.text.startswith("Welche Nachrichten möchtest du von mir bekommen?")
     assert "✅ Ankündigungen" in panel.text
-    await driver.press(ben, panel, _button(panel, "Abschalten: Ankündigungen"))
+    await _press(driver, ben, panel, "Abschalten: Ankündigungen")
     assert driver.last_answer()["text"] == "Abgeschaltet: Ankündigungen"
     assert "🔕 Ankündigungen" in panel.text
     async with app.session_pool() as session:
@@ -490,8 +489,7 @@ async def test_settings_switch_categories_off_and_on(
 
     compose = await _compose(driver, admin_user)
     assert "2 haben Ankündigungen abgeschaltet." in compose.text
-    await driver.press(admin_user, compose, _button(compose, "Jetzt senden"))
-    await driver.press(admin_user, compose, _button(compose, "Ja, senden"))
+    await _press(driver, admin_user, compose, "Jetzt senden", "Ja, senden")
     await _drain(app)
     assert fake_api.sent_to(ben.id) == [panel]
 
@@ -500,7 +498,7 @@ async def test_settings_switch_categories_off_and_on(
     assert "Abgeschaltete Nachrichten: Ankündigungen" in mine.text
 
     # Back on, from the button under a broadcast copy someone else got.
-    await driver.press(ben, panel, _button(panel, "Einschalten: Ankündigungen"))
+    await _press(driver, ben, panel, "Einschalten: Ankündigungen")
     assert "✅ Ankündigungen" in panel.text
     [copy] = fake_api.sent_to(people["Anna"].id)
     [opened] = await driver.press(people["Anna"], copy, _button(copy, "Welche Nachrichten"))
@@ -549,15 +547,14 @@ async def test_members_say_they_come_and_attendees_get_a_broadcast(
     )
 
     panel = await _compose(driver, admin_user, "Bringt Kuchen mit")
-    await driver.press(admin_user, panel, _button(panel, "Teilnehmende"))
+    await _press(driver, admin_user, panel, "Teilnehmende")
     labels = [text for text, _data in panel.buttons]
     assert labels[0].endswith("· Stammtisch Mitte (1)")
     await driver.press(admin_user, panel, panel.buttons[0][1])
-    await driver.press(admin_user, panel, _button(panel, "Zurück"))
+    await _press(driver, admin_user, panel, "Zurück")
     assert "Teilnehmende eines Treffens: " in panel.text
     assert "Empfänger:innen: 1" in panel.text
-    await driver.press(admin_user, panel, _button(panel, "Jetzt senden"))
-    await driver.press(admin_user, panel, _button(panel, "Ja, senden"))
+    await _press(driver, admin_user, panel, "Jetzt senden", "Ja, senden")
     await _drain(app)
     assert [m.text for m in fake_api.sent_to(ben.id)][-1] == "Bringt Kuchen mit"
     assert [m.text for m in fake_api.sent_to(anna.id)][-1] != "Bringt Kuchen mit"
@@ -570,7 +567,7 @@ async def test_members_say_they_come_and_attendees_get_a_broadcast(
     async with app.session_pool() as session:
         session.add(OptOut(member_id=ben.id, category=Category.REMINDERS))
         await session.commit()
-    await driver.press(ben, ask, _button(ask, "Ja, alles löschen"))
+    await _press(driver, ben, ask, "Ja, alles löschen")
     async with app.session_pool() as session:
         assert list(await session.scalars(select(Attendance))) == []
         assert list(await session.scalars(select(OptOut).where(OptOut.member_id == ben.id))) == []
