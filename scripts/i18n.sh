@@ -12,7 +12,7 @@ pybabel=".venv/bin/pybabel"
 extract() {
     # No line numbers and no date, so the template changes only when a message does.
     "$pybabel" -q extract -F babel.cfg -k '_:1,1t' -k '_:1,2' -k '__' \
-        --no-location --sort-output --omit-header -o "$1" .
+        --no-location --sort-output --omit-header --no-wrap -o "$1" .
 }
 
 case "${1:-}" in
@@ -20,7 +20,7 @@ case "${1:-}" in
     update)
         extract locales/messages.pot
         "$pybabel" -q update -i locales/messages.pot -d locales -D messages \
-            --no-fuzzy-matching --ignore-obsolete
+            --no-fuzzy-matching --ignore-obsolete --no-wrap
         ;;
     compile) "$pybabel" -q compile -d locales -D messages ;;
     init) "$pybabel" -q init -i locales/messages.pot -d locales -D messages -l "$2" ;;
