@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 
 from bench.updates import _database
 from bot.app import build_application
-from bot.outbox import DeliveryWorker
+from bot.outbox.worker import DeliveryWorker
 from bot.services.delivery import enqueue
 from bot.services.pacing import Pacer, PacingLimits
 from bot.settings import Settings

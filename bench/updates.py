@@ -43,9 +43,10 @@ from aiogram.types import InlineKeyboardMarkup, Message
 from sqlalchemy import text, update
 from sqlalchemy.engine import make_url
 
-from bot import migrations
 from bot.app import build_application, run_polling
-from bot.db import create_engine, create_session_pool
+from bot.db import migrations
+from bot.db.engine import create_engine
+from bot.db.session import create_session_pool
 from bot.settings import Settings
 from models import Member
 from tests.fakebotapi import FakeBotAPI, FakeUser, SentMessage

@@ -15,44 +15,39 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
-from aiogram.methods import TelegramMethod
 from aiogram.types import LinkPreviewOptions
 from aiogram.utils.i18n import I18n
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
-from aiohttp.payload import BytesPayload
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import migrations
-from bot.commands import set_default_menus, set_member_menu
-from bot.db import (
-    ReleaseBeforeRequestMiddleware,
-    SessionPool,
-    create_session_pool,
-    engine_from_settings,
-)
-from bot.fsm_storage import SqlAlchemyStorage
+from bot.context import JobContext
+from bot.db import migrations
+from bot.db.engine import engine_from_settings
+from bot.db.fsm_storage import SqlAlchemyStorage
+from bot.db.session import SessionPool, create_session_pool
 from bot.i18n import create_i18n
 from bot.middlewares.database import BookkeepingMiddleware, DbSessionMiddleware
 from bot.middlewares.i18n import MemberI18nMiddleware
 from bot.middlewares.inflight import InFlightMiddleware
 from bot.middlewares.logging import HandlerNameMiddleware, UpdateLogMiddleware
-from bot.outbox import DeliveryWorker
+from bot.middlewares.request import ReleaseBeforeRequestMiddleware
+from bot.outbox.renderers import RENDERERS
+from bot.outbox.worker import DeliveryWorker
 from bot.scheduler import create_scheduler, register_jobs
 from bot.services.locales import member_locale
 from bot.services.pacing import Pacer, PacingLimits
 from bot.services.roles import effective_roles, privileged_members
 from bot.settings import Settings
+from bot.telegram.commands import set_default_menus, set_member_menu
+from bot.telegram.session import BotApiSession
 from handlers import build_router
-from jobs.context import JobContext
-from jobs.renderers import RENDERERS
 
 logger = logging.getLogger(__name__)
 
@@ -60,31 +55,9 @@ logger = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 10.0
 
 
-class _JsonBodySession(AiohttpSession):
-    """Sends a request without files as one JSON body rather than a urlencoded form.
-
-    The Bot API takes both; aiogram's form encodes each parameter on its own (objects as JSON
-    strings, then everything percent-encoded), which costs several times one json.dumps on a
-    path every reply takes. Requests with files keep aiogram's multipart form.
-    """
-
-    def build_form_data(self, bot: Bot, method: TelegramMethod[Any]) -> Any:  # type: ignore[override]
-        """A JSON payload for `method`, or aiogram's form when it uploads files."""
-        files: dict[str, Any] = {}
-        parameters: dict[str, Any] = {}
-        for key, value in method.model_dump(warnings=False).items():
-            prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
-            if prepared is None or prepared == "":  # what the form leaves out, too
-                continue
-            parameters[key] = prepared
-        if files:
-            return super().build_form_data(bot, method)
-        return BytesPayload(self.json_dumps(parameters).encode(), content_type="application/json")
-
-
 def create_bot(settings: Settings) -> Bot:
     """The Bot client, talking to TELEGRAM_API_URL, HTML as the default parse mode."""
-    session = _JsonBodySession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session = BotApiSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     session.middleware(ReleaseBeforeRequestMiddleware())
     return Bot(
         token=settings.bot_token.get_secret_value(),

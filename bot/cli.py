@@ -103,8 +103,8 @@ async def _run(settings: Settings, *, webhook: bool) -> None:
 
 
 async def _migrate(settings: Settings) -> None:
-    from bot import migrations  # noqa: PLC0415
-    from bot.db import engine_from_settings  # noqa: PLC0415
+    from bot.db import migrations  # noqa: PLC0415
+    from bot.db.engine import engine_from_settings  # noqa: PLC0415
 
     engine = engine_from_settings(settings)
     try:
@@ -117,9 +117,9 @@ async def _migrate(settings: Settings) -> None:
 async def _check(settings: Settings) -> int:
     from aiogram.exceptions import TelegramAPIError  # noqa: PLC0415
 
-    from bot import migrations  # noqa: PLC0415
     from bot.app import create_bot  # noqa: PLC0415
-    from bot.db import engine_from_settings  # noqa: PLC0415
+    from bot.db import migrations  # noqa: PLC0415
+    from bot.db.engine import engine_from_settings  # noqa: PLC0415
     from bot.i18n import TranslationsMissingError, create_i18n  # noqa: PLC0415
 
     failures = 0
@@ -204,8 +204,9 @@ def _import(settings: Settings, path: Path, *, dry_run: bool) -> int:
 async def _apply_setup(
     settings: Settings, setup: KvSetup, *, dry_run: bool
 ) -> ChangeSummary | None:
-    from bot import migrations  # noqa: PLC0415
-    from bot.db import create_session_pool, engine_from_settings  # noqa: PLC0415
+    from bot.db import migrations  # noqa: PLC0415
+    from bot.db.engine import engine_from_settings  # noqa: PLC0415
+    from bot.db.session import create_session_pool  # noqa: PLC0415
     from bot.services.kv_setup import apply_setup  # noqa: PLC0415
 
     engine = engine_from_settings(settings)
@@ -254,8 +255,9 @@ def _export(settings: Settings, path: Path | None) -> int:
 
 
 async def _read_export(settings: Settings) -> str | None:
-    from bot import migrations  # noqa: PLC0415
-    from bot.db import create_session_pool, engine_from_settings  # noqa: PLC0415
+    from bot.db import migrations  # noqa: PLC0415
+    from bot.db.engine import engine_from_settings  # noqa: PLC0415
+    from bot.db.session import create_session_pool  # noqa: PLC0415
     from bot.services.kv_setup import export_setup  # noqa: PLC0415
 
     engine = engine_from_settings(settings)

@@ -8,7 +8,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from jobs.context import JobContext
+from bot.context import JobContext
 
 HOUSEKEEPING_INTERVAL = timedelta(hours=1)
 REMINDER_INTERVAL = timedelta(minutes=15)

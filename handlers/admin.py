@@ -22,9 +22,6 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import RoleCallback
-from bot.commands import ROLE, ROLES, set_member_menu
-from bot.notify import tell
 from bot.services.locales import member_locale
 from bot.services.members import find_member, get_member
 from bot.services.roles import (
@@ -37,7 +34,11 @@ from bot.services.roles import (
     revoke_role,
 )
 from bot.settings import Settings
-from bot.texts import esc, role_label
+from bot.telegram.callbacks import RoleCallback
+from bot.telegram.commands import ROLE, ROLES, set_member_menu
+from bot.telegram.format import esc
+from bot.telegram.labels import role_label
+from bot.telegram.notify import tell
 from models import Member, Role
 from models.base import utcnow
 

@@ -26,7 +26,6 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.deeplinks import group_chat_payload, start_link
 from bot.services.directory import kv_name
 from bot.services.locales import resolve_locale
 from bot.services.roles import allows
@@ -43,7 +42,8 @@ from bot.services.welcome import (
     set_welcome_text,
 )
 from bot.settings import Settings
-from bot.texts import esc, join_names
+from bot.telegram.deeplinks import group_chat_payload, start_link
+from bot.telegram.format import esc, join_names
 from models import Role, ServedChat
 from models.base import utcnow
 

@@ -15,14 +15,14 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.broadcast_views import category_label
-from bot.callbacks import GuideCallback, MeetingCallback, PrivacyCallback
-from bot.commands import DATES, GUIDE, PRIVACY
 from bot.services import directory, meetings
 from bot.services.preferences import opted_out_categories
 from bot.services.profile import withdraw_consent
 from bot.settings import Settings
-from bot.texts import esc, format_meeting, slot_label
+from bot.telegram.callbacks import GuideCallback, MeetingCallback, PrivacyCallback
+from bot.telegram.commands import DATES, GUIDE, PRIVACY
+from bot.telegram.format import esc, format_meeting
+from bot.telegram.labels import category_label, slot_label
 from models import Member
 from models.base import utcnow
 

@@ -14,15 +14,13 @@ from datetime import datetime, timedelta
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
 from aiogram.types import InlineKeyboardMarkup
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import broadcast_views as views
-from bot.outbox import Copy, Rendered
+from bot.context import JobContext
 from bot.services import broadcasts
 from bot.services.locales import member_locale
 from bot.services.members import get_member
-from jobs.context import JobContext
-from models import Broadcast, BroadcastStatus, Delivery, Member
+from bot.telegram.views import broadcast as views
+from models import Broadcast
 from models.base import utcnow
 
 logger = logging.getLogger(__name__)
@@ -32,19 +30,6 @@ Keyboard = InlineKeyboardMarkup | None
 # Telegram allows about one edit per second per chat; every few seconds is plenty for a human.
 PROGRESS_EVERY = timedelta(seconds=4)
 REPORT_ATTEMPTS = 3
-
-
-async def render_broadcast(session: AsyncSession, row: Delivery, member: Member | None) -> Rendered:
-    """A copy of the organiser's message, unless the broadcast was stopped meanwhile."""
-    del member
-    broadcast = await session.get(Broadcast, row.payload.get("broadcast_id"))
-    if broadcast is None or broadcast.status is BroadcastStatus.CANCELLED:
-        return None
-    return Copy(
-        from_chat_id=int(row.payload["from_chat_id"]),
-        message_id=int(row.payload["message_id"]),
-        reply_markup=views.settings_button(),
-    )
 
 
 async def run_broadcasts(ctx: JobContext, now: datetime | None = None) -> None:
@@ -100,8 +85,9 @@ async def post_progress(
             # the broadcast goes on without a progress message rather than retrying it.
             message_id = await _send(ctx.bot, broadcast.author_id, text, keyboard)
             if message_id is not None:
-                broadcast.progress_chat_id = broadcast.author_id
-                broadcast.progress_message_id = message_id
+                broadcasts.note_progress_message(
+                    broadcast, chat_id=broadcast.author_id, message_id=message_id
+                )
                 await session.commit()
         elif broadcast.progress_message_id is not None:
             await _edit(ctx.bot, broadcast, text, keyboard)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from bot.context import JobContext
 from bot.services.updates import prune_processed_updates
-from jobs.context import JobContext
 from models.base import utcnow
 
 logger = logging.getLogger(__name__)

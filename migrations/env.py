@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import models
-from bot.db import create_engine
+from bot.db.engine import create_engine
 
 config = context.config
 target_metadata = models.Base.metadata

@@ -15,9 +15,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import migrations
 from bot.app import Application, build_application
-from bot.db import SessionPool, create_engine, create_session_pool
+from bot.db import migrations
+from bot.db.engine import create_engine
+from bot.db.session import SessionPool, create_session_pool
 from bot.settings import Settings
 from models import Base
 from tests.driver import BotDriver

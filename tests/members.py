@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
-from bot.db import SessionPool
+from bot.db.session import SessionPool
 from models import (
     ActivityType,
     Category,

@@ -10,7 +10,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update, User
 from aiogram.utils.i18n import I18n
 
-from bot.db import SessionPool, current_session
+from bot.db.session import SessionPool, current_session
 from bot.services.locales import resolve_locale
 from bot.services.members import Sighting, record_sighting
 from bot.services.roles import effective_roles

@@ -20,6 +20,7 @@ from sqlalchemy import Select, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import meetings
+from bot.services.errors import DomainError
 from models import (
     ActivityType,
     Attendance,
@@ -45,8 +46,11 @@ MEETINGS_AHEAD = timedelta(days=62)
 MAX_VALUES = 200
 
 
-class UnknownSegmentError(ValueError):
-    """An audience names a Stadtteil, topic, group or activity type that does not exist."""
+class UnknownSegmentError(DomainError, ValueError):
+    """An audience names a Stadtteil, topic, group or activity type that does not exist.
+
+    `reason` says which part (for the log); every one means "that choice is gone".
+    """
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audience as segments
 from bot.services.delivery import batch_counts, cancel_batch
+from bot.services.errors import DomainError
 from models import Broadcast, BroadcastStatus, Category, Delivery, DeliveryStatus, Member
 
 BROADCAST_KIND = "broadcast"
@@ -149,6 +150,27 @@ async def _enqueue(
 async def get(session: AsyncSession, broadcast_id: int) -> Broadcast | None:
     """One broadcast by id."""
     return await session.get(Broadcast, broadcast_id)
+
+
+def note_progress_message(
+    broadcast: Broadcast, *, chat_id: int, message_id: int, at: datetime | None = None
+) -> None:
+    """Remember where the broadcast's progress message is, so the job edits that one.
+
+    `at` counts as the last progress edit (the message was just sent); the caller commits.
+    """
+    broadcast.progress_chat_id = chat_id
+    broadcast.progress_message_id = message_id
+    if at is not None:
+        broadcast.progress_at = at
+
+
+async def source_to_copy(session: AsyncSession, payload: dict[str, Any]) -> tuple[int, int] | None:
+    """The (chat id, message id) a broadcast row copies; None once the broadcast was stopped."""
+    broadcast = await session.get(Broadcast, payload.get("broadcast_id"))
+    if broadcast is None or broadcast.status is BroadcastStatus.CANCELLED:
+        return None
+    return int(payload["from_chat_id"]), int(payload["message_id"])
 
 
 async def open_broadcasts(session: AsyncSession) -> list[Broadcast]:
@@ -307,14 +329,12 @@ async def unreached(session: AsyncSession, broadcast_id: int) -> list[Member]:
     return list(rows.unique())
 
 
-class ScheduleError(ValueError):
-    """A date/time an organiser typed can't be used; `reason` says why."""
+class ScheduleError(DomainError, ValueError):
+    """A date/time an organiser typed can't be used.
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        # "format": not understood; "past": already over; "gap": skipped by a DST change;
-        # "far": more than a year ahead.
-        self.reason = reason
+    `reason`: "format" (not understood), "past" (already over), "gap" (skipped by a DST change)
+    or "far" (more than a year ahead).
+    """
 
 
 _DATE_TIME = re.compile(

@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import dialect_insert
+from bot.db.dialect import dialect_insert
 from bot.services import directory
+from bot.services.errors import DomainError
 from models import Attendance, Meeting
 from models.base import utcnow
 
@@ -23,12 +24,8 @@ from models.base import utcnow
 ANSWERABLE = 8
 
 
-class MeetingError(ValueError):
+class MeetingError(DomainError, ValueError):
     """An attendance that can't be recorded; `reason` is "no_consent" or "unknown"."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 async def _meeting(session: AsyncSession, group_id: int, starts_at: datetime) -> Meeting:

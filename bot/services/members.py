@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, exists, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, make_transient_to_detached
 
-from bot.db import dialect_statement
+from bot.db.dialect import dialect_statement
 from models import GroupHost, Member, MemberRole, Profile
 
 # last_seen_at is for "who is still around", not an audit trail: refreshing it at most hourly
@@ -236,3 +236,11 @@ async def set_reachable(session: AsyncSession, member_id: int, reachable: bool) 
         return False
     member.reachable = reachable
     return True
+
+
+async def members_by_id(session: AsyncSession, member_ids: Collection[int]) -> dict[int, Member]:
+    """The members among `member_ids` the bot knows, by id (one query)."""
+    if not member_ids:
+        return {}
+    found = await session.scalars(select(Member).where(Member.id.in_(list(member_ids))))
+    return {member.id: member for member in found}

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import logging
+from collections import defaultdict
+from collections.abc import Collection, Iterable
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import dialect_insert
+from bot.db.dialect import dialect_insert
 from models import Category, OptOut
 from models.base import utcnow
+
+logger = logging.getLogger(__name__)
 
 
 async def opted_out_categories(session: AsyncSession, member_id: int) -> frozenset[Category]:
@@ -45,3 +49,23 @@ async def opted_out_among(
         )
     )
     return set(rows)
+
+
+async def opted_out_by_category(
+    session: AsyncSession, recipients: Iterable[tuple[str, int]]
+) -> dict[str, set[int]]:
+    """For (category, member id) pairs: per category, which of its members switched it off.
+
+    One query per category. A category the bot doesn't know has no opt-outs (it is logged).
+    """
+    by_category: dict[str, set[int]] = defaultdict(set)
+    for category, member_id in recipients:
+        by_category[category].add(member_id)
+    known = {category.value for category in Category}
+    opted_out: dict[str, set[int]] = {}
+    for category, member_ids in by_category.items():
+        if category not in known:
+            logger.warning("deliveries with unknown category %r", category)
+            continue
+        opted_out[category] = await opted_out_among(session, member_ids, category)
+    return opted_out

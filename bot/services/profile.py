@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.errors import DomainError
 from bot.services.members import forget_identity, identify
 from models import (
     ActivityType,
@@ -32,12 +33,8 @@ from models import (
 CONSENT_VERSION = 1
 
 
-class ProfileError(Exception):
+class ProfileError(DomainError):
     """An answer that can't be stored (unknown id, no consent); `reason` is a stable code."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 async def give_consent(

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.errors import DomainError
 from models import Member, MemberRole, Role
 
 # Roles an admin can hand out; MEMBER is what everybody has and is never stored.
@@ -32,12 +33,8 @@ def allows(roles: Collection[Role], required: Collection[Role]) -> bool:
     return not required or Role.ADMIN in roles or any(role in roles for role in required)
 
 
-class RoleChangeError(Exception):
+class RoleChangeError(DomainError):
     """A grant or revoke that must not happen; `reason` is a stable code for the message."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 async def grant_role(

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import dialect_statement
+from bot.db.dialect import dialect_statement
 from models import ProcessedUpdate
 
 # Telegram redelivers for at most a day (webhook retries, unconfirmed getUpdates offsets).

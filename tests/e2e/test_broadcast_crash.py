@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from sqlalchemy import select
 
-from bot.db import SessionPool, create_engine, create_session_pool
+from bot.db.engine import create_engine
+from bot.db.session import SessionPool, create_session_pool
 from bot.services import broadcasts
 from bot.services.audience import Audience
 from models import Category, Delivery, DeliveryStatus

@@ -76,7 +76,7 @@ async def test_run_polling_greets_and_logs_one_line_per_update(
     assert await bot.stop() == 0
     log = bot.log()
     assert re.search(
-        r" INFO mitmachbot\.updates update=\d+ type=message handler=handlers\.onboarding\.start "
+        r" INFO mitmachbot\.updates update=\d+ type=message handler=handlers\.start\.start "
         r"outcome=handled duration_ms=\d+\.\d",
         log,
     ), log

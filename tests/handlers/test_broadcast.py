@@ -11,14 +11,14 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import Application
-from bot.outbox import DeliveryWorker
+from bot.context import JobContext
+from bot.outbox.renderers import RENDERERS
+from bot.outbox.worker import DeliveryWorker
 from bot.services import broadcasts
 from bot.services.audience import Audience
 from bot.services.kv_setup import apply_setup, load_setup
 from bot.services.pacing import Pacer, PacingLimits
 from jobs.broadcasts import run_broadcasts
-from jobs.context import JobContext
-from jobs.renderers import RENDERERS
 from models import (
     Attendance,
     Broadcast,

@@ -9,7 +9,7 @@ import aiogram.dispatcher.event.handler as aiogram_handler
 import pytest
 from sqlalchemy import func, select
 
-import handlers.start
+import handlers.basics
 from bot.app import Application
 from models import Member, ProcessedUpdate
 from tests.driver import BotDriver
@@ -38,7 +38,7 @@ async def test_two_quick_presses_by_one_member_run_one_after_the_other(
     buttons = dict(menu.buttons)
     running = 0
     overlap = 0
-    original = handlers.start.set_language
+    original = handlers.basics.set_language
 
     async def slow_set_language(*args: Any, **kwargs: Any) -> bool:
         nonlocal running, overlap
@@ -50,7 +50,7 @@ async def test_two_quick_presses_by_one_member_run_one_after_the_other(
         finally:
             running -= 1
 
-    monkeypatch.setattr(handlers.start, "set_language", slow_set_language)
+    monkeypatch.setattr(handlers.basics, "set_language", slow_set_language)
     first = await anna.press(menu, buttons["English"])
     second = await anna.press(menu, buttons["Deutsch"])
     await asyncio.gather(driver.feed(first), driver.feed(second))

@@ -14,13 +14,14 @@ import pytest
 from sqlalchemy import event, func, select
 
 from bot.app import Application, build_application
-from bot.outbox import DeliveryWorker, Renderer
+from bot.context import JobContext
+from bot.outbox.rendering import Renderer
+from bot.outbox.worker import DeliveryWorker
 from bot.services.delivery import enqueue
+from bot.services.onboarding import INTAKE_REMINDER
 from bot.services.pacing import Pacer, PacingLimits
 from bot.services.preferences import set_opted_out
 from bot.settings import Settings
-from jobs.context import JobContext
-from jobs.onboarding import INTAKE_REMINDER
 from models import Category, Delivery, DeliveryStatus, Member
 from models.base import utcnow
 from tests.driver import BotDriver

@@ -212,7 +212,7 @@ async def test_a_failing_handler_gets_a_message_not_a_traceback(
     async def broken(*_args: object, **_kwargs: object) -> bool:
         raise RuntimeError("database exploded: secret detail")
 
-    monkeypatch.setattr("handlers.onboarding.set_reachable", broken)
+    monkeypatch.setattr("handlers.start.set_reachable", broken)
     anna = fake_api.add_user(first_name="Anna", language_code="en")
     update = await anna.send_message("/start")
     with caplog.at_level(logging.ERROR):
@@ -236,7 +236,7 @@ async def test_failing_button_gets_an_alert(
 
     anna = fake_api.add_user(first_name="Anna", language_code="de")
     [menu] = await driver.send(anna, "/sprache")
-    monkeypatch.setattr("handlers.start.set_language", broken)
+    monkeypatch.setattr("handlers.basics.set_language", broken)
     await driver.press(anna, menu, dict(menu.buttons)["English"])
     answer = driver.last_answer()
     assert answer["text"].startswith("Entschuldige, bei mir ist etwas schiefgegangen.")
@@ -253,7 +253,7 @@ async def test_info_logs_name_the_handler_but_not_the_text(
     assert len(lines) == 1
     message = lines[0].getMessage()
     assert "type=message" in message
-    assert "handler=handlers.onboarding.start" in message
+    assert "handler=handlers.start.start" in message
     assert "outcome=handled" in message
     assert "duration_ms=" in message
     everything = "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.INFO)

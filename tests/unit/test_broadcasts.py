@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from bot.db import SessionPool
+from bot.db.session import SessionPool
 from bot.services import audience as segments
 from bot.services import broadcasts
 from bot.services.broadcasts import ScheduleError, parse_local_time

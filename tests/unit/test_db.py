@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.dialects import sqlite
 
-from bot.db import SessionPool, create_engine, engine_from_settings
+from bot.db.engine import create_engine, engine_from_settings
+from bot.db.session import SessionPool
 from bot.settings import load_settings
 from models import Member
 from models.base import UTCDateTime

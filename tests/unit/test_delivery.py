@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.db import SessionPool
+from bot.db.session import SessionPool
 from bot.services.delivery import (
     batch_counts,
     cancel_batch,

@@ -10,8 +10,8 @@ from aiogram.fsm.storage.base import StorageKey
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import SessionPool, current_session
-from bot.fsm_storage import SqlAlchemyStorage
+from bot.db.fsm_storage import SqlAlchemyStorage
+from bot.db.session import SessionPool, current_session
 from models import FsmRecord
 
 

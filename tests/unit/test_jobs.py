@@ -8,9 +8,9 @@ from aiogram.utils.i18n import gettext as _
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.app import Application
+from bot.context import JobContext
 from bot.scheduler import HOUSEKEEPING_INTERVAL, create_scheduler, register_jobs
 from bot.services.updates import REMEMBER_FOR, claim_update
-from jobs.context import JobContext
 from jobs.housekeeping import prune_update_ids
 
 NOW = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)  # the night Berlin switches to summer time

@@ -13,7 +13,8 @@ from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli import main
-from bot.db import SessionPool, create_engine, create_session_pool
+from bot.db.engine import create_engine
+from bot.db.session import SessionPool, create_session_pool
 from bot.services.kv_setup import (
     ChangeSummary,
     Entry,

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from bot.db import SessionPool
+from bot.db.session import SessionPool
 from bot.services import directory, meetings
 from bot.services.kv_setup import apply_setup, load_setup
 from models import Attendance, Group, Meeting, Member, Profile

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event, select
 
-from bot.db import SessionPool
+from bot.db.session import SessionPool
 from bot.services.members import (
     LAST_SEEN_RESOLUTION,
     Sighting,

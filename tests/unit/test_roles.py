@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.db import SessionPool
+from bot.db.session import SessionPool
 from bot.services.members import Sighting, record_sighting
 from bot.services.profile import give_consent
 from bot.services.roles import (

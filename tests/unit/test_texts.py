@@ -7,7 +7,7 @@ from aiogram.utils.i18n import I18n
 
 from bot.i18n import create_i18n
 from bot.services.recurrence import Rule, parse_rule
-from bot.texts import describe_rule, esc
+from bot.telegram.format import describe_rule, esc
 from tests.unit.test_recurrence import (  # the same rules as the parser's tests
     EVERY_OTHER_THU,
     FIRST_MON,

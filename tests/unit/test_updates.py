@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bot.db import SessionPool
+from bot.db.session import SessionPool
 from bot.services.updates import REMEMBER_FOR, claim_update, prune_processed_updates
 from models import ProcessedUpdate
 

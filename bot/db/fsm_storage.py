@@ -13,7 +13,8 @@ from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 from sqlalchemy import and_, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import SessionPool, current_session, dialect_statement
+from bot.db.dialect import dialect_statement
+from bot.db.session import SessionPool, current_session
 from models import FsmRecord
 from models.base import utcnow
 

@@ -6,56 +6,21 @@ current i18n locale.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
-from babel.dates import format_timedelta
-from babel.numbers import format_decimal
 
-from bot.callbacks import BroadcastCallback, SettingsCallback
 from bot.services.audience import Dimension, Option, Reach
 from bot.services.broadcasts import Progress
-from bot.texts import esc, format_meeting, member_label
+from bot.telegram.callbacks import BroadcastCallback, SettingsCallback
+from bot.telegram.format import duration, esc, format_meeting, member_label, number
+from bot.telegram.labels import category_label
 from models import Broadcast, Category, Member
 
 # Telegram's limit is 4096 characters; names beyond this many go into "and N more".
 MAX_LISTED = 150
 BAR_WIDTH = 10
-
-
-def number(value: float) -> str:
-    """A count in the current locale ("1.234" / "1,234")."""
-    return format_decimal(value, locale=get_i18n().current_locale)
-
-
-def duration(value: timedelta) -> str:
-    """ "3 minutes" / "3 Minuten"."""
-    return format_timedelta(
-        max(value, timedelta(seconds=1)), locale=get_i18n().current_locale, threshold=1.5
-    )
-
-
-def category_label(category: Category) -> str:
-    """A message category in words."""
-    labels = {
-        Category.ANNOUNCEMENTS: _("Announcements"),
-        Category.REMINDERS: _("Reminders"),
-        Category.CALLS_FOR_HELP: _("Calls for help"),
-    }
-    return labels[category]
-
-
-def category_hint(category: Category) -> str:
-    """What a category covers, for /einstellungen."""
-    hints = {
-        Category.ANNOUNCEMENTS: _("news and invitations from the KV"),
-        Category.REMINDERS: _("meetings, shifts and memorial dates coming up"),
-        Category.CALLS_FOR_HELP: _("when hands are needed, e.g. for an info stand"),
-    }
-    return hints[category]
 
 
 def dimension_label(dimension: Dimension) -> str:

@@ -23,14 +23,15 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import broadcast_views as views
-from bot.callbacks import BroadcastCallback
-from bot.commands import BROADCAST
 from bot.services import audience as segments
 from bot.services import broadcasts
 from bot.services.roles import allows
 from bot.settings import Settings
-from bot.texts import format_meeting
+from bot.telegram.callbacks import BroadcastCallback
+from bot.telegram.commands import BROADCAST
+from bot.telegram.format import format_meeting, number
+from bot.telegram.labels import category_label
+from bot.telegram.views import broadcast as views
 from models import BroadcastStatus, Category, Role
 from models.base import utcnow
 
@@ -122,7 +123,7 @@ async def _panel(
     rows.append(
         [
             _button(
-                _("Kind: {category} (change)").format(category=views.category_label(category)),
+                _("Kind: {category} (change)").format(category=category_label(category)),
                 "cat",
             )
         ]
@@ -179,11 +180,11 @@ def _dimension_page(
 def _confirm(count: int, content: str, when: str | None) -> tuple[str, InlineKeyboardMarkup]:
     if when is None:
         text = _("Send {content} to <b>{count}</b> members now?").format(
-            content=content, count=views.number(count)
+            content=content, count=number(count)
         )
     else:
         text = _("Send {content} to <b>{count}</b> members on {when}?").format(
-            content=content, count=views.number(count), when=when
+            content=content, count=number(count), when=when
         )
         text += "\n" + _("Whoever fits the audience then will receive it.")
     text += "\n" + _("Please don't delete your message until it has gone out: I send copies of it.")
@@ -463,9 +464,9 @@ async def _send(
     )
     if not scheduled:
         await broadcasts.start_due(session, now, only=broadcast.id)
-        broadcast.progress_chat_id = message.chat.id
-        broadcast.progress_message_id = message.message_id
-        broadcast.progress_at = now
+        broadcasts.note_progress_message(
+            broadcast, chat_id=message.chat.id, message_id=message.message_id, at=now
+        )
     await state.clear()
     await session.commit()
     logger.info(

@@ -10,7 +10,7 @@ from aiogram import Bot
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import SessionPool
+from bot.db.session import SessionPool
 from bot.settings import Settings
 
 

@@ -10,10 +10,10 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.broadcast_views import category_hint, category_label
-from bot.callbacks import SettingsCallback
-from bot.commands import SETTINGS
 from bot.services.preferences import opted_out_categories, set_opted_out
+from bot.telegram.callbacks import SettingsCallback
+from bot.telegram.commands import SETTINGS
+from bot.telegram.labels import category_hint, category_label
 from models import Category, Member
 
 

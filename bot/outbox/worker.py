@@ -20,7 +20,7 @@ import socket
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -36,17 +36,17 @@ from aiogram.exceptions import (
 )
 from aiogram.methods.base import Response
 from aiogram.types import InlineKeyboardMarkup, Message, MessageId
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.context import JobContext
+from bot.outbox.rendering import Copy, Rendered, Renderer
 from bot.services import delivery
 from bot.services.locales import member_locale
-from bot.services.members import set_reachable
+from bot.services.members import members_by_id, set_reachable
 from bot.services.pacing import Decision, Outcome, Pacer, RetryPolicy, classify, success
-from bot.services.preferences import opted_out_among
-from jobs.context import JobContext
-from models import Category, Delivery, DeliveryStatus, Member
+from bot.services.preferences import opted_out_by_category
+from models import Delivery, DeliveryStatus, Member
 from models.base import utcnow
 
 logger = logging.getLogger(__name__)
@@ -56,20 +56,6 @@ logger = logging.getLogger(__name__)
 # rebuilding them (about a fifth of the CPU time per message in the broadcast benchmark).
 _RESPONSE_TYPES = (Response[Message], Response[MessageId])
 
-
-@dataclass(frozen=True, slots=True)
-class Copy:
-    """Send a copy of an existing message (copyMessage keeps its formatting, photo or file)."""
-
-    from_chat_id: int
-    message_id: int
-    reply_markup: InlineKeyboardMarkup | None = None
-
-
-# What a renderer returns: the text and buttons, a message to copy, or None when the message is
-# no longer wanted (the member finished the intake meanwhile, the batch was withdrawn...).
-Rendered = tuple[str, InlineKeyboardMarkup | None] | Copy | None
-Renderer = Callable[[AsyncSession, Delivery, Member | None], Awaitable[Rendered]]
 
 IDLE_POLL = timedelta(seconds=5)
 ERROR_PAUSE = 2.0
@@ -294,8 +280,10 @@ class DeliveryWorker:
         jobs: list[_Job] = []
         i18n = self._ctx.i18n
         async with self._ctx.session_pool() as session:
-            members = await _members(session, {row.recipient_id for row in rows})
-            opted_out = await _opt_outs(session, rows)
+            members = await members_by_id(session, {row.recipient_id for row in rows})
+            opted_out = await opted_out_by_category(
+                session, [(row.category, row.recipient_id) for row in rows if row.category]
+            )
             with i18n.context():
                 for seq, row in enumerate(rows, start=first_seq):
                     chat = row.recipient_id
@@ -582,27 +570,3 @@ class DeliveryWorker:
                         decision.reason,
                     )
             await session.commit()
-
-
-async def _members(session: AsyncSession, member_ids: Collection[int]) -> dict[int, Member]:
-    """The batch's recipients the bot knows, by id (one query)."""
-    if not member_ids:
-        return {}
-    found = await session.scalars(select(Member).where(Member.id.in_(list(member_ids))))
-    return {member.id: member for member in found}
-
-
-async def _opt_outs(session: AsyncSession, rows: list[Delivery]) -> dict[str, set[int]]:
-    """Per category in the batch: which of its recipients switched it off (a query each)."""
-    by_category: dict[str, set[int]] = defaultdict(set)
-    for row in rows:
-        if row.category:
-            by_category[row.category].add(row.recipient_id)
-    opted_out: dict[str, set[int]] = {}
-    for category, recipients in by_category.items():
-        if category not in Category._value2member_map_:
-            # Nobody can have switched off a category the bot doesn't know.
-            logger.warning("deliveries with unknown category %r", category)
-            continue
-        opted_out[category] = await opted_out_among(session, recipients, category)
-    return opted_out

@@ -1,4 +1,8 @@
-"""Engine and session factory for SQLite (embedded default) and PostgreSQL."""
+"""SQLite for concurrent handlers: pragmas, BEGIN IMMEDIATE, and statements on the event loop.
+
+The engine (bot.db.engine) uses SQLAlchemy's aiosqlite dialect with the connection class below
+instead of aiosqlite's own, which runs every call in a thread.
+"""
 
 from __future__ import annotations
 
@@ -6,44 +10,23 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from aiogram import Bot
-from aiogram.client.session.middlewares.base import (
-    BaseRequestMiddleware,
-    NextRequestMiddlewareType,
-)
-from aiogram.methods import Response, TelegramMethod
-from aiogram.methods.base import TelegramType
 from sqlalchemy import event
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import ConnectionPoolEntry
-
-from bot.settings import Settings
 
 # How long a SQLite writer waits for another before giving up. Transactions here are short, so
 # hitting this means something is stuck, not busy.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
-SessionPool = async_sessionmaker[AsyncSession]
-
-# The session of the update being handled, so the FSM storage can join its transaction instead of
-# opening a second connection that would wait for the first one's write lock on SQLite.
-current_session: ContextVar[AsyncSession | None] = ContextVar("current_session", default=None)
-
 _T = TypeVar("_T")
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def configure_sqlite(engine: AsyncEngine) -> None:
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "connect")
@@ -179,7 +162,7 @@ class InlineSQLiteConnection:
     - BEGIN IMMEDIATE waits (busy_timeout) while another process writes: it is tried without
       waiting, and only when the database is busy retried in the worker thread.
     - Inside a transaction that holds the write lock (every transaction does, see
-      _configure_sqlite) nothing waits for a lock in WAL mode.
+      configure_sqlite) nothing waits for a lock in WAL mode.
     - COMMIT of a transaction that changed rows writes the WAL and may checkpoint (which syncs
       the disk): worker thread. A transaction that only read just releases its lock.
     - Anything else outside such a transaction: worker thread.
@@ -332,7 +315,7 @@ class InlineSQLiteConnection:
         self._executor.shutdown(wait=False)
 
 
-def _sqlite_connector(database_url: str) -> Callable[[], Any]:
+def sqlite_connector(database_url: str) -> Callable[[], Any]:
     """SQLAlchemy's async_creator for the URL: an InlineSQLiteConnection."""
     args, kwargs = SQLiteDialect_pysqlite().create_connect_args(make_url(database_url))
     for handled in ("timeout", "check_same_thread"):
@@ -344,92 +327,3 @@ def _sqlite_connector(database_url: str) -> Callable[[], Any]:
         )
 
     return connect
-
-
-def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
-    """An async engine for the URL, with SQLite tuned for concurrent handlers."""
-    if database_url.startswith("sqlite"):
-        engine = create_async_engine(
-            database_url,
-            echo=echo,
-            async_creator=_sqlite_connector(database_url),
-            # One connection: SQLite has one writer anyway, and queueing for the connection in
-            # asyncio is far cheaper than queueing in SQLite's busy handler, which sleeps in
-            # steps of up to 100 ms. It also means a session must not wait for a second one
-            # while holding its own; see current_session and ReleaseBeforeRequestMiddleware.
-            pool_size=1,
-            max_overflow=0,
-            pool_timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
-        )
-        _configure_sqlite(engine)
-        return engine
-    # A ping per checkout costs a few round trips, but a PostgreSQL restart then costs no
-    # member a failed update.
-    return create_async_engine(database_url, echo=echo, pool_pre_ping=True)
-
-
-def create_session_pool(engine: AsyncEngine) -> SessionPool:
-    """Session factory; objects stay readable after commit so replies need no new transaction."""
-    return async_sessionmaker(engine, expire_on_commit=False)
-
-
-def engine_from_settings(settings: Settings) -> AsyncEngine:
-    """Engine for the configured database, creating the SQLite folder when needed."""
-    path = settings.sqlite_path()
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    return create_engine(settings.database_url)
-
-
-def _insert_for(dialect: str) -> Any:
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert  # noqa: PLC0415
-
-        return insert
-    from sqlalchemy.dialects.sqlite import insert  # noqa: PLC0415
-
-    return insert
-
-
-def dialect_insert(session: AsyncSession) -> Any:
-    """The dialect's INSERT construct, which knows ON CONFLICT on SQLite and PostgreSQL alike."""
-    return _insert_for(session.get_bind().dialect.name)
-
-
-_BUILT: dict[tuple[str, Callable[[Any], Any]], Any] = {}
-
-
-def dialect_statement(session: AsyncSession, build: Callable[[Any], _T]) -> _T:
-    """`build(insert)` with the dialect's INSERT construct, built once per dialect.
-
-    For statements on the path of every update: building a statement (and its cache key) costs
-    more than running it. `build` must be a module-level function; its parameters are passed at
-    execution.
-    """
-    dialect = session.get_bind().dialect.name
-    statement = _BUILT.get((dialect, build))
-    if statement is None:
-        statement = _BUILT[(dialect, build)] = build(_insert_for(dialect))
-    return statement
-
-
-class ReleaseBeforeRequestMiddleware(BaseRequestMiddleware):
-    """Commit the update's open transaction before every Bot API request.
-
-    A transaction held across network I/O would hold SQLite's write lock (every transaction
-    takes it, see _configure_sqlite) and PostgreSQL row locks for as long as Telegram takes to
-    answer, serialising all other updates behind it. Committing first also means a member is
-    never told "saved" before it is.
-    """
-
-    async def __call__(
-        self,
-        make_request: NextRequestMiddlewareType[TelegramType],
-        bot: Bot,
-        method: TelegramMethod[TelegramType],
-    ) -> Response[TelegramType]:
-        """End the current update's transaction, then make the request."""
-        session = current_session.get()
-        if session is not None and session.in_transaction():
-            await session.commit()
-        return await make_request(bot, method)

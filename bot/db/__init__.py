@@ -1,0 +1,1 @@
+"""The database: engines, the SQLite driver, sessions, dialect helpers, migrations, FSM storage."""

@@ -1,0 +1,179 @@
+"""Building message text: escaping, and dates, times, numbers and lists in the member's locale.
+
+Every function renders in the current i18n locale (set per update by the i18n middleware, per
+recipient by the outbox). Dates and times also follow the KV's region, taken from its time
+zone: a German KV shows 19:00 to English readers too, not 7:00 PM.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo
+
+from aiogram.utils.i18n import get_i18n
+from aiogram.utils.i18n import gettext as _
+from babel import Locale, UnknownLocaleError
+from babel.core import get_global
+from babel.dates import (
+    format_date,
+    format_skeleton,
+    format_time,
+    format_timedelta,
+    get_day_names,
+    get_month_names,
+)
+from babel.lists import format_list
+from babel.numbers import format_decimal
+
+from bot.services.recurrence import LAST, Rule
+from models import Member
+
+# Lists of dates are joined with this, not a comma: German dates contain commas themselves.
+DATE_SEPARATOR = " · "
+
+
+def esc(value: object) -> str:
+    """Escape anything a user typed (names, usernames, free text) for parse_mode HTML."""
+    return html.escape(str(value), quote=False)
+
+
+@cache
+def _locale(language: str, zone_key: str | None) -> Locale:
+    territory = get_global("zone_territories").get(zone_key) if zone_key else None
+    if territory:
+        try:
+            return Locale.parse(f"{language}_{territory}")
+        except (UnknownLocaleError, ValueError):
+            pass  # no such combination in CLDR: the language's own conventions
+    return Locale.parse(language)
+
+
+def formatting_locale(zone: ZoneInfo | None = None) -> Locale:
+    """The current language in the KV's region (en_DE for English in a German KV)."""
+    return _locale(get_i18n().current_locale, zone.key if zone is not None else None)
+
+
+def number(value: float) -> str:
+    """A count in the current locale ("1.234" / "1,234")."""
+    return format_decimal(value, locale=formatting_locale())
+
+
+def duration(value: timedelta) -> str:
+    """ "3 minutes" / "3 Minuten" (at least a second)."""
+    return format_timedelta(
+        max(value, timedelta(seconds=1)), locale=formatting_locale(), threshold=1.5
+    )
+
+
+def join_names(names: Iterable[str]) -> str:
+    """ "Anna", "Anna and Ben", "Anna, Ben and Cem" in the current locale."""
+    items = list(names)
+    return format_list(items, locale=formatting_locale()) if items else ""
+
+
+def format_day(moment: datetime | date, zone: ZoneInfo) -> str:
+    """A date in the current locale, e.g. "01.12.2026" / "1 Dec 2026"."""
+    if isinstance(moment, datetime):
+        moment = moment.astimezone(zone).date()
+    return format_date(moment, format="medium", locale=formatting_locale(zone))
+
+
+def format_meeting(moment: datetime, zone: ZoneInfo) -> str:
+    """A meeting time in the KV's zone and the current locale: "Do., 26. Nov., 19:00"."""
+    locale = formatting_locale(zone)
+    local = moment.astimezone(zone)
+    return _("{date}, {time}").format(
+        date=format_skeleton("MMMEd", local, locale=locale),
+        time=format_time(local, format="short", locale=locale),
+    )
+
+
+def meeting_dates(moments: Iterable[datetime], zone: ZoneInfo) -> str:
+    """Several meeting times on one line, separated so the commas inside dates don't clash."""
+    return DATE_SEPARATOR.join(format_meeting(moment, zone) for moment in moments)
+
+
+def member_label(member: Member) -> str:
+    """ "<b>Anna</b> (ID 123)", or "ID 123" for someone whose name the bot doesn't keep."""
+    if member.first_name:
+        return _("<b>{name}</b> (ID {id})").format(name=esc(member.first_name), id=member.id)
+    return _("ID {id}").format(id=member.id)
+
+
+def first_name_or_you(member: Member) -> str:
+    """The member's first name for a greeting, escaped; a neutral word without consent."""
+    return esc(member.first_name) if member.first_name else _("there")
+
+
+def _ordinal(ordinal: int, locale: str) -> str:
+    if ordinal == LAST:
+        return _("last")
+    if locale == "en":
+        suffix = {1: "st", 2: "nd", 3: "rd"}.get(ordinal if ordinal < 20 else ordinal % 10, "th")
+        return f"{ordinal}{suffix}"
+    return f"{ordinal}."
+
+
+def _ordinals(ordinals: tuple[int, ...], locale: str) -> str:
+    # A single first reads best as a word ("jeden ersten Montag"); "jeden zweiten Donnerstag"
+    # would read as "every other Thursday" to many German speakers, so other ordinals stay
+    # numerals ("jeden 2. Donnerstag im Monat").
+    if ordinals == (1,):
+        return _("first")
+    words = [_ordinal(ordinal, locale) for ordinal in ordinals]
+    if len(words) == 1:
+        return words[0]
+    return _("{items} and {last}").format(items=", ".join(words[:-1]), last=words[-1])
+
+
+def describe_rule(rule: Rule, zone: ZoneInfo | None = None) -> str:
+    """A meeting rule in the current locale, e.g. "jeden 2. Donnerstag im Monat, 19:00".
+
+    With the KV's `zone`, times follow its region (19:00 in English for a German KV).
+    """
+    locale = formatting_locale(zone)
+    if rule.kind == "yearly_date":
+        assert rule.month is not None
+        assert rule.day is not None
+        # A leap year, so 29 February can be named.
+        day = format_skeleton("MMMMd", date(2000, rule.month, rule.day), locale=locale)
+        when = _("every year on {date}").format(date=day)
+    else:
+        assert rule.weekday is not None
+        weekday = get_day_names("wide", locale=locale)[rule.weekday]
+        if rule.kind == "weekly":
+            when = _("every {weekday}").format(weekday=weekday)
+        elif rule.kind == "biweekly":
+            when = _("every other {weekday}").format(weekday=weekday)
+        elif rule.kind == "monthly":
+            when = _("every {ordinals} {weekday} of the month").format(
+                ordinals=_ordinals(rule.ordinals, locale.language), weekday=weekday
+            )
+        else:
+            assert rule.month is not None
+            when = _("every year on the {ordinals} {weekday} of {month}").format(
+                ordinals=_ordinals(rule.ordinals, locale.language),
+                weekday=weekday,
+                month=get_month_names("wide", locale=locale)[rule.month],
+            )
+    if rule.time is None:
+        return when
+    return _("{when}, {time}").format(
+        when=when, time=format_time(rule.time, format="short", locale=locale)
+    )
+
+
+def meeting_slot(moment: datetime, slot: str, zone: ZoneInfo) -> str:
+    """When a group meets, as a reason: "Thursday evenings" / "am Donnerstagabend"."""
+    weekday = get_day_names("wide", locale=formatting_locale(zone))[
+        moment.astimezone(zone).weekday()
+    ]
+    templates = {
+        "weekday_evening": _("{weekday} evenings"),
+        "weekday_daytime": _("{weekday}s during the day"),
+        "weekend": _("{weekday}s"),
+    }
+    return templates.get(slot, "{weekday}").format(weekday=weekday)
