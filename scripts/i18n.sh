@@ -21,6 +21,9 @@ case "${1:-}" in
         extract locales/messages.pot
         "$pybabel" -q update -i locales/messages.pot -d locales -D messages \
             --no-fuzzy-matching --ignore-obsolete --no-wrap
+        # The template has no header, so every update would stamp a new creation date into
+        # each catalog: a change (and a merge conflict) that says nothing.
+        sed -i '/^"POT-Creation-Date: /d' locales/*/LC_MESSAGES/messages.po
         ;;
     compile) "$pybabel" -q compile -d locales -D messages ;;
     init) "$pybabel" -q init -i locales/messages.pot -d locales -D messages -l "$2" ;;
