@@ -156,13 +156,6 @@ async def last_activity(session: AsyncSession) -> dict[int, datetime]:
     return {row.group_id: row.latest for row in rows}
 
 
-async def suggest_groups(
-    session: AsyncSession, member: Member, *, now: datetime, zone: ZoneInfo
-) -> list[Suggestion]:
-    """Groups ranked for a consenting member (see bot.services.matching)."""
-    return await _rank(session, member, await active_groups(session), now=now, zone=zone)
-
-
 async def suggestion_page(
     session: AsyncSession,
     member: Member,

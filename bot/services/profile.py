@@ -96,20 +96,6 @@ async def _existing(session: AsyncSession, model: type, ids: Iterable[int]) -> l
     return sorted(rows, key=lambda row: (row.position, row.id))
 
 
-async def set_topics(session: AsyncSession, member: Member, topic_ids: Collection[int]) -> None:
-    """Replace the member's topics; every id must exist."""
-    profile = _require(member)
-    profile.topics = await _existing(session, Topic, topic_ids)
-
-
-async def set_activity_types(
-    session: AsyncSession, member: Member, activity_type_ids: Collection[int]
-) -> None:
-    """Replace the member's activity types; every id must exist."""
-    profile = _require(member)
-    profile.activity_types = await _existing(session, ActivityType, activity_type_ids)
-
-
 async def set_topic(session: AsyncSession, member: Member, topic_id: int, *, chosen: bool) -> bool:
     """Choose or unchoose one topic (idempotent); returns whether that changed anything."""
     profile = _require(member)
