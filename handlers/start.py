@@ -1,4 +1,4 @@
-"""/start: the greeting and the consent question."""
+"""/start: the greeting and the consent question; hosts and organisers get their own welcome."""
 
 from __future__ import annotations
 
@@ -17,10 +17,14 @@ from bot.telegram import intake_steps
 from bot.telegram.callbacks import ConsentAction, ConsentCallback
 from bot.telegram.deeplinks import parse_payload
 from bot.telegram.format import esc, first_name_or_you
-from bot.telegram.guards import Consented, OnMessage, private_router
+from bot.telegram.guards import Consented, HasRoles, OnMessage, private_router
 from bot.telegram.views import start as views
-from models import Member
+from models import Member, Role
 from models.base import utcnow
+
+# Who gets the welcome for their role instead of the newcomer's questions (admins too: they
+# may do everything).
+ROLE_GREETING = frozenset({Role.HOST, Role.ORGANISER})
 
 
 async def start(
@@ -52,6 +56,20 @@ async def start(
         return
     lines.append(views.welcome_back())
     await message.answer("\n\n".join(lines))
+
+
+async def start_for_roles(
+    message: Message,
+    session: AsyncSession,
+    member: Member,
+    settings: Settings,
+    state: FSMContext,
+    roles: frozenset[Role],
+) -> None:
+    """Hosts, organisers and admins: what the bot does for them, not the newcomer's questions."""
+    await _back(state, session, member)
+    kv = await directory.kv_name(session, settings.kv_name)
+    await message.answer(views.role_greeting(_name(message, member), kv, roles))
 
 
 async def _back(state: FSMContext, session: AsyncSession, member: Member) -> None:
@@ -120,6 +138,7 @@ def create_router() -> Router:
     """/start and the consent question in the private chat."""
     router = private_router(__name__)
     router.callback_query.filter(OnMessage())
+    router.message.register(start_for_roles, CommandStart(), HasRoles(ROLE_GREETING))
     router.message.register(start, CommandStart())
     router.callback_query.register(
         agreed, ConsentCallback.filter(F.action == ConsentAction.AGREE), ~Consented()

@@ -1,4 +1,4 @@
-"""/start: the greeting and the consent question.
+"""/start: the greeting (for newcomers, and for hosts and organisers), and the consent question.
 
 The consent question is asked by /start, by /profil and by joining a group without consent, so
 it lives here and not in one of those handlers.
@@ -6,11 +6,14 @@ it lives here and not in one of those handlers.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.telegram.callbacks import ConsentAction, ConsentCallback
 from bot.telegram.format import esc
+from models import Role
 
 Screen = tuple[str, InlineKeyboardMarkup]
 
@@ -45,6 +48,44 @@ def welcome_back() -> str:
         "Good to see you again. /groups shows groups that fit you, /profile your answers, "
         "/kv how our KV works, /help everything else."
     )
+
+
+def role_greeting(name: str, kv: str, roles: Collection[Role]) -> str:
+    """The hello for hosts, organisers and admins: what the bot does for them in their role.
+
+    They know the KV already, so they are not asked the newcomer's questions; /profil is there
+    if they want suggestions for themselves too.
+    """
+    parts = [_("Hello {name}! 👋 I am the bot of <b>{kv}</b>.").format(name=name, kv=esc(kv))]
+    if Role.HOST in roles:
+        parts.append(
+            _(
+                "<b>You are a host:</b> when someone joins one of your groups, I tell you "
+                "privately, with a button to write to them. /dates shows the next meetings."
+            )
+        )
+    if Role.ORGANISER in roles:
+        parts.append(
+            _(
+                "<b>You are an organiser:</b> /broadcast sends a message to members. Every "
+                "week I send you a list of the newcomers who haven't found a group yet, and I "
+                "tell you when someone would like to start a group or talk to the office."
+            )
+        )
+    if Role.ADMIN in roles:
+        parts.append(
+            _(
+                "<b>You are an admin:</b> /role gives and takes roles, /roles shows who holds "
+                "which. You can also do everything organisers can."
+            )
+        )
+    parts.append(
+        _(
+            "/help shows everything I can do for you. /profile gets you group suggestions "
+            "for yourself too."
+        )
+    )
+    return "\n\n".join(parts)
 
 
 def consent_question(kv: str) -> Screen:
