@@ -12,7 +12,9 @@ from handlers import (
     errors,
     fallback,
     greeting,
+    groups,
     guide,
+    intake,
     message_settings,
     start,
 )
@@ -29,7 +31,9 @@ def build_router() -> Router:
         chat_members.create_router(),  # my_chat_member: block/unblock bookkeeping, never a reply
         greeting.create_router(),  # groups only: welcomes, join requests, /willkommen
         basics.create_router(),  # /hilfe, /sprache, /abbrechen: work in every state
-        start.create_router(),  # /start, consent, intake, /profil, /gruppen, joining
+        start.create_router(),  # /start (hosts and organisers get their own), consent
+        intake.create_router(),  # the intake's questions and summary, /profil
+        groups.create_router(),  # /gruppen: suggestions, directory, details, joining
         guide.create_router(),  # /kv, /termine, /datenschutz
         message_settings.create_router(),  # /einstellungen
         broadcast.create_router(),  # /rundschreiben; its states take only non-command messages

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.errors import DomainError
 from bot.services.kv_setup import PROFILE_ID
-from bot.services.matching import GroupFacts, MemberNeeds, Suggestion, rank_groups
+from bot.services.matching import GroupFacts, MemberNeeds, Reasons, Suggestion, rank_groups
 from bot.services.profile import joined_group_ids
 from bot.services.recurrence import Rule, RuleError, occurrences, parse_rule
 from models import (
@@ -26,6 +28,28 @@ from models import (
     Role,
     Topic,
 )
+
+
+class GroupError(DomainError):
+    """A group or page a button named is not there (dropped from the setup, or forged)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListedGroup:
+    """A group as a list shows it: when it meets next (aware UTC), and why it was suggested."""
+
+    group: Group
+    next_meeting: datetime | None
+    reasons: Reasons | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionPage:
+    """One page of suggestions; `remaining` is how many more come after it."""
+
+    groups: list[ListedGroup]
+    page: int
+    remaining: int
 
 
 async def kv_name(session: AsyncSession, fallback: str) -> str:
@@ -71,6 +95,26 @@ async def active_group(session: AsyncSession, group_id: int) -> Group | None:
     return group if group is not None and group.active else None
 
 
+async def require_active_group(session: AsyncSession, group_id: int) -> Group:
+    """An active group by id; GroupError("unknown_group") for unknown or dropped ones."""
+    group = await active_group(session, group_id)
+    if group is None:
+        raise GroupError("unknown_group")
+    return group
+
+
+async def listing(session: AsyncSession, *, now: datetime, zone: ZoneInfo) -> list[ListedGroup]:
+    """Every active group in file order with its next meeting, for the directory."""
+    return [
+        ListedGroup(group, _first(next_meetings(group, now=now, zone=zone)))
+        for group in await active_groups(session)
+    ]
+
+
+def _first(moments: list[datetime]) -> datetime | None:
+    return moments[0] if moments else None
+
+
 async def guide_sections(session: AsyncSession) -> list[GuideSection]:
     """The guide's sections in order."""
     return list(
@@ -112,10 +156,45 @@ async def last_activity(session: AsyncSession) -> dict[int, datetime]:
     return {row.group_id: row.latest for row in rows}
 
 
-async def suggest_groups(
-    session: AsyncSession, member: Member, *, now: datetime, zone: ZoneInfo
+async def suggestion_page(
+    session: AsyncSession,
+    member: Member,
+    *,
+    now: datetime,
+    zone: ZoneInfo,
+    page: int,
+    size: int,
+) -> SuggestionPage:
+    """Page `page` (from 0) of the groups ranked for `member`, `size` at a time.
+
+    No suggestions at all is an empty first page; a page past the end (an old or forged
+    button) is GroupError("unknown_page").
+    """
+    groups = await active_groups(session)
+    ranked = await _rank(session, member, groups, now=now, zone=zone)
+    start = page * size
+    if page < 0 or (page > 0 and start >= len(ranked)):
+        raise GroupError("unknown_page")
+    by_id = {group.id: group for group in groups}
+    shown = [
+        ListedGroup(
+            by_id[suggestion.group_id],
+            _first(next_meetings(by_id[suggestion.group_id], now=now, zone=zone)),
+            suggestion.reasons,
+        )
+        for suggestion in ranked[start : start + size]
+    ]
+    return SuggestionPage(shown, page, max(len(ranked) - start - size, 0))
+
+
+async def _rank(
+    session: AsyncSession,
+    member: Member,
+    groups: list[Group],
+    *,
+    now: datetime,
+    zone: ZoneInfo,
 ) -> list[Suggestion]:
-    """Groups ranked for a consenting member (see bot.services.matching)."""
     profile = member.profile
     joined = await joined_group_ids(session, member.id)
     needs = MemberNeeds(
@@ -138,7 +217,7 @@ async def suggest_groups(
             last_activity_at=activity.get(group.id),
             position=group.position,
         )
-        for group in await active_groups(session)
+        for group in groups
     ]
     return rank_groups(needs, facts, now=now, zone=zone)
 

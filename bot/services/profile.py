@@ -96,18 +96,36 @@ async def _existing(session: AsyncSession, model: type, ids: Iterable[int]) -> l
     return sorted(rows, key=lambda row: (row.position, row.id))
 
 
-async def set_topics(session: AsyncSession, member: Member, topic_ids: Collection[int]) -> None:
-    """Replace the member's topics; every id must exist."""
+async def set_topic(session: AsyncSession, member: Member, topic_id: int, *, chosen: bool) -> bool:
+    """Choose or unchoose one topic (idempotent); returns whether that changed anything."""
     profile = _require(member)
-    profile.topics = await _existing(session, Topic, topic_ids)
+    wanted = _with(profile.topics, topic_id, chosen=chosen)
+    if wanted is None:
+        await _existing(session, Topic, [topic_id])  # an unknown id is refused all the same
+        return False
+    profile.topics = await _existing(session, Topic, wanted)
+    return True
 
 
-async def set_activity_types(
-    session: AsyncSession, member: Member, activity_type_ids: Collection[int]
-) -> None:
-    """Replace the member's activity types; every id must exist."""
+async def set_activity_type(
+    session: AsyncSession, member: Member, activity_type_id: int, *, chosen: bool
+) -> bool:
+    """Choose or unchoose one activity type (idempotent); returns whether that changed anything."""
     profile = _require(member)
-    profile.activity_types = await _existing(session, ActivityType, activity_type_ids)
+    wanted = _with(profile.activity_types, activity_type_id, chosen=chosen)
+    if wanted is None:
+        await _existing(session, ActivityType, [activity_type_id])
+        return False
+    profile.activity_types = await _existing(session, ActivityType, wanted)
+    return True
+
+
+def _with(rows: Iterable[Topic | ActivityType], row_id: int, *, chosen: bool) -> set[int] | None:
+    """The ids after choosing (or unchoosing) `row_id`; None when that changes nothing."""
+    ids = {row.id for row in rows}
+    if (row_id in ids) == chosen:
+        return None
+    return ids | {row_id} if chosen else ids - {row_id}
 
 
 async def set_district(session: AsyncSession, member: Member, district_id: int | None) -> None:
@@ -132,6 +150,20 @@ def set_free_time(member: Member, slots: Collection[str]) -> None:
     except ValueError:
         raise ProfileError("unknown_id") from None
     profile.free_time = [slot.value for slot in FreeTime if slot in chosen]
+
+
+def set_free_time_slot(member: Member, slot: str, *, chosen: bool) -> bool:
+    """Choose or unchoose one free-time slot (idempotent); returns whether that changed anything."""
+    profile = _require(member)
+    try:
+        wanted = FreeTime(slot)
+    except ValueError:
+        raise ProfileError("unknown_id") from None
+    slots = set(profile.free_time)
+    if (wanted.value in slots) == chosen:
+        return False
+    set_free_time(member, slots | {wanted.value} if chosen else slots - {wanted.value})
+    return True
 
 
 def set_contact_frequency(member: Member, frequency: str | None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from aiogram.filters.callback_data import CallbackData
 
 from models import Role
@@ -21,29 +23,77 @@ class RoleCallback(CallbackData, prefix="role1"):
     grant: bool
 
 
-class ConsentCallback(CallbackData, prefix="cons1"):
-    """The consent question: agree (True) or not now (False)."""
+class ConsentAction(StrEnum):
+    """The two answers to the consent question.
 
-    agree: bool
+    The values are what the earlier `agree: bool` field packed ("cons1:1", "cons1:0"), so a
+    question sent before that changed still works.
+    """
+
+    AGREE = "1"
+    NOT_NOW = "0"
+
+
+class ConsentCallback(CallbackData, prefix="cons1"):
+    """An answer to the consent question."""
+
+    action: ConsentAction
+
+
+class IntakeStep(StrEnum):
+    """Where an intake button belongs: a question, the summary, or the reminder."""
+
+    TOPICS = "topics"
+    DISTRICT = "district"
+    ACTIVITIES = "activities"
+    FREE_TIME = "free_time"
+    FREQUENCY = "frequency"
+    SUMMARY = "summary"
+    # The reminder's "carry on" button; it belongs to no step (and is never stale).
+    REMINDER = "resume"
+
+
+class IntakeAction(StrEnum):
+    """What an intake button does. ON and OFF say what they set, so a second press is harmless."""
+
+    ON = "on"  # choose option `value` (of several)
+    OFF = "off"  # unchoose option `value`
+    CHOOSE = "choose"  # the one answer `value`, then on to the next step
+    NEXT = "next"
+    SKIP = "skip"
+    BACK = "back"
+    EDIT = "edit"  # from the summary: step number `value` (0-based) again
+    DONE = "done"  # from the summary: finish and show suggestions
+    RESUME = "resume"  # from the reminder: back to the first step
 
 
 class IntakeCallback(CallbackData, prefix="in1"):
     """A button of the intake conversation.
 
-    `step` is the step the button belongs to (a press from another step is stale); `action` is
-    toggle/choose (with `value`, an id or a slot index), next, back, skip, edit (from the
-    summary), done, or resume (from the reminder).
+    `step` is the step the button belongs to (a press from another step is stale); `value` is
+    an id (topic, Stadtteil, activity type; 0 for "not sure / outside") or an index (free-time
+    slot, frequency, step).
     """
 
-    step: str
-    action: str
+    step: IntakeStep
+    action: IntakeAction
     value: int = 0
 
 
-class GroupCallback(CallbackData, prefix="gr1"):
-    """Suggestions and the directory: join, details, more (page), back to the list."""
+class GroupAction(StrEnum):
+    """What a button under suggestions, the directory or a group's details does."""
 
-    action: str
+    JOIN = "join"
+    DETAILS = "details"
+    MORE = "more"  # the next page of suggestions
+    FOUND = "found"  # no fitting group: I'd like to start one
+    OFFICE = "office"  # no fitting group: I'd like to talk to someone
+
+
+class GroupCallback(CallbackData, prefix="gr1"):
+    """Suggestions and the directory: join or look at `group_id`, or show suggestions `page`."""
+
+    action: GroupAction
     group_id: int = 0
     page: int = 0
 

@@ -167,7 +167,7 @@ def describe_rule(rule: Rule, zone: ZoneInfo | None = None) -> str:
 
 
 def meeting_slot(moment: datetime, slot: str, zone: ZoneInfo) -> str:
-    """When a group meets, as a reason: "Thursday evenings" / "am Donnerstagabend"."""
+    """When a group meets, as a reason: "Thursday evenings" / "Donnerstagabends"."""
     weekday = get_day_names("wide", locale=formatting_locale(zone))[
         moment.astimezone(zone).weekday()
     ]

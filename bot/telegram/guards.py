@@ -25,7 +25,7 @@ from aiogram.utils.i18n import I18n
 
 from bot.services.roles import allows
 from bot.telegram.commands import CommandSpec
-from models import Role
+from models import Member, Role
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,31 @@ class HasRoles(Filter):
         """Whether the sender may use what this filter guards."""
         del event
         return allows(roles, self.required)
+
+
+class Consented(Filter):
+    """Passes when the sender agreed to have their answers stored (has a profile).
+
+    `~Consented()` picks those who didn't, e.g. to ask them first instead of refusing.
+    """
+
+    async def __call__(self, event: TelegramObject, member: Member | None = None) -> bool:
+        """Whether the sender consented."""
+        del event
+        return member is not None and member.consented
+
+
+class OnMessage(Filter):
+    """Passes a button press whose message the bot can still edit, as `message` in the data.
+
+    Telegram sends an InaccessibleMessage instead when the message was deleted or is too old;
+    such a press falls through to the routers after this one (the fallback's "no longer
+    valid"), so handlers need no check of their own.
+    """
+
+    async def __call__(self, query: CallbackQuery) -> bool | dict[str, Message]:
+        """The pressed message, or False."""
+        return {"message": query.message} if isinstance(query.message, Message) else False
 
 
 def private_router(name: str) -> Router:

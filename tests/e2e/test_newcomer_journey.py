@@ -110,14 +110,15 @@ async def test_from_the_group_to_a_stammtisch(
     suggestions = await fake_api.wait_for_message(anna.id)
     assert suggestions.text.splitlines()[2:4] == [
         "Stammtisch Mitte (Stammtisch)",
-        "Mitte · Umwelt · am Donnerstagabend · neu-freundlich",
+        "Mitte · Umwelt · Donnerstagabends · offen für Neue",
     ]
-    await anna.press(suggestions, _button(suggestions, "Beitreten"))
+    await anna.press(suggestions, _button(suggestions, "Stammtisch Mitte beitreten"))
     joined = await fake_api.wait_for_message(anna.id)
     assert joined.text.startswith("Du bist jetzt bei Stammtisch Mitte.")
     note = await fake_api.wait_for_message(host.id)
     assert note.text == (
-        f"Anna (ID {anna.id}) ist Stammtisch Mitte beigetreten – die erste Gruppe. Sag hallo!"
+        f"Anna (ID {anna.id}) ist Stammtisch Mitte beigetreten – die erste Gruppe bei uns. "
+        "Begrüße die Person doch kurz!"
     )
     await _stop(app, task)
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from bot.app import Application, build_application
 from bot.services.kv_setup import apply_setup, load_setup
 from bot.settings import Settings
+from bot.telegram.callbacks import IntakeAction, IntakeCallback, IntakeStep
 from jobs.onboarding import newcomer_digest, remind_abandoned_intakes
 from models import Group, GroupMembership, Member, Profile, Role, Topic
 from models.base import utcnow
@@ -104,7 +105,7 @@ async def test_the_whole_intake_and_joining(
     assert step.text.startswith("Deine Angaben")
     assert "Themen: Umwelt, Bildung" in step.text
     assert "Stadtteil: Mitte" in step.text
-    assert "Mitmachen: Infostände" in step.text
+    assert "Mitmachformen: Infostände" in step.text
     assert "Zeit: werktags abends" in step.text
     assert "Von uns hören: Etwa einmal im Monat" in step.text
 
@@ -114,21 +115,21 @@ async def test_the_whole_intake_and_joining(
     assert lines[0] == "Diese Gruppen könnten zu dir passen:"
     assert lines[2] == "Stammtisch <Mitte> & Co (Stammtisch)"
     assert lines[3] == (
-        "Mitte · Umwelt, Bildung · am Donnerstagabend, passt zu deiner Zeit · neu-freundlich"
+        "Mitte · Umwelt, Bildung · Donnerstagabends, passt zu deiner Zeit · offen für Neue"
     )
     assert lines[4].startswith("Nächstes Treffen: Do., ")
     assert lines[4].endswith("19:00 · Café Rosa")
     assert "Stammtisch &lt;Mitte&gt; &amp; Co" in suggestions.html
     # KV-wide, but no shared topic and outside her free time: last.
-    assert lines[-3:-1] == ["AG Frieden (AG)", "ganzer KV · am Dienstag tagsüber"]
+    assert lines[-3:-1] == ["AG Frieden (AG)", "ganzer KV · Dienstags tagsüber"]
     assert "Basisgruppe Nord" in suggestions.text  # another Stadtteil, but a shared topic
 
     [joined] = await driver.press(anna, suggestions, suggestions.buttons[0][1])
     assert joined.text.startswith("Du bist jetzt bei Stammtisch <Mitte> & Co. Nächstes Treffen:")
     [note] = fake_api.sent_to(host.id)
     assert note.text == (
-        f"Anna (ID {anna.id}) ist Stammtisch <Mitte> & Co beigetreten – die erste Gruppe. "
-        "Sag hallo!"
+        f"Anna (ID {anna.id}) ist Stammtisch <Mitte> & Co beigetreten – die erste Gruppe bei uns. "
+        "Begrüße die Person doch kurz!"
     )
     assert note.reply_markup is not None
     assert note.reply_markup["inline_keyboard"][0][0]["url"] == f"tg://user?id={anna.id}"
@@ -156,13 +157,15 @@ async def test_back_skip_and_stale_buttons(
     topic_button = _button(step, "Umwelt")
     await driver.press(anna, step, _button(step, "Überspringen"))
     assert step.text.startswith("Schritt 2 von 5")
-    # A topic button from the previous step is stale now.
+    # A topic button from the previous step is stale now: a quiet note, not an alert.
     await driver.press(anna, step, topic_button)
     assert driver.last_answer()["text"] == "Dieser Knopf gilt nicht mehr."
+    assert not driver.last_answer().get("show_alert")
     await driver.press(anna, step, _button(step, "« Zurück"))
     assert step.text.startswith("Schritt 1 von 5")
     # A forged topic id is refused and nothing is stored.
-    await driver.press(anna, step, "in1:topics:toggle:9999")
+    forged = IntakeCallback(step=IntakeStep.TOPICS, action=IntakeAction.ON, value=9999)
+    await driver.press(anna, step, forged.pack())
     assert driver.last_answer()["text"] == "Dieser Knopf gilt nicht mehr."
     await driver.press(anna, step, "in1:topics:fly:1")
     assert driver.last_answer()["text"] == "Dieser Knopf gilt nicht mehr."
@@ -190,7 +193,9 @@ async def test_not_now_stores_nothing_and_the_directory_still_works(
     assert directory.text.startswith("Alle Gruppen im KV:")
     assert "AG Frieden (AG, ganzer KV)" in directory.text
     # Joining needs consent: the question comes again instead.
-    [question] = await driver.press(ben, directory, _button(directory, "Beitreten"))
+    [question] = await driver.press(
+        ben, directory, _button(directory, "Stammtisch <Mitte> & Co beitreten")
+    )
     assert question.text.startswith("Bevor wir loslegen:")
     [dates] = await driver.send(ben, "/termine")
     assert dates.text.startswith("Die nächsten Treffen")
@@ -213,8 +218,9 @@ async def test_details_and_a_dropped_group(
     assert directory.text.startswith("All groups of the KV:")
     [details] = await driver.press(ben, directory, directory.buttons[1][1])
     assert details.text.startswith("Stammtisch <Mitte> & Co (Stammtisch)\nStadtteil: Mitte")
-    assert "Meets: every Thursday, 7:00\u202fPM" in details.text
-    assert "Newcomers are especially welcome here." in details.text
+    # English in a German KV: the KV's 24-hour clock, not 7:00 PM.
+    assert "Meets: every Thursday, 19:00" in details.text
+    assert "Open to newcomers: you are especially welcome here." in details.text
     async with app.session_pool() as session:
         group = await session.scalar(select(Group).where(Group.key == "stammtisch-mitte"))
         assert group is not None
@@ -239,6 +245,7 @@ async def test_edit_from_the_profile_returns_to_the_summary(
     # The old intake message's buttons are stale now.
     await driver.press(anna, step, _button(step, "Umwelt"))
     assert driver.last_answer()["text"] == "Dieser Knopf gilt nicht mehr."
+    assert not driver.last_answer().get("show_alert")
 
 
 async def test_no_fitting_group_offers_the_office(
@@ -257,9 +264,21 @@ async def test_no_fitting_group_offers_the_office(
     assert (
         driver.last_answer()["text"] == "Danke! Jemand aus der Geschäftsstelle meldet sich bei dir."
     )
+    assert not driver.last_answer().get("show_alert")  # a thank-you, not a refusal
+    assert nothing.buttons == []  # asked once is enough
     [note] = fake_api.sent_to(admin_user.id)
     assert note.text == (
         f"Anna (ID {anna.id}) hat keine passende Gruppe gefunden und möchte mit jemandem sprechen."
+    )
+    # Each organiser is asked alone, so the note says "du", not "ihr".
+    ben = fake_api.add_user(first_name="Ben", language_code="de")
+    await _consent(driver, ben)
+    [summary] = await driver.send(ben, "/profil")
+    [nothing] = await driver.press(ben, summary, _button(summary, "passende Gruppen zeigen"))
+    await driver.press(ben, nothing, _button(nothing, "Eine Gruppe gründen"))
+    note = fake_api.sent_to(admin_user.id)[-1]
+    assert note.text == (
+        f"Ben (ID {ben.id}) möchte eine Gruppe gründen. Bitte melde dich bei der Person."
     )
 
 
@@ -330,7 +349,7 @@ async def test_reminder_once_and_the_newcomer_digest(
     # The outbox sends it.
     assert await app.worker.run_once(now=now + timedelta(hours=49)) == 1
     reminder = fake_api.sent_to(anna.id)[-1]
-    assert reminder.text.startswith("Du hast mir gestern angefangen zu erzählen")
+    assert reminder.text.startswith("Du hast gestern angefangen, mir zu erzählen")
     [resumed] = await driver.press(anna, reminder, _button(reminder, "Weitermachen"))
     assert resumed.text.startswith("Schritt 1 von 5")
 
@@ -366,5 +385,5 @@ async def test_suggestions_in_english(
         "These groups could fit you:",
         "",
         "Stammtisch <Mitte> & Co (Stammtisch)",
-        "Mitte · Umwelt · Thursday evenings · newcomer-friendly",
+        "Mitte · Umwelt · Thursday evenings · open to newcomers",
     ]

@@ -70,7 +70,7 @@ async def test_outcomes(driver: BotDriver, fake_api: FakeBotAPI, app: Applicatio
     assert rows[flaky.id].status is DeliveryStatus.PENDING
     assert rows[flaky.id].attempts == 1
     assert rows[flaky.id].due_at >= rows[flaky.id].created_at + timedelta(seconds=0.8)
-    assert fake_api.sent_to(ok.id)[-1].text.startswith("You started telling me")
+    assert fake_api.sent_to(ok.id)[-1].text.startswith("Yesterday you started telling me")
     async with app.session_pool() as session:
         member = await session.get(Member, blocked.id)
         assert member is not None

@@ -9,7 +9,8 @@ from aiogram.types import BotCommandScopeChat
 from sqlalchemy import select
 
 from bot.app import Application
-from models import Member
+from models import Member, MemberRole, Role
+from models.base import utcnow
 from tests.conftest import KV_NAME
 from tests.driver import BotDriver
 from tests.fakebotapi import FakeBotAPI, FakeUser
@@ -53,6 +54,77 @@ async def test_names_are_escaped(driver: BotDriver, fake_api: FakeBotAPI) -> Non
     [reply, _consent] = await driver.send(tricky, "/start")
     assert reply.text.startswith('Hallo <b>Anna & "Co"</b>!')
     assert '&lt;b&gt;Anna &amp; "Co"&lt;/b&gt;' in reply.html
+
+
+async def _grant(app: Application, member_id: int, *roles: Role) -> None:
+    async with app.session_pool() as session:
+        member = await session.get(Member, member_id)
+        assert member is not None
+        member.roles.extend(MemberRole(role=role, granted_at=utcnow()) for role in roles)
+        await session.commit()
+
+
+@pytest.mark.parametrize(
+    ("roles", "says", "leaves_out"),
+    [
+        ((Role.HOST,), ["Du bist Gastgeber:in:", "/termine"], ["Organisator:in:", "Admin:"]),
+        (
+            (Role.ORGANISER,),
+            ["Du bist Organisator:in:", "/rundschreiben", "Geschäftsstelle"],
+            ["Gastgeber:in:", "Admin:"],
+        ),
+        (
+            (Role.HOST, Role.ORGANISER),
+            ["Du bist Gastgeber:in:", "Du bist Organisator:in:"],
+            ["Admin:"],
+        ),
+    ],
+)
+async def test_hosts_and_organisers_get_their_own_greeting(
+    driver: BotDriver,
+    fake_api: FakeBotAPI,
+    app: Application,
+    roles: tuple[Role, ...],
+    says: list[str],
+    leaves_out: list[str],
+) -> None:
+    hanna = fake_api.add_user(first_name="Hanna", language_code="de")
+    await driver.send(hanna, "/hilfe")  # the bot meets her, an admin gives her the role
+    await _grant(app, hanna.id, *roles)
+    [reply] = await driver.send(hanna, "/start")  # no consent question
+    assert reply.text.startswith(f"Hallo Hanna! 👋 Ich bin der Bot von {KV_NAME}.")
+    for words in [*says, "/hilfe zeigt alles", "/profil"]:
+        assert words in reply.text
+    for words in leaves_out:
+        assert words not in reply.text
+    member = await _member(app, hanna.id)
+    assert member is not None
+    assert member.profile is None  # nothing stored: /profil is there if she wants suggestions
+    [question] = await driver.send(hanna, "/profil")
+    assert question.text.startswith("Bevor wir loslegen:")
+
+
+async def test_an_admin_from_admin_ids_gets_the_admin_greeting(
+    driver: BotDriver, admin_user: FakeUser
+) -> None:
+    [reply] = await driver.send(admin_user, "/start")
+    assert reply.text.startswith("Hallo Ada! 👋")
+    assert "Du bist Admin: Mit /rolle vergibst du Rollen" in reply.text
+    assert "Bevor wir loslegen" not in reply.text
+
+
+async def test_the_role_greeting_in_english(
+    driver: BotDriver, fake_api: FakeBotAPI, app: Application
+) -> None:
+    olga = fake_api.add_user(first_name="Olga", language_code="en")
+    await driver.send(olga, "/help")
+    await _grant(app, olga.id, Role.ORGANISER)
+    [reply] = await driver.send(olga, "/start")
+    assert "You are an organiser: /broadcast sends a message to members." in reply.text
+    assert reply.text.endswith(
+        "/help shows everything I can do for you. /profile gets you group suggestions "
+        "for yourself too."
+    )
 
 
 async def test_help_lists_exactly_the_member_commands(

@@ -50,12 +50,18 @@ def test_every_message_is_translated(locale: str, template: Catalog) -> None:
         if not message.id:
             continue
         where = f"{locale}: {message.id!r}"
-        assert message.string, f"{where} has no translation"
+        # A plural entry has a tuple of ids (singular, plural) and one string per plural form.
+        sources = message.id if isinstance(message.id, tuple) else (message.id,)
+        forms = message.string if isinstance(message.string, tuple) else (message.string,)
+        assert all(forms), f"{where} has no translation"
         assert not message.fuzzy, f"{where} is fuzzy"
-        assert sorted(PLACEHOLDER.findall(message.string)) == sorted(
-            PLACEHOLDER.findall(message.id)
-        ), f"{where}: placeholders differ"
-        assert TAG.findall(message.string) == TAG.findall(message.id), f"{where}: HTML tags differ"
+        for form in forms:
+            assert sorted(PLACEHOLDER.findall(form)) in [
+                sorted(PLACEHOLDER.findall(source)) for source in sources
+            ], f"{where}: placeholders differ"
+            assert TAG.findall(form) in [TAG.findall(source) for source in sources], (
+                f"{where}: HTML tags differ"
+            )
 
 
 # The glossary keeps these German in every language (DESIGN.md), so they match on purpose.

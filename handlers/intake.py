@@ -1,0 +1,239 @@
+"""The intake: one question per step, the summary of the answers, /profil.
+
+The steps themselves (state, options, question, how an answer is stored, what comes next) are
+one table in bot.telegram.intake_steps; each button action here is one function, registered
+with the filter that says which steps it belongs to. A button of a step the member has left
+(a double tap, an old message) is answered quietly and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from aiogram import F, Router
+from aiogram.filters import Command, Filter
+from aiogram.filters.callback_data import CallbackQueryFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import directory
+from bot.services.profile import ProfileError, complete_intake
+from bot.settings import Settings
+from bot.telegram import intake_steps
+from bot.telegram.callbacks import IntakeAction, IntakeCallback, IntakeStep
+from bot.telegram.commands import PROFILE
+from bot.telegram.guards import Consented, OnMessage, explain, private_router
+from bot.telegram.intake_steps import BACK_TO_SUMMARY, ONE, ORDER, SEVERAL, STATE_OF, STEPS
+from bot.telegram.views import groups as group_views
+from bot.telegram.views import intake as views
+from bot.telegram.views import start as start_views
+from models import Member
+from models.base import utcnow
+
+
+class OnCurrentStep(Filter):
+    """Passes the press of a button that belongs to the step the member is on."""
+
+    async def __call__(
+        self, query: CallbackQuery, callback_data: IntakeCallback, raw_state: str | None = None
+    ) -> bool:
+        """Whether the button's step is the conversation's current state."""
+        del query
+        state = STATE_OF.get(callback_data.step)
+        return state is not None and state.state == raw_state
+
+
+async def show_profile(
+    message: Message, session: AsyncSession, member: Member, state: FSMContext
+) -> None:
+    """The member's answers with a button to change each, and one for suggestions."""
+    text, keyboard = await intake_steps.enter(state, session, member, IntakeStep.SUMMARY)
+    await message.answer(text, reply_markup=keyboard)
+
+
+async def profile_without_consent(
+    message: Message, session: AsyncSession, settings: Settings
+) -> None:
+    """/profil before agreeing: the consent question (the answers come after it)."""
+    kv = await directory.kv_name(session, settings.kv_name)
+    text, keyboard = start_views.consent_question(kv)
+    await message.answer(text, reply_markup=keyboard)
+
+
+async def resumed(
+    query: CallbackQuery,
+    message: Message,
+    session: AsyncSession,
+    member: Member,
+    state: FSMContext,
+) -> None:
+    """The reminder's button: the first question again, under the reminder."""
+    text, keyboard = await intake_steps.begin(state, session, member)
+    await query.answer()
+    await message.answer(text, reply_markup=keyboard)
+
+
+async def left_step(query: CallbackQuery) -> None:
+    """A button of a step the member has left: a quiet note, no alert, nothing changed."""
+    await query.answer(views.left_step())
+
+
+async def chosen(
+    query: CallbackQuery,
+    callback_data: IntakeCallback,
+    message: Message,
+    session: AsyncSession,
+    member: Member,
+) -> None:
+    """Choose one of several options (a topic, an activity type, a free-time slot)."""
+    await _set(query, callback_data, message, session, member, chosen=True)
+
+
+async def unchosen(
+    query: CallbackQuery,
+    callback_data: IntakeCallback,
+    message: Message,
+    session: AsyncSession,
+    member: Member,
+) -> None:
+    """Unchoose one of several options."""
+    await _set(query, callback_data, message, session, member, chosen=False)
+
+
+async def _set(
+    query: CallbackQuery,
+    callback_data: IntakeCallback,
+    message: Message,
+    session: AsyncSession,
+    member: Member,
+    *,
+    chosen: bool,
+) -> None:
+    # The button says what it sets, so a repeated press stores the same and shows the same.
+    step = callback_data.step
+    await STEPS[step].store(session, member, callback_data.value, chosen)
+    await session.commit()
+    screen = await intake_steps.screen(session, member, step)
+    await query.answer()
+    await intake_steps.replace(message, screen)
+
+
+async def choice_made(
+    query: CallbackQuery,
+    callback_data: IntakeCallback,
+    message: Message,
+    session: AsyncSession,
+    member: Member,
+    state: FSMContext,
+) -> None:
+    """The one answer of a step (Stadtteil, frequency): store it and move on."""
+    step = callback_data.step
+    await STEPS[step].store(session, member, callback_data.value, True)
+    await session.commit()
+    following = await intake_steps.following(state, step)
+    screen = await intake_steps.enter(state, session, member, following)
+    await query.answer(views.saved())
+    await intake_steps.replace(message, screen)
+
+
+async def went_on(
+    query: CallbackQuery,
+    callback_data: IntakeCallback,
+    message: Message,
+    session: AsyncSession,
+    member: Member,
+    state: FSMContext,
+) -> None:
+    """Next or Skip: on to what follows, storing nothing."""
+    following = await intake_steps.following(state, callback_data.step)
+    screen = await intake_steps.enter(state, session, member, following)
+    await query.answer()
+    await intake_steps.replace(message, screen)
+
+
+async def went_back(
+    query: CallbackQuery,
+    callback_data: IntakeCallback,
+    message: Message,
+    session: AsyncSession,
+    member: Member,
+    state: FSMContext,
+) -> None:
+    """Back: the question before this one."""
+    earlier = intake_steps.previous(callback_data.step)
+    screen = await intake_steps.enter(state, session, member, earlier)
+    await query.answer()
+    await intake_steps.replace(message, screen)
+
+
+async def edit_chosen(
+    query: CallbackQuery,
+    callback_data: IntakeCallback,
+    message: Message,
+    session: AsyncSession,
+    member: Member,
+    state: FSMContext,
+) -> None:
+    """From the summary: one question again, then back to the summary."""
+    await state.update_data({BACK_TO_SUMMARY: True})
+    screen = await intake_steps.enter(state, session, member, ORDER[callback_data.value])
+    await query.answer()
+    await intake_steps.replace(message, screen)
+
+
+async def done(
+    query: CallbackQuery,
+    message: Message,
+    session: AsyncSession,
+    member: Member,
+    state: FSMContext,
+    settings: Settings,
+) -> None:
+    """Finish the intake: the answers stay on screen, the suggestions come below."""
+    now = utcnow()
+    complete_intake(member, now)
+    await session.commit()
+    await state.clear()
+    page = await directory.suggestion_page(
+        session, member, now=now, zone=settings.zone, page=0, size=group_views.PAGE_SIZE
+    )
+    assert member.profile is not None
+    text, keyboard = group_views.suggestions(page, settings.zone)
+    await query.answer()
+    await message.edit_text(views.finished(member.profile))
+    await message.answer(text, reply_markup=keyboard)
+
+
+def create_router() -> Router:
+    """/profil and the intake's buttons, for members who agreed to it."""
+    router = private_router(__name__)
+    router.callback_query.filter(OnMessage(), Consented())
+    router.message.register(profile_without_consent, Command(*PROFILE.aliases), ~Consented())
+    router.message.register(show_profile, Command(*PROFILE.aliases))
+
+    def on(action: IntakeAction, steps: Collection[IntakeStep]) -> CallbackQueryFilter:
+        return IntakeCallback.filter((F.action == action) & F.step.in_(steps))
+
+    press = router.callback_query.register
+    # The reminder's button belongs to no step; every other press must be on the current one.
+    press(resumed, IntakeCallback.filter(F.action == IntakeAction.RESUME))
+    press(left_step, IntakeCallback.filter(), ~OnCurrentStep())
+    press(chosen, on(IntakeAction.ON, SEVERAL))
+    press(unchosen, on(IntakeAction.OFF, SEVERAL))
+    press(choice_made, on(IntakeAction.CHOOSE, ONE))
+    press(went_on, on(IntakeAction.NEXT, SEVERAL))
+    press(went_on, on(IntakeAction.SKIP, ORDER))
+    press(went_back, on(IntakeAction.BACK, ORDER[1:]))
+    press(
+        edit_chosen,
+        IntakeCallback.filter(
+            (F.action == IntakeAction.EDIT)
+            & (F.step == IntakeStep.SUMMARY)
+            & F.value.in_(range(len(ORDER)))
+        ),
+    )
+    press(done, on(IntakeAction.DONE, frozenset({IntakeStep.SUMMARY})))
+    # A forged answer (an unknown id) or one after consent was withdrawn stores nothing.
+    explain(router, ProfileError, views.answer_refused, alert=True)
+    return router
