@@ -102,7 +102,9 @@ DEFAULT_DESCRIPTIONS = {
 }
 
 # Canonical spelling of every method the server answers itself; others known to the spec
-# that return a plain Boolean are answered with true, anything else is 501.
+# that return a plain Boolean are answered with true, anything else is 501. Without the spec
+# the server knows only these and the sending methods (SENDING_METHODS), so a send to a
+# blocked chat still gets Telegram's 403 and an unimplemented send its 501, not a 404.
 HANDLED_METHODS = (
     "getMe",
     "getUpdates",
@@ -265,7 +267,9 @@ class FakeBotAPI:
         self.injected: Counter[str] = Counter()
 
         self._handlers: dict[str, Handler] = self._build_handlers()
-        self._canonical_names = {name.lower(): name for name in HANDLED_METHODS}
+        self._canonical_names = {
+            name.lower(): name for name in (*HANDLED_METHODS, *SENDING_METHODS)
+        }
         self._delays: dict[str, float] = {}
         self._windows = SlidingWindows()
         self._enforced: SendLimits | None = None
@@ -1293,7 +1297,8 @@ class FakeBotAPI:
     async def _answer(self, call: ApiCall) -> tuple[int, JsonDict]:
         handler = self._handlers.get(call.method.lower())
         spec_known = self.spec is not None and self.spec.canonical_method(call.method) is not None
-        if handler is None and not spec_known:
+        known = spec_known or (self.spec is None and is_sending_method(call.method))
+        if handler is None and not known:
             self.violations.append(f"{call.method}: unknown method {call.method!r}")
             return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
         problems: list[Problem] = []

@@ -11,7 +11,7 @@ from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramServerError
 
 from tests.fakebotapi import (
     BotApiSpec,
@@ -161,15 +161,28 @@ async def test_without_spec_only_the_spec_part_is_skipped(missing_spec: Path) ->
     assert validate_request("sendMesage", {}) == []
     async with FakeBotAPI() as server:
         assert server.spec is None
-        anna = server.add_user()
+        anna, ben = server.add_user(), server.add_user("Ben")
+        await ben.block_bot()
         session = AiohttpSession(api=TelegramAPIServer.from_base(server.api_url))
         async with Bot(
             server.token, session=session, default=DefaultBotProperties(parse_mode="HTML")
         ) as bot:
             message = await bot.send_message(anna.id, "<b>fine</b>")
             assert message.text == "fine"
+            # HTML and length checks do not need the spec.
             with pytest.raises(TelegramBadRequest, match="can't parse entities"):
                 await bot.send_message(anna.id, "<b>broken")
+            with pytest.raises(TelegramBadRequest, match="message is too long"):
+                await bot.send_message(anna.id, "<b>x</b>" * 4097)
+            # Sending methods are known without the spec: a blocked chat answers 403 ...
+            with pytest.raises(TelegramForbiddenError, match="bot was blocked by the user"):
+                await bot.send_dice(ben.id)
+            # ... and one the server does not implement 501, as with the spec.
+            with pytest.raises(TelegramServerError, match="Not Implemented"):
+                await bot.send_dice(anna.id)
         assert server.violations == [
-            'sendMessage: text: Can\'t find end tag corresponding to start tag "b"'
+            'sendMessage: text: Can\'t find end tag corresponding to start tag "b"',
+            "sendMessage: text is 4097 characters after entity parsing (limit 4096)",
+            "sendDice: not implemented by the fake Bot API server",
         ]
+        assert [r.method for r in server.requests] == ["sendMessage"] * 3 + ["sendDice"] * 2
