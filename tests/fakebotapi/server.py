@@ -270,6 +270,9 @@ class FakeBotAPI:
         self._canonical_names = {
             name.lower(): name for name in (*HANDLED_METHODS, *SENDING_METHODS)
         }
+        # Time source of the send timeline and the rate limits (monotonic seconds); a test
+        # may replace it, e.g. with a frozen clock so that a burst falls into one window.
+        self.clock: Callable[[], float] = time.monotonic
         self._delays: dict[str, float] = {}
         self._windows = SlidingWindows()
         self._enforced: SendLimits | None = None
@@ -1138,10 +1141,11 @@ class FakeBotAPI:
     ) -> None:
         """Answer sends beyond Telegram's rate limits with 429 and deliver nothing.
 
-        The limits are sliding windows over accepted sends (see :attr:`send_timeline`): in
-        any 1 s at most ``global_per_second`` sends overall (``paid_per_second`` for sends
-        with ``allow_paid_broadcast``) and ``private_per_second`` per private chat, in any
-        60 s at most ``group_per_minute`` per group. Sends accepted before this call count.
+        The limits are sliding windows over accepted sends (see :attr:`send_timeline`, timed
+        by :attr:`clock`): in any 1 s at most ``global_per_second`` sends overall
+        (``paid_per_second`` for sends with ``allow_paid_broadcast``) and
+        ``private_per_second`` per private chat, in any 60 s at most ``group_per_minute`` per
+        group. Sends accepted before this call count.
         """
         self._enforced = SendLimits(
             global_per_second=global_per_second,
@@ -1181,7 +1185,7 @@ class FakeBotAPI:
         # Resolving here gives every sending method Telegram's 400/403 for unknown, blocked
         # and never started chats, also those the server has no handler for.
         state = self._resolve_chat(call.chat_id, sending=True)
-        now = time.monotonic()
+        now = self.clock()
         paid = call.params.get("allow_paid_broadcast") is True
         if self._enforced is not None and self._windows.exceeded(
             self._enforced, now, state.id, paid=paid
