@@ -78,6 +78,8 @@ async def test_global_limit_refuses_the_31st_send_in_a_second(bot: Bot, server: 
 
 async def test_private_chat_limit_and_retry_after(bot: Bot, server: FakeBotAPI) -> None:
     anna, ben = _users(server, 2)
+    clock = FrozenClock(1000.0)
+    server.clock = clock
     server.enforce_limits()
     await bot.send_message(anna.id, "eins")
     with pytest.raises(TelegramRetryAfter) as caught:
@@ -88,7 +90,7 @@ async def test_private_chat_limit_and_retry_after(bot: Bot, server: FakeBotAPI) 
     assert [m.text for m in server.sent_to(anna.id)] == ["eins"]
 
     # Waiting as told is what the delivery engine will do; the window has moved on then.
-    await asyncio.sleep(caught.value.retry_after)
+    clock.now += caught.value.retry_after
     await bot.send_message(anna.id, "zwei")
     assert [m.text for m in server.sent_to(anna.id)] == ["eins", "zwei"]
     assert server.limit_breaches() == []
@@ -137,6 +139,8 @@ async def test_limits_cover_every_sending_method(bot: Bot, server: FakeBotAPI) -
 
 async def test_paid_broadcast_lifts_the_global_limit(bot: Bot, server: FakeBotAPI) -> None:
     people = _users(server, 41)
+    # Frozen, so the free send below lands in the paid burst's second even on a slow machine.
+    server.clock = FrozenClock(1000.0)
     server.enforce_limits()
     outcomes = await _outcomes(
         [bot.send_message(person.id, "Hallo", allow_paid_broadcast=True) for person in people[:40]]
