@@ -6,6 +6,7 @@ import asyncio
 import os
 import shutil
 import uuid
+import warnings
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from bot.db.session import SessionPool, create_session_pool
 from bot.settings import Settings
 from models import Base
 from tests.driver import BotDriver
-from tests.fakebotapi import FakeBotAPI, FakeUser
+from tests.fakebotapi import FakeBotAPI, FakeUser, SpecMissingWarning, load_spec
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
 PG_SKIP_REASON = (
@@ -33,21 +34,36 @@ BACKENDS = ["sqlite", "postgresql"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Say once, at the top of the run, which databases the tests use."""
+    """Say once, at the top of the run, which databases and which Bot API spec the tests use."""
     backends = (
         "SQLite and PostgreSQL"
         if TEST_DATABASE_URL
         else f"SQLite only; the PostgreSQL variants skip: {PG_SKIP_REASON}"
     )
     config.stash[_BACKENDS_KEY] = backends
+    # Loading the spec here (it is cached) gives its warning once, in the warnings summary
+    # (shown with -q too), instead of inside whichever test happens to start a server first.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SpecMissingWarning)
+        spec = load_spec()
+    for warning in caught:
+        if isinstance(warning.message, SpecMissingWarning):
+            config.issue_config_time_warning(warning.message, stacklevel=2)
+    config.stash[_SPEC_KEY] = f"{spec.path} ({spec.version or 'no version'})" if spec else None
 
 
 _BACKENDS_KEY = pytest.StashKey[str]()
+_SPEC_KEY = pytest.StashKey[str | None]()
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    """Visible in every run, so a CI log shows whether PostgreSQL was exercised."""
-    return f"mitmachbot databases: {config.stash[_BACKENDS_KEY]}"
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Visible in every run, so a CI log shows whether PostgreSQL and the spec were used."""
+    lines = [f"mitmachbot databases: {config.stash[_BACKENDS_KEY]}"]
+    spec = config.stash[_SPEC_KEY]
+    if spec is not None:
+        # A missing spec is reported once, as a warning, rather than here as well.
+        lines.append(f"mitmachbot Bot API spec: {spec}")
+    return lines
 
 
 def _run_async(coro: Coroutine[Any, Any, None]) -> None:

@@ -34,9 +34,11 @@ from tests.fakebotapi.pacing import (
 from tests.fakebotapi.server import DEFAULT_TOKEN, FakeBotAPI
 from tests.fakebotapi.spec import (
     BotApiSpec,
+    SpecMissingWarning,
     default_spec_path,
     load_spec,
     reset_spec_cache,
+    spec_missing_notice,
     validate_request,
 )
 
@@ -56,6 +58,7 @@ __all__ = [
     "Rule",
     "SendLimits",
     "SentMessage",
+    "SpecMissingWarning",
     "TimelineEntry",
     "UploadedFile",
     "check_html",
@@ -65,6 +68,7 @@ __all__ = [
     "load_spec",
     "parse_html",
     "reset_spec_cache",
+    "spec_missing_notice",
     "utf16_len",
     "validate_request",
     "visible_text",

@@ -102,7 +102,9 @@ DEFAULT_DESCRIPTIONS = {
 }
 
 # Canonical spelling of every method the server answers itself; others known to the spec
-# that return a plain Boolean are answered with true, anything else is 501.
+# that return a plain Boolean are answered with true, anything else is 501. Without the spec
+# the server knows only these and the sending methods (SENDING_METHODS), so a send to a
+# blocked chat still gets Telegram's 403 and an unimplemented send its 501, not a 404.
 HANDLED_METHODS = (
     "getMe",
     "getUpdates",
@@ -265,7 +267,12 @@ class FakeBotAPI:
         self.injected: Counter[str] = Counter()
 
         self._handlers: dict[str, Handler] = self._build_handlers()
-        self._canonical_names = {name.lower(): name for name in HANDLED_METHODS}
+        self._canonical_names = {
+            name.lower(): name for name in (*HANDLED_METHODS, *SENDING_METHODS)
+        }
+        # Time source of the send timeline and the rate limits (monotonic seconds); a test
+        # may replace it, e.g. with a frozen clock so that a burst falls into one window.
+        self.clock: Callable[[], float] = time.monotonic
         self._delays: dict[str, float] = {}
         self._windows = SlidingWindows()
         self._enforced: SendLimits | None = None
@@ -1134,10 +1141,11 @@ class FakeBotAPI:
     ) -> None:
         """Answer sends beyond Telegram's rate limits with 429 and deliver nothing.
 
-        The limits are sliding windows over accepted sends (see :attr:`send_timeline`): in
-        any 1 s at most ``global_per_second`` sends overall (``paid_per_second`` for sends
-        with ``allow_paid_broadcast``) and ``private_per_second`` per private chat, in any
-        60 s at most ``group_per_minute`` per group. Sends accepted before this call count.
+        The limits are sliding windows over accepted sends (see :attr:`send_timeline`, timed
+        by :attr:`clock`): in any 1 s at most ``global_per_second`` sends overall
+        (``paid_per_second`` for sends with ``allow_paid_broadcast``) and
+        ``private_per_second`` per private chat, in any 60 s at most ``group_per_minute`` per
+        group. Sends accepted before this call count.
         """
         self._enforced = SendLimits(
             global_per_second=global_per_second,
@@ -1177,7 +1185,7 @@ class FakeBotAPI:
         # Resolving here gives every sending method Telegram's 400/403 for unknown, blocked
         # and never started chats, also those the server has no handler for.
         state = self._resolve_chat(call.chat_id, sending=True)
-        now = time.monotonic()
+        now = self.clock()
         paid = call.params.get("allow_paid_broadcast") is True
         if self._enforced is not None and self._windows.exceeded(
             self._enforced, now, state.id, paid=paid
@@ -1293,7 +1301,8 @@ class FakeBotAPI:
     async def _answer(self, call: ApiCall) -> tuple[int, JsonDict]:
         handler = self._handlers.get(call.method.lower())
         spec_known = self.spec is not None and self.spec.canonical_method(call.method) is not None
-        if handler is None and not spec_known:
+        known = spec_known or (self.spec is None and is_sending_method(call.method))
+        if handler is None and not known:
             self.violations.append(f"{call.method}: unknown method {call.method!r}")
             return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
         problems: list[Problem] = []

@@ -2,8 +2,9 @@
 
 The spec file lives outside the project (``../shared/telegram/bot-api-spec.json`` next to the
 repository) and is never copied in; ``BOT_API_SPEC`` overrides the location. When it is
-missing, spec checks are skipped with a warning and only the always-on checks of
-:mod:`tests.fakebotapi.limits` run.
+missing, spec checks are skipped with one :class:`SpecMissingWarning` per path and process
+(the test suite turns it into a single line of pytest's warnings summary), and only the
+always-on checks of :mod:`tests.fakebotapi.limits` run.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from tests.fakebotapi.common import Problem, UploadedFile
 __all__ = [
     "PRIMITIVE_TYPES",
     "BotApiSpec",
+    "SpecMissingWarning",
     "default_spec_path",
     "load_spec",
     "reset_spec_cache",
+    "spec_missing_notice",
     "validate_request",
 ]
 
@@ -358,13 +361,33 @@ def default_spec_path() -> Path:
     return repo_root.parent / "shared" / "telegram" / "bot-api-spec.json"
 
 
+def spec_missing_notice(path: Path | None = None) -> str:
+    """What to say when the spec is not at ``path`` (default: :func:`default_spec_path`)."""
+    where = path if path is not None else default_spec_path()
+    return (
+        f"Bot API spec not found at {where}: spec checks skip, HTML and length checks still run; "
+        "set BOT_API_SPEC or put bot-api-spec.json in ../shared/telegram beside the repository"
+    )
+
+
+class SpecMissingWarning(UserWarning):
+    """The spec file is missing, so requests are not checked against it."""
+
+
+# Paths already warned about: the notice concerns the machine, not one call, so it is given
+# once per process even when reset_spec_cache() makes the next load look again.
+_warned: set[Path] = set()
+
+
 @functools.cache
 def _load(path: Path) -> BotApiSpec | None:
     try:
         with path.open(encoding="utf-8") as handle:
             data = json.load(handle)
     except FileNotFoundError:
-        warnings.warn(f"bot-api-spec.json not found at {path}; spec checks skipped", stacklevel=3)
+        if path not in _warned:
+            _warned.add(path)
+            warnings.warn(SpecMissingWarning(spec_missing_notice(path)), stacklevel=3)
         return None
     return BotApiSpec(data, path)
 

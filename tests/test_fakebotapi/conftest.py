@@ -12,9 +12,18 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
 
-from tests.fakebotapi import FakeBotAPI
+from tests.fakebotapi import BotApiSpec, FakeBotAPI, load_spec, spec_missing_notice
 
 WebHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@pytest.fixture
+def spec() -> BotApiSpec:
+    """The Bot API spec; a test that needs it skips, saying where it was looked for."""
+    loaded = load_spec()
+    if loaded is None:
+        pytest.skip(spec_missing_notice())
+    return loaded
 
 
 @pytest.fixture

@@ -29,21 +29,32 @@ def _users(server: FakeBotAPI, count: int) -> list[FakeUser]:
     return [server.add_user(first_name=f"Person{number}") for number in range(count)]
 
 
+class FrozenClock:
+    """A time source for the server's limits that moves only when the test moves it."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 # ------------------------------------------------------------------ enforcement
 
 
 async def test_global_limit_refuses_the_31st_send_in_a_second(bot: Bot, server: FakeBotAPI) -> None:
-    people = _users(server, 35)
+    *people, latecomer = _users(server, 36)
+    # A frozen clock puts the whole burst into one window, however slow the machine is.
+    clock = FrozenClock(1000.0)
+    server.clock = clock
     server.enforce_limits(retry_after=2)
     outcomes = await _outcomes([bot.send_message(person.id, "Hallo") for person in people])
     accepted = [
         person for person, out in zip(people, outcomes, strict=True) if isinstance(out, Message)
     ]
     refused = [out for out in outcomes if not isinstance(out, Message)]
-    span = server.requests[-1].at - server.requests[0].at
-    # Only a machine that stalls for a whole second lets a 31st send into a new window.
-    assert len(accepted) == 30 or span >= 1.0
-    assert len(accepted) + len(refused) == 35
+    assert len(accepted) == 30
+    assert len(refused) == 5
     for error in refused:
         assert isinstance(error, TelegramRetryAfter)
         assert error.retry_after == 2
@@ -52,12 +63,23 @@ async def test_global_limit_refuses_the_31st_send_in_a_second(bot: Bot, server: 
     delivered = {person.id for person in people if server.sent_to(person.id)}
     assert delivered == {person.id for person in accepted}
     assert sorted(chat for _, chat, _ in server.send_timeline) == sorted(delivered)
-    assert sorted(r.status for r in server.requests) == [200] * len(accepted) + [429] * len(refused)
+    assert sorted(r.status for r in server.requests) == [200] * 30 + [429] * 5
+    assert server.limit_breaches() == []
+
+    # The window is one second long: just before its end the next send is still refused.
+    clock.now = 1000.999
+    with pytest.raises(TelegramRetryAfter):
+        await bot.send_message(latecomer.id, "Hallo")
+    clock.now = 1001.0
+    await bot.send_message(latecomer.id, "Hallo")
+    assert len(server.sent_to(latecomer.id)) == 1
     assert server.limit_breaches() == []
 
 
 async def test_private_chat_limit_and_retry_after(bot: Bot, server: FakeBotAPI) -> None:
     anna, ben = _users(server, 2)
+    clock = FrozenClock(1000.0)
+    server.clock = clock
     server.enforce_limits()
     await bot.send_message(anna.id, "eins")
     with pytest.raises(TelegramRetryAfter) as caught:
@@ -68,7 +90,7 @@ async def test_private_chat_limit_and_retry_after(bot: Bot, server: FakeBotAPI) 
     assert [m.text for m in server.sent_to(anna.id)] == ["eins"]
 
     # Waiting as told is what the delivery engine will do; the window has moved on then.
-    await asyncio.sleep(caught.value.retry_after)
+    clock.now += caught.value.retry_after
     await bot.send_message(anna.id, "zwei")
     assert [m.text for m in server.sent_to(anna.id)] == ["eins", "zwei"]
     assert server.limit_breaches() == []
@@ -117,6 +139,8 @@ async def test_limits_cover_every_sending_method(bot: Bot, server: FakeBotAPI) -
 
 async def test_paid_broadcast_lifts_the_global_limit(bot: Bot, server: FakeBotAPI) -> None:
     people = _users(server, 41)
+    # Frozen, so the free send below lands in the paid burst's second even on a slow machine.
+    server.clock = FrozenClock(1000.0)
     server.enforce_limits()
     outcomes = await _outcomes(
         [bot.send_message(person.id, "Hallo", allow_paid_broadcast=True) for person in people[:40]]

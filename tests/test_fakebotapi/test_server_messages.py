@@ -18,7 +18,7 @@ from aiogram.types import (
     MessageId,
 )
 
-from tests.fakebotapi import FakeBotAPI, load_spec
+from tests.fakebotapi import BotApiSpec, FakeBotAPI
 
 
 def _keyboard(*pairs: tuple[str, str]) -> InlineKeyboardMarkup:
@@ -268,10 +268,7 @@ async def test_profile_texts(bot: Bot, server: FakeBotAPI) -> None:
     assert await bot.log_out()
 
 
-async def test_results_conform_to_the_spec(bot: Bot, server: FakeBotAPI) -> None:
-    spec = load_spec()
-    if spec is None:
-        pytest.skip("bot-api-spec.json is not available")
+async def test_results_conform_to_the_spec(bot: Bot, server: FakeBotAPI, spec: BotApiSpec) -> None:
     anna = server.add_user()
     group = server.add_group()
     await bot.send_message(anna.id, "<b>x</b>", reply_markup=_keyboard(("A", "a")))

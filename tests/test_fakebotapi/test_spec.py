@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,25 +11,19 @@ from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramServerError
 
 from tests.fakebotapi import (
     BotApiSpec,
     FakeBotAPI,
+    SpecMissingWarning,
     default_spec_path,
     load_spec,
     reset_spec_cache,
+    spec_missing_notice,
     validate_request,
 )
 from tests.fakebotapi.wire import coerce_params
-
-
-@pytest.fixture
-def spec() -> BotApiSpec:
-    loaded = load_spec()
-    if loaded is None:
-        pytest.skip("bot-api-spec.json is not available")
-    return loaded
 
 
 def test_spec_is_read_from_outside_the_project(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -152,20 +147,42 @@ def missing_spec(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Pa
 
 
 async def test_without_spec_only_the_spec_part_is_skipped(missing_spec: Path) -> None:
-    with pytest.warns(UserWarning, match="spec checks skipped"):
+    with pytest.warns(SpecMissingWarning) as caught:
+        assert load_spec() is None
+    assert [str(warning.message) for warning in caught] == [spec_missing_notice(missing_spec)]
+    assert "set BOT_API_SPEC or put bot-api-spec.json in ../shared/telegram" in str(
+        caught[0].message
+    )
+    # Once per path and process, even when the cache is reset: it is about the machine.
+    reset_spec_cache()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         assert load_spec() is None
     assert validate_request("sendMesage", {}) == []
     async with FakeBotAPI() as server:
         assert server.spec is None
-        anna = server.add_user()
+        anna, ben = server.add_user(), server.add_user("Ben")
+        await ben.block_bot()
         session = AiohttpSession(api=TelegramAPIServer.from_base(server.api_url))
         async with Bot(
             server.token, session=session, default=DefaultBotProperties(parse_mode="HTML")
         ) as bot:
             message = await bot.send_message(anna.id, "<b>fine</b>")
             assert message.text == "fine"
+            # HTML and length checks do not need the spec.
             with pytest.raises(TelegramBadRequest, match="can't parse entities"):
                 await bot.send_message(anna.id, "<b>broken")
+            with pytest.raises(TelegramBadRequest, match="message is too long"):
+                await bot.send_message(anna.id, "<b>x</b>" * 4097)
+            # Sending methods are known without the spec: a blocked chat answers 403 ...
+            with pytest.raises(TelegramForbiddenError, match="bot was blocked by the user"):
+                await bot.send_dice(ben.id)
+            # ... and one the server does not implement 501, as with the spec.
+            with pytest.raises(TelegramServerError, match="Not Implemented"):
+                await bot.send_dice(anna.id)
         assert server.violations == [
-            'sendMessage: text: Can\'t find end tag corresponding to start tag "b"'
+            'sendMessage: text: Can\'t find end tag corresponding to start tag "b"',
+            "sendMessage: text is 4097 characters after entity parsing (limit 4096)",
+            "sendDice: not implemented by the fake Bot API server",
         ]
+        assert [r.method for r in server.requests] == ["sendMessage"] * 3 + ["sendDice"] * 2
