@@ -1,163 +1,30 @@
-"""Recurring dates: read the KV's rules in German or English and compute the next dates.
+"""Reading recurrence rules written in German or English: the tokenizer and parse_rule.
 
-Groups meet by rules like "jeden 2. Donnerstag 19 Uhr" and Gedenktage recur like "27.01." or
-"2. Sonntag im September". Organisers write these rules in the YAML setup, so the parser is
-forgiving about word order, case, spacing and language, and strict about meaning: anything it
-can't place is a RuleError naming the offending part, never a silent guess.
-
-"every 2nd Thursday" / "jeden 2. Donnerstag" means the 2nd Thursday of each month, because that
-is how German KVs use "jeden 2. Donnerstag" (and "jeden zweiten Donnerstag"). A meeting every
-other week must say so: "every other Thursday", "alle zwei Wochen donnerstags", "every 2 weeks",
-and it needs a start date to know which Thursdays.
-
-Rules hold local wall-clock times; occurrences are computed in the KV's zone and returned as aware
-UTC datetimes, so 19:00 stays 19:00 in Berlin across the DST switches.
+The parser is forgiving about word order, case, spacing and language, and strict about meaning:
+anything it can't place is a RuleError naming the offending part, never a silent guess.
 """
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import difflib
 import re
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, get_args
-from zoneinfo import ZoneInfo
+from typing import Literal
 
-RuleKind = Literal["weekly", "biweekly", "monthly", "yearly_date", "yearly_weekday"]
-Slot = Literal["weekday_evening", "weekday_daytime", "weekend"]
-
-LAST = -1
-"""The ordinal for "last <weekday> of the month"."""
-
-MAX_RULE_LENGTH = 200
-BIWEEKLY_NEEDS_START = (
-    "biweekly rules need a start date, e.g. 'every other Thursday 19:00 from 2026-01-08'"
+from bot.services.recurrence.rule import (
+    BIWEEKLY_NEEDS_START,
+    EN_DAYS,
+    KIND_FIELDS,
+    LAST,
+    MAX_RULE_LENGTH,
+    Rule,
+    RuleError,
+    valid_day,
 )
-EVENING_STARTS = dt.time(17, 0)
 
-_KINDS: tuple[str, ...] = get_args(RuleKind)
-# Which optional fields each kind uses; every other one must be left empty.
-_FIELDS: dict[str, frozenset[str]] = {
-    "weekly": frozenset({"weekday"}),
-    "biweekly": frozenset({"weekday", "anchor"}),
-    "monthly": frozenset({"weekday", "ordinals"}),
-    "yearly_date": frozenset({"month", "day"}),
-    "yearly_weekday": frozenset({"weekday", "ordinals", "month"}),
-}
-_OPTIONAL_FIELDS = {
-    "weekday": "a weekday",
-    "ordinals": "ordinals",
-    "month": "a month",
-    "day": "a day",
-    "anchor": "a start date (anchor)",
-}
-# Canonical text is locale-independent on purpose: it is what the YAML export writes.
-_EN_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_EN_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-# A leap year, so that 29.02. is a valid yearly date.
-_LEAP_YEAR = 2000
-
-
-class RuleError(ValueError):
-    """A recurrence rule that can't be read or doesn't make sense; the message says why."""
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """One recurrence rule; immutable and hashable.
-
-    Which fields a rule uses depends on its kind (the others stay None or empty):
-    weekly: weekday; biweekly: weekday and anchor (a date on that weekday, the first meeting);
-    monthly: weekday and ordinals; yearly_date: month and day; yearly_weekday: weekday, ordinals
-    and month. weekday counts like date.weekday() (0 = Monday); ordinals are 1-5 or LAST, kept
-    ascending with LAST at the end. time is the local wall-clock time, None for all-day.
-    Constructing an inconsistent rule raises RuleError.
-    """
-
-    kind: RuleKind
-    time: dt.time | None
-    weekday: int | None = None
-    ordinals: tuple[int, ...] = ()
-    month: int | None = None
-    day: int | None = None
-    anchor: dt.date | None = None
-
-    def __post_init__(self) -> None:
-        """Check the fields fit the kind and put ordinals and time into canonical form."""
-        _check_rule(self)
-        # Equal rules must compare and hash equal however the ordinals were listed.
-        object.__setattr__(self, "ordinals", tuple(sorted(set(self.ordinals), key=_ordinal_key)))
-        # datetime.combine() passes fold on; fold=0 is what makes an ambiguous time the first.
-        if self.time is not None and self.time.fold:
-            object.__setattr__(self, "time", self.time.replace(fold=0))
-
-
-def _ordinal_key(ordinal: int) -> tuple[bool, int]:
-    return (ordinal == LAST, ordinal)
-
-
-def _check_rule(rule: Rule) -> None:
-    if rule.kind not in _KINDS:
-        raise RuleError(f"unknown rule kind {rule.kind!r}")
-    wanted = _FIELDS[rule.kind]
-    for name, described in _OPTIONAL_FIELDS.items():
-        value = getattr(rule, name)
-        present = value is not None and not (name == "ordinals" and not value)
-        if present and name not in wanted:
-            raise RuleError(f"a {rule.kind} rule has no {name}")
-        if not present and name in wanted:
-            raise RuleError(f"a {rule.kind} rule needs {described}")
-    _check_values(rule)
-
-
-def _check_values(rule: Rule) -> None:
-    if rule.time is not None and (
-        not isinstance(rule.time, dt.time)
-        or rule.time.tzinfo is not None
-        or rule.time.second
-        or rule.time.microsecond
-    ):
-        raise RuleError("the time must be a local wall-clock time in whole minutes")
-    if rule.weekday is not None and rule.weekday not in range(7):
-        raise RuleError(f"weekday must be 0 (Monday) to 6 (Sunday), not {rule.weekday!r}")
-    for ordinal in rule.ordinals:
-        if ordinal != LAST and ordinal not in range(1, 6):
-            raise RuleError(f"ordinal out of range {ordinal!r} (use 1 to 5 or last)")
-    if rule.month is not None and rule.month not in range(1, 13):
-        raise RuleError(f"month must be 1 to 12, not {rule.month!r}")
-    if rule.day is not None and rule.month is not None and not _valid_day(rule.day, rule.month):
-        raise RuleError(f"impossible date: day {rule.day} of {_EN_MONTHS[rule.month - 1]}")
-    if rule.anchor is not None and rule.weekday is not None:
-        if not isinstance(rule.anchor, dt.date) or isinstance(rule.anchor, dt.datetime):
-            raise RuleError("the start date must be a date")
-        if rule.anchor.weekday() != rule.weekday:
-            raise RuleError(
-                f"start date {rule.anchor.isoformat()} is a {_EN_DAYS[rule.anchor.weekday()]}, "
-                f"not a {_EN_DAYS[rule.weekday]}"
-            )
-
-
-def _valid_day(day: int, month: int) -> bool:
-    return 1 <= day <= calendar.monthrange(_LEAP_YEAR, month)[1]
-
-
-# ---------------------------------------------------------------------------------------------
 # Parsing: first the text becomes tokens (numbers, dates, times and known words), then a scan
 # pairs tokens that belong together ("2nd" + "Thursday", "27" + "January"), then the collected
 # parts decide the kind. Working on parts rather than a fixed sentence shape is what lets
@@ -680,7 +547,7 @@ def _reject_extras(parts: _Parts, kind: str, *, allowed_marks: set[str]) -> None
             f"start date '{parts.anchors[0].text}' only applies to biweekly rules, "
             "e.g. 'every other Thursday 19:00 from 2026-01-08'"
         )
-    used = _FIELDS[kind]
+    used = KIND_FIELDS[kind]
     extras = [
         *(parts.weekdays if "weekday" not in used else []),
         *(parts.ordinals if "ordinals" not in used else []),
@@ -697,7 +564,7 @@ def _build_yearly_date(parts: _Parts, clock: dt.time | None) -> Rule:
     if parts.months:
         raise RuleError(f"'{parts.months[0].text}' doesn't fit the date '{date.text}'")
     _reject_extras(parts, "yearly_date", allowed_marks={"yearly"})
-    if not 1 <= date.month <= 12 or not _valid_day(date.day, date.month):
+    if not 1 <= date.month <= 12 or not valid_day(date.day, date.month):
         raise RuleError(f"impossible date '{date.text}'")
     return Rule("yearly_date", clock, month=date.month, day=date.day)
 
@@ -739,169 +606,7 @@ def _build_biweekly(parts: _Parts, clock: dt.time | None) -> Rule:
     weekday = parts.weekdays[0].n if parts.weekdays else anchor.weekday()
     if anchor.weekday() != weekday:
         raise RuleError(
-            f"start date '{anchor_token.text}' is a {_EN_DAYS[anchor.weekday()]}, "
-            f"not a {_EN_DAYS[weekday]}"
+            f"start date '{anchor_token.text}' is a {EN_DAYS[anchor.weekday()]}, "
+            f"not a {EN_DAYS[weekday]}"
         )
     return Rule("biweekly", clock, weekday=weekday, anchor=anchor)
-
-
-# ---------------------------------------------------------------------------------------------
-# Canonical text and human descriptions
-
-
-def _english_ordinal(ordinal: int) -> str:
-    if ordinal == LAST:
-        return "last"
-    suffix = {1: "st", 2: "nd", 3: "rd"}.get(ordinal, "th")
-    return f"{ordinal}{suffix}"
-
-
-def _join(items: list[str], conjunction: str) -> str:
-    if len(items) == 1:
-        return items[0]
-    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
-
-
-def format_rule(rule: Rule) -> str:
-    """Canonical English text for rule; parse_rule reads it back to an equal Rule."""
-    time = f" {rule.time:%H:%M}" if rule.time is not None else ""
-    if rule.kind == "yearly_date":
-        assert rule.month is not None
-        return f"{rule.day} {_EN_MONTHS[rule.month - 1]}{time}"
-    assert rule.weekday is not None
-    weekday = _EN_DAYS[rule.weekday]
-    if rule.kind == "weekly":
-        return f"every {weekday}{time}"
-    if rule.kind == "biweekly":
-        assert rule.anchor is not None
-        return f"every other {weekday}{time} from {rule.anchor.isoformat()}"
-    ordinals = _join([_english_ordinal(o) for o in rule.ordinals], "and")
-    if rule.kind == "monthly":
-        return f"every {ordinals} {weekday} of the month{time}"
-    assert rule.month is not None
-    return f"{ordinals} {weekday} of {_EN_MONTHS[rule.month - 1]}{time}"
-
-
-# ---------------------------------------------------------------------------------------------
-# Occurrences
-
-
-def occurrences(
-    rule: Rule, *, after: dt.datetime, zone: ZoneInfo, count: int = 1
-) -> list[dt.datetime]:
-    """The next count occurrences strictly after `after` (aware, any zone), as aware UTC.
-
-    Wall-clock times are taken in zone: a time that doesn't exist on a spring-forward day moves
-    forward by the gap (02:30 -> 03:30), an ambiguous one on a fall-back day is its first
-    occurrence. All-day rules occur at local midnight. A 5th weekday a month lacks is skipped, as
-    is 29.02. outside leap years. Biweekly rules start at their anchor date. Fewer than count
-    dates come back only at the end of the calendar (year 9999).
-    """
-    if after.tzinfo is None or after.utcoffset() is None:
-        raise ValueError("after must be a timezone-aware datetime")
-    if count < 0:
-        raise ValueError(f"count must not be negative, not {count}")
-    found: list[dt.datetime] = []
-    if count == 0:
-        return found
-    # A day early, so a time shifted forward across midnight by a gap is still seen.
-    local_day = after.astimezone(zone).date()
-    start = local_day - dt.timedelta(days=1) if local_day > dt.date.min else local_day
-    for day in _days(rule, start):
-        moment = _at(day, rule.time, zone)
-        if moment > after:
-            found.append(moment)
-            if len(found) == count:
-                break
-    return found
-
-
-def next_occurrence(rule: Rule, *, after: dt.datetime, zone: ZoneInfo) -> dt.datetime:
-    """The first occurrence strictly after `after`, as aware UTC; see occurrences()."""
-    found = occurrences(rule, after=after, zone=zone, count=1)
-    if not found:
-        raise ValueError(f"{format_rule(rule)!r} has no occurrence after {after.isoformat()}")
-    return found[0]
-
-
-def _at(day: dt.date, time: dt.time | None, zone: ZoneInfo) -> dt.datetime:
-    # fold=0 is exactly the behaviour wanted: zoneinfo reads a nonexistent time with the offset
-    # before the gap (so it lands the gap's length later) and an ambiguous one as the first.
-    local = dt.datetime.combine(day, time or dt.time(0, 0), tzinfo=zone)
-    return local.astimezone(dt.UTC)
-
-
-def _days(rule: Rule, start: dt.date) -> Iterator[dt.date]:
-    """The local dates of rule from start on, ascending."""
-    if rule.kind in ("weekly", "biweekly"):
-        return _weekly_days(rule, start)
-    if rule.kind == "monthly":
-        return _monthly_days(rule, start)
-    return _yearly_days(rule, start)
-
-
-def _weekly_days(rule: Rule, start: dt.date) -> Iterator[dt.date]:
-    assert rule.weekday is not None
-    if rule.kind == "biweekly":
-        assert rule.anchor is not None
-        step = 14
-        start = max(start, rule.anchor)
-        day = start + dt.timedelta(days=-(start - rule.anchor).days % step)
-    else:
-        step = 7
-        day = start + dt.timedelta(days=(rule.weekday - start.weekday()) % step)
-    try:
-        while True:
-            yield day
-            day += dt.timedelta(days=step)
-    except OverflowError:
-        return
-
-
-def _monthly_days(rule: Rule, start: dt.date) -> Iterator[dt.date]:
-    assert rule.weekday is not None
-    year, month = start.year, start.month
-    while year <= dt.MAXYEAR:
-        for ordinal_day in _ordinal_days(year, month, rule.weekday, rule.ordinals):
-            if ordinal_day >= start:
-                yield ordinal_day
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-
-
-def _yearly_days(rule: Rule, start: dt.date) -> Iterator[dt.date]:
-    assert rule.month is not None
-    for year in range(start.year, dt.MAXYEAR + 1):
-        if rule.kind == "yearly_date":
-            assert rule.day is not None
-            if rule.day > calendar.monthrange(year, rule.month)[1]:
-                continue  # 29.02. outside a leap year
-            candidates = [dt.date(year, rule.month, rule.day)]
-        else:
-            assert rule.weekday is not None
-            candidates = _ordinal_days(year, rule.month, rule.weekday, rule.ordinals)
-        yield from (day for day in candidates if day >= start)
-
-
-def _ordinal_days(year: int, month: int, weekday: int, ordinals: tuple[int, ...]) -> list[dt.date]:
-    """The dates of the given ordinal weekdays in one month, ascending; missing 5ths left out."""
-    first_weekday, length = calendar.monthrange(year, month)
-    first = 1 + (weekday - first_weekday) % 7
-    all_days = list(range(first, length + 1, 7))
-    chosen = {all_days[o if o == LAST else o - 1] for o in ordinals if o <= len(all_days)}
-    return [dt.date(year, month, day) for day in sorted(chosen)]
-
-
-def local_slot(moment: dt.datetime, zone: ZoneInfo) -> Slot:
-    """The free-time slot an aware moment falls in, in zone.
-
-    Members say when they are free as weekday evenings (Mon-Fri from 17:00), weekday daytime
-    (Mon-Fri before 17:00) or weekends (Sat, Sun); this maps a meeting onto those.
-    """
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("moment must be a timezone-aware datetime")
-    local = moment.astimezone(zone)
-    if local.weekday() >= 5:
-        return "weekend"
-    if local.time() >= EVENING_STARTS:
-        return "weekday_evening"
-    return "weekday_daytime"
