@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from babel.messages.catalog import Catalog
+from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po
 
 from bot.i18n import LOCALES_DIR
@@ -23,8 +23,35 @@ def _read(path: Path, locale: str | None = None) -> Catalog:
         return read_po(handle, locale=locale)
 
 
-def _ids(catalog: Catalog) -> set[str]:
+def _ids(catalog: Catalog) -> set[str | tuple[str, ...]]:
     return {message.id for message in catalog if message.id}
+
+
+def _forms(value: str | tuple[str, ...] | list[str]) -> list[str]:
+    """A message's id or string as a list: one entry, or one per plural form."""
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _placeholders(text: str) -> list[str]:
+    return sorted(PLACEHOLDER.findall(text))
+
+
+def _check_translation(message: Message, where: str, num_plurals: int) -> None:
+    ids, strings = _forms(message.id), _forms(message.string)
+    if len(ids) == 1:
+        assert len(strings) == 1, f"{where} is no plural but has {len(strings)} forms"
+    else:
+        assert _placeholders(ids[0]) == _placeholders(ids[1]), (
+            f"{where}: singular and plural differ"
+        )
+        assert len(strings) == num_plurals, f"{where} has {len(strings)} of {num_plurals} forms"
+    for index, string in enumerate(strings):
+        form = where if len(strings) == 1 else f"{where} form {index}"
+        assert string, f"{form} has no translation"
+        # Plural forms are compared with the plural id: every form names the count.
+        source = ids[-1]
+        assert _placeholders(string) == _placeholders(source), f"{form}: placeholders differ"
+        assert TAG.findall(string) == TAG.findall(source), f"{form}: HTML tags differ"
 
 
 @pytest.fixture(scope="module")
@@ -50,16 +77,37 @@ def test_every_message_is_translated(locale: str, template: Catalog) -> None:
         if not message.id:
             continue
         where = f"{locale}: {message.id!r}"
-        assert message.string, f"{where} has no translation"
         assert not message.fuzzy, f"{where} is fuzzy"
-        assert sorted(PLACEHOLDER.findall(message.string)) == sorted(
-            PLACEHOLDER.findall(message.id)
-        ), f"{where}: placeholders differ"
-        assert TAG.findall(message.string) == TAG.findall(message.id), f"{where}: HTML tags differ"
+        _check_translation(message, where, catalog.num_plurals)
 
 
-# The glossary keeps these German in every language (DESIGN.md), so they match on purpose.
-GLOSSARY_MESSAGES = {"Stammtisch", "Basisgruppe", "Stadtteil", "Stadtteil: {value}"}
+ERRORS = (
+    "{path}: {count} error, nothing was imported",
+    "{path}: {count} errors, nothing was imported",
+)
+
+
+@pytest.mark.parametrize(
+    ("strings", "problem"),
+    [
+        (("{path}: {count} Fehler", ""), "form 1 has no translation"),
+        (("{path}: {count} Fehler", "{path}: Fehler"), "form 1: placeholders differ"),
+        (("{path}: {count} Fehler",), "has 1 of 2 forms"),
+    ],
+)
+def test_plural_entries_are_checked(
+    template: Catalog, strings: tuple[str, ...], problem: str
+) -> None:
+    """Plural entries (a tuple of ids) get every form checked, not a crash or a pass."""
+    assert ERRORS in _ids(template)
+    _check_translation(Message(ERRORS, string=("{path}: {count} Fehler",) * 2), "ok", 2)
+    with pytest.raises(AssertionError, match=problem):
+        _check_translation(Message(ERRORS, string=strings), "broken", 2)
+
+
+# The glossary keeps these German in every language (DESIGN.md), so they match on purpose;
+# month names that are the same word in both languages match too.
+GLOSSARY_MESSAGES = {"Stammtisch", "Basisgruppe", "Stadtteil", "Stadtteil: {value}", "September"}
 
 
 def test_german_is_really_german() -> None:
@@ -69,8 +117,8 @@ def test_german_is_really_german() -> None:
         m.id
         for m in catalog
         if m.id
-        and m.string == m.id
+        and _forms(m.string) == _forms(m.id)
         and m.id not in GLOSSARY_MESSAGES
-        and len(re.sub(r"\W", "", PLACEHOLDER.sub("", m.id))) > 8
+        and len(re.sub(r"\W", "", PLACEHOLDER.sub("", _forms(m.id)[0]))) > 8
     ]
     assert same == [], f"untranslated German entries: {same}"

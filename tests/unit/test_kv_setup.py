@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cli import main
+from bot.cli import admin_locale, main
 from bot.db import SessionPool, create_engine, create_session_pool
 from bot.services.kv_setup import (
     ChangeSummary,
@@ -29,6 +30,7 @@ from bot.services.kv_setup import (
     load_setup,
     load_setup_bytes,
 )
+from bot.settings import Settings
 from models import (
     ActivityType,
     District,
@@ -43,6 +45,7 @@ from models import (
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "kv-musterstadt.yaml"
 TOKEN = "123456789:AAH-fake-token-for-tests-0123456789ab"
+LOCALE_VARIABLES = ("DEFAULT_LOCALE", "LC_ALL", "LC_MESSAGES", "LANG")
 
 
 def _file(*lines: str) -> str:
@@ -600,9 +603,20 @@ def test_derive_key(name: str, key: str) -> None:
 
 @pytest.fixture
 def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str) -> Iterator[str]:
-    """Settings for `main` from the environment only, pointing at the test database."""
-    for name in ("TELEGRAM_API_URL", "ADMIN_IDS", "KV_NAME", "WEBHOOK_URL", "WEBHOOK_SECRET"):
+    """Settings for `main` from the environment only, pointing at the test database.
+
+    Messages are English (DEFAULT_LOCALE=en) unless a test sets the language itself.
+    """
+    for name in (
+        "TELEGRAM_API_URL",
+        "ADMIN_IDS",
+        "KV_NAME",
+        "WEBHOOK_URL",
+        "WEBHOOK_SECRET",
+        *LOCALE_VARIABLES,
+    ):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DEFAULT_LOCALE", "en")
     monkeypatch.setenv("BOT_TOKEN", TOKEN)
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("LOG_LEVEL", "WARNING")
@@ -686,3 +700,78 @@ def test_cli_help(command: str, expected: str, capsys: pytest.CaptureFixture[str
         main([command, "--help"])
     assert exited.value.code == 0
     assert expected in capsys.readouterr().out
+
+
+def test_cli_speaks_german_when_the_kv_does(
+    cli_env: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("DEFAULT_LOCALE", "de")
+    monkeypatch.setenv("LANG", "en_US.UTF-8")  # DEFAULT_LOCALE wins over the shell
+    broken = tmp_path / "kv.yaml"
+    broken.write_text(
+        _file("name: KV", "districts: [Mitte, Mitte]", "grups: []", "guide: [{title: T}]"),
+        encoding="utf-8",
+    )
+    assert main(["import", str(broken)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "Zeile 2: districts[1]: doppelter key 'mitte' bei den Stadtteilen (zuerst in Zeile 2)",
+        "Zeile 3: unbekannter Schlüssel 'grups' (vielleicht 'groups'?)",
+        "Zeile 4: guide[0]: Pflichtschlüssel 'text' fehlt",
+        f"{broken}: 3 Fehler, nichts eingelesen",
+    ]
+    broken.write_text(_file("name: KV", "groups:", "  - {name: G, type: ag, meets: 19 Uhr}"))
+    assert main(["import", str(broken)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "Zeile 3: groups[0].meets: Regel '19 Uhr' nicht lesbar: kein Wochentag und kein Datum "
+        "gefunden: z. B. 'jeden Donnerstag 19 Uhr', 'erster Montag im Monat 18:30' oder '27.01.' "
+        "schreiben",
+        f"{broken}: 1 Fehler, nichts eingelesen",
+    ]
+    assert main(["export"]) == 1
+    assert capsys.readouterr().err == (
+        "nichts zu exportieren: es wurde noch keine KV-Einrichtung eingelesen\n"
+    )
+    assert main(["import", "--dry-run", str(EXAMPLE)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"Probelauf mit {EXAMPLE}, nichts gespeichert; das Einlesen würde ändern:"
+    assert "  groups           6 hinzugefügt, 0 geändert, 0 deaktiviert" in out
+
+
+@pytest.mark.parametrize(
+    ("environment", "language"),
+    [
+        ({"LANG": "en_US.UTF-8"}, "en"),
+        ({"LANG": "de_DE.UTF-8"}, "de"),
+        ({"LC_MESSAGES": "en_GB", "LANG": "de_DE.UTF-8"}, "en"),
+        ({"LC_ALL": "de_AT@euro", "LC_MESSAGES": "en_GB"}, "de"),
+        ({"LANG": "fr_FR.UTF-8"}, "de"),  # no French catalog: the bot's default
+        ({"LANG": "C.UTF-8"}, "de"),
+        ({}, "de"),
+        ({"DEFAULT_LOCALE": "en", "LANG": "de_DE.UTF-8"}, "en"),
+        ({"DEFAULT_LOCALE": "de", "LANG": "en_US.UTF-8"}, "de"),
+    ],
+)
+def test_admin_locale(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], language: str
+) -> None:
+    for name in LOCALE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings(bot_token=TOKEN, _env_file=None)  # type: ignore[call-arg]
+    assert admin_locale(settings, os.environ) == language
+
+
+def test_cli_follows_the_shell_without_default_locale(
+    cli_env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("DEFAULT_LOCALE")
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    assert main(["export"]) == 1
+    assert capsys.readouterr().err == "nothing to export: no KV setup has been imported yet\n"
+    monkeypatch.setenv("LANG", "de_DE.UTF-8")
+    assert main(["import", str(EXAMPLE)]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == f"{EXAMPLE} eingelesen:"

@@ -6,7 +6,8 @@ dataclasses and reports every mistake at once with its line; `apply_setup` bring
 line with it inside the caller's transaction; `export_setup` writes the stored state back in a
 normalised form, so import -> export -> import changes nothing.
 
-Messages are English on purpose: this is an admin tool run from a shell, not bot text.
+Messages speak the active locale (bot.services.translation): `mitmachbot import` and `export`
+set the admin's, the bot sets the member's, and without one they are English.
 
 The package: schema (the plain values, limits, errors), loading (YAML syntax and node helpers),
 reader (validation: load_setup), apply (apply_setup) and export (read_setup, export_setup,

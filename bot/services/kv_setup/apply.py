@@ -19,6 +19,7 @@ from bot.services.kv_setup.schema import (
     Host,
     KvSetup,
 )
+from bot.services.translation import gettext as _
 from models import (
     ActivityType,
     District,
@@ -66,15 +67,21 @@ class ChangeSummary:
         return any(getattr(self, section.name).changed for section in fields(self))
 
     def lines(self) -> list[str]:
-        """One line per section, e.g. "districts        1 added, 2 updated, 0 removed"."""
+        """One line per section, e.g. "districts        1 added, 2 updated, 0 removed".
+
+        Section names are the file's keys; the counts are in the active locale.
+        """
         result = []
         for section in fields(self):
             changes: SectionChanges = getattr(self, section.name)
-            removed = "deactivated" if section.name == "groups" else "removed"
-            result.append(
-                f"{section.name:<16} {changes.added} added, {changes.updated} updated, "
-                f"{changes.removed} {removed}"
+            if section.name == "groups":
+                counts = _("{added} added, {updated} updated, {removed} deactivated")
+            else:
+                counts = _("{added} added, {updated} updated, {removed} removed")
+            counts = counts.format(
+                added=changes.added, updated=changes.updated, removed=changes.removed
             )
+            result.append(f"{section.name:<16} {counts}")
         return result
 
 

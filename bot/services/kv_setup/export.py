@@ -21,6 +21,7 @@ from bot.services.kv_setup.schema import (
     derive_key,
 )
 from bot.services.recurrence import RuleError, format_rule, parse_rule
+from bot.services.translation import gettext as _
 from models import ActivityType, District, Group, GuideSection, KvProfile, ServedChat, Topic
 
 
@@ -29,7 +30,7 @@ async def read_setup(session: AsyncSession) -> KvSetup:
     first import."""
     profile = await session.get(KvProfile, PROFILE_ID)
     if profile is None:
-        raise NothingToExportError("no KV setup has been imported yet")
+        raise NothingToExportError(_("no KV setup has been imported yet"))
 
     async def entries(model: EntryModel) -> tuple[Entry, ...]:
         rows = (await session.scalars(select(model).order_by(model.position, model.id))).all()

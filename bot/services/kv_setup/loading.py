@@ -20,6 +20,7 @@ from bot.services.kv_setup.schema import (
     SetupInvalidError,
     derive_key,
 )
+from bot.services.translation import gettext as _
 from models.kv import KEY_LENGTH
 
 YAML_TAG_PREFIX = "tag:yaml.org,2002:"
@@ -35,10 +36,9 @@ def decode_setup(data: bytes) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        message = (
-            f"the file is not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-            "save it as UTF-8"
-        )
+        message = _(
+            "the file is not UTF-8 (byte 0x{byte} at offset {offset}); save it as UTF-8"
+        ).format(byte=f"{data[exc.start]:02x}", offset=exc.start)
         raise SetupInvalidError([SetupError(line, message)]) from None
     return text
 
@@ -50,7 +50,7 @@ def compose_setup(text: str) -> Node:
     if size > MAX_FILE_BYTES:
         raise SetupInvalidError([SetupError(1, _too_large(size))])
     if not text.strip():
-        raise SetupInvalidError([SetupError(1, "the file is empty; it needs at least 'name:'")])
+        raise SetupInvalidError([SetupError(1, _empty())])
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
@@ -58,26 +58,40 @@ def compose_setup(text: str) -> Node:
     except yaml.YAMLError as exc:
         position = getattr(exc, "position", 0)
         line = text[:position].count("\n") + 1
-        raise SetupInvalidError([SetupError(line, f"invalid YAML: {exc}")]) from None
+        message = _("invalid YAML: {problem}").format(problem=exc)
+        raise SetupInvalidError([SetupError(line, message)]) from None
     except RecursionError:
-        raise SetupInvalidError([SetupError(1, "invalid YAML: nested too deeply")]) from None
+        message = _("invalid YAML: nested too deeply")
+        raise SetupInvalidError([SetupError(1, message)]) from None
     if root is None:
-        raise SetupInvalidError([SetupError(1, "the file is empty; it needs at least 'name:'")])
+        raise SetupInvalidError([SetupError(1, _empty())])
     return root
 
 
+def _empty() -> str:
+    return _("the file is empty; it needs at least 'name:'")
+
+
 def _too_large(size: int) -> str:
-    return f"the file is too large ({size} bytes, at most {MAX_FILE_BYTES} bytes = 1 MB)"
+    return _(
+        "the file is too large ({size} byte, at most {limit} bytes = 1 MB)",
+        "the file is too large ({size} bytes, at most {limit} bytes = 1 MB)",
+        size,
+    ).format(size=size, limit=MAX_FILE_BYTES)
 
 
 def _syntax_error(exc: yaml.MarkedYAMLError) -> SetupError:
+    # PyYAML's own problem and context texts are English; only the frame around them is ours.
     mark = exc.problem_mark or exc.context_mark
     line = mark.line + 1 if mark is not None else 1
-    problem = exc.problem or "cannot be read"
-    context = ""
+    problem = exc.problem or _("cannot be read")
     if exc.context and exc.context_mark is not None and exc.context_mark.line + 1 != line:
-        context = f" ({exc.context} on line {exc.context_mark.line + 1})"
-    return SetupError(line, f"invalid YAML: {problem}{context}")
+        message = _("invalid YAML: {problem} ({context} on line {line})").format(
+            problem=problem, context=exc.context, line=exc.context_mark.line + 1
+        )
+    else:
+        message = _("invalid YAML: {problem}").format(problem=problem)
+    return SetupError(line, message)
 
 
 class _Loader(yaml.SafeLoader):
@@ -90,7 +104,9 @@ class _Loader(yaml.SafeLoader):
             raise yaml.composer.ComposerError(
                 None,
                 None,
-                f"aliases (*{event.anchor}) are not supported; write the value out",
+                _("aliases (*{anchor}) are not supported; write the value out").format(
+                    anchor=event.anchor
+                ),
                 event.start_mark,
             )
         return super().compose_node(parent, index)  # type: ignore[no-any-return]
@@ -109,15 +125,16 @@ def join_path(path: str, key: str) -> str:
 def describe(node: Node, value: object) -> str:
     """What a node holds, for "expected ..., got ..." messages."""
     if isinstance(node, MappingNode):
-        return "a mapping"
+        return _("a mapping")
     if isinstance(node, SequenceNode):
-        return "a list"
+        return _("a list")
     if value is None:
-        return "nothing"
+        return _("nothing")
     if isinstance(value, bool):
+        # YAML's own words, the same in every language.
         return "true" if value else "false"
     if isinstance(value, int | float):
-        return f"the number {value}"
+        return _("the number {value}").format(value=value)
     if isinstance(value, str):
         return repr(value)
     return f"{type(value).__name__} {value}"
@@ -156,19 +173,28 @@ class NodeReader:
         if not isinstance(node, ScalarNode):
             return MISSING
         if not node.tag.startswith(YAML_TAG_PREFIX):
-            self.error(node, path, f"unsupported tag {node.tag}")
+            self.error(node, path, _("unsupported tag {tag}").format(tag=node.tag))
             return MISSING
         try:
             return self._constructor.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError) as exc:
-            self.error(node, path, f"cannot read {node.value!r}: {exc}".splitlines()[0])
+            message = _("cannot read {value}: {problem}").format(
+                value=repr(node.value), problem=exc
+            )
+            self.error(node, path, message.splitlines()[0])
             return MISSING
 
     def mapping(self, node: Node, path: str, allowed: Sequence[str]) -> dict[str, Node] | None:
         """The mapping's values by key; unknown and repeated keys are errors."""
         if not isinstance(node, MappingNode):
             what = describe(node, self.scalar(node, path))
-            self.error(node, path, f"expected a mapping ({', '.join(allowed)}), got {what}")
+            self.error(
+                node,
+                path,
+                _("expected a mapping ({keys}), got {what}").format(
+                    keys=", ".join(allowed), what=what
+                ),
+            )
             return None
         found: dict[str, Node] = {}
         lines: dict[str, int] = {}
@@ -177,11 +203,17 @@ class NodeReader:
             if not isinstance(key, str):
                 # A bad scalar was reported by scalar(); a list or mapping as key was not.
                 if key is not MISSING or not isinstance(key_node, ScalarNode):
-                    self.error(key_node, path, f"keys must be text, got {describe(key_node, key)}")
+                    self.error(
+                        key_node,
+                        path,
+                        _("keys must be text, got {what}").format(what=describe(key_node, key)),
+                    )
                 continue
             if key in found:
                 self.error(
-                    key_node, join_path(path, key), f"duplicate key (first on line {lines[key]})"
+                    key_node,
+                    join_path(path, key),
+                    _("duplicate key (first on line {line})").format(line=lines[key]),
                 )
                 continue
             if key not in allowed:
@@ -198,7 +230,7 @@ class NodeReader:
         value = self.scalar(node, path)
         if value is None or (value is MISSING and isinstance(node, ScalarNode)):
             return []
-        self.error(node, path, f"expected a list, got {describe(node, value)}")
+        self.error(node, path, _("expected a list, got {what}").format(what=describe(node, value)))
         return []
 
     def text(
@@ -217,20 +249,31 @@ class NodeReader:
         if value is None and optional:
             return None
         if value is None:
-            self.error(node, path, "must not be empty")
+            self.error(node, path, _("must not be empty"))
             return None
         if not isinstance(value, str):
-            self.error(node, path, f"expected text, got {describe(node, value)}")
+            self.error(
+                node, path, _("expected text, got {what}").format(what=describe(node, value))
+            )
             return None
         text = normalise_text(value, multiline=multiline)
         if not text:
-            self.error(node, path, "must not be empty" + (" (leave it out)" if optional else ""))
+            self.error(
+                node,
+                path,
+                _("must not be empty (leave it out)") if optional else _("must not be empty"),
+            )
             return None
         if not multiline and "\n" in text:
-            self.error(node, path, "must be a single line")
+            self.error(node, path, _("must be a single line"))
             return None
         if len(text) > max_length:
-            self.error(node, path, f"too long ({len(text)} characters, at most {max_length})")
+            message = _(
+                "too long ({length} character, at most {limit})",
+                "too long ({length} characters, at most {limit})",
+                len(text),
+            )
+            self.error(node, path, message.format(length=len(text), limit=max_length))
             return None
         return text
 
@@ -262,7 +305,7 @@ class NodeReader:
     ) -> str | None:
         """A required text field; missing is an error on the mapping's line."""
         if key not in found:
-            self.error(node, path, f"missing required key '{key}'")
+            self.error(node, path, _("missing required key '{key}'").format(key=key))
             return None
         return self.text(found[key], join_path(path, key), max_length, multiline=multiline)
 
@@ -276,7 +319,9 @@ class NodeReader:
             return value
         if value is not MISSING or not isinstance(node, ScalarNode):
             self.error(
-                node, join_path(path, key), f"expected true or false, got {describe(node, value)}"
+                node,
+                join_path(path, key),
+                _("expected true or false, got {what}").format(what=describe(node, value)),
             )
         return default
 
@@ -289,7 +334,9 @@ class NodeReader:
             self.error(
                 node,
                 path,
-                f"key {value!r} may only use a-z, 0-9, '-' and '_' (e.g. {derive_key(value)!r})",
+                _("key {key} may only use a-z, 0-9, '-' and '_' (e.g. {example})").format(
+                    key=repr(value), example=repr(derive_key(value))
+                ),
             )
             return None
         return value
@@ -304,7 +351,11 @@ class NodeReader:
             return None
         derived = derive_key(name)
         if not derived:
-            self.error(node, path, f"cannot derive a key from {name!r}; give one with 'key:'")
+            self.error(
+                node,
+                path,
+                _("cannot derive a key from {name}; give one with 'key:'").format(name=repr(name)),
+            )
             return None
         return derived
 
@@ -312,5 +363,7 @@ class NodeReader:
 def _unknown_key(key: str, allowed: Sequence[str]) -> str:
     close = difflib.get_close_matches(key, allowed, n=1)
     if close:
-        return f"unknown key '{key}' (did you mean '{close[0]}'?)"
-    return f"unknown key '{key}' (allowed: {', '.join(allowed)})"
+        return _("unknown key '{key}' (did you mean '{suggestion}'?)").format(
+            key=key, suggestion=close[0]
+        )
+    return _("unknown key '{key}' (allowed: {keys})").format(key=key, keys=", ".join(allowed))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from typing import Literal
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
@@ -42,6 +43,7 @@ from bot.services.kv_setup.schema import (
 )
 from bot.services.placeholders import WELCOME_PLACEHOLDERS, unknown_placeholder
 from bot.services.recurrence import RuleError, format_rule, parse_rule
+from bot.services.translation import gettext as _
 from models import GroupType
 from models.kv import KEY_LENGTH, NAME_LENGTH
 
@@ -75,14 +77,20 @@ class _Reader(NodeReader):
         """The whole file; None when it isn't even a mapping."""
         if not isinstance(root, MappingNode):
             what = describe(root, self.scalar(root, ""))
-            self.error(root, "", f"the file must be a mapping (name:, districts:, ...), not {what}")
+            self.error(
+                root,
+                "",
+                _("the file must be a mapping (name:, districts:, ...), not {what}").format(
+                    what=what
+                ),
+            )
             return None
         found = self.mapping(root, "", TOP_KEYS) or {}
         name = self.required(found, "name", root, "", NAME_LENGTH)
         privacy = self.field_text(found, "privacy_contact", "", PRIVACY_CONTACT_LENGTH)
-        districts = self.entries(found, "districts", "district")
-        topics = self.entries(found, "topics", "topic")
-        activity_types = self.entries(found, "activity_types", "activity type")
+        districts = self.entries(found, "districts")
+        topics = self.entries(found, "topics")
+        activity_types = self.entries(found, "activity_types")
         groups = self.groups(found, districts, topics)
         guide = self.guide(found)
         chats = self.chats(found, groups)
@@ -99,7 +107,7 @@ class _Reader(NodeReader):
             telegram_groups=tuple(sorted(chats, key=lambda chat: chat.chat_id)),
         )
 
-    def entries(self, found: dict[str, Node], section: str, noun: str) -> tuple[Entry, ...]:
+    def entries(self, found: dict[str, Node], section: _EntrySection) -> tuple[Entry, ...]:
         """Districts, topics or activity types: each a name, or {key, name}."""
         if section not in found:
             return ()
@@ -119,21 +127,24 @@ class _Reader(NodeReader):
             if name is None or key is None:
                 continue
             if key in first:
-                self.error(node, path, f"duplicate {noun} key '{key}' (first on line {first[key]})")
+                message = _duplicate_entry(section).format(key=key, line=first[key])
+                self.error(node, path, message)
                 continue
             first[key] = line_of(node)
             entries.append(Entry(key, name))
         return tuple(entries)
 
-    def reference(self, node: Node, path: str, noun: str, known: Iterable[str]) -> str | None:
+    def reference(
+        self, node: Node, path: str, noun: _Referenced, known: Iterable[str]
+    ) -> str | None:
         """A key naming an entry of another section."""
         value = self.text(node, path, KEY_LENGTH)
         if value is None:
             return None
         choices = list(known)
         if value not in choices:
-            listed = ", ".join(choices) if choices else "none"
-            self.error(node, path, f"unknown {noun} '{value}' (known: {listed})")
+            listed = ", ".join(choices) if choices else _("none")
+            self.error(node, path, _unknown_reference(noun).format(key=value, known=listed))
             return None
         return value
 
@@ -172,7 +183,13 @@ class _Reader(NodeReader):
             if name is None or key is None or kind is None:
                 continue
             if key in first:
-                self.error(node, path, f"duplicate group key '{key}' (first on line {first[key]})")
+                self.error(
+                    node,
+                    path,
+                    _("duplicate group key '{key}' (first on line {line})").format(
+                        key=key, line=first[key]
+                    ),
+                )
                 continue
             first[key] = line_of(node)
             groups.append(
@@ -202,7 +219,9 @@ class _Reader(NodeReader):
         except ValueError:
             kinds = ", ".join(kind.value for kind in GroupType)
             self.error(
-                item["type"], join_path(path, "type"), f"unknown group type {value!r} ({kinds})"
+                item["type"],
+                join_path(path, "type"),
+                _("unknown group type {value} ({kinds})").format(value=repr(value), kinds=kinds),
             )
             return None
 
@@ -219,7 +238,7 @@ class _Reader(NodeReader):
             if key is None:
                 continue
             if key in keys:
-                self.error(node, topic_path, f"topic '{key}' is listed twice")
+                self.error(node, topic_path, _("topic '{key}' is listed twice").format(key=key))
                 continue
             keys.append(key)
         return tuple(sorted(keys, key=topic_order.__getitem__))
@@ -232,10 +251,11 @@ class _Reader(NodeReader):
         try:
             canonical = format_rule(parse_rule(text))
         except RuleError as exc:
-            self.error(item["meets"], join_path(path, "meets"), f"cannot read rule {text!r}: {exc}")
+            message = _("cannot read rule {rule}: {reason}").format(rule=repr(text), reason=exc)
+            self.error(item["meets"], join_path(path, "meets"), message)
             return None
         if len(canonical) > RULE_LENGTH:
-            self.error(item["meets"], join_path(path, "meets"), "rule is too long")
+            self.error(item["meets"], join_path(path, "meets"), _("rule is too long"))
             return None
         return canonical
 
@@ -250,7 +270,7 @@ class _Reader(NodeReader):
             if host is None:
                 continue
             if host in hosts:
-                self.error(node, host_path, f"host {host} is listed twice")
+                self.error(node, host_path, _("host {host} is listed twice").format(host=host))
                 continue
             hosts.append(host)
         return tuple(hosts)
@@ -268,8 +288,10 @@ class _Reader(NodeReader):
             self.error(
                 node,
                 path,
-                "a host is a numeric Telegram id or an @username (5-32 letters, digits or _), "
-                f"not {describe(node, value)}",
+                _(
+                    "a host is a numeric Telegram id or an @username "
+                    "(5-32 letters, digits or _), not {what}"
+                ).format(what=describe(node, value)),
             )
         return None
 
@@ -292,7 +314,9 @@ class _Reader(NodeReader):
                 self.error(
                     item["title"],
                     join_path(path, "title"),
-                    f"duplicate guide title {title!r} (first on line {first[title]})",
+                    _("duplicate guide title {title} (first on line {line})").format(
+                        title=repr(title), line=first[title]
+                    ),
                 )
                 continue
             first[title] = line_of(item["title"])
@@ -326,7 +350,9 @@ class _Reader(NodeReader):
                 self.error(
                     item["chat_id"],
                     join_path(path, "chat_id"),
-                    f"duplicate chat_id {chat_id} (first on line {first[chat_id]})",
+                    _("duplicate chat_id {chat_id} (first on line {line})").format(
+                        chat_id=chat_id, line=first[chat_id]
+                    ),
                 )
                 continue
             first[chat_id] = line_of(item["chat_id"])
@@ -346,7 +372,7 @@ class _Reader(NodeReader):
     def chat_id(self, item: dict[str, Node], node: Node, path: str) -> int | None:
         """A group's chat id: Telegram gives groups negative ids."""
         if "chat_id" not in item:
-            self.error(node, path, "missing required key 'chat_id'")
+            self.error(node, path, _("missing required key '{key}'").format(key="chat_id"))
             return None
         id_node = item["chat_id"]
         value = self.scalar(id_node, join_path(path, "chat_id"))
@@ -356,8 +382,9 @@ class _Reader(NodeReader):
             self.error(
                 id_node,
                 join_path(path, "chat_id"),
-                "must be a group's negative chat id (like -1001234567890), "
-                f"got {describe(id_node, value)}",
+                _("must be a group's negative chat id (like -1001234567890), got {what}").format(
+                    what=describe(id_node, value)
+                ),
             )
         return None
 
@@ -372,7 +399,9 @@ class _Reader(NodeReader):
             self.error(
                 item["language"],
                 join_path(path, "language"),
-                f"unsupported language {value!r} (use {' or '.join(LANGUAGES)})",
+                _("unsupported language {value} (use {choices})").format(
+                    value=repr(value), choices=_(" or ").join(LANGUAGES)
+                ),
             )
         return "de"
 
@@ -386,9 +415,36 @@ class _Reader(NodeReader):
         try:
             unknown = unknown_placeholder(text, WELCOME_PLACEHOLDERS)
         except ValueError:
-            self.error(node, text_path, "unbalanced { or }; write {{ and }} for literal braces")
+            # Not formatted, so the doubled braces reach the reader as they are to be written.
+            self.error(node, text_path, _("unbalanced { or }; write {{ and }} for literal braces"))
             return None
         if unknown is not None:
-            self.error(node, text_path, f"unknown placeholder {unknown} (allowed: {allowed})")
+            self.error(
+                node,
+                text_path,
+                _("unknown placeholder {placeholder} (allowed: {allowed})").format(
+                    placeholder=unknown, allowed=allowed
+                ),
+            )
             return None
         return text
+
+
+_EntrySection = Literal["districts", "topics", "activity_types"]
+_Referenced = Literal["district", "topic", "group"]
+
+
+def _duplicate_entry(section: _EntrySection) -> str:
+    return {
+        "districts": _("duplicate district key '{key}' (first on line {line})"),
+        "topics": _("duplicate topic key '{key}' (first on line {line})"),
+        "activity_types": _("duplicate activity type key '{key}' (first on line {line})"),
+    }[section]
+
+
+def _unknown_reference(noun: _Referenced) -> str:
+    return {
+        "district": _("unknown district '{key}' (known: {known})"),
+        "topic": _("unknown topic '{key}' (known: {known})"),
+        "group": _("unknown group '{key}' (known: {known})"),
+    }[noun]

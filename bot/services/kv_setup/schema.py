@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from bot.services.translation import gettext as _
 from models import ActivityType, District, GroupType, Topic
 from models.kv import KEY_LENGTH
 
@@ -151,7 +152,7 @@ class SetupError:
     message: str
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
+        return _("line {line}: {message}").format(line=self.line, message=self.message)
 
 
 class SetupInvalidError(ValueError):

@@ -15,15 +15,15 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.services.recurrence.rule import (
-    BIWEEKLY_NEEDS_START,
-    EN_DAYS,
     KIND_FIELDS,
     LAST,
     MAX_RULE_LENGTH,
     Rule,
     RuleError,
     valid_day,
+    weekday_name,
 )
+from bot.services.translation import gettext as _
 
 # Parsing: first the text becomes tokens (numbers, dates, times and known words), then a scan
 # pairs tokens that belong together ("2nd" + "Thursday", "27" + "January"), then the collected
@@ -232,13 +232,19 @@ _ALL_WORDS = sorted(
 def parse_rule(text: str) -> Rule:
     """Read a rule written in German or English, e.g. "jeden 2. Donnerstag 19 Uhr".
 
-    Raises RuleError with a clear English reason naming the part it couldn't place.
+    Raises RuleError with a clear reason naming the part it couldn't place, in the active
+    locale (bot.services.translation; English without one).
     """
     text = unicodedata.normalize("NFC", text).strip()
     if not text:
-        raise RuleError("empty rule: write e.g. 'every Thursday 19:00' or '27.01.'")
+        raise RuleError(_("empty rule: write e.g. 'every Thursday 19:00' or '27.01.'"))
     if len(text) > MAX_RULE_LENGTH:
-        raise RuleError(f"rule is too long ({len(text)} characters, at most {MAX_RULE_LENGTH})")
+        message = _(
+            "rule is too long ({length} character, at most {limit})",
+            "rule is too long ({length} characters, at most {limit})",
+            len(text),
+        )
+        raise RuleError(message.format(length=len(text), limit=MAX_RULE_LENGTH))
     return _build(_collect(_tokenize(text)))
 
 
@@ -248,7 +254,11 @@ def _tokenize(text: str) -> list[_Token]:
     while position < len(text):
         match = _TOKEN_RE.match(text, position)
         if match is None:
-            raise RuleError(f"unexpected character {text[position]!r} in {text!r}")
+            raise RuleError(
+                _("unexpected character {character} in {rule}").format(
+                    character=repr(text[position]), rule=repr(text)
+                )
+            )
         position = match.end()
         group = next(name for name in _TOKEN_GROUPS if match.group(name) is not None)
         tokens.extend(_make_tokens(group, match))
@@ -288,7 +298,7 @@ def _dated(raw: str, day: str, month: str, year: str) -> _Token:
     try:
         dt.date(full_year, int(month), int(day))
     except ValueError:
-        raise RuleError(f"impossible date '{raw}'") from None
+        raise RuleError(_("impossible date '{date}'").format(date=raw)) from None
     return _Token("date", raw, day=int(day), month=int(month), year=full_year)
 
 
@@ -299,13 +309,16 @@ def _timed(raw: str, hour: int, minute: int, suffix: str | None) -> list[_Token]
         return _timed(raw[: raw.lower().rindex("am")].rstrip(), hour, minute, None)
     if meridiem in ("am", "pm"):
         if not 1 <= hour <= 12 or minute > 59:
-            raise RuleError(f"time out of range '{raw}'")
+            raise RuleError(_("time out of range '{time}'").format(time=raw))
         hour = hour % 12 + (12 if meridiem == "pm" else 0)
     elif hour > 23 or minute > 59:
-        hint = ""
         if "." in raw and 1 <= minute <= 12:
-            hint = f" (write dates with a final dot, e.g. '{raw}.')"
-        raise RuleError(f"time out of range '{raw}'{hint}")
+            raise RuleError(
+                _(
+                    "time out of range '{time}' (write dates with a final dot, e.g. '{time}.')"
+                ).format(time=raw)
+            )
+        raise RuleError(_("time out of range '{time}'").format(time=raw))
     return [_Token("time", raw, clock=dt.time(hour, minute))]
 
 
@@ -332,17 +345,30 @@ def _word(raw: str) -> _Token:
     raise RuleError(_unknown_word(raw, key))
 
 
+def _close_word(key: str, vocabulary: dict[str, int]) -> str | None:
+    close = difflib.get_close_matches(key, [w for w in vocabulary if len(w) > 3], 1, 0.75)
+    return close[0].capitalize() if close else None
+
+
 def _unknown_word(raw: str, key: str) -> str:
-    for label, vocabulary in (("weekday", _WEEKDAY_WORDS), ("month", _MONTH_WORDS)):
-        close = difflib.get_close_matches(key, [w for w in vocabulary if len(w) > 3], 1, 0.75)
-        if close:
-            return f"unknown {label} '{raw}' (did you mean '{close[0].capitalize()}'?)"
+    weekday = _close_word(key, _WEEKDAY_WORDS)
+    if weekday is not None:
+        return _("unknown weekday '{word}' (did you mean '{suggestion}'?)").format(
+            word=raw, suggestion=weekday
+        )
+    month = _close_word(key, _MONTH_WORDS)
+    if month is not None:
+        return _("unknown month '{word}' (did you mean '{suggestion}'?)").format(
+            word=raw, suggestion=month
+        )
     if key.endswith(("day", "days", "tag", "tags")):
-        return f"unknown weekday '{raw}'"
+        return _("unknown weekday '{word}'").format(word=raw)
     close = difflib.get_close_matches(key, _ALL_WORDS, 1, 0.8)
     if close:
-        return f"unrecognised word '{raw}' (did you mean '{close[0]}'?)"
-    return f"unrecognised word '{raw}'"
+        return _("unrecognised word '{word}' (did you mean '{suggestion}'?)").format(
+            word=raw, suggestion=close[0]
+        )
+    return _("unrecognised word '{word}'").format(word=raw)
 
 
 @dataclass(slots=True)
@@ -404,7 +430,11 @@ def _step_ordinal(tokens: list[_Token], index: int, parts: _Parts) -> int:
         text = f"{first.text} {month.text}"
         parts.dates.append(_Token("date", text, day=first.n, month=month.n))
         return position + 1
-    raise RuleError(f"'{chain[-1].text}' must be followed by a weekday, e.g. '2nd Thursday'")
+    raise RuleError(
+        _("'{ordinal}' must be followed by a weekday, e.g. '2nd Thursday'").format(
+            ordinal=chain[-1].text
+        )
+    )
 
 
 def _step_number(tokens: list[_Token], index: int, parts: _Parts) -> int:
@@ -421,8 +451,9 @@ def _step_number(tokens: list[_Token], index: int, parts: _Parts) -> int:
         parts.dates.append(_Token("date", text, day=number.n, month=month.n))
         return position + 1
     raise RuleError(
-        f"unexpected number '{number.text}': write times as '19:00' or '19 Uhr' "
-        "and dates as '27.01.'"
+        _(
+            "unexpected number '{number}': write times as '19:00' or '19 Uhr' and dates as '27.01.'"
+        ).format(number=number.text)
     )
 
 
@@ -484,31 +515,48 @@ _STEPS: dict[str, Callable[[list[_Token], int, _Parts], int]] = {
 }
 
 
-def _texts(tokens: list[_Token]) -> str:
-    return " and ".join(f"'{token.text}'" for token in tokens)
+_Part = Literal["time", "weekday", "date", "month", "start date"]
 
 
-def _one(tokens: list[_Token], what: str, *, same: Callable[[_Token], object]) -> _Token | None:
+def _more_than_one(what: _Part, tokens: list[_Token]) -> str:
+    parts = _(" and ").join(f"'{token.text}'" for token in tokens)
+    messages = {
+        "time": _("more than one time: {parts}"),
+        "weekday": _("more than one weekday (write one rule per weekday): {parts}"),
+        "date": _("more than one date: {parts}"),
+        "month": _("more than one month: {parts}"),
+        "start date": _("more than one start date: {parts}"),
+    }
+    return messages[what].format(parts=parts)
+
+
+def _one(tokens: list[_Token], what: _Part, *, same: Callable[[_Token], object]) -> _Token | None:
     if len({same(token) for token in tokens}) > 1:
-        raise RuleError(f"more than one {what}: {_texts(tokens)}")
+        raise RuleError(_more_than_one(what, tokens))
     return tokens[0] if tokens else None
 
 
 def _build(parts: _Parts) -> Rule:
     time_token = _one(parts.times, "time", same=lambda t: t.clock)
     clock = time_token.clock if time_token else None
-    _one(parts.weekdays, "weekday (write one rule per weekday)", same=lambda t: t.n)
+    _one(parts.weekdays, "weekday", same=lambda t: t.n)
     _one(parts.dates, "date", same=lambda t: (t.day, t.month))
     _one(parts.months, "month", same=lambda t: t.n)
     _one(parts.anchors, "start date", same=lambda t: (t.year, t.month, t.day))
     for ordinal in parts.ordinals:
         if ordinal.n != LAST and not 1 <= ordinal.n <= 5:
-            raise RuleError(f"ordinal out of range '{ordinal.text}' (use 1st to 5th or last)")
+            raise RuleError(
+                _("ordinal out of range '{ordinal}' (use 1st to 5th or last)").format(
+                    ordinal=ordinal.text
+                )
+            )
     for interval in parts.intervals:
         if interval.n != 2:
             raise RuleError(
-                f"unsupported interval '{interval.text}': "
-                "only weekly and every-other-week rules are supported"
+                _(
+                    "unsupported interval '{interval}': "
+                    "only weekly and every-other-week rules are supported"
+                ).format(interval=interval.text)
             )
     if parts.dates:
         return _build_yearly_date(parts, clock)
@@ -517,12 +565,19 @@ def _build(parts: _Parts) -> Rule:
     if parts.intervals:
         return _build_biweekly(parts, clock)
     if not parts.weekdays:
-        hint = ""
         if time_token is not None and "." in time_token.text:
-            hint = f" (dates need a final dot, e.g. '{time_token.text}.')"
+            raise RuleError(
+                _(
+                    "no weekday or date found: write e.g. 'every Thursday 19:00', "
+                    "'first Monday of the month 18:30' or '27.01.' "
+                    "(dates need a final dot, e.g. '{time}.')"
+                ).format(time=time_token.text)
+            )
         raise RuleError(
-            "no weekday or date found: write e.g. 'every Thursday 19:00', "
-            f"'first Monday of the month 18:30' or '27.01.'{hint}"
+            _(
+                "no weekday or date found: write e.g. 'every Thursday 19:00', "
+                "'first Monday of the month 18:30' or '27.01.'"
+            )
         )
     if parts.ordinals:
         _reject_extras(parts, "monthly", allowed_marks={"monthly"})
@@ -530,7 +585,9 @@ def _build(parts: _Parts) -> Rule:
     monthly = [mark for mark in parts.marks if mark.mark == "monthly"]
     if monthly:
         raise RuleError(
-            f"'{monthly[0].text}' needs an ordinal, e.g. '2nd Thursday of the month 19:00'"
+            _("'{word}' needs an ordinal, e.g. '2nd Thursday of the month 19:00'").format(
+                word=monthly[0].text
+            )
         )
     _reject_extras(parts, "weekly", allowed_marks={"weekly"})
     return Rule("weekly", clock, weekday=parts.weekdays[0].n)
@@ -544,8 +601,10 @@ def _reject_extras(parts: _Parts, kind: str, *, allowed_marks: set[str]) -> None
     """Refuse parts the chosen kind has no use for, rather than silently ignoring them."""
     if parts.anchors and kind != "biweekly":
         raise RuleError(
-            f"start date '{parts.anchors[0].text}' only applies to biweekly rules, "
-            "e.g. 'every other Thursday 19:00 from 2026-01-08'"
+            _(
+                "start date '{date}' only applies to biweekly rules, "
+                "e.g. 'every other Thursday 19:00 from 2026-01-08'"
+            ).format(date=parts.anchors[0].text)
         )
     used = KIND_FIELDS[kind]
     extras = [
@@ -555,17 +614,32 @@ def _reject_extras(parts: _Parts, kind: str, *, allowed_marks: set[str]) -> None
         *(mark for mark in parts.marks if mark.mark not in allowed_marks),
     ]
     if extras:
-        label = kind.replace("_", " ")
-        raise RuleError(f"'{extras[0].text}' doesn't fit a {label} rule")
+        raise RuleError(_does_not_fit(kind, extras[0].text))
+
+
+def _does_not_fit(kind: str, part: str) -> str:
+    # One whole sentence per kind, so that a translation can inflect the kind's adjective.
+    messages = {
+        "weekly": _("'{part}' doesn't fit a weekly rule"),
+        "biweekly": _("'{part}' doesn't fit a biweekly rule"),
+        "monthly": _("'{part}' doesn't fit a monthly rule"),
+        "yearly_date": _("'{part}' doesn't fit a yearly date rule"),
+        "yearly_weekday": _("'{part}' doesn't fit a yearly weekday rule"),
+    }
+    return messages[kind].format(part=part)
 
 
 def _build_yearly_date(parts: _Parts, clock: dt.time | None) -> Rule:
     date = parts.dates[0]
     if parts.months:
-        raise RuleError(f"'{parts.months[0].text}' doesn't fit the date '{date.text}'")
+        raise RuleError(
+            _("'{month}' doesn't fit the date '{date}'").format(
+                month=parts.months[0].text, date=date.text
+            )
+        )
     _reject_extras(parts, "yearly_date", allowed_marks={"yearly"})
     if not 1 <= date.month <= 12 or not valid_day(date.day, date.month):
-        raise RuleError(f"impossible date '{date.text}'")
+        raise RuleError(_("impossible date '{date}'").format(date=date.text))
     return Rule("yearly_date", clock, month=date.month, day=date.day)
 
 
@@ -573,13 +647,15 @@ def _build_yearly_weekday(parts: _Parts, clock: dt.time | None) -> Rule:
     month = parts.months[0]
     if not parts.weekdays:
         raise RuleError(
-            f"'{month.text}' needs a day or a weekday, "
-            "e.g. '27 January' or '2nd Sunday of September'"
+            _(
+                "'{month}' needs a day or a weekday, e.g. '27 January' or '2nd Sunday of September'"
+            ).format(month=month.text)
         )
     if not parts.ordinals:
         raise RuleError(
-            f"'{parts.weekdays[0].text}' in '{month.text}' needs an ordinal, "
-            "e.g. '2nd Sunday of September'"
+            _("'{weekday}' in '{month}' needs an ordinal, e.g. '2nd Sunday of September'").format(
+                weekday=parts.weekdays[0].text, month=month.text
+            )
         )
     _reject_extras(parts, "yearly_weekday", allowed_marks={"yearly"})
     return Rule(
@@ -594,11 +670,16 @@ def _build_yearly_weekday(parts: _Parts, clock: dt.time | None) -> Rule:
 def _build_biweekly(parts: _Parts, clock: dt.time | None) -> Rule:
     if parts.ordinals:
         raise RuleError(
-            f"'{parts.ordinals[0].text}' doesn't fit a rule that repeats every other week"
+            _("'{ordinal}' doesn't fit a rule that repeats every other week").format(
+                ordinal=parts.ordinals[0].text
+            )
         )
     _reject_extras(parts, "biweekly", allowed_marks=set())
     if not parts.anchors:
-        raise RuleError(BIWEEKLY_NEEDS_START)
+        # The same text as BIWEEKLY_NEEDS_START, written out so that Babel extracts it.
+        raise RuleError(
+            _("biweekly rules need a start date, e.g. 'every other Thursday 19:00 from 2026-01-08'")
+        )
     anchor_token = parts.anchors[0]
     assert anchor_token.year is not None
     anchor = dt.date(anchor_token.year, anchor_token.month, anchor_token.day)
@@ -606,7 +687,10 @@ def _build_biweekly(parts: _Parts, clock: dt.time | None) -> Rule:
     weekday = parts.weekdays[0].n if parts.weekdays else anchor.weekday()
     if anchor.weekday() != weekday:
         raise RuleError(
-            f"start date '{anchor_token.text}' is a {EN_DAYS[anchor.weekday()]}, "
-            f"not a {EN_DAYS[weekday]}"
+            _("start date '{date}' is a {weekday}, not a {expected}").format(
+                date=anchor_token.text,
+                weekday=weekday_name(anchor.weekday()),
+                expected=weekday_name(weekday),
+            )
         )
     return Rule("biweekly", clock, weekday=weekday, anchor=anchor)

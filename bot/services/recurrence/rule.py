@@ -12,12 +12,15 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from bot.services.translation import gettext as _
+
 RuleKind = Literal["weekly", "biweekly", "monthly", "yearly_date", "yearly_weekday"]
 
 LAST = -1
 """The ordinal for "last <weekday> of the month"."""
 
 MAX_RULE_LENGTH = 200
+# The English text of the parser's message (which spells it out, so that Babel extracts it).
 BIWEEKLY_NEEDS_START = (
     "biweekly rules need a start date, e.g. 'every other Thursday 19:00 from 2026-01-08'"
 )
@@ -31,16 +34,10 @@ KIND_FIELDS: dict[str, frozenset[str]] = {
     "yearly_date": frozenset({"month", "day"}),
     "yearly_weekday": frozenset({"weekday", "ordinals", "month"}),
 }
-_OPTIONAL_FIELDS = {
-    "weekday": "a weekday",
-    "ordinals": "ordinals",
-    "month": "a month",
-    "day": "a day",
-    "anchor": "a start date (anchor)",
-}
-# Canonical text is locale-independent on purpose: it is what the YAML export writes.
-EN_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-EN_MONTHS = (
+_OPTIONAL_FIELDS = ("weekday", "ordinals", "month", "day", "anchor")
+# Canonical text is locale-independent on purpose: parse_rule reads it back in any locale.
+_EN_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_EN_MONTHS = (
     "January",
     "February",
     "March",
@@ -96,17 +93,60 @@ def _ordinal_key(ordinal: int) -> tuple[bool, int]:
     return (ordinal == LAST, ordinal)
 
 
+def weekday_name(weekday: int) -> str:
+    """The weekday's name (0 = Monday) in the active locale, for messages."""
+    return (
+        _("Monday"),
+        _("Tuesday"),
+        _("Wednesday"),
+        _("Thursday"),
+        _("Friday"),
+        _("Saturday"),
+        _("Sunday"),
+    )[weekday]
+
+
+def month_name(month: int) -> str:
+    """The month's name (1 = January) in the active locale, for messages."""
+    return (
+        _("January"),
+        _("February"),
+        _("March"),
+        _("April"),
+        _("May"),
+        _("June"),
+        _("July"),
+        _("August"),
+        _("September"),
+        _("October"),
+        _("November"),
+        _("December"),
+    )[month - 1]
+
+
+def _field_needed(name: str) -> str:
+    return {
+        "weekday": _("a weekday"),
+        "ordinals": _("ordinals"),
+        "month": _("a month"),
+        "day": _("a day"),
+        "anchor": _("a start date (anchor)"),
+    }[name]
+
+
 def _check_rule(rule: Rule) -> None:
     if rule.kind not in _KINDS:
-        raise RuleError(f"unknown rule kind {rule.kind!r}")
+        raise RuleError(_("unknown rule kind {kind}").format(kind=repr(rule.kind)))
     wanted = KIND_FIELDS[rule.kind]
-    for name, described in _OPTIONAL_FIELDS.items():
+    for name in _OPTIONAL_FIELDS:
         value = getattr(rule, name)
         present = value is not None and not (name == "ordinals" and not value)
         if present and name not in wanted:
-            raise RuleError(f"a {rule.kind} rule has no {name}")
+            raise RuleError(_("a {kind} rule has no {field}").format(kind=rule.kind, field=name))
         if not present and name in wanted:
-            raise RuleError(f"a {rule.kind} rule needs {described}")
+            raise RuleError(
+                _("a {kind} rule needs {what}").format(kind=rule.kind, what=_field_needed(name))
+            )
     _check_values(rule)
 
 
@@ -117,23 +157,36 @@ def _check_values(rule: Rule) -> None:
         or rule.time.second
         or rule.time.microsecond
     ):
-        raise RuleError("the time must be a local wall-clock time in whole minutes")
+        raise RuleError(_("the time must be a local wall-clock time in whole minutes"))
     if rule.weekday is not None and rule.weekday not in range(7):
-        raise RuleError(f"weekday must be 0 (Monday) to 6 (Sunday), not {rule.weekday!r}")
+        raise RuleError(
+            _("weekday must be 0 (Monday) to 6 (Sunday), not {value}").format(
+                value=repr(rule.weekday)
+            )
+        )
     for ordinal in rule.ordinals:
         if ordinal != LAST and ordinal not in range(1, 6):
-            raise RuleError(f"ordinal out of range {ordinal!r} (use 1 to 5 or last)")
+            raise RuleError(
+                _("ordinal out of range {value} (use 1 to 5 or last)").format(value=repr(ordinal))
+            )
     if rule.month is not None and rule.month not in range(1, 13):
-        raise RuleError(f"month must be 1 to 12, not {rule.month!r}")
+        raise RuleError(_("month must be 1 to 12, not {value}").format(value=repr(rule.month)))
     if rule.day is not None and rule.month is not None and not valid_day(rule.day, rule.month):
-        raise RuleError(f"impossible date: day {rule.day} of {EN_MONTHS[rule.month - 1]}")
+        raise RuleError(
+            _("impossible date: day {day} of {month}").format(
+                day=rule.day, month=month_name(rule.month)
+            )
+        )
     if rule.anchor is not None and rule.weekday is not None:
         if not isinstance(rule.anchor, dt.date) or isinstance(rule.anchor, dt.datetime):
-            raise RuleError("the start date must be a date")
+            raise RuleError(_("the start date must be a date"))
         if rule.anchor.weekday() != rule.weekday:
             raise RuleError(
-                f"start date {rule.anchor.isoformat()} is a {EN_DAYS[rule.anchor.weekday()]}, "
-                f"not a {EN_DAYS[rule.weekday]}"
+                _("start date {date} is a {weekday}, not a {expected}").format(
+                    date=rule.anchor.isoformat(),
+                    weekday=weekday_name(rule.anchor.weekday()),
+                    expected=weekday_name(rule.weekday),
+                )
             )
 
 
@@ -164,9 +217,9 @@ def format_rule(rule: Rule) -> str:
     time = f" {rule.time:%H:%M}" if rule.time is not None else ""
     if rule.kind == "yearly_date":
         assert rule.month is not None
-        return f"{rule.day} {EN_MONTHS[rule.month - 1]}{time}"
+        return f"{rule.day} {_EN_MONTHS[rule.month - 1]}{time}"
     assert rule.weekday is not None
-    weekday = EN_DAYS[rule.weekday]
+    weekday = _EN_DAYS[rule.weekday]
     if rule.kind == "weekly":
         return f"every {weekday}{time}"
     if rule.kind == "biweekly":
@@ -176,4 +229,4 @@ def format_rule(rule: Rule) -> str:
     if rule.kind == "monthly":
         return f"every {ordinals} {weekday} of the month{time}"
     assert rule.month is not None
-    return f"{ordinals} {weekday} of {EN_MONTHS[rule.month - 1]}{time}"
+    return f"{ordinals} {weekday} of {_EN_MONTHS[rule.month - 1]}{time}"
