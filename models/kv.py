@@ -89,7 +89,8 @@ class Group(Base):
     district_id: Mapped[int | None] = mapped_column(
         ForeignKey("districts.id", ondelete="SET NULL"), index=True
     )
-    # The meeting rule in canonical form (bot.services.recurrence.format_rule); None: no fixed rule.
+    # The meeting rule as the organiser wrote it ("jeden 2. Donnerstag 19 Uhr"), read with
+    # bot.services.recurrence.parse_rule; None: no fixed rule.
     rule: Mapped[str | None] = mapped_column(String(200))
     place: Mapped[str | None] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)

@@ -157,7 +157,7 @@ async def test_example_imports_with_everything_in_place(
     ]
     stammtisch = await _group(session_pool, "stammtisch-mitte")
     assert stammtisch.type is GroupType.STAMMTISCH
-    assert stammtisch.rule == "every 2nd Thursday of the month 19:00"
+    assert stammtisch.rule == "jeden 2. Donnerstag 19 Uhr"
     assert stammtisch.district is not None
     assert stammtisch.district.key == "mitte"
     assert sorted(t.key for t in stammtisch.topics) == ["daseinsvorsorge", "kommunalfinanzen"]
@@ -172,7 +172,7 @@ async def test_example_imports_with_everything_in_place(
         None,
     )
     biweekly = await _group(session_pool, "bg-sued")
-    assert biweekly.rule == "every other Wednesday 19:30 from 2026-01-07"
+    assert biweekly.rule == "alle zwei Wochen mittwochs 19:30 ab 07.01.2026"
     assert chat is not None
     assert chat.group is not None
     assert chat.group.key == "stammtisch-mitte"
@@ -257,7 +257,7 @@ EXPORT_EXPECTED = _file(
     "    type: ag",
     "    district: alt",
     "    topics: [umwelt, bildung]",
-    "    meets: every 2nd Thursday of the month 19:00",
+    "    meets: jeden 2. Donnerstag 19 Uhr",
     "    hosts: ['@anna_k', 42]",
     "    newcomer_friendly: true",
     "    open_to_non_members: false",
@@ -290,6 +290,27 @@ async def test_export_writes_the_normalised_form(session_pool: SessionPool) -> N
     exported = await _export(session_pool)
     assert exported == EXPORT_EXPECTED
     assert load_setup(exported) == load_setup(EXPORT_INPUT)
+
+
+async def test_meeting_rules_keep_the_organisers_words(session_pool: SessionPool) -> None:
+    phrases = [
+        "jeden 2. Donnerstag 19 Uhr",
+        "letzter Freitag im Monat 18 Uhr",
+        "2. Sonntag im September",
+        "27.01.",
+        "every other Thursday 19:00 from 2026-01-08",
+    ]
+    groups = [f"  - {{name: G{n}, type: ag, meets: '{p}'}}" for n, p in enumerate(phrases)]
+    await _import_text(session_pool, _file("name: KV", "groups:", *groups))
+    exported = await _export(session_pool)
+    assert [group.meets for group in load_setup(exported).groups] == phrases
+    for phrase in phrases:
+        assert f"meets: {phrase}\n" in exported or f"meets: '{phrase}'\n" in exported
+    # Spacing is the only thing tidied; the rule is still checked by the parser.
+    setup = load_setup(
+        _file("name: KV", "groups:", "  - {name: G, type: ag, meets: ' jeden  Do   19 Uhr '}")
+    )
+    assert setup.groups[0].meets == "jeden Do 19 Uhr"
 
 
 # --- changes ---------------------------------------------------------------------------------

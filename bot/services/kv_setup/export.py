@@ -20,7 +20,6 @@ from bot.services.kv_setup.schema import (
     NothingToExportError,
     derive_key,
 )
-from bot.services.recurrence import RuleError, format_rule, parse_rule
 from bot.services.translation import gettext as _
 from models import ActivityType, District, Group, GuideSection, KvProfile, ServedChat, Topic
 
@@ -78,7 +77,8 @@ def _group_setup(group: Group) -> GroupSetup:
         type=group.type,
         district=group.district.key if group.district else None,
         topics=tuple(topic.key for topic in topics),
-        meets=_canonical_rule(group.rule),
+        # As stored: the organiser's phrase (one that doesn't parse goes out for a human to fix).
+        meets=group.rule,
         place=group.place,
         hosts=tuple(
             Host(telegram_id=None if host.username else host.telegram_id, username=host.username)
@@ -90,21 +90,12 @@ def _group_setup(group: Group) -> GroupSetup:
     )
 
 
-def _canonical_rule(rule: str | None) -> str | None:
-    if rule is None:
-        return None
-    try:
-        return format_rule(parse_rule(rule))
-    except RuleError:
-        # Written by something other than the import; exported as it is for a human to fix.
-        return rule
-
-
 async def export_setup(session: AsyncSession) -> str:
     """The stored setup as YAML in the import format; load_setup reads it back unchanged.
 
-    Keys come in a fixed order, only active groups are included, meeting rules are canonical,
-    multi-line texts use literal blocks and umlauts stay readable. Raises NothingToExportError
+    Keys come in a fixed order, only active groups are included, meeting rules are the
+    organiser's phrases as imported, multi-line texts use literal blocks and umlauts stay
+    readable. Raises NothingToExportError
     before the first import.
     """
     return dump_setup(await read_setup(session))

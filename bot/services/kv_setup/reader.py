@@ -42,7 +42,7 @@ from bot.services.kv_setup.schema import (
     SetupInvalidError,
 )
 from bot.services.placeholders import WELCOME_PLACEHOLDERS, unknown_placeholder
-from bot.services.recurrence import RuleError, format_rule, parse_rule
+from bot.services.recurrence import RuleError, parse_rule
 from bot.services.translation import gettext as _
 from models import GroupType
 from models.kv import KEY_LENGTH, NAME_LENGTH
@@ -244,20 +244,19 @@ class _Reader(NodeReader):
         return tuple(sorted(keys, key=topic_order.__getitem__))
 
     def meets(self, item: dict[str, Node], path: str) -> str | None:
-        """The meeting rule, checked by the recurrence parser and stored in canonical form."""
+        """The meeting rule in the organiser's words, runs of spaces made one; the recurrence
+        parser must read it, but it is kept as written so that the export gives it back."""
         text = self.field_text(item, "meets", path, RULE_LENGTH)
         if text is None:
             return None
+        phrase = " ".join(text.split())
         try:
-            canonical = format_rule(parse_rule(text))
+            parse_rule(phrase)
         except RuleError as exc:
             message = _("cannot read rule {rule}: {reason}").format(rule=repr(text), reason=exc)
             self.error(item["meets"], join_path(path, "meets"), message)
             return None
-        if len(canonical) > RULE_LENGTH:
-            self.error(item["meets"], join_path(path, "meets"), _("rule is too long"))
-            return None
-        return canonical
+        return phrase
 
     def hosts(self, item: dict[str, Node], path: str) -> tuple[Host, ...]:
         """Hosts: numeric Telegram ids or @usernames, each at most once."""

@@ -90,7 +90,11 @@ class Host:
 
 @dataclass(frozen=True, slots=True)
 class GroupSetup:
-    """A Stammtisch, Basisgruppe or AG; `meets` is the canonical rule text (format_rule)."""
+    """A Stammtisch, Basisgruppe or AG.
+
+    `meets` is the meeting rule as the organiser wrote it ("jeden 2. Donnerstag 19 Uhr"), runs of
+    spaces made one; bot.services.recurrence.parse_rule reads it.
+    """
 
     key: str
     name: str
