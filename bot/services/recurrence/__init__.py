@@ -13,8 +13,9 @@ and it needs a start date to know which Thursdays.
 Rules hold local wall-clock times; occurrences are computed in the KV's zone and returned as aware
 UTC datetimes, so 19:00 stays 19:00 in Berlin across the DST switches.
 
-The package: rule (the Rule value, its checks, canonical text), parser (text -> Rule) and
-occurrences (Rule -> dates). Import from here; the modules are an implementation detail.
+The package: rule (the Rule value, its checks, canonical text), tokens (the tokenizer and its
+vocabulary), parser (text -> Rule) and occurrences (Rule -> dates). Import from here; the
+modules are an implementation detail.
 """
 
 from bot.services.recurrence.occurrences import (

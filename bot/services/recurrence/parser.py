@@ -1,4 +1,4 @@
-"""Reading recurrence rules written in German or English: the tokenizer and parse_rule.
+"""Reading recurrence rules written in German or English: parse_rule.
 
 The parser is forgiving about word order, case, spacing and language, and strict about meaning:
 anything it can't place is a RuleError naming the offending part, never a silent guess.
@@ -7,10 +7,8 @@ anything it can't place is a RuleError naming the offending part, never a silent
 from __future__ import annotations
 
 import datetime as dt
-import difflib
-import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -23,210 +21,13 @@ from bot.services.recurrence.rule import (
     valid_day,
     weekday_name,
 )
+from bot.services.recurrence.tokens import Token, tokenize
 from bot.services.translation import gettext as _
 
 # Parsing: first the text becomes tokens (numbers, dates, times and known words), then a scan
 # pairs tokens that belong together ("2nd" + "Thursday", "27" + "January"), then the collected
 # parts decide the kind. Working on parts rather than a fixed sentence shape is what lets
 # "Thursdays 19:00", "19 Uhr, jeden Donnerstag" and "wöchentlich donnerstags 19:00" all work.
-
-_TokenKind = Literal[
-    "time", "date", "ord", "num", "weekday", "month", "week", "mark", "other", "joiner", "filler"
-]
-
-
-@dataclass(frozen=True, slots=True)
-class _Token:
-    kind: _TokenKind
-    text: str  # as written, for error messages
-    n: int = 0  # weekday, month, ordinal or number
-    mark: str = ""  # weekly, biweekly, monthly, yearly
-    clock: dt.time | None = None
-    day: int = 0
-    month: int = 0
-    year: int | None = None
-
-
-_TOKEN_RE = re.compile(
-    r"""
-    (?P<space>\s+)
-    |(?P<iso>(?P<iso_y>\d{4})-(?P<iso_m>\d{1,2})-(?P<iso_d>\d{1,2}))(?![\d:])
-    |(?P<dmy>(?P<dmy_d>\d{1,2})\.(?P<dmy_m>\d{1,2})\.(?P<dmy_y>\d{4}|\d{2}))(?![\d:])
-    |(?P<dm>(?P<dm_d>\d{1,2})\.(?P<dm_m>\d{1,2})\.)(?![\d:])
-    |(?P<clock>(?P<clock_h>\d{1,2})[:.](?P<clock_m>\d{2})(?!\d)
-        (?:\s*(?P<clock_s>[ap]\.?m\.?|uhr|h)(?![^\W\d_]))?)
-    |(?P<hour>(?P<hour_h>\d{1,2})\s*(?P<hour_s>[ap]\.?m\.?|uhr|h)(?![^\W\d_]))
-    |(?P<fortnight>(?:14\s*-?\s*t(?:ä|ae)g(?:ig|lich)|2\s*-?\s*w(?:ö|oe)ch(?:entlich|ig))
-        (?![^\W\d_]))
-    |(?P<ordnum>\d{1,2}(?:st|nd|rd|th)(?![^\W\d_])|\d{1,2}\.(?!\d))
-    |(?P<num>\d+)
-    |(?P<word>[^\W\d_]+(?:-[^\W\d_]+)*\.?)
-    |(?P<joiner>[,&+/;])
-    |(?P<punct>[.\-–—])
-    """,
-    re.VERBOSE | re.IGNORECASE,
-)
-_TOKEN_GROUPS = (
-    "space",
-    "iso",
-    "dmy",
-    "dm",
-    "clock",
-    "hour",
-    "fortnight",
-    "ordnum",
-    "num",
-    "word",
-    "joiner",
-    "punct",
-)
-
-
-def _words(groups: dict[int, Sequence[str]]) -> dict[str, int]:
-    return {word: value for value, words in groups.items() for word in words}
-
-
-_WEEKDAY_WORDS = _words(
-    {
-        0: ("monday", "mondays", "mon", "montag", "montags", "mo"),
-        1: ("tuesday", "tuesdays", "tue", "tues", "dienstag", "dienstags", "di"),
-        2: ("wednesday", "wednesdays", "wed", "mittwoch", "mittwochs", "mi"),
-        3: ("thursday", "thursdays", "thu", "thur", "thurs", "donnerstag", "donnerstags", "do"),
-        4: ("friday", "fridays", "fri", "freitag", "freitags", "fr"),
-        5: ("saturday", "saturdays", "sat", "samstag", "samstags", "sonnabend", "sonnabends", "sa"),
-        6: ("sunday", "sundays", "sun", "sonntag", "sonntags", "so"),
-    }
-)
-_MONTH_WORDS = _words(
-    {
-        1: ("january", "jan", "januar", "jänner", "jaenner"),
-        2: ("february", "feb", "februar", "feber"),
-        3: ("march", "mar", "märz", "maerz", "mrz"),
-        4: ("april", "apr"),
-        5: ("may", "mai"),
-        6: ("june", "jun", "juni"),
-        7: ("july", "jul", "juli"),
-        8: ("august", "aug"),
-        9: ("september", "sep", "sept"),
-        10: ("october", "oct", "oktober", "okt"),
-        11: ("november", "nov"),
-        12: ("december", "dec", "dezember", "dez"),
-    }
-)
-# Ordinals beyond 5 are known words so that "sixth Monday" says "out of range", not "unknown".
-_GERMAN_ORDINAL_STEMS = {
-    1: ("erst",),
-    2: ("zweit",),
-    3: ("dritt",),
-    4: ("viert",),
-    5: ("fünft", "fuenft"),
-    6: ("sechst",),
-    7: ("siebt",),
-    8: ("acht",),
-    LAST: ("letzt",),
-}
-_ORDINAL_WORDS = {
-    **_words(
-        {
-            1: ("first",),
-            2: ("second",),
-            3: ("third",),
-            4: ("fourth",),
-            5: ("fifth",),
-            6: ("sixth",),
-            7: ("seventh",),
-            8: ("eighth",),
-            LAST: ("last",),
-        }
-    ),
-    **{
-        stem + ending: value
-        for value, stems in _GERMAN_ORDINAL_STEMS.items()
-        for stem in stems
-        for ending in ("e", "er", "en", "es", "em")
-    },
-}
-_NUMBER_WORDS = _words(
-    {
-        2: ("two", "zwei"),
-        3: ("three", "drei"),
-        4: ("four", "vier"),
-    }
-)
-_MARK_WORDS: dict[str, str] = {
-    **dict.fromkeys(("weekly", "wöchentlich", "woechentlich"), "weekly"),
-    **dict.fromkeys(
-        (
-            "biweekly",
-            "fortnightly",
-            "zweiwöchentlich",
-            "zweiwoechentlich",
-            "zweiwöchig",
-            "zweiwoechig",
-            "vierzehntägig",
-            "vierzehntaegig",
-            "vierzehntäglich",
-            "vierzehntaeglich",
-        ),
-        "biweekly",
-    ),
-    **dict.fromkeys(("month", "monthly", "monat", "monats", "monatlich"), "monthly"),
-    **dict.fromkeys(
-        ("year", "yearly", "annually", "annual", "jahr", "jahres", "jährlich", "jaehrlich"),
-        "yearly",
-    ),
-}
-_WEEK_WORDS = frozenset({"week", "weeks", "woche", "wochen"})
-_OTHER_WORDS = frozenset({"other", "alternate"})
-_JOINER_WORDS = frozenset({"and", "und"})
-_FILLER_WORDS = frozenset(
-    {
-        "every",
-        "each",
-        "on",
-        "of",
-        "the",
-        "in",
-        "at",
-        "from",
-        "starting",
-        "start",
-        "starts",
-        "beginning",
-        "since",
-        "jeden",
-        "jede",
-        "jeder",
-        "jedes",
-        "jedem",
-        "alle",
-        "im",
-        "am",
-        "um",
-        "an",
-        "ab",
-        "seit",
-        "beginnend",
-        "des",
-        "der",
-        "den",
-        "die",
-        "dem",
-    }
-)
-_ALL_WORDS = sorted(
-    {
-        *_WEEKDAY_WORDS,
-        *_MONTH_WORDS,
-        *_ORDINAL_WORDS,
-        *_NUMBER_WORDS,
-        *_MARK_WORDS,
-        *_WEEK_WORDS,
-        *_OTHER_WORDS,
-        *_JOINER_WORDS,
-        *_FILLER_WORDS,
-    }
-)
 
 
 def parse_rule(text: str) -> Rule:
@@ -245,145 +46,22 @@ def parse_rule(text: str) -> Rule:
             len(text),
         )
         raise RuleError(message.format(length=len(text), limit=MAX_RULE_LENGTH))
-    return _build(_collect(_tokenize(text)))
-
-
-def _tokenize(text: str) -> list[_Token]:
-    tokens: list[_Token] = []
-    position = 0
-    while position < len(text):
-        match = _TOKEN_RE.match(text, position)
-        if match is None:
-            raise RuleError(
-                _("unexpected character {character} in {rule}").format(
-                    character=repr(text[position]), rule=repr(text)
-                )
-            )
-        position = match.end()
-        group = next(name for name in _TOKEN_GROUPS if match.group(name) is not None)
-        tokens.extend(_make_tokens(group, match))
-    return tokens
-
-
-def _make_tokens(group: str, match: re.Match[str]) -> list[_Token]:
-    raw = match.group(group)
-    if group in ("space", "punct"):
-        return []
-    if group == "iso":
-        return [_dated(raw, match.group("iso_d"), match.group("iso_m"), match.group("iso_y"))]
-    if group == "dmy":
-        return [_dated(raw, match.group("dmy_d"), match.group("dmy_m"), match.group("dmy_y"))]
-    if group == "dm":
-        day, month = int(match.group("dm_d")), int(match.group("dm_m"))
-        return [_Token("date", raw, day=day, month=month)]
-    if group == "clock":
-        hour, minute = int(match.group("clock_h")), int(match.group("clock_m"))
-        return _timed(raw, hour, minute, match.group("clock_s"))
-    if group == "hour":
-        return _timed(raw, int(match.group("hour_h")), 0, match.group("hour_s"))
-    if group == "fortnight":
-        return [_Token("mark", raw, mark="biweekly")]
-    if group == "ordnum":
-        return [_Token("ord", raw, n=int("".join(ch for ch in raw if ch.isdigit())))]
-    if group == "num":
-        return [_Token("num", raw, n=int(raw))]
-    if group == "joiner":
-        return [_Token("joiner", raw)]
-    return [_word(raw)]
-
-
-def _dated(raw: str, day: str, month: str, year: str) -> _Token:
-    # Two-digit years only ever mean this century in a bot's start dates.
-    full_year = int(year) + 2000 if len(year) == 2 else int(year)
-    try:
-        dt.date(full_year, int(month), int(day))
-    except ValueError:
-        raise RuleError(_("impossible date '{date}'").format(date=raw)) from None
-    return _Token("date", raw, day=int(day), month=int(month), year=full_year)
-
-
-def _timed(raw: str, hour: int, minute: int, suffix: str | None) -> list[_Token]:
-    meridiem = (suffix or "").lower().replace(".", "")
-    if meridiem == "am" and not 1 <= hour <= 12:
-        # "19:00 am ersten Montag": German "am" (on the), not English a.m.
-        return _timed(raw[: raw.lower().rindex("am")].rstrip(), hour, minute, None)
-    if meridiem in ("am", "pm"):
-        if not 1 <= hour <= 12 or minute > 59:
-            raise RuleError(_("time out of range '{time}'").format(time=raw))
-        hour = hour % 12 + (12 if meridiem == "pm" else 0)
-    elif hour > 23 or minute > 59:
-        if "." in raw and 1 <= minute <= 12:
-            raise RuleError(
-                _(
-                    "time out of range '{time}' (write dates with a final dot, e.g. '{time}.')"
-                ).format(time=raw)
-            )
-        raise RuleError(_("time out of range '{time}'").format(time=raw))
-    return [_Token("time", raw, clock=dt.time(hour, minute))]
-
-
-def _word(raw: str) -> _Token:
-    key = raw.lower().rstrip(".").replace("-", "")
-    if key in _WEEKDAY_WORDS:
-        return _Token("weekday", raw, n=_WEEKDAY_WORDS[key])
-    if key in _MONTH_WORDS:
-        return _Token("month", raw, n=_MONTH_WORDS[key])
-    if key in _ORDINAL_WORDS:
-        return _Token("ord", raw, n=_ORDINAL_WORDS[key])
-    if key in _NUMBER_WORDS:
-        return _Token("num", raw, n=_NUMBER_WORDS[key])
-    if key in _MARK_WORDS:
-        return _Token("mark", raw, mark=_MARK_WORDS[key])
-    if key in _WEEK_WORDS:
-        return _Token("week", raw)
-    if key in _OTHER_WORDS:
-        return _Token("other", raw)
-    if key in _JOINER_WORDS:
-        return _Token("joiner", raw)
-    if key in _FILLER_WORDS:
-        return _Token("filler", raw)
-    raise RuleError(_unknown_word(raw, key))
-
-
-def _close_word(key: str, vocabulary: dict[str, int]) -> str | None:
-    close = difflib.get_close_matches(key, [w for w in vocabulary if len(w) > 3], 1, 0.75)
-    return close[0].capitalize() if close else None
-
-
-def _unknown_word(raw: str, key: str) -> str:
-    weekday = _close_word(key, _WEEKDAY_WORDS)
-    if weekday is not None:
-        return _("unknown weekday '{word}' (did you mean '{suggestion}'?)").format(
-            word=raw, suggestion=weekday
-        )
-    month = _close_word(key, _MONTH_WORDS)
-    if month is not None:
-        return _("unknown month '{word}' (did you mean '{suggestion}'?)").format(
-            word=raw, suggestion=month
-        )
-    if key.endswith(("day", "days", "tag", "tags")):
-        return _("unknown weekday '{word}'").format(word=raw)
-    close = difflib.get_close_matches(key, _ALL_WORDS, 1, 0.8)
-    if close:
-        return _("unrecognised word '{word}' (did you mean '{suggestion}'?)").format(
-            word=raw, suggestion=close[0]
-        )
-    return _("unrecognised word '{word}'").format(word=raw)
+    return _build(_collect(tokenize(text)))
 
 
 @dataclass(slots=True)
 class _Parts:
-    times: list[_Token] = field(default_factory=list)
-    weekdays: list[_Token] = field(default_factory=list)
-    ordinals: list[_Token] = field(default_factory=list)
-    dates: list[_Token] = field(default_factory=list)  # day and month, no year
-    months: list[_Token] = field(default_factory=list)  # a month without a day
-    anchors: list[_Token] = field(default_factory=list)  # dates with a year
-    intervals: list[_Token] = field(default_factory=list)  # n = weeks between meetings
-    marks: list[_Token] = field(default_factory=list)
+    times: list[Token] = field(default_factory=list)
+    weekdays: list[Token] = field(default_factory=list)
+    ordinals: list[Token] = field(default_factory=list)
+    dates: list[Token] = field(default_factory=list)  # day and month, no year
+    months: list[Token] = field(default_factory=list)  # a month without a day
+    anchors: list[Token] = field(default_factory=list)  # dates with a year
+    intervals: list[Token] = field(default_factory=list)  # n = weeks between meetings
+    marks: list[Token] = field(default_factory=list)
 
 
-def _collect(tokens: list[_Token]) -> _Parts:
+def _collect(tokens: list[Token]) -> _Parts:
     parts = _Parts()
     index = 0
     while index < len(tokens):
@@ -391,18 +69,18 @@ def _collect(tokens: list[_Token]) -> _Parts:
     return parts
 
 
-def _skip_fillers(tokens: list[_Token], index: int) -> int:
+def _skip_fillers(tokens: list[Token], index: int) -> int:
     """The index of the first token from index on that means something (len(tokens) if none)."""
     while index < len(tokens) and tokens[index].kind == "filler":
         index += 1
     return index
 
 
-def _kind_at(tokens: list[_Token], index: int) -> str | None:
+def _kind_at(tokens: list[Token], index: int) -> str | None:
     return tokens[index].kind if index < len(tokens) else None
 
 
-def _ordinal_chain(tokens: list[_Token], index: int) -> tuple[list[_Token], int]:
+def _ordinal_chain(tokens: list[Token], index: int) -> tuple[list[Token], int]:
     """ "1st and 3rd", "1., 3. und 5.": the ordinals starting at index and the index after."""
     chain = [tokens[index]]
     index += 1
@@ -412,7 +90,7 @@ def _ordinal_chain(tokens: list[_Token], index: int) -> tuple[list[_Token], int]
     return chain, index
 
 
-def _step_ordinal(tokens: list[_Token], index: int, parts: _Parts) -> int:
+def _step_ordinal(tokens: list[Token], index: int, parts: _Parts) -> int:
     chain, end = _ordinal_chain(tokens, index)
     position = _skip_fillers(tokens, end)
     kind = _kind_at(tokens, position)
@@ -423,12 +101,12 @@ def _step_ordinal(tokens: list[_Token], index: int, parts: _Parts) -> int:
     first = chain[0]
     if len(chain) == 1 and kind == "week":
         text = f"{first.text} {tokens[position].text}"
-        parts.intervals.append(_Token("other", text, n=first.n))
+        parts.intervals.append(Token("other", text, n=first.n))
         return position + 1
     if len(chain) == 1 and kind == "month" and first.n > 0:
         month = tokens[position]
         text = f"{first.text} {month.text}"
-        parts.dates.append(_Token("date", text, day=first.n, month=month.n))
+        parts.dates.append(Token("date", text, day=first.n, month=month.n))
         return position + 1
     raise RuleError(
         _("'{ordinal}' must be followed by a weekday, e.g. '2nd Thursday'").format(
@@ -437,18 +115,18 @@ def _step_ordinal(tokens: list[_Token], index: int, parts: _Parts) -> int:
     )
 
 
-def _step_number(tokens: list[_Token], index: int, parts: _Parts) -> int:
+def _step_number(tokens: list[Token], index: int, parts: _Parts) -> int:
     number = tokens[index]
     position = _skip_fillers(tokens, index + 1)
     kind = _kind_at(tokens, position)
     if kind == "week":
         text = f"{number.text} {tokens[position].text}"
-        parts.intervals.append(_Token("other", text, n=number.n))
+        parts.intervals.append(Token("other", text, n=number.n))
         return position + 1
     if kind == "month":
         month = tokens[position]
         text = f"{number.text} {month.text}"
-        parts.dates.append(_Token("date", text, day=number.n, month=month.n))
+        parts.dates.append(Token("date", text, day=number.n, month=month.n))
         return position + 1
     raise RuleError(
         _(
@@ -457,7 +135,7 @@ def _step_number(tokens: list[_Token], index: int, parts: _Parts) -> int:
     )
 
 
-def _step_month(tokens: list[_Token], index: int, parts: _Parts) -> int:
+def _step_month(tokens: list[Token], index: int, parts: _Parts) -> int:
     month = tokens[index]
     position = _skip_fillers(tokens, index + 1)
     kind = _kind_at(tokens, position)
@@ -467,24 +145,24 @@ def _step_month(tokens: list[_Token], index: int, parts: _Parts) -> int:
         if _kind_at(tokens, _skip_fillers(tokens, end)) != "weekday" or kind == "num":
             day = tokens[position]
             text = f"{month.text} {day.text}"
-            parts.dates.append(_Token("date", text, day=day.n, month=month.n))
+            parts.dates.append(Token("date", text, day=day.n, month=month.n))
             return position + 1
     parts.months.append(month)
     return index + 1
 
 
-def _step_other(tokens: list[_Token], index: int, parts: _Parts) -> int:
+def _step_other(tokens: list[Token], index: int, parts: _Parts) -> int:
     other = tokens[index]
     position = _skip_fillers(tokens, index + 1)
     if _kind_at(tokens, position) == "week":
         text = f"{other.text} {tokens[position].text}"
-        parts.intervals.append(_Token("other", text, n=2))
+        parts.intervals.append(Token("other", text, n=2))
         return position + 1
-    parts.intervals.append(_Token("other", other.text, n=2))
+    parts.intervals.append(Token("other", other.text, n=2))
     return index + 1
 
 
-def _step_simple(tokens: list[_Token], index: int, parts: _Parts) -> int:
+def _step_simple(tokens: list[Token], index: int, parts: _Parts) -> int:
     token = tokens[index]
     if token.kind == "time":
         parts.times.append(token)
@@ -494,16 +172,16 @@ def _step_simple(tokens: list[_Token], index: int, parts: _Parts) -> int:
         parts.weekdays.append(token)
     elif token.kind == "week":
         # "every week", "jede Woche"; counted weeks were taken by the number or ordinal before.
-        parts.marks.append(_Token("mark", token.text, mark="weekly"))
+        parts.marks.append(Token("mark", token.text, mark="weekly"))
     elif token.kind == "mark" and token.mark == "biweekly":
-        parts.intervals.append(_Token("other", token.text, n=2))
+        parts.intervals.append(Token("other", token.text, n=2))
     elif token.kind == "mark":
         parts.marks.append(token)
     # Fillers and stray joiners ("Thursday, 19:00") carry no meaning of their own.
     return index + 1
 
 
-_STEPS: dict[str, Callable[[list[_Token], int, _Parts], int]] = {
+_STEPS: dict[str, Callable[[list[Token], int, _Parts], int]] = {
     "ord": _step_ordinal,
     "num": _step_number,
     "month": _step_month,
@@ -518,7 +196,7 @@ _STEPS: dict[str, Callable[[list[_Token], int, _Parts], int]] = {
 _Part = Literal["time", "weekday", "date", "month", "start date"]
 
 
-def _more_than_one(what: _Part, tokens: list[_Token]) -> str:
+def _more_than_one(what: _Part, tokens: list[Token]) -> str:
     parts = _(" and ").join(f"'{token.text}'" for token in tokens)
     messages = {
         "time": _("more than one time: {parts}"),
@@ -530,7 +208,7 @@ def _more_than_one(what: _Part, tokens: list[_Token]) -> str:
     return messages[what].format(parts=parts)
 
 
-def _one(tokens: list[_Token], what: _Part, *, same: Callable[[_Token], object]) -> _Token | None:
+def _one(tokens: list[Token], what: _Part, *, same: Callable[[Token], object]) -> Token | None:
     if len({same(token) for token in tokens}) > 1:
         raise RuleError(_more_than_one(what, tokens))
     return tokens[0] if tokens else None
