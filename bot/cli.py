@@ -195,7 +195,7 @@ def _admin_language(settings: Settings) -> Iterator[None]:
 
 
 def _import(settings: Settings, path: Path, *, dry_run: bool) -> int:
-    from bot.services.kv_setup import SetupInvalidError, load_setup_bytes  # noqa: PLC0415
+    from bot.services.kv_setup import SetupInvalidError, decode_setup, load_setup  # noqa: PLC0415
     from bot.services.translation import gettext as _  # noqa: PLC0415
 
     try:
@@ -205,7 +205,8 @@ def _import(settings: Settings, path: Path, *, dry_run: bool) -> int:
         print(message, file=sys.stderr)
         return 1
     try:
-        setup = load_setup_bytes(data)
+        source = decode_setup(data)
+        setup = load_setup(source)
     except SetupInvalidError as exc:
         for error in exc.errors:
             print(error, file=sys.stderr)
@@ -217,7 +218,7 @@ def _import(settings: Settings, path: Path, *, dry_run: bool) -> int:
         )
         print(message.format(path=path, count=count), file=sys.stderr)
         return 1
-    summary = asyncio.run(_apply_setup(settings, setup, dry_run=dry_run))
+    summary = asyncio.run(_apply_setup(settings, setup, source, dry_run=dry_run))
     if summary is None:
         print(
             _(
@@ -238,7 +239,7 @@ def _import(settings: Settings, path: Path, *, dry_run: bool) -> int:
 
 
 async def _apply_setup(
-    settings: Settings, setup: KvSetup, *, dry_run: bool
+    settings: Settings, setup: KvSetup, source: str, *, dry_run: bool
 ) -> ChangeSummary | None:
     from bot import migrations  # noqa: PLC0415
     from bot.db import create_session_pool, engine_from_settings  # noqa: PLC0415
@@ -252,7 +253,9 @@ async def _apply_setup(
             # A dry run writes nothing, not even the schema; without it there is nothing to diff.
             return None
         async with create_session_pool(engine)() as session:
-            summary = await apply_setup(session, setup)
+            # The file's text is kept so that `export` can keep its comments; a dry run rolls
+            # it back with everything else.
+            summary = await apply_setup(session, setup, source=source)
             if dry_run:
                 await session.rollback()
             else:

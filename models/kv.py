@@ -34,6 +34,9 @@ class KvProfile(Base):
     name: Mapped[str] = mapped_column(String(NAME_LENGTH))
     # Where to turn with privacy questions (shown by /datenschutz).
     privacy_contact: Mapped[str | None] = mapped_column(String(200))
+    # The text of the setup file last imported, so that the export keeps its comments and
+    # layout; None before the first import from a file.
+    setup_source: Mapped[str | None] = mapped_column(Text)
 
 
 class District(Base):

@@ -29,6 +29,7 @@ from bot.services.kv_setup import (
     export_setup,
     load_setup,
     load_setup_bytes,
+    read_setup,
 )
 from bot.settings import Settings
 from models import (
@@ -67,7 +68,7 @@ async def _apply(pool: SessionPool, setup: KvSetup) -> ChangeSummary:
 
 
 async def _import_text(pool: SessionPool, text: str) -> ChangeSummary:
-    """What `mitmachbot import` does: validate everything first, then one transaction."""
+    """Validate everything first, then one transaction (the text not kept: plain exports)."""
     return await _apply(pool, load_setup(text))
 
 
@@ -311,6 +312,146 @@ async def test_meeting_rules_keep_the_organisers_words(session_pool: SessionPool
         _file("name: KV", "groups:", "  - {name: G, type: ag, meets: ' jeden  Do   19 Uhr '}")
     )
     assert setup.groups[0].meets == "jeden Do 19 Uhr"
+
+
+# --- exporting into the file last imported ----------------------------------------------------
+
+# The example with a few more comments: on a list entry, above a group, after a value.
+COMMENTED = (
+    EXAMPLE.read_text(encoding="utf-8")
+    .replace("  - Mitte\n", "  - Mitte  # mit der Altstadt\n", 1)
+    .replace(
+        "  - key: bg-nord\n", "  # Die Basisgruppe trifft sich jede Woche.\n  - key: bg-nord\n", 1
+    )
+    .replace(
+        "    place: Café Rosa, Hauptstraße 5\n",
+        "    place: Café Rosa, Hauptstraße 5  # 1. Stock\n",
+        1,
+    )
+)
+COMMENTS = (
+    "# Einrichtung eines Kreisverbands für den Mitmachbot",
+    "  - Mitte  # mit der Altstadt\n",
+    "  # Die Basisgruppe trifft sich jede Woche.\n  - key: bg-nord\n",
+    "  # 1. Stock\n",
+)
+
+
+async def _import_file(pool: SessionPool, text: str) -> ChangeSummary:
+    """What `mitmachbot import` does, the file's text kept for the export."""
+    async with pool() as session:
+        summary = await apply_setup(session, load_setup(text), source=text)
+        await session.commit()
+    return summary
+
+
+async def _stored(pool: SessionPool) -> KvSetup:
+    async with pool() as session:
+        return await read_setup(session)
+
+
+async def test_export_keeps_the_comments_of_the_file_last_imported(
+    session_pool: SessionPool,
+) -> None:
+    await _import_file(session_pool, COMMENTED)
+    assert await _export(session_pool) == COMMENTED
+    modified = COMMENTED.replace("jeden 2. Donnerstag 19 Uhr", "jeden 3. Donnerstag 20 Uhr")
+    modified = modified.replace("  - Westend\n", "")
+    summary = await _import_file(session_pool, modified)
+    assert (summary.groups.updated, summary.districts.removed) == (1, 1)
+    exported = await _export(session_pool)
+    assert all(comment in exported for comment in COMMENTS)
+    assert "meets: jeden 3. Donnerstag 20 Uhr\n" in exported
+    assert "Westend" not in exported
+    assert load_setup(exported) == await _stored(session_pool)
+    assert not (await _import_file(session_pool, exported)).changed
+    assert await _export(session_pool) == exported
+
+
+async def test_export_brings_the_file_in_line_with_the_database(
+    session_pool: SessionPool, example: KvSetup
+) -> None:
+    """Changes made without a file (as the bot's own editing would) go into the kept file."""
+    await _import_file(session_pool, COMMENTED)
+    changed = dataclasses.replace(
+        example,
+        name="KV Musterstadt",
+        privacy_contact=None,
+        districts=(*tuple(d for d in example.districts if d.key != "westend"), Entry("ost", "Ost")),
+        topics=tuple(
+            Entry("umwelt", "Umwelt & Klima") if topic.key == "umwelt" else topic
+            for topic in example.topics
+        ),
+        groups=(
+            *_replace_group(example, "stammtisch-mitte", meets="jeden 3. Donnerstag 20 Uhr")[:5],
+            GroupSetup(key="ag-neu", name="AG Neu", type=GroupType.AG, place="yes"),
+        ),
+        guide=example.guide[::-1],
+    )
+    await _apply(session_pool, changed)
+    exported = await _export(session_pool)
+    assert all(comment in exported for comment in COMMENTS)
+    assert load_setup(exported) == await _stored(session_pool) == changed
+    assert "\nprivacy_contact:" not in exported
+    assert "  - {key: umwelt, name: Umwelt & Klima}\n" in exported
+    assert "meets: jeden 3. Donnerstag 20 Uhr\n" in exported
+    # PyYAML would read a bare yes as true; ruamel (YAML 1.2) would write it bare.
+    assert "    place: 'yes'\n" in exported
+    # What didn't change is written as it was, not in the plain export's words.
+    assert "    type: Basisgruppe\n" in exported
+    assert exported.index("Wer entscheidet") < exported.index("Wer wir sind")
+    assert not (await _import_file(session_pool, exported)).changed
+    assert await _export(session_pool) == exported
+
+
+async def test_export_keeps_the_file_s_own_indentation(session_pool: SessionPool) -> None:
+    flat = _file(
+        "# Kompakt geschrieben",
+        "name: KV",
+        "districts:",
+        "- Mitte  # Zentrum",
+        "- Nord",
+        "groups:",
+        "- name: AG Umwelt",
+        "  type: ag",
+        "  description: |",
+        "      eingerückt",
+        "      um vier",
+    )
+    await _import_file(session_pool, flat)
+    await _apply(
+        session_pool,
+        dataclasses.replace(load_setup(flat), districts=(Entry("mitte", "Mitte"),)),
+    )
+    assert await _export(session_pool) == flat.replace("- Nord\n", "")
+
+
+async def test_export_adds_sections_the_file_did_not_have(session_pool: SessionPool) -> None:
+    sparse = _file("# Noch fast leer", "name: KV", "districts: []", "", "# Ende")
+    await _import_file(session_pool, sparse)
+    grown = KvSetup(
+        name="KV",
+        districts=(Entry("mitte", "Mitte"),),
+        groups=(GroupSetup(key="g", name="G", type=GroupType.AG, description="zwei\nZeilen"),),
+    )
+    await _apply(session_pool, grown)
+    exported = await _export(session_pool)
+    assert exported.startswith("# Noch fast leer\nname: KV\n")
+    assert exported.endswith("# Ende\n")
+    assert load_setup(exported) == grown
+    assert "    description: |\n      zwei\n      Zeilen\n" in exported
+
+
+async def test_export_without_a_usable_file_is_the_plain_form(session_pool: SessionPool) -> None:
+    await _import_file(session_pool, COMMENTED)
+    async with session_pool() as session:
+        profile = await session.get(KvProfile, 1)
+        assert profile is not None
+        assert profile.setup_source == COMMENTED
+        # A file the reader no longer accepts (say, after a stricter check came in).
+        profile.setup_source = COMMENTED + "unknown_section: 1\n"
+        await session.commit()
+    assert await _export(session_pool) == dump_setup(await _stored(session_pool))
 
 
 # --- changes ---------------------------------------------------------------------------------
@@ -672,15 +813,23 @@ def test_cli_import_and_export(
     assert "  groups           6 added, 0 updated, 0 deactivated" in out.splitlines()
     assert _rows(cli_env)["groups"] == 6
 
+    # Nothing changed since the import, so the export is the file itself, comments and all.
     target = tmp_path / "export.yaml"
     assert main(["export", str(target)]) == 0
-    assert target.read_bytes() == dump_setup(example).encode()
+    assert target.read_bytes() == EXAMPLE.read_bytes()
     capsys.readouterr()
     assert main(["export"]) == 0
-    assert capsys.readouterr().out == dump_setup(example)
+    assert capsys.readouterr().out == EXAMPLE.read_text(encoding="utf-8")
 
     assert main(["import", str(target)]) == 0
     assert capsys.readouterr().out.endswith("nothing changed\n")
+
+    # A dry run keeps nothing, not even the file's text.
+    target.write_text("# Probe\n" + EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    assert main(["import", "--dry-run", str(target)]) == 0
+    capsys.readouterr()
+    assert main(["export"]) == 0
+    assert capsys.readouterr().out == EXAMPLE.read_text(encoding="utf-8")
 
 
 def test_cli_invalid_file_writes_nothing(

@@ -142,7 +142,9 @@ def _new_hosts(hosts: Sequence[Host]) -> list[GroupHost]:
     return [GroupHost(telegram_id=host.telegram_id, username=host.username) for host in hosts]
 
 
-async def apply_setup(session: AsyncSession, setup: KvSetup) -> ChangeSummary:
+async def apply_setup(
+    session: AsyncSession, setup: KvSetup, *, source: str | None = None
+) -> ChangeSummary:
     """Bring the database in line with setup, inside the caller's transaction (no commit).
 
     Entries are matched by key (guide sections by title, served chats by chat id): new ones are
@@ -153,19 +155,24 @@ async def apply_setup(session: AsyncSession, setup: KvSetup) -> ChangeSummary:
     the same setup twice issues no INSERT, UPDATE or DELETE the second time. A served chat's
     last_welcome_message_id is left alone. Flushes at the end, so database errors surface here.
     Raises ValueError for references that don't resolve (load_setup never returns such a setup).
+
+    source is the text of the file setup was read from: it is kept, so that export_setup can
+    write that file again with its comments. It is no part of the setup, so storing it counts
+    as no change; None leaves the kept text as it is (export brings it up to date anyway).
     """
     _check_references(setup)
 
     profile = await session.get(KvProfile, PROFILE_ID)
     if profile is None:
-        session.add(
-            KvProfile(id=PROFILE_ID, name=setup.name, privacy_contact=setup.privacy_contact)
-        )
+        profile = KvProfile(id=PROFILE_ID, name=setup.name, privacy_contact=setup.privacy_contact)
+        session.add(profile)
         profile_changes = SectionChanges(added=1)
     elif _assign(profile, name=setup.name, privacy_contact=setup.privacy_contact):
         profile_changes = SectionChanges(updated=1)
     else:
         profile_changes = SectionChanges()
+    if source is not None:
+        _assign(profile, setup_source=source)
 
     districts, stale_districts, district_changes = await _sync_entries(
         session, District, setup.districts

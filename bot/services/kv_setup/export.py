@@ -8,6 +8,15 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.kv_setup.form import (
+    FlowList,
+    FlowMap,
+    chat_out,
+    entry_out,
+    group_out,
+    guide_out,
+)
+from bot.services.kv_setup.roundtrip import update_source
 from bot.services.kv_setup.schema import (
     PROFILE_ID,
     ChatSetup,
@@ -18,7 +27,6 @@ from bot.services.kv_setup.schema import (
     Host,
     KvSetup,
     NothingToExportError,
-    derive_key,
 )
 from bot.services.translation import gettext as _
 from models import ActivityType, District, Group, GuideSection, KvProfile, ServedChat, Topic
@@ -93,20 +101,18 @@ def _group_setup(group: Group) -> GroupSetup:
 async def export_setup(session: AsyncSession) -> str:
     """The stored setup as YAML in the import format; load_setup reads it back unchanged.
 
-    Keys come in a fixed order, only active groups are included, meeting rules are the
-    organiser's phrases as imported, multi-line texts use literal blocks and umlauts stay
-    readable. Raises NothingToExportError
-    before the first import.
+    When a file was imported before (its text is kept on the KV profile), that file comes back
+    with its comments and layout, brought in line with the database (see roundtrip.py).
+    Otherwise, or when that can't be done faithfully, the plain form of dump_setup. Raises
+    NothingToExportError before the first import.
     """
-    return dump_setup(await read_setup(session))
-
-
-class _FlowMap(dict[str, object]):
-    """Written on one line: {key: nord, name: Nord-Ost}."""
-
-
-class _FlowList(list[object]):
-    """Written on one line: [umwelt, bildung]."""
+    setup = await read_setup(session)
+    profile = await session.get(KvProfile, PROFILE_ID)
+    if profile is not None and profile.setup_source:
+        text = update_source(profile.setup_source, setup)
+        if text is not None:
+            return text
+    return dump_setup(setup)
 
 
 class _Dumper(yaml.SafeDumper):
@@ -125,60 +131,22 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     return dumper.represent_scalar("tag:yaml.org,2002:str", value)
 
 
-def _represent_flow_map(dumper: yaml.SafeDumper, value: _FlowMap) -> yaml.MappingNode:
+def _represent_flow_map(dumper: yaml.SafeDumper, value: FlowMap) -> yaml.MappingNode:
     return dumper.represent_mapping("tag:yaml.org,2002:map", value, flow_style=True)
 
 
-def _represent_flow_list(dumper: yaml.SafeDumper, value: _FlowList) -> yaml.SequenceNode:
+def _represent_flow_list(dumper: yaml.SafeDumper, value: FlowList) -> yaml.SequenceNode:
     return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=True)
 
 
 _Dumper.add_representer(str, _represent_str)
-_Dumper.add_representer(_FlowMap, _represent_flow_map)
-_Dumper.add_representer(_FlowList, _represent_flow_list)
-
-
-def _entry_out(entry: Entry) -> object:
-    if derive_key(entry.name) == entry.key:
-        return entry.name
-    return _FlowMap(key=entry.key, name=entry.name)
-
-
-def _group_out(group: GroupSetup) -> dict[str, object]:
-    out: dict[str, object] = {"key": group.key, "name": group.name, "type": group.type.value}
-    if group.district:
-        out["district"] = group.district
-    if group.topics:
-        out["topics"] = _FlowList(group.topics)
-    if group.meets:
-        out["meets"] = group.meets
-    if group.place:
-        out["place"] = group.place
-    if group.hosts:
-        out["hosts"] = _FlowList(
-            f"@{host.username}" if host.username else host.telegram_id for host in group.hosts
-        )
-    out["newcomer_friendly"] = group.newcomer_friendly
-    out["open_to_non_members"] = group.open_to_non_members
-    if group.description:
-        out["description"] = group.description
-    return out
-
-
-def _chat_out(chat: ChatSetup) -> dict[str, object]:
-    out: dict[str, object] = {"chat_id": chat.chat_id, "title": chat.title}
-    if chat.group:
-        out["group"] = chat.group
-    out["language"] = chat.language
-    out["welcome"] = chat.welcome
-    if chat.welcome_text:
-        out["welcome_text"] = chat.welcome_text
-    out["approve_join_requests"] = chat.approve_join_requests
-    return out
+_Dumper.add_representer(FlowMap, _represent_flow_map)
+_Dumper.add_representer(FlowList, _represent_flow_list)
 
 
 def dump_setup(setup: KvSetup) -> str:
-    """setup as YAML in the import format (what export_setup writes)."""
+    """setup as YAML in the import format, in its plain form: keys in a fixed order, meeting
+    rules as stored, multi-line texts as literal blocks, umlauts readable, no comments."""
     document: dict[str, object] = {"name": setup.name}
     if setup.privacy_contact:
         document["privacy_contact"] = setup.privacy_contact
@@ -188,13 +156,13 @@ def dump_setup(setup: KvSetup) -> str:
         ("activity_types", setup.activity_types),
     ):
         if entries:
-            document[section] = [_entry_out(entry) for entry in entries]
+            document[section] = [entry_out(entry) for entry in entries]
     if setup.groups:
-        document["groups"] = [_group_out(group) for group in setup.groups]
+        document["groups"] = [group_out(group) for group in setup.groups]
     if setup.guide:
-        document["guide"] = [{"title": entry.title, "text": entry.text} for entry in setup.guide]
+        document["guide"] = [guide_out(entry) for entry in setup.guide]
     if setup.telegram_groups:
-        document["telegram_groups"] = [_chat_out(chat) for chat in setup.telegram_groups]
+        document["telegram_groups"] = [chat_out(chat) for chat in setup.telegram_groups]
     text = yaml.dump(
         document,
         Dumper=_Dumper,
