@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.logs import configure_logging
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import SUPPORTED_LOCALES, Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from bot.services.kv_setup import ChangeSummary, KvSetup
@@ -164,45 +166,80 @@ async def _check(settings: Settings) -> int:
     return 1 if failures else 0
 
 
+def admin_locale(settings: Settings, environ: Mapping[str, str]) -> str:
+    """The language of the import and export messages: DEFAULT_LOCALE when it is set, else the
+    shell's (LC_ALL, LC_MESSAGES, LANG, the first one set), else German.
+
+    An admin running the command speaks the shell's language more surely than the members' one;
+    languages the bot has no catalog for get German, the bot's own default.
+    """
+    if "default_locale" in settings.model_fields_set:
+        return settings.default_locale
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(name, "").strip()
+        if value:
+            # "en_US.UTF-8", "de_DE@euro", "en": the language is what comes before "_", "." or "@".
+            language = value.split(".")[0].split("@")[0].split("_")[0].lower()
+            return language if language in SUPPORTED_LOCALES else "de"
+    return "de"
+
+
+@contextmanager
+def _admin_language(settings: Settings) -> Iterator[None]:
+    """Translate what the services and this module say into the admin's language."""
+    from bot.i18n import create_i18n  # noqa: PLC0415
+
+    i18n = create_i18n(settings.default_locale)
+    with i18n.context(), i18n.use_locale(admin_locale(settings, os.environ)):
+        yield
+
+
 def _import(settings: Settings, path: Path, *, dry_run: bool) -> int:
-    from bot.services.kv_setup import SetupInvalidError, load_setup_bytes  # noqa: PLC0415
+    from bot.services.kv_setup import SetupInvalidError, decode_setup, load_setup  # noqa: PLC0415
+    from bot.services.translation import gettext as _  # noqa: PLC0415
 
     try:
         data = path.read_bytes()
     except OSError as exc:
-        print(f"cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        message = _("cannot read {path}: {reason}").format(path=path, reason=exc.strerror or exc)
+        print(message, file=sys.stderr)
         return 1
     try:
-        setup = load_setup_bytes(data)
+        source = decode_setup(data)
+        setup = load_setup(source)
     except SetupInvalidError as exc:
         for error in exc.errors:
             print(error, file=sys.stderr)
         count = len(exc.errors)
-        print(
-            f"{path}: {count} error{'s' if count != 1 else ''}, nothing was imported",
-            file=sys.stderr,
+        message = _(
+            "{path}: {count} error, nothing was imported",
+            "{path}: {count} errors, nothing was imported",
+            count,
         )
+        print(message.format(path=path, count=count), file=sys.stderr)
         return 1
-    summary = asyncio.run(_apply_setup(settings, setup, dry_run=dry_run))
+    summary = asyncio.run(_apply_setup(settings, setup, source, dry_run=dry_run))
     if summary is None:
         print(
-            f"{path} is valid; the database needs `mitmachbot migrate` before a dry run can show "
-            "what would change"
+            _(
+                "{path} is valid; the database needs `mitmachbot migrate` before a dry run can "
+                "show what would change"
+            ).format(path=path)
         )
         return 0
     if dry_run:
-        print(f"dry run of {path}, nothing written; importing it would change:")
+        print(_("dry run of {path}, nothing written; importing it would change:").format(path=path))
     else:
-        print(f"imported {path}:")
+        print(_("imported {path}:").format(path=path))
     for line in summary.lines():
         print(f"  {line}")
     if not summary.changed:
-        print("nothing changed")
+        print(_("nothing changed"))
     return 0
 
 
 async def _apply_setup(
-    settings: Settings, setup: KvSetup, *, dry_run: bool
+    settings: Settings, setup: KvSetup, source: str, *, dry_run: bool
 ) -> ChangeSummary | None:
     from bot.db import migrations  # noqa: PLC0415
     from bot.db.engine import engine_from_settings  # noqa: PLC0415
@@ -217,7 +254,9 @@ async def _apply_setup(
             # A dry run writes nothing, not even the schema; without it there is nothing to diff.
             return None
         async with create_session_pool(engine)() as session:
-            summary = await apply_setup(session, setup)
+            # The file's text is kept so that `export` can keep its comments; a dry run rolls
+            # it back with everything else.
+            summary = await apply_setup(session, setup, source=source)
             if dry_run:
                 await session.rollback()
             else:
@@ -229,15 +268,16 @@ async def _apply_setup(
 
 def _export(settings: Settings, path: Path | None) -> int:
     from bot.services.kv_setup import NothingToExportError  # noqa: PLC0415
+    from bot.services.translation import gettext as _  # noqa: PLC0415
 
     try:
         text = asyncio.run(_read_export(settings))
     except NothingToExportError as exc:
-        print(f"nothing to export: {exc}", file=sys.stderr)
+        print(_("nothing to export: {reason}").format(reason=exc), file=sys.stderr)
         return 1
     if text is None:
         print(
-            "the database has pending migrations: run `mitmachbot migrate` or import first",
+            _("the database has pending migrations: run `mitmachbot migrate` or import first"),
             file=sys.stderr,
         )
         return 1
@@ -248,9 +288,10 @@ def _export(settings: Settings, path: Path | None) -> int:
         # "\n" even on Windows, so the file stays byte-identical wherever it is exported.
         path.write_text(text, encoding="utf-8", newline="\n")
     except OSError as exc:
-        print(f"cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+        message = _("cannot write {path}: {reason}").format(path=path, reason=exc.strerror or exc)
+        print(message, file=sys.stderr)
         return 1
-    print(f"exported the KV setup to {path}")
+    print(_("exported the KV setup to {path}").format(path=path))
     return 0
 
 
@@ -298,9 +339,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "check":
             return asyncio.run(_check(settings))
         elif args.command == "import":
-            return _import(settings, args.file, dry_run=args.dry_run)
+            with _admin_language(settings):
+                return _import(settings, args.file, dry_run=args.dry_run)
         elif args.command == "export":
-            return _export(settings, args.file)
+            with _admin_language(settings):
+                return _export(settings, args.file)
     except TranslationsMissingError as exc:
         print(exc, file=sys.stderr)
         return 1

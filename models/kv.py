@@ -34,6 +34,9 @@ class KvProfile(Base):
     name: Mapped[str] = mapped_column(String(NAME_LENGTH))
     # Where to turn with privacy questions (shown by /datenschutz).
     privacy_contact: Mapped[str | None] = mapped_column(String(200))
+    # The text of the setup file last imported, so that the export keeps its comments and
+    # layout; None before the first import from a file.
+    setup_source: Mapped[str | None] = mapped_column(Text)
 
 
 class District(Base):
@@ -89,7 +92,8 @@ class Group(Base):
     district_id: Mapped[int | None] = mapped_column(
         ForeignKey("districts.id", ondelete="SET NULL"), index=True
     )
-    # The meeting rule in canonical form (bot.services.recurrence.format_rule); None: no fixed rule.
+    # The meeting rule as the organiser wrote it ("jeden 2. Donnerstag 19 Uhr"), read with
+    # bot.services.recurrence.parse_rule; None: no fixed rule.
     rule: Mapped[str | None] = mapped_column(String(200))
     place: Mapped[str | None] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)

@@ -96,7 +96,7 @@ class GroupFacts:
 
     district_id None means the group is open to the whole KV. topic_ids may be a tuple in the
     KV's topic order, which Reasons.shared_topic_ids then keeps; a frozenset has no order, so
-    ascending ids stand in. rule is the canonical meeting rule text or None. last_activity_at is
+    ascending ids stand in. rule is the meeting rule's phrase or None. last_activity_at is
     aware UTC (a meeting held, a member joined), None when unknown. position is the group's
     place in the KV file, the last tie-breaker before the id.
     """

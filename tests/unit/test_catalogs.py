@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from babel.messages.catalog import Catalog
+from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po
 
 from bot.i18n import LOCALES_DIR
@@ -23,8 +23,36 @@ def _read(path: Path, locale: str | None = None) -> Catalog:
         return read_po(handle, locale=locale)
 
 
-def _ids(catalog: Catalog) -> set[str]:
+def _ids(catalog: Catalog) -> set[str | tuple[str, ...]]:
     return {message.id for message in catalog if message.id}
+
+
+def _forms(value: str | tuple[str, ...] | list[str]) -> list[str]:
+    """A message's id or string as a list: one entry, or one per plural form."""
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _placeholders(text: str) -> list[str]:
+    return sorted(PLACEHOLDER.findall(text))
+
+
+def _check_translation(message: Message, where: str, num_plurals: int) -> None:
+    ids, strings = _forms(message.id), _forms(message.string)
+    if len(ids) == 1:
+        assert len(strings) == 1, f"{where} is no plural but has {len(strings)} forms"
+    else:
+        assert len(strings) == num_plurals, f"{where} has {len(strings)} of {num_plurals} forms"
+    for index, string in enumerate(strings):
+        form = where if len(strings) == 1 else f"{where} form {index}"
+        assert string, f"{form} has no translation"
+        # A form matches the singular or the plural source: the singular may say "one" where
+        # the plural names the count ("Show one more group" / "Show {count} more groups").
+        assert _placeholders(string) in [_placeholders(source) for source in ids], (
+            f"{form}: placeholders differ"
+        )
+        assert TAG.findall(string) in [TAG.findall(source) for source in ids], (
+            f"{form}: HTML tags differ"
+        )
 
 
 @pytest.fixture(scope="module")
@@ -50,22 +78,37 @@ def test_every_message_is_translated(locale: str, template: Catalog) -> None:
         if not message.id:
             continue
         where = f"{locale}: {message.id!r}"
-        # A plural entry has a tuple of ids (singular, plural) and one string per plural form.
-        sources = message.id if isinstance(message.id, tuple) else (message.id,)
-        forms = message.string if isinstance(message.string, tuple) else (message.string,)
-        assert all(forms), f"{where} has no translation"
         assert not message.fuzzy, f"{where} is fuzzy"
-        for form in forms:
-            assert sorted(PLACEHOLDER.findall(form)) in [
-                sorted(PLACEHOLDER.findall(source)) for source in sources
-            ], f"{where}: placeholders differ"
-            assert TAG.findall(form) in [TAG.findall(source) for source in sources], (
-                f"{where}: HTML tags differ"
-            )
+        _check_translation(message, where, catalog.num_plurals)
 
 
-# The glossary keeps these German in every language (DESIGN.md), so they match on purpose.
-GLOSSARY_MESSAGES = {"Stammtisch", "Basisgruppe", "Stadtteil", "Stadtteil: {value}"}
+ERRORS = (
+    "{path}: {count} error, nothing was imported",
+    "{path}: {count} errors, nothing was imported",
+)
+
+
+@pytest.mark.parametrize(
+    ("strings", "problem"),
+    [
+        (("{path}: {count} Fehler", ""), "form 1 has no translation"),
+        (("{path}: {count} Fehler", "{path}: Fehler"), "form 1: placeholders differ"),
+        (("{path}: {count} Fehler",), "has 1 of 2 forms"),
+    ],
+)
+def test_plural_entries_are_checked(
+    template: Catalog, strings: tuple[str, ...], problem: str
+) -> None:
+    """Plural entries (a tuple of ids) get every form checked, not a crash or a pass."""
+    assert ERRORS in _ids(template)
+    _check_translation(Message(ERRORS, string=("{path}: {count} Fehler",) * 2), "ok", 2)
+    with pytest.raises(AssertionError, match=problem):
+        _check_translation(Message(ERRORS, string=strings), "broken", 2)
+
+
+# The glossary keeps these German in every language (DESIGN.md), so they match on purpose;
+# month names that are the same word in both languages match too.
+GLOSSARY_MESSAGES = {"Stammtisch", "Basisgruppe", "Stadtteil", "Stadtteil: {value}", "September"}
 
 
 def test_german_is_really_german() -> None:
@@ -75,8 +118,8 @@ def test_german_is_really_german() -> None:
         m.id
         for m in catalog
         if m.id
-        and m.string == m.id
+        and _forms(m.string) == _forms(m.id)
         and m.id not in GLOSSARY_MESSAGES
-        and len(re.sub(r"\W", "", PLACEHOLDER.sub("", m.id))) > 8
+        and len(re.sub(r"\W", "", PLACEHOLDER.sub("", _forms(m.id)[0]))) > 8
     ]
     assert same == [], f"untranslated German entries: {same}"

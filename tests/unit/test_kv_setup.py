@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cli import main
+from bot.cli import admin_locale, main
 from bot.db.engine import create_engine
 from bot.db.session import SessionPool, create_session_pool
 from bot.services.kv_setup import (
@@ -29,7 +30,9 @@ from bot.services.kv_setup import (
     export_setup,
     load_setup,
     load_setup_bytes,
+    read_setup,
 )
+from bot.settings import Settings
 from models import (
     ActivityType,
     District,
@@ -44,6 +47,7 @@ from models import (
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "kv-musterstadt.yaml"
 TOKEN = "123456789:AAH-fake-token-for-tests-0123456789ab"
+LOCALE_VARIABLES = ("DEFAULT_LOCALE", "LC_ALL", "LC_MESSAGES", "LANG")
 
 
 def _file(*lines: str) -> str:
@@ -65,7 +69,7 @@ async def _apply(pool: SessionPool, setup: KvSetup) -> ChangeSummary:
 
 
 async def _import_text(pool: SessionPool, text: str) -> ChangeSummary:
-    """What `mitmachbot import` does: validate everything first, then one transaction."""
+    """Validate everything first, then one transaction (the text not kept: plain exports)."""
     return await _apply(pool, load_setup(text))
 
 
@@ -155,7 +159,7 @@ async def test_example_imports_with_everything_in_place(
     ]
     stammtisch = await _group(session_pool, "stammtisch-mitte")
     assert stammtisch.type is GroupType.STAMMTISCH
-    assert stammtisch.rule == "every 2nd Thursday of the month 19:00"
+    assert stammtisch.rule == "jeden 2. Donnerstag 19 Uhr"
     assert stammtisch.district is not None
     assert stammtisch.district.key == "mitte"
     assert sorted(t.key for t in stammtisch.topics) == ["daseinsvorsorge", "kommunalfinanzen"]
@@ -170,7 +174,7 @@ async def test_example_imports_with_everything_in_place(
         None,
     )
     biweekly = await _group(session_pool, "bg-sued")
-    assert biweekly.rule == "every other Wednesday 19:30 from 2026-01-07"
+    assert biweekly.rule == "alle zwei Wochen mittwochs 19:30 ab 07.01.2026"
     assert chat is not None
     assert chat.group is not None
     assert chat.group.key == "stammtisch-mitte"
@@ -255,7 +259,7 @@ EXPORT_EXPECTED = _file(
     "    type: ag",
     "    district: alt",
     "    topics: [umwelt, bildung]",
-    "    meets: every 2nd Thursday of the month 19:00",
+    "    meets: jeden 2. Donnerstag 19 Uhr",
     "    hosts: ['@anna_k', 42]",
     "    newcomer_friendly: true",
     "    open_to_non_members: false",
@@ -288,6 +292,167 @@ async def test_export_writes_the_normalised_form(session_pool: SessionPool) -> N
     exported = await _export(session_pool)
     assert exported == EXPORT_EXPECTED
     assert load_setup(exported) == load_setup(EXPORT_INPUT)
+
+
+async def test_meeting_rules_keep_the_organisers_words(session_pool: SessionPool) -> None:
+    phrases = [
+        "jeden 2. Donnerstag 19 Uhr",
+        "letzter Freitag im Monat 18 Uhr",
+        "2. Sonntag im September",
+        "27.01.",
+        "every other Thursday 19:00 from 2026-01-08",
+    ]
+    groups = [f"  - {{name: G{n}, type: ag, meets: '{p}'}}" for n, p in enumerate(phrases)]
+    await _import_text(session_pool, _file("name: KV", "groups:", *groups))
+    exported = await _export(session_pool)
+    assert [group.meets for group in load_setup(exported).groups] == phrases
+    for phrase in phrases:
+        assert f"meets: {phrase}\n" in exported or f"meets: '{phrase}'\n" in exported
+    # Spacing is the only thing tidied; the rule is still checked by the parser.
+    setup = load_setup(
+        _file("name: KV", "groups:", "  - {name: G, type: ag, meets: ' jeden  Do   19 Uhr '}")
+    )
+    assert setup.groups[0].meets == "jeden Do 19 Uhr"
+
+
+# --- exporting into the file last imported ----------------------------------------------------
+
+# The example with a few more comments: on a list entry, above a group, after a value.
+COMMENTED = (
+    EXAMPLE.read_text(encoding="utf-8")
+    .replace("  - Mitte\n", "  - Mitte  # mit der Altstadt\n", 1)
+    .replace(
+        "  - key: bg-nord\n", "  # Die Basisgruppe trifft sich jede Woche.\n  - key: bg-nord\n", 1
+    )
+    .replace(
+        "    place: Café Rosa, Hauptstraße 5\n",
+        "    place: Café Rosa, Hauptstraße 5  # 1. Stock\n",
+        1,
+    )
+)
+COMMENTS = (
+    "# Einrichtung eines Kreisverbands für den Mitmachbot",
+    "  - Mitte  # mit der Altstadt\n",
+    "  # Die Basisgruppe trifft sich jede Woche.\n  - key: bg-nord\n",
+    "  # 1. Stock\n",
+)
+
+
+async def _import_file(pool: SessionPool, text: str) -> ChangeSummary:
+    """What `mitmachbot import` does, the file's text kept for the export."""
+    async with pool() as session:
+        summary = await apply_setup(session, load_setup(text), source=text)
+        await session.commit()
+    return summary
+
+
+async def _stored(pool: SessionPool) -> KvSetup:
+    async with pool() as session:
+        return await read_setup(session)
+
+
+async def test_export_keeps_the_comments_of_the_file_last_imported(
+    session_pool: SessionPool,
+) -> None:
+    await _import_file(session_pool, COMMENTED)
+    assert await _export(session_pool) == COMMENTED
+    modified = COMMENTED.replace("jeden 2. Donnerstag 19 Uhr", "jeden 3. Donnerstag 20 Uhr")
+    modified = modified.replace("  - Westend\n", "")
+    summary = await _import_file(session_pool, modified)
+    assert (summary.groups.updated, summary.districts.removed) == (1, 1)
+    exported = await _export(session_pool)
+    assert all(comment in exported for comment in COMMENTS)
+    assert "meets: jeden 3. Donnerstag 20 Uhr\n" in exported
+    assert "Westend" not in exported
+    assert load_setup(exported) == await _stored(session_pool)
+    assert not (await _import_file(session_pool, exported)).changed
+    assert await _export(session_pool) == exported
+
+
+async def test_export_brings_the_file_in_line_with_the_database(
+    session_pool: SessionPool, example: KvSetup
+) -> None:
+    """Changes made without a file (as the bot's own editing would) go into the kept file."""
+    await _import_file(session_pool, COMMENTED)
+    changed = dataclasses.replace(
+        example,
+        name="KV Musterstadt",
+        privacy_contact=None,
+        districts=(*tuple(d for d in example.districts if d.key != "westend"), Entry("ost", "Ost")),
+        topics=tuple(
+            Entry("umwelt", "Umwelt & Klima") if topic.key == "umwelt" else topic
+            for topic in example.topics
+        ),
+        groups=(
+            *_replace_group(example, "stammtisch-mitte", meets="jeden 3. Donnerstag 20 Uhr")[:5],
+            GroupSetup(key="ag-neu", name="AG Neu", type=GroupType.AG, place="yes"),
+        ),
+        guide=example.guide[::-1],
+    )
+    await _apply(session_pool, changed)
+    exported = await _export(session_pool)
+    assert all(comment in exported for comment in COMMENTS)
+    assert load_setup(exported) == await _stored(session_pool) == changed
+    assert "\nprivacy_contact:" not in exported
+    assert "  - {key: umwelt, name: Umwelt & Klima}\n" in exported
+    assert "meets: jeden 3. Donnerstag 20 Uhr\n" in exported
+    # PyYAML would read a bare yes as true; ruamel (YAML 1.2) would write it bare.
+    assert "    place: 'yes'\n" in exported
+    # What didn't change is written as it was, not in the plain export's words.
+    assert "    type: Basisgruppe\n" in exported
+    assert exported.index("Wer entscheidet") < exported.index("Wer wir sind")
+    assert not (await _import_file(session_pool, exported)).changed
+    assert await _export(session_pool) == exported
+
+
+async def test_export_keeps_the_file_s_own_indentation(session_pool: SessionPool) -> None:
+    flat = _file(
+        "# Kompakt geschrieben",
+        "name: KV",
+        "districts:",
+        "- Mitte  # Zentrum",
+        "- Nord",
+        "groups:",
+        "- name: AG Umwelt",
+        "  type: ag",
+        "  description: |",
+        "      eingerückt",
+        "      um vier",
+    )
+    await _import_file(session_pool, flat)
+    await _apply(
+        session_pool,
+        dataclasses.replace(load_setup(flat), districts=(Entry("mitte", "Mitte"),)),
+    )
+    assert await _export(session_pool) == flat.replace("- Nord\n", "")
+
+
+async def test_export_adds_sections_the_file_did_not_have(session_pool: SessionPool) -> None:
+    sparse = _file("# Noch fast leer", "name: KV", "districts: []", "", "# Ende")
+    await _import_file(session_pool, sparse)
+    grown = KvSetup(
+        name="KV",
+        districts=(Entry("mitte", "Mitte"),),
+        groups=(GroupSetup(key="g", name="G", type=GroupType.AG, description="zwei\nZeilen"),),
+    )
+    await _apply(session_pool, grown)
+    exported = await _export(session_pool)
+    assert exported.startswith("# Noch fast leer\nname: KV\n")
+    assert exported.endswith("# Ende\n")
+    assert load_setup(exported) == grown
+    assert "    description: |\n      zwei\n      Zeilen\n" in exported
+
+
+async def test_export_without_a_usable_file_is_the_plain_form(session_pool: SessionPool) -> None:
+    await _import_file(session_pool, COMMENTED)
+    async with session_pool() as session:
+        profile = await session.get(KvProfile, 1)
+        assert profile is not None
+        assert profile.setup_source == COMMENTED
+        # A file the reader no longer accepts (say, after a stricter check came in).
+        profile.setup_source = COMMENTED + "unknown_section: 1\n"
+        await session.commit()
+    assert await _export(session_pool) == dump_setup(await _stored(session_pool))
 
 
 # --- changes ---------------------------------------------------------------------------------
@@ -601,9 +766,20 @@ def test_derive_key(name: str, key: str) -> None:
 
 @pytest.fixture
 def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str) -> Iterator[str]:
-    """Settings for `main` from the environment only, pointing at the test database."""
-    for name in ("TELEGRAM_API_URL", "ADMIN_IDS", "KV_NAME", "WEBHOOK_URL", "WEBHOOK_SECRET"):
+    """Settings for `main` from the environment only, pointing at the test database.
+
+    Messages are English (DEFAULT_LOCALE=en) unless a test sets the language itself.
+    """
+    for name in (
+        "TELEGRAM_API_URL",
+        "ADMIN_IDS",
+        "KV_NAME",
+        "WEBHOOK_URL",
+        "WEBHOOK_SECRET",
+        *LOCALE_VARIABLES,
+    ):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DEFAULT_LOCALE", "en")
     monkeypatch.setenv("BOT_TOKEN", TOKEN)
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("LOG_LEVEL", "WARNING")
@@ -638,15 +814,23 @@ def test_cli_import_and_export(
     assert "  groups           6 added, 0 updated, 0 deactivated" in out.splitlines()
     assert _rows(cli_env)["groups"] == 6
 
+    # Nothing changed since the import, so the export is the file itself, comments and all.
     target = tmp_path / "export.yaml"
     assert main(["export", str(target)]) == 0
-    assert target.read_bytes() == dump_setup(example).encode()
+    assert target.read_bytes() == EXAMPLE.read_bytes()
     capsys.readouterr()
     assert main(["export"]) == 0
-    assert capsys.readouterr().out == dump_setup(example)
+    assert capsys.readouterr().out == EXAMPLE.read_text(encoding="utf-8")
 
     assert main(["import", str(target)]) == 0
     assert capsys.readouterr().out.endswith("nothing changed\n")
+
+    # A dry run keeps nothing, not even the file's text.
+    target.write_text("# Probe\n" + EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    assert main(["import", "--dry-run", str(target)]) == 0
+    capsys.readouterr()
+    assert main(["export"]) == 0
+    assert capsys.readouterr().out == EXAMPLE.read_text(encoding="utf-8")
 
 
 def test_cli_invalid_file_writes_nothing(
@@ -687,3 +871,78 @@ def test_cli_help(command: str, expected: str, capsys: pytest.CaptureFixture[str
         main([command, "--help"])
     assert exited.value.code == 0
     assert expected in capsys.readouterr().out
+
+
+def test_cli_speaks_german_when_the_kv_does(
+    cli_env: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("DEFAULT_LOCALE", "de")
+    monkeypatch.setenv("LANG", "en_US.UTF-8")  # DEFAULT_LOCALE wins over the shell
+    broken = tmp_path / "kv.yaml"
+    broken.write_text(
+        _file("name: KV", "districts: [Mitte, Mitte]", "grups: []", "guide: [{title: T}]"),
+        encoding="utf-8",
+    )
+    assert main(["import", str(broken)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "Zeile 2: districts[1]: doppelter key 'mitte' bei den Stadtteilen (zuerst in Zeile 2)",
+        "Zeile 3: unbekannter Schlüssel 'grups' (vielleicht 'groups'?)",
+        "Zeile 4: guide[0]: Pflichtschlüssel 'text' fehlt",
+        f"{broken}: 3 Fehler, nichts eingelesen",
+    ]
+    broken.write_text(_file("name: KV", "groups:", "  - {name: G, type: ag, meets: 19 Uhr}"))
+    assert main(["import", str(broken)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "Zeile 3: groups[0].meets: Regel '19 Uhr' nicht lesbar: kein Wochentag und kein Datum "
+        "gefunden: z. B. 'jeden Donnerstag 19 Uhr', 'erster Montag im Monat 18:30' oder '27.01.' "
+        "schreiben",
+        f"{broken}: 1 Fehler, nichts eingelesen",
+    ]
+    assert main(["export"]) == 1
+    assert capsys.readouterr().err == (
+        "nichts zu exportieren: es wurde noch keine KV-Einrichtung eingelesen\n"
+    )
+    assert main(["import", "--dry-run", str(EXAMPLE)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"Probelauf mit {EXAMPLE}, nichts gespeichert; das Einlesen würde ändern:"
+    assert "  groups           6 hinzugefügt, 0 geändert, 0 deaktiviert" in out
+
+
+@pytest.mark.parametrize(
+    ("environment", "language"),
+    [
+        ({"LANG": "en_US.UTF-8"}, "en"),
+        ({"LANG": "de_DE.UTF-8"}, "de"),
+        ({"LC_MESSAGES": "en_GB", "LANG": "de_DE.UTF-8"}, "en"),
+        ({"LC_ALL": "de_AT@euro", "LC_MESSAGES": "en_GB"}, "de"),
+        ({"LANG": "fr_FR.UTF-8"}, "de"),  # no French catalog: the bot's default
+        ({"LANG": "C.UTF-8"}, "de"),
+        ({}, "de"),
+        ({"DEFAULT_LOCALE": "en", "LANG": "de_DE.UTF-8"}, "en"),
+        ({"DEFAULT_LOCALE": "de", "LANG": "en_US.UTF-8"}, "de"),
+    ],
+)
+def test_admin_locale(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], language: str
+) -> None:
+    for name in LOCALE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings(bot_token=TOKEN, _env_file=None)  # type: ignore[call-arg]
+    assert admin_locale(settings, os.environ) == language
+
+
+def test_cli_follows_the_shell_without_default_locale(
+    cli_env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("DEFAULT_LOCALE")
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    assert main(["export"]) == 1
+    assert capsys.readouterr().err == "nothing to export: no KV setup has been imported yet\n"
+    monkeypatch.setenv("LANG", "de_DE.UTF-8")
+    assert main(["import", str(EXAMPLE)]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == f"{EXAMPLE} eingelesen:"

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.i18n import create_i18n
 from bot.services.recurrence import (
     BIWEEKLY_NEEDS_START,
     LAST,
@@ -388,3 +389,38 @@ def test_local_slot(moment: datetime, slot: str) -> None:
 def test_local_slot_needs_an_aware_moment() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         local_slot(datetime(2026, 1, 5, 18, 0), BERLIN)  # noqa: DTZ001
+
+
+@pytest.mark.parametrize(
+    ("text", "german"),
+    [
+        ("every Thurday 19:00", "unbekannter Wochentag 'Thurday' (vielleicht 'Thursday'?)"),
+        (
+            "every other Thursday from 2026-01-09",
+            "Startdatum '2026-01-09' ist ein Freitag, kein Donnerstag",
+        ),
+        ("Thursday 27.01.", "'Thursday' passt nicht zu einer jährlichen Regel mit festem Datum"),
+        ("Thursday 19:00 21:00", "mehr als eine Uhrzeit: '19:00' und '21:00'"),
+        ("every Thursday " + "at 19:00 " * 30, "Regel ist zu lang (284 Zeichen, höchstens 200)"),
+    ],
+)
+def test_parse_errors_speak_the_active_locale(text: str, german: str) -> None:
+    """Under a German i18n context (the bot's, or the CLI's) the reason is German; under an
+    English one it is what it is without any context."""
+    with pytest.raises(RuleError) as caught:
+        parse_rule(text)
+    english = str(caught.value)
+    i18n = create_i18n("en")
+    with i18n.context(), i18n.use_locale("de"), pytest.raises(RuleError) as caught:
+        parse_rule(text)
+    assert str(caught.value) == german
+    with i18n.context(), i18n.use_locale("en"), pytest.raises(RuleError) as caught:
+        parse_rule(text)
+    assert str(caught.value) == english != german
+
+
+def test_rule_checks_speak_the_active_locale() -> None:
+    i18n = create_i18n("de")
+    with i18n.context(), pytest.raises(RuleError) as caught:
+        Rule("biweekly", None, weekday=3, anchor=date(2026, 1, 9))
+    assert str(caught.value) == "Startdatum 2026-01-09 ist ein Freitag, kein Donnerstag"

@@ -1,0 +1,336 @@
+"""Applying a setup to the database: add, update and remove rows to match it, counting changes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.kv_setup.schema import (
+    PROFILE_ID,
+    ChatSetup,
+    Entry,
+    EntryModel,
+    GroupSetup,
+    GuideEntry,
+    Host,
+    KvSetup,
+)
+from bot.services.translation import gettext as _
+from models import (
+    ActivityType,
+    District,
+    Group,
+    GroupHost,
+    GuideSection,
+    KvProfile,
+    ServedChat,
+    Topic,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SectionChanges:
+    """What an import did to one section."""
+
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything in the section changed."""
+        return bool(self.added or self.updated or self.removed)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeSummary:
+    """What an import did, per section.
+
+    For groups, `removed` counts groups set inactive and `added` includes re-activated ones.
+    """
+
+    profile: SectionChanges = field(default_factory=SectionChanges)
+    districts: SectionChanges = field(default_factory=SectionChanges)
+    topics: SectionChanges = field(default_factory=SectionChanges)
+    activity_types: SectionChanges = field(default_factory=SectionChanges)
+    groups: SectionChanges = field(default_factory=SectionChanges)
+    guide: SectionChanges = field(default_factory=SectionChanges)
+    telegram_groups: SectionChanges = field(default_factory=SectionChanges)
+
+    @property
+    def changed(self) -> bool:
+        """Whether the import changed anything at all."""
+        return any(getattr(self, section.name).changed for section in fields(self))
+
+    def lines(self) -> list[str]:
+        """One line per section, e.g. "districts        1 added, 2 updated, 0 removed".
+
+        Section names are the file's keys; the counts are in the active locale.
+        """
+        result = []
+        for section in fields(self):
+            changes: SectionChanges = getattr(self, section.name)
+            if section.name == "groups":
+                counts = _("{added} added, {updated} updated, {removed} deactivated")
+            else:
+                counts = _("{added} added, {updated} updated, {removed} removed")
+            counts = counts.format(
+                added=changes.added, updated=changes.updated, removed=changes.removed
+            )
+            result.append(f"{section.name:<16} {counts}")
+        return result
+
+
+def _assign(row: object, **values: object) -> bool:
+    """Set the attributes that differ; returns whether any did. Untouched rows get no UPDATE."""
+    changed = False
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    return changed
+
+
+async def _sync_entries(
+    session: AsyncSession, model: EntryModel, entries: Sequence[Entry]
+) -> tuple[dict[str, Any], list[Any], SectionChanges]:
+    """Add and update entries by key; returns them by key, the stale rows and the counts.
+
+    Stale rows are only deleted once the groups no longer point at them.
+    """
+    rows = {row.key: row for row in (await session.scalars(select(model))).all()}
+    current: dict[str, Any] = {}
+    added = updated = 0
+    for position, entry in enumerate(entries):
+        row = rows.get(entry.key)
+        if row is None:
+            row = model(key=entry.key, name=entry.name, position=position)
+            session.add(row)
+            added += 1
+        elif _assign(row, name=entry.name, position=position):
+            updated += 1
+        current[entry.key] = row
+    stale = [row for key, row in rows.items() if key not in current]
+    return current, stale, SectionChanges(added, updated, len(stale))
+
+
+def _check_references(setup: KvSetup) -> None:
+    # load_setup guarantees these; a KvSetup built in code might not.
+    districts = {entry.key for entry in setup.districts}
+    topics = {entry.key for entry in setup.topics}
+    groups = {group.key for group in setup.groups}
+    for group in setup.groups:
+        if group.district is not None and group.district not in districts:
+            raise ValueError(f"group {group.key!r} names unknown district {group.district!r}")
+        unknown = set(group.topics) - topics
+        if unknown:
+            raise ValueError(f"group {group.key!r} names unknown topics {sorted(unknown)}")
+    for chat in setup.telegram_groups:
+        if chat.group is not None and chat.group not in groups:
+            raise ValueError(f"chat {chat.chat_id} names unknown group {chat.group!r}")
+
+
+def _host_pairs(hosts: Iterable[GroupHost]) -> list[tuple[int | None, str | None]]:
+    return [(host.telegram_id, host.username) for host in sorted(hosts, key=lambda h: h.id)]
+
+
+def _new_hosts(hosts: Sequence[Host]) -> list[GroupHost]:
+    return [GroupHost(telegram_id=host.telegram_id, username=host.username) for host in hosts]
+
+
+async def apply_setup(
+    session: AsyncSession, setup: KvSetup, *, source: str | None = None
+) -> ChangeSummary:
+    """Bring the database in line with setup, inside the caller's transaction (no commit).
+
+    Entries are matched by key (guide sections by title, served chats by chat id): new ones are
+    added, changed ones updated, positions follow the file. Districts, topics, activity types,
+    guide sections and served chats missing from the file are deleted; groups missing from it are
+    set inactive so members' history stays, and become active again when they come back. Hosts
+    are replaced per group when they differ. Rows that already match are not written, so applying
+    the same setup twice issues no INSERT, UPDATE or DELETE the second time. A served chat's
+    last_welcome_message_id is left alone. Flushes at the end, so database errors surface here.
+    Raises ValueError for references that don't resolve (load_setup never returns such a setup).
+
+    source is the text of the file setup was read from: it is kept, so that export_setup can
+    write that file again with its comments. It is no part of the setup, so storing it counts
+    as no change; None leaves the kept text as it is (export brings it up to date anyway).
+    """
+    _check_references(setup)
+
+    profile = await session.get(KvProfile, PROFILE_ID)
+    if profile is None:
+        profile = KvProfile(id=PROFILE_ID, name=setup.name, privacy_contact=setup.privacy_contact)
+        session.add(profile)
+        profile_changes = SectionChanges(added=1)
+    elif _assign(profile, name=setup.name, privacy_contact=setup.privacy_contact):
+        profile_changes = SectionChanges(updated=1)
+    else:
+        profile_changes = SectionChanges()
+    if source is not None:
+        _assign(profile, setup_source=source)
+
+    districts, stale_districts, district_changes = await _sync_entries(
+        session, District, setup.districts
+    )
+    topics, stale_topics, topic_changes = await _sync_entries(session, Topic, setup.topics)
+    _activity, stale_activity, activity_changes = await _sync_entries(
+        session, ActivityType, setup.activity_types
+    )
+
+    groups, group_changes = await _sync_groups(session, setup.groups, districts, topics)
+    guide_changes = await _sync_guide(session, setup.guide)
+    chat_changes = await _sync_chats(session, setup.telegram_groups, groups)
+
+    for row in (*stale_districts, *stale_topics, *stale_activity):
+        await session.delete(row)
+    await session.flush()
+    return ChangeSummary(
+        profile=profile_changes,
+        districts=district_changes,
+        topics=topic_changes,
+        activity_types=activity_changes,
+        groups=group_changes,
+        guide=guide_changes,
+        telegram_groups=chat_changes,
+    )
+
+
+async def _sync_groups(
+    session: AsyncSession,
+    specs: Sequence[GroupSetup],
+    districts: dict[str, District],
+    topics: dict[str, Topic],
+) -> tuple[dict[str, Group], SectionChanges]:
+    rows = {group.key: group for group in (await session.scalars(select(Group))).all()}
+    current: dict[str, Group] = {}
+    added = updated = removed = 0
+    for position, spec in enumerate(specs):
+        district = districts[spec.district] if spec.district else None
+        group_topics = [topics[key] for key in spec.topics]
+        values: dict[str, object] = {
+            "name": spec.name,
+            "type": spec.type,
+            "rule": spec.meets,
+            "place": spec.place,
+            "description": spec.description,
+            "newcomer_friendly": spec.newcomer_friendly,
+            "open_to_non_members": spec.open_to_non_members,
+            "position": position,
+        }
+        group = rows.get(spec.key)
+        if group is None:
+            group = Group(
+                key=spec.key,
+                active=True,
+                district=district,
+                topics=group_topics,
+                hosts=_new_hosts(spec.hosts),
+                **values,
+            )
+            session.add(group)
+            added += 1
+        elif not group.active:
+            _update_group(group, spec, values, district, group_topics)
+            added += 1
+        elif _update_group(group, spec, values, district, group_topics):
+            updated += 1
+        current[spec.key] = group
+
+    for key, group in rows.items():
+        if key in current:
+            continue
+        if group.active:
+            group.active = False
+            removed += 1
+        # An inactive group may still point at a district or topic this import deletes.
+        if group.district is not None and group.district.key not in districts:
+            group.district = None
+        kept = [topic for topic in group.topics if topic.key in topics]
+        if len(kept) != len(group.topics):
+            group.topics = kept
+    return current, SectionChanges(added, updated, removed)
+
+
+def _update_group(
+    group: Group,
+    spec: GroupSetup,
+    values: dict[str, object],
+    district: District | None,
+    topics: list[Topic],
+) -> bool:
+    """Bring an existing group (re-activated if need be) in line; returns whether it changed."""
+    changed = _assign(group, active=True, **values)
+    if group.district is not district:
+        group.district = district
+        changed = True
+    if {topic.key for topic in group.topics} != set(spec.topics):
+        group.topics = topics
+        changed = True
+    if _host_pairs(group.hosts) != [(host.telegram_id, host.username) for host in spec.hosts]:
+        group.hosts = _new_hosts(spec.hosts)
+        changed = True
+    return changed
+
+
+async def _sync_guide(session: AsyncSession, sections: Sequence[GuideEntry]) -> SectionChanges:
+    rows = (
+        await session.scalars(select(GuideSection).order_by(GuideSection.position, GuideSection.id))
+    ).all()
+    by_title: dict[str, GuideSection] = {}
+    stale: list[GuideSection] = []
+    for row in rows:
+        # Titles are the identity; a second row with the same title can only be a leftover.
+        if row.title in by_title:
+            stale.append(row)
+        else:
+            by_title[row.title] = row
+    added = updated = 0
+    wanted = {section.title for section in sections}
+    for position, section in enumerate(sections):
+        row = by_title.get(section.title)
+        if row is None:
+            session.add(GuideSection(title=section.title, body=section.text, position=position))
+            added += 1
+        elif _assign(row, body=section.text, position=position):
+            updated += 1
+    stale.extend(row for title, row in by_title.items() if title not in wanted)
+    for row in stale:
+        await session.delete(row)
+    return SectionChanges(added, updated, len(stale))
+
+
+async def _sync_chats(
+    session: AsyncSession, specs: Sequence[ChatSetup], groups: dict[str, Group]
+) -> SectionChanges:
+    rows = {chat.chat_id: chat for chat in (await session.scalars(select(ServedChat))).all()}
+    added = updated = 0
+    for spec in specs:
+        group = groups[spec.group] if spec.group else None
+        values: dict[str, object] = {
+            "title": spec.title,
+            "language": spec.language,
+            "welcome_enabled": spec.welcome,
+            "welcome_text": spec.welcome_text,
+            "approve_join_requests": spec.approve_join_requests,
+        }
+        chat = rows.get(spec.chat_id)
+        if chat is None:
+            session.add(ServedChat(chat_id=spec.chat_id, group=group, **values))
+            added += 1
+            continue
+        changed = _assign(chat, **values)
+        if chat.group is not group:
+            chat.group = group
+            changed = True
+        if changed:
+            updated += 1
+    wanted = {spec.chat_id for spec in specs}
+    stale = [chat for chat_id, chat in rows.items() if chat_id not in wanted]
+    for chat in stale:
+        await session.delete(chat)
+    return SectionChanges(added, updated, len(stale))
