@@ -13,7 +13,9 @@ from handlers import (
     fallback,
     greeting,
     guide,
+    meetings,
     message_settings,
+    privacy,
     start,
 )
 
@@ -30,7 +32,9 @@ def build_router() -> Router:
         greeting.create_router(),  # groups only: welcomes, join requests, /willkommen
         basics.create_router(),  # /hilfe, /sprache, /abbrechen: work in every state
         start.create_router(),  # /start, consent, intake, /profil, /gruppen, joining
-        guide.create_router(),  # /kv, /termine, /datenschutz
+        guide.create_router(),  # /kv: the guide, section by section
+        meetings.create_router(),  # /termine: the next meetings, saying you come
+        privacy.create_router(),  # /datenschutz: what is stored, show it, erase it
         message_settings.create_router(),  # /einstellungen
         broadcast.create_router(),  # /rundschreiben; its states take only non-command messages
         admin.create_router(),  # roles; has its own conversation states

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from aiogram.filters.callback_data import CallbackData
 
 from models import Role
@@ -48,16 +50,29 @@ class GroupCallback(CallbackData, prefix="gr1"):
     page: int = 0
 
 
+# The guide's table of contents in GuideCallback (section ids start at 1).
+GUIDE_CONTENTS = 0
+
+
 class GuideCallback(CallbackData, prefix="kv1"):
-    """A section of the guide (0: the table of contents)."""
+    """A section of the guide (GUIDE_CONTENTS: the table of contents)."""
 
     section_id: int
 
 
-class PrivacyCallback(CallbackData, prefix="pr1"):
-    """/datenschutz: show my data, erase (ask), erase (confirmed)."""
+class PrivacyAction(StrEnum):
+    """The buttons of /datenschutz."""
 
-    action: str
+    SHOW = "show"  # show everything stored about me
+    ASK = "ask"  # delete everything: ask first
+    ERASE = "erase"  # yes, delete everything
+    KEEP = "keep"  # no, keep it
+
+
+class PrivacyCallback(CallbackData, prefix="pr1"):
+    """/datenschutz: show my data, erase (ask), erase (confirmed), keep."""
+
+    action: PrivacyAction
 
 
 class BroadcastCallback(CallbackData, prefix="bc1"):
@@ -82,8 +97,8 @@ class SettingsCallback(CallbackData, prefix="set1"):
 class MeetingCallback(CallbackData, prefix="mt1"):
     """/termine: say you come to a group's meeting (going=True) or no longer come.
 
-    `at` is the meeting's start as a Unix timestamp; the handler accepts only the group's own
-    next meetings.
+    `at` is the meeting's start as a Unix timestamp; the service accepts only the group's own
+    next meetings. `going` says what the press sets, so a repeated press changes nothing.
     """
 
     group_id: int
