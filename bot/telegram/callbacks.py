@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
-from models import Role
+from models import Category, Role
 
 
 class LanguageCallback(CallbackData, prefix="lang1"):
@@ -87,11 +87,19 @@ class BroadcastCallback(CallbackData, prefix="bc1"):
     value: int = 0
 
 
-class SettingsCallback(CallbackData, prefix="set1"):
-    """/einstellungen: open the panel, or switch one message category on or off."""
+class SettingsAction(StrEnum):
+    """The buttons of /einstellungen; "off" and "on" say what they set, so a repeat is harmless."""
 
-    action: str
-    category: str = ""
+    OPEN = "open"  # open the panel (from under a broadcast)
+    OFF = "off"  # switch `category` off
+    ON = "on"  # switch `category` on again
+
+
+class SettingsCallback(CallbackData, prefix="set1"):
+    """/einstellungen: open the panel, or switch one message category off or on."""
+
+    action: SettingsAction
+    category: Category | None = None
 
 
 class MeetingCallback(CallbackData, prefix="mt1"):
