@@ -34,7 +34,7 @@ async def test_grant_by_username_and_revoke(
 ) -> None:
     anna = await _known(driver, fake_api, "Anna", "anna_k")
     [panel] = await driver.send(admin_user, "/rolle @Anna_K")
-    assert panel.text.startswith(f"Anna (ID {anna.id}) hat diese Rollen: Mitglied.")
+    assert panel.text.startswith(f"Anna (ID {anna.id}) hat diese Rolle: Mitglied.")
     assert [text for text, _ in panel.buttons] == [
         "➕ Gastgeber:in",
         "➕ Organisator:in",
@@ -50,7 +50,7 @@ async def test_grant_by_username_and_revoke(
     assert note.text.startswith("Du hast jetzt die Rolle Organisator:in.")
     panel_now = fake_api.sent_to(admin_user.id)[-1]
     assert panel_now.message_id == panel.message_id
-    assert "hat diese Rollen: Organisator:in." in panel_now.text
+    assert "hat diese Rolle: Organisator:in." in panel_now.text
     assert "✅ Organisator:in" in [text for text, _ in panel_now.buttons]
     scope = BotCommandScopeChat(chat_id=anna.id).model_dump_json(exclude_none=True)
     assert (scope, "") in fake_api.commands
@@ -135,7 +135,7 @@ async def test_admin_edge_cases(
     await driver.press(admin_user, panel, _button(panel, "Admin"))
     assert (
         driver.last_answer()["text"]
-        == "Ada ist über ADMIN_IDS Admin; das lässt sich nur dort ändern."
+        == "Wer in ADMIN_IDS steht, bleibt Admin; das lässt sich nur dort ändern."
     )
     # A button for someone the bot never met, or a role that can't be granted.
     await driver.press(admin_user, panel, "role1:999999:host:1")
@@ -166,13 +166,13 @@ async def test_granted_admin_can_grant_but_not_drop_own_admin(
 
 async def test_role_list(driver: BotDriver, fake_api: FakeBotAPI, admin_user: FakeUser) -> None:
     [reply] = await driver.send(admin_user, "/rollen")
-    assert reply.text == f"Rollen in diesem KV:\n\n• Ada (id {admin_user.id}): Admin (ADMIN_IDS)"
+    assert reply.text == f"Rollen in diesem KV:\n\n• Ada (ID {admin_user.id}): Admin (ADMIN_IDS)"
     anna = await _known(driver, fake_api, "<i>Anna</i>", "anna_k")
     [panel] = await driver.send(admin_user, "/rolle @anna_k")
     await driver.press(admin_user, panel, _button(panel, "Gastgeber:in"))
     [reply] = await driver.send(admin_user, "/roles")
     lines = reply.text.splitlines()
     assert lines[0] == "Rollen in diesem KV:"
-    assert f"• <i>Anna</i> (id {anna.id}): Gastgeber:in" in lines
-    assert f"• Ada (id {admin_user.id}): Admin (ADMIN_IDS)" in lines
+    assert f"• <i>Anna</i> (ID {anna.id}): Gastgeber:in" in lines
+    assert f"• Ada (ID {admin_user.id}): Admin (ADMIN_IDS)" in lines
     assert "&lt;i&gt;Anna&lt;/i&gt;" in reply.html

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from babel.messages.catalog import Catalog
+from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po
 
 from bot.i18n import LOCALES_DIR
@@ -50,12 +50,24 @@ def test_every_message_is_translated(locale: str, template: Catalog) -> None:
         if not message.id:
             continue
         where = f"{locale}: {message.id!r}"
-        assert message.string, f"{where} has no translation"
         assert not message.fuzzy, f"{where} is fuzzy"
-        assert sorted(PLACEHOLDER.findall(message.string)) == sorted(
-            PLACEHOLDER.findall(message.id)
-        ), f"{where}: placeholders differ"
-        assert TAG.findall(message.string) == TAG.findall(message.id), f"{where}: HTML tags differ"
+        for string, source in _forms(message):
+            assert string, f"{where} has no translation"
+            assert sorted(PLACEHOLDER.findall(string)) == sorted(PLACEHOLDER.findall(source)), (
+                f"{where}: placeholders differ"
+            )
+            assert TAG.findall(string) == TAG.findall(source), f"{where}: HTML tags differ"
+
+
+def _forms(message: Message) -> list[tuple[str, str]]:
+    """Each translated form with the msgid it renders: a plural entry's first form is the
+    singular, the others the plural."""
+    if not isinstance(message.id, tuple):
+        return [(message.string, message.id)]
+    singular, plural = message.id
+    return [
+        (string, singular if index == 0 else plural) for index, string in enumerate(message.string)
+    ]
 
 
 # The glossary keeps these German in every language (DESIGN.md), so they match on purpose.
