@@ -449,7 +449,8 @@ OPEN_BRACE = (
     "Nothing was saved."
 )
 TOO_LONG = (
-    "That text is too long: {length} characters, at most {limit} are possible. Nothing was saved."
+    "That text is too long: {length} character, at most {limit} are possible. Nothing was saved.",
+    "That text is too long: {length} characters, at most {limit} are possible. Nothing was saved.",
 )
 NO_TEXT = (
     "Write your text after the command, for example:\n"
@@ -472,7 +473,10 @@ async def test_invalid_custom_texts_are_rejected_and_nothing_is_stored(
         ),
         ("Hallo {names", _t(app, "de", OPEN_BRACE).format(**keep)),
         ("Hallo }", _t(app, "de", OPEN_BRACE).format(**keep)),
-        ("x" * 1001, _t(app, "de", TOO_LONG).format(length=1001, limit=1000)),
+        (
+            "x" * 1001,
+            app.i18n.gettext(*TOO_LONG, n=1001, locale="de").format(length=1001, limit=1000),
+        ),
         ("", _t(app, "de", NO_TEXT).format(**keep)),
     ]
     for text, expected in cases:
