@@ -543,7 +543,8 @@ async def test_members_say_they_come_and_attendees_get_a_broadcast(
     assert "Sobald du in /start zugestimmt hast" in plain.text
     await driver.press(fritz, plain, first[1])
     assert (
-        driver.last_answer()["text"] == "Um bei Treffen zuzusagen, stimm bitte zuerst in /start zu."
+        driver.last_answer()["text"]
+        == "Um bei Treffen zuzusagen, stimme bitte zuerst in /start zu."
     )
 
     panel = await _compose(driver, admin_user, "Bringt Kuchen mit")

@@ -85,7 +85,7 @@ async def test_two_step_conversation(
     assert question.text.startswith("Wessen Rollen möchtest du ändern?")
     [retry] = await driver.send(admin_user, "@nobody_here")
     assert retry.text.startswith("@nobody_here kenne ich nicht.")
-    assert retry.text.endswith("Versuch es noch einmal, oder /abbrechen.")
+    assert retry.text.endswith("Versuche es noch einmal oder tippe /abbrechen.")
     [too_long] = await driver.send(admin_user, "x" * 300)
     assert too_long.text.startswith("Das ist zu lang")
     forward = await admin_user.send_message("Hi", forward_from=anna)

@@ -38,8 +38,8 @@ def panel(off: Collection[Category]) -> tuple[str, InlineKeyboardMarkup]:
     lines += [
         "",
         _(
-            "Messages you asked for yourself, like answers to your buttons, always come. "
-            "You can change this at any time."
+            "You can change this at any time. Answers to what you ask for yourself, e.g. when "
+            "you tap a button, always come."
         ),
     ]
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=buttons)
