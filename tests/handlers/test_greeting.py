@@ -440,6 +440,27 @@ async def test_plain_members_are_refused(
     assert (chat.welcome_enabled, chat.welcome_text) == (True, None)
 
 
+async def test_the_refusal_speaks_the_groups_language(
+    driver: BotDriver, fake_api: FakeBotAPI, app: Application, clock: Clock
+) -> None:
+    group = fake_api.add_group("KV International")
+    await _serve(app, group, language="en")
+    # A host is no organiser; her Telegram speaks German, the group English.
+    hanna = fake_api.add_user(first_name="Hanna", language_code="de")
+    async with app.session_pool() as session:
+        member = Member(id=hanna.id, first_name="Hanna", telegram_language="de")
+        member.roles.append(MemberRole(role=Role.HOST, granted_by=None))
+        session.add(member)
+        await session.commit()
+    for command in ("/willkommen aus", "/welcome default", "/welcome"):
+        reply = await _command(driver, hanna, group, command)
+        assert reply.text == "Sorry, only organisers can change the welcome."
+        assert reply.message["reply_to_message"]["from"]["id"] == hanna.id
+    chat = await _served(app, group)
+    assert (chat.welcome_enabled, chat.welcome_text) == (True, None)
+    assert fake_api.sent_to(hanna.id) == []
+
+
 UNKNOWN_PLACEHOLDER = (
     "I can't fill in {placeholder}: only {names} and {kv} may stand in curly braces. "
     "Nothing was saved."

@@ -176,3 +176,45 @@ async def test_role_list(driver: BotDriver, fake_api: FakeBotAPI, admin_user: Fa
     assert f"• <i>Anna</i> (ID {anna.id}): Gastgeber:in" in lines
     assert f"• Ada (ID {admin_user.id}): Admin (ADMIN_IDS)" in lines
     assert "&lt;i&gt;Anna&lt;/i&gt;" in reply.html
+
+
+async def test_a_member_pressing_a_real_role_button_is_refused_and_nothing_changes(
+    driver: BotDriver, fake_api: FakeBotAPI, app: Application, admin_user: FakeUser
+) -> None:
+    mallory = await _known(driver, fake_api, "Mallory", "mallory")
+    [panel] = await driver.send(admin_user, "/rolle @mallory")
+    make_admin = _button(panel, "Admin")
+    # Mallory got hold of the button's data (it is no secret) and presses it herself.
+    [reply] = await driver.send(mallory, "/rolle @mallory")
+    assert reply.text == "Das dürfen leider nur Admins."
+    before = len(fake_api.sent_to(mallory.id))
+    assert await driver.press(mallory, reply, make_admin) == []
+    answer = driver.last_answer()
+    assert answer["text"] == "Das dürfen leider nur Admins."
+    assert answer["show_alert"] is True  # a real refusal, not a harmless double tap
+    assert await _roles(app, mallory.id) == set()
+    assert len(fake_api.sent_to(mallory.id)) == before
+    assert panel.edits == 0  # the admin's panel is untouched
+
+
+async def test_an_admin_demoted_mid_conversation_is_refused_at_the_next_step(
+    driver: BotDriver, fake_api: FakeBotAPI, app: Application, admin_user: FakeUser
+) -> None:
+    bea = await _known(driver, fake_api, "Bea", "bea")
+    carl = await _known(driver, fake_api, "Carl", "carl")
+    [panel] = await driver.send(admin_user, "/rolle @bea")
+    await driver.press(admin_user, panel, _button(panel, "Admin"))
+    [bea_panel] = await driver.send(bea, "/rolle @carl")
+    [question] = await driver.send(bea, "/rolle")
+    assert question.text.startswith("Wessen Rollen möchtest du ändern?")
+    await driver.press(admin_user, panel, _button(panel, "Admin"))  # taken back meanwhile
+    assert await _roles(app, bea.id) == set()
+
+    [reply] = await driver.send(bea, "@carl")
+    assert reply.text == "Das dürfen leider nur Admins."
+    # The step is over: the next text is stray, not a name.
+    [stray] = await driver.send(bea, "@carl")
+    assert stray.text.startswith("Ich verstehe Befehle und Knöpfe.")
+    await driver.press(bea, bea_panel, _button(bea_panel, "Gastgeber:in"))
+    assert driver.last_answer()["text"] == "Das dürfen leider nur Admins."
+    assert await _roles(app, carl.id) == set()

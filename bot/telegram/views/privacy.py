@@ -81,7 +81,7 @@ def my_data(
     """Everything stored about `member`, one line per kind, dates in the member's locale."""
     nothing = _("not given")
     lines = [_("<b>What I store about you</b>")]
-    lines.append(_("Telegram id: {value}").format(value=member.id))
+    lines.append(_("Telegram ID: {value}").format(value=member.id))
     language = member.language or member.telegram_language
     lines.append(
         _("Language: {value}").format(value=_language_name(language) if language else nothing)
