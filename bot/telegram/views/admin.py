@@ -85,9 +85,9 @@ def too_long() -> str:
 
 def unknown(reference: str) -> str:
     """A username or id the bot doesn't know."""
-    return _(
-        "I don't know {reference}. Ask them to write /start to me first, then try again."
-    ).format(reference=esc(reference))
+    return _("I don't know {reference}. Ask them to write /start to me first.").format(
+        reference=esc(reference)
+    )
 
 
 def button_gone() -> str:
