@@ -37,7 +37,7 @@ def build_router() -> Router:
         privacy.create_router(),  # /datenschutz: what is stored, show it, erase it
         message_settings.create_router(),  # /einstellungen
         broadcast.create_router(),  # /rundschreiben; its states take only non-command messages
-        admin.create_router(),  # roles; has its own conversation states
+        admin.create_router(),  # /rolle, /rollen: admins only (guarded), one conversation step
         fallback.create_router(),  # last: unknown commands, stale buttons, stray text
         errors.create_router(),  # error events only: whatever no feature explained
     )
