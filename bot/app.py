@@ -44,6 +44,7 @@ from bot.scheduler import create_scheduler, register_jobs
 from bot.services.locales import member_locale
 from bot.services.pacing import Pacer, PacingLimits
 from bot.services.roles import effective_roles, privileged_members
+from bot.services.welcome import WelcomeBook
 from bot.settings import Settings
 from bot.telegram.commands import set_default_menus, set_member_menu
 from bot.telegram.session import BotApiSession
@@ -77,8 +78,12 @@ def create_dispatcher(
     *,
     storage: BaseStorage | None = None,
     events_isolation: BaseEventIsolation | None = None,
+    welcome_book: WelcomeBook | None = None,
 ) -> Dispatcher:
-    """Dispatcher with routers and middlewares, in the order they must run."""
+    """Dispatcher with routers and middlewares, in the order they must run.
+
+    Objects with state that handlers share are made here and handed to them as workflow data.
+    """
     dispatcher = Dispatcher(
         storage=storage or SqlAlchemyStorage(session_pool),
         # One member's quick double press runs one handler after the other, never both at once.
@@ -87,6 +92,8 @@ def create_dispatcher(
         disable_fsm=True,
         settings=settings,
         i18n=i18n,
+        # Which welcome was posted when in which group, so joins a minute apart share one.
+        welcome_book=welcome_book or WelcomeBook(),
     )
     # Outer update middlewares, after aiogram's errors and user-context ones, in this order:
     # the log line wraps everything; the session exists before the FSM middleware, so reading

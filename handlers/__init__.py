@@ -15,7 +15,9 @@ from handlers import (
     groups,
     guide,
     intake,
+    meetings,
     message_settings,
+    privacy,
     start,
 )
 
@@ -34,10 +36,12 @@ def build_router() -> Router:
         start.create_router(),  # /start (hosts and organisers get their own), consent
         intake.create_router(),  # the intake's questions and summary, /profil
         groups.create_router(),  # /gruppen: suggestions, directory, details, joining
-        guide.create_router(),  # /kv, /termine, /datenschutz
+        guide.create_router(),  # /kv: the guide, section by section
+        meetings.create_router(),  # /termine: the next meetings, saying you come
+        privacy.create_router(),  # /datenschutz: what is stored, show it, erase it
         message_settings.create_router(),  # /einstellungen
         broadcast.create_router(),  # /rundschreiben; its states take only non-command messages
-        admin.create_router(),  # roles; has its own conversation states
+        admin.create_router(),  # /rolle, /rollen: admins only (guarded), one conversation step
         fallback.create_router(),  # last: unknown commands, stale buttons, stray text
         errors.create_router(),  # error events only: whatever no feature explained
     )

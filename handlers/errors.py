@@ -8,7 +8,8 @@ from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ErrorEvent
 from aiogram.utils.i18n import I18n
-from aiogram.utils.i18n import gettext as _
+
+from bot.telegram.views import basics as views
 
 logger = logging.getLogger(__name__)
 
@@ -23,10 +24,7 @@ async def on_error(event: ErrorEvent, bot: Bot, i18n: I18n, locale: str | None =
         exc_info=event.exception,
     )
     with i18n.context(), i18n.use_locale(locale or i18n.default_locale):
-        text = _(
-            "Sorry, something went wrong on my side. Please try again in a moment. "
-            "If it keeps happening, tell the office this number: {reference}"
-        ).format(reference=update.update_id)
+        text = views.error_note(update.update_id)
         try:
             if update.callback_query is not None:
                 await update.callback_query.answer(text, show_alert=True)

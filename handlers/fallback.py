@@ -5,22 +5,27 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import gettext as _
+
+from bot.telegram.views import basics as views
 
 
 async def stale_button(query: CallbackQuery) -> None:
-    """A button no handler accepts: from an old message, an older bot version, or forged."""
-    await query.answer(_("This button is no longer valid."), show_alert=True)
+    """A button no handler accepts: from an old message, an older bot version, or forged.
+
+    A toast, not an alert: usually it is a harmless late or double tap, and the screen the
+    member is looking at already says what is current.
+    """
+    await query.answer(views.stale_button())
 
 
 async def unknown_command(message: Message) -> None:
     """A command this bot doesn't have (or not for this member)."""
-    await message.answer(_("I don't know that command. /help shows what I can do for you."))
+    await message.answer(views.unknown_command())
 
 
 async def stray_message(message: Message) -> None:
     """Text, stickers, photos outside any conversation step."""
-    await message.answer(_("I work with commands and buttons. /help shows what I can do for you."))
+    await message.answer(views.stray_message())
 
 
 def create_router() -> Router:

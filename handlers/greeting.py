@@ -5,46 +5,41 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from aiogram import BaseMiddleware, Bot, F, Router
+from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
-from aiogram.filters import JOIN_TRANSITION, ChatMemberUpdatedFilter, Command, CommandObject
-from aiogram.types import (
-    ChatJoinRequest,
-    ChatMemberUpdated,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Message,
-    TelegramObject,
-    User,
+from aiogram.filters import (
+    JOIN_TRANSITION,
+    ChatMemberUpdatedFilter,
+    Command,
+    CommandObject,
+    Filter,
 )
+from aiogram.types import ChatJoinRequest, ChatMemberUpdated, InlineKeyboardMarkup, Message, User
 from aiogram.utils.i18n import I18n
-from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.directory import kv_name
 from bot.services.locales import resolve_locale
-from bot.services.roles import allows
 from bot.services.welcome import (
-    MAX_TEXT_LENGTH,
     Joiner,
-    TextProblem,
     WelcomeBook,
     WelcomePlan,
     check_welcome_text,
-    render_custom,
     served_chat,
     set_welcome_enabled,
     set_welcome_text,
 )
 from bot.settings import Settings
+from bot.telegram.commands import WELCOME
 from bot.telegram.deeplinks import group_chat_payload, start_link
-from bot.telegram.format import esc, join_names
-from models import Role, ServedChat
+from bot.telegram.guards import HasRoles
+from bot.telegram.views import greeting as views
+from models import ServedChat
 from models.base import utcnow
 
 logger = logging.getLogger(__name__)
@@ -52,30 +47,24 @@ logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
 GROUP_CHATS = (ChatType.GROUP, ChatType.SUPERGROUP)
-# Both spellings work in every group, whatever its language.
-WELCOME_COMMAND = ("willkommen", "welcome")
-WELCOME_ROLES = frozenset({Role.ORGANISER})
+# What follows /willkommen; both spellings work in every group, whatever its language.
 OFF_WORDS = frozenset({"aus", "off"})
 ON_WORDS = frozenset({"an", "on"})
 TEXT_WORDS = frozenset({"text"})
 DEFAULT_WORDS = frozenset({"standard", "default"})
 
 
-class _Provide(BaseMiddleware):
-    """Puts this router's service objects into the handler data."""
+class ServedGroup(Filter):
+    """Passes in groups the KV registered, handing their row on as `served`.
 
-    def __init__(self, **values: object) -> None:
-        self._values = values
+    Everywhere else /willkommen gets no answer at all: the bot may sit in groups that are
+    not the KV's.
+    """
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        """Add the values, then run the handler."""
-        data.update(self._values)
-        return await handler(event, data)
+    async def __call__(self, message: Message, session: AsyncSession) -> bool | dict[str, Any]:
+        """The ServedChat of the message's group, or False."""
+        chat = await served_chat(session, message.chat.id)
+        return {"served": chat} if chat is not None else False
 
 
 def _group_locale(chat: ServedChat, i18n: I18n) -> str:
@@ -85,35 +74,10 @@ def _group_locale(chat: ServedChat, i18n: I18n) -> str:
     )
 
 
-def _standard_welcome(count: int) -> str:
-    if count == 1:
-        return _(
-            "Welcome, {names}! 👋 Nice to have you here.\n\n"
-            "I am the bot of <b>{kv}</b>. Say hello to me privately with the button below: "
-            "I'll show you our regulars' tables (Stammtische), groups and dates, and how you "
-            "can get involved."
-        )
-    return _(
-        "Welcome, {names}! 👋 Nice to have you all here.\n\n"
-        "I am the bot of <b>{kv}</b>. Each of you, say hello to me privately with the button "
-        "below: I'll show you our regulars' tables (Stammtische), groups and dates, and how "
-        "you can get involved."
-    )
-
-
-def _welcome_text(chat: ServedChat, joiners: tuple[Joiner, ...], kv: str) -> str:
-    names = join_names([joiner.name for joiner in joiners])
-    custom = render_custom(chat, names=names, kv=kv)
-    if custom is not None:
-        return custom
-    return _standard_welcome(len(joiners)).format(names=esc(names), kv=esc(kv))
-
-
-async def _hello_button(bot: Bot, chat_id: int, label: str) -> InlineKeyboardMarkup:
+async def _hello_url(bot: Bot, chat_id: int) -> str:
     me = await bot.me()
     assert me.username is not None  # every bot has a username
-    url = start_link(me.username, group_chat_payload(chat_id))
-    return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=label, url=url)]])
+    return start_link(me.username, group_chat_payload(chat_id))
 
 
 async def _delete_old_welcome(bot: Bot, chat_id: int, message_id: int) -> None:
@@ -164,14 +128,14 @@ async def _greet(
             return
         kv = await kv_name(session, settings.kv_name)
         with i18n.use_locale(_group_locale(chat, i18n)):
-            markup = await _hello_button(bot, chat_id, _("Say hello to me privately"))
+            markup = views.hello_keyboard(await _hello_url(bot, chat_id), in_group=True)
             if plan.edit_message_id is not None:
-                text = _welcome_text(chat, plan.joiners, kv)
+                text = views.welcome_text(chat, plan.joiners, kv)
                 if await _extend(bot, chat_id, plan, text, markup):
                     book.extended(chat_id, plan.joiners)
                     return
                 plan = plan.as_new_post()
-            text = _welcome_text(chat, plan.joiners, kv)
+            text = views.welcome_text(chat, plan.joiners, kv)
         sent = await bot.send_message(chat_id, text, reply_markup=markup)
         book.posted(chat, sent.message_id, plan.joiners, now)
         await session.commit()
@@ -236,22 +200,15 @@ async def join_requested(
         return
     approve = chat.approve_join_requests
     if chat.welcome_enabled:
-        group = esc(event.chat.title or chat.title)
-        head = (
-            _("Hello {name}! 👋 Welcome to <b>{group}</b>: I'm letting you in right away.")
-            if approve
-            else _(
-                "Hello {name}! 👋 Thank you for your request to join <b>{group}</b>. "
-                "The group's admins will decide on it soon."
-            )
-        ).format(name=esc(event.from_user.first_name), group=group)
-        body = _(
-            "Say hello to me: I am the bot of <b>{kv}</b> and I'll show you our regulars' "
-            "tables (Stammtische), groups and dates, and how you can get involved."
-        ).format(kv=esc(await kv_name(session, settings.kv_name)))
-        markup = await _hello_button(bot, event.chat.id, _("Say hello to me"))
+        text = views.join_request_text(
+            event.from_user.first_name,
+            event.chat.title or chat.title,
+            await kv_name(session, settings.kv_name),
+            approve=approve,
+        )
+        markup = views.hello_keyboard(await _hello_url(bot, event.chat.id), in_group=False)
         try:
-            await bot.send_message(event.user_chat_id, f"{head}\n\n{body}", reply_markup=markup)
+            await bot.send_message(event.user_chat_id, text, reply_markup=markup)
         except TelegramForbiddenError as exc:
             # The window has closed or the person blocked the bot; the request itself stands.
             logger.info("could not greet applicant=%s: %s", event.from_user.id, exc)
@@ -268,125 +225,107 @@ async def join_requested(
             )
 
 
-def _usage() -> str:
-    return _(
-        "Change it with:\n"
-        "/welcome off – no welcome in this group\n"
-        "/welcome on – welcome newcomers again\n"
-        "/welcome text … – your own text; {names} stands for the newcomers' names, "
-        "{kv} for the KV's name\n"
-        "/welcome default – back to the standard text"
-    ).format(names="{names}", kv="{kv}")
+def _word(args: str | None) -> str:
+    """The first word after /willkommen, lower-cased ("" for none)."""
+    parts = (args or "").split(maxsplit=1)
+    return parts[0].lower() if parts else ""
 
 
-def _status(chat: ServedChat) -> str:
-    state = (
-        _("I welcome newcomers to this group, including those who ask to join.")
-        if chat.welcome_enabled
-        else _("The welcome for newcomers is switched off in this group.")
-    )
-    text = (
-        _("I use this welcome text:") + "\n\n" + esc(chat.welcome_text)
-        if chat.welcome_text
-        else _("I use the standard welcome text.")
-    )
-    return f"{state}\n{text}\n\n{_usage()}"
+def _rest(args: str | None) -> str:
+    """What follows the first word: the text of /willkommen text …"""
+    parts = (args or "").strip().split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""
 
 
-def _text_problem(problem: TextProblem) -> str:
-    if problem.kind == "empty":
-        return _(
-            "Write your text after the command, for example:\n"
-            "/welcome text Hello {names}, nice to have you at {kv}!"
-        ).format(names="{names}", kv="{kv}")
-    if problem.kind == "too_long":
-        return _(
-            "That text is too long: {length} characters, at most {limit} are possible. "
-            "Nothing was saved."
-        ).format(length=problem.length, limit=MAX_TEXT_LENGTH)
-    if problem.kind == "placeholder":
-        return _(
-            "I can't fill in {placeholder}: only {names} and {kv} may stand in curly braces. "
-            "Nothing was saved."
-        ).format(placeholder=esc(problem.detail), names="{names}", kv="{kv}")
-    return _(
-        "There is a lone curly brace: only {names} and {kv} may stand in curly braces. "
-        "Nothing was saved."
-    ).format(names="{names}", kv="{kv}")
+def _welcome(words: frozenset[str]) -> Command:
+    """/willkommen followed by one of `words`."""
+    return Command(*WELCOME.aliases, magic=F.args.func(_word).in_(words))
 
 
-async def _apply(
-    action: str, rest: str, chat: ServedChat, session: AsyncSession, kv: str, example: str
-) -> str:
-    """Carry out one /willkommen change and return the reply."""
-    if action in OFF_WORDS:
-        if set_welcome_enabled(chat, False):
-            await session.commit()
-        return _("Done: I don't welcome newcomers here any more. /welcome on switches it back on.")
-    if action in ON_WORDS:
-        if set_welcome_enabled(chat, True):
-            await session.commit()
-        return _("Done: I welcome newcomers here again.")
-    if action in DEFAULT_WORDS:
-        if set_welcome_text(chat, None):
-            await session.commit()
-        return _("Done: newcomers get the standard welcome again.")
-    problem = check_welcome_text(rest)
-    if problem is not None:
-        return _text_problem(problem)
-    if set_welcome_text(chat, rest):
+async def welcome_status(message: Message, served: ServedChat, i18n: I18n) -> None:
+    """/willkommen (or an unknown word after it): the setting, and how to change it."""
+    with i18n.use_locale(_group_locale(served, i18n)):
+        await message.reply(views.status(served))
+
+
+async def welcome_off(
+    message: Message, served: ServedChat, session: AsyncSession, i18n: I18n
+) -> None:
+    """/willkommen aus: no welcome in this group."""
+    if set_welcome_enabled(served, False):
         await session.commit()
-    preview = render_custom(chat, names=example, kv=kv)
-    reply = _("Saved. This is how newcomers will be welcomed:") + "\n\n" + (preview or "")
-    if not chat.welcome_enabled:
-        reply += "\n\n" + _(
-            "The welcome is switched off here at the moment; /welcome on switches it on."
-        )
-    return reply
+    with i18n.use_locale(_group_locale(served, i18n)):
+        await message.reply(views.switched_off())
 
 
-async def welcome_command(
+async def welcome_on(
+    message: Message, served: ServedChat, session: AsyncSession, i18n: I18n
+) -> None:
+    """/willkommen an: welcome newcomers again."""
+    if set_welcome_enabled(served, True):
+        await session.commit()
+    with i18n.use_locale(_group_locale(served, i18n)):
+        await message.reply(views.switched_on())
+
+
+async def welcome_default(
+    message: Message, served: ServedChat, session: AsyncSession, i18n: I18n
+) -> None:
+    """/willkommen standard: back to the standard text."""
+    if set_welcome_text(served, None):
+        await session.commit()
+    with i18n.use_locale(_group_locale(served, i18n)):
+        await message.reply(views.back_to_standard())
+
+
+async def welcome_text(
     message: Message,
     command: CommandObject,
+    served: ServedChat,
     session: AsyncSession,
-    roles: frozenset[Role],
     settings: Settings,
     i18n: I18n,
 ) -> None:
-    """/willkommen [aus|an|text …|standard]: organisers set up the welcome of this group."""
-    chat = await served_chat(session, message.chat.id)
-    if chat is None:
-        return
-    with i18n.use_locale(_group_locale(chat, i18n)):
-        if not allows(roles, WELCOME_ROLES):
-            await message.reply(_("Sorry, only organisers can change the welcome."))
-            return
-        parts = (command.args or "").strip().split(maxsplit=1)
-        action = parts[0].lower() if parts else ""
-        if action in OFF_WORDS | ON_WORDS | DEFAULT_WORDS | TEXT_WORDS:
-            rest = parts[1].strip() if len(parts) > 1 else ""
-            example = message.from_user.first_name if message.from_user else ""
-            kv = await kv_name(session, settings.kv_name)
-            reply = await _apply(action, rest, chat, session, kv, example)
+    """/willkommen text …: the group's own welcome; checked first, nothing stored if it fails."""
+    text = _rest(command.args)
+    problem = check_welcome_text(text)
+    if problem is None and set_welcome_text(served, text):
+        await session.commit()
+    kv = await kv_name(session, settings.kv_name)
+    example = message.from_user.first_name if message.from_user else ""
+    with i18n.use_locale(_group_locale(served, i18n)):
+        if problem is not None:
+            await message.reply(views.text_problem(problem))
         else:
-            reply = _status(chat)
-        await message.reply(reply)
+            await message.reply(views.text_saved(served, example=example, kv=kv))
+
+
+async def welcome_refused(message: Message, served: ServedChat, i18n: I18n) -> None:
+    """/willkommen from someone who is no organiser: refused in the group's language."""
+    with i18n.use_locale(_group_locale(served, i18n)):
+        await message.reply(views.refusal())
 
 
 def create_router() -> Router:
     """Greetings in groups and for join requests; /willkommen in groups.
 
-    Unregistered groups (no ServedChat) get nothing at all.
+    Unregistered groups (no ServedChat) get nothing at all. The WelcomeBook comes from the
+    composition root as workflow data (`welcome_book`).
     """
     router = Router(name=__name__)
-    provide = _Provide(welcome_book=WelcomeBook())
     router.message.filter(F.chat.type.in_(GROUP_CHATS))
     router.chat_member.filter(F.chat.type.in_(GROUP_CHATS))
     router.chat_join_request.filter(F.chat.type.in_(GROUP_CHATS))
-    router.message.middleware(provide)
-    router.chat_member.middleware(provide)
     router.chat_member.register(member_joined, ChatMemberUpdatedFilter(JOIN_TRANSITION))
     router.message.register(members_added, F.new_chat_members)
-    router.message.register(welcome_command, Command(*WELCOME_COMMAND))
+    # /willkommen: who may is a filter (WELCOME.roles); the rest get this router's refusal,
+    # which, unlike guards.guard's, answers in the group's language.
+    served, organiser = ServedGroup(), HasRoles(WELCOME.roles)
+    router.message.register(welcome_off, _welcome(OFF_WORDS), served, organiser)
+    router.message.register(welcome_on, _welcome(ON_WORDS), served, organiser)
+    router.message.register(welcome_default, _welcome(DEFAULT_WORDS), served, organiser)
+    router.message.register(welcome_text, _welcome(TEXT_WORDS), served, organiser)
+    router.message.register(welcome_status, Command(*WELCOME.aliases), served, organiser)
+    router.message.register(welcome_refused, Command(*WELCOME.aliases), served)
     router.chat_join_request.register(join_requested)
     return router

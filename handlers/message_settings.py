@@ -3,94 +3,92 @@
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.enums import ChatType
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import gettext as _
+from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.preferences import opted_out_categories, set_opted_out
-from bot.telegram.callbacks import SettingsCallback
+from bot.telegram.callbacks import SettingsAction, SettingsCallback
 from bot.telegram.commands import SETTINGS
-from bot.telegram.labels import category_hint, category_label
+from bot.telegram.guards import private_router
+from bot.telegram.screens import Shown, edit
+from bot.telegram.views import message_settings as views
 from models import Category, Member
-
-
-def _panel(off: frozenset[Category]) -> tuple[str, InlineKeyboardMarkup]:
-    lines = [_("<b>Which messages do you want from me?</b>"), ""]
-    buttons = []
-    for category in Category:
-        wanted = category not in off
-        mark = "✅" if wanted else "🔕"
-        lines.append(f"{mark} {category_label(category)}: {category_hint(category)}")
-        buttons.append(
-            [
-                InlineKeyboardButton(
-                    text=(
-                        _("Switch off: {category}") if wanted else _("Switch on: {category}")
-                    ).format(category=category_label(category)),
-                    callback_data=SettingsCallback(action="toggle", category=category.value).pack(),
-                )
-            ]
-        )
-    lines += [
-        "",
-        _(
-            "Messages you asked for yourself, like answers to your buttons, always come. "
-            "You can change this at any time."
-        ),
-    ]
-    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=buttons)
 
 
 async def show_settings(message: Message, session: AsyncSession, member: Member) -> None:
     """The panel with one switch per category."""
-    text, keyboard = _panel(await opted_out_categories(session, member.id))
+    text, keyboard = views.panel(await opted_out_categories(session, member.id))
     await message.answer(text, reply_markup=keyboard)
 
 
-async def settings_pressed(
-    query: CallbackQuery, callback_data: SettingsCallback, session: AsyncSession, member: Member
+async def open_pressed(
+    query: CallbackQuery, message: Message, session: AsyncSession, member: Member
 ) -> None:
-    """Open the panel (from under a broadcast) or flip one category, then show the new state."""
-    if callback_data.action == "open":
-        text, keyboard = _panel(await opted_out_categories(session, member.id))
-        await query.answer()
-        if isinstance(query.message, Message):
-            await query.message.answer(text, reply_markup=keyboard)
-        return
-    try:
-        category = Category(callback_data.category)
-    except ValueError:
-        category = None
-    if callback_data.action != "toggle" or category is None:
-        await query.answer(_("This button is no longer valid."), show_alert=True)
-        return
-    off = await opted_out_categories(session, member.id)
-    switching_off = category not in off
-    await set_opted_out(session, member.id, category, opted_out=switching_off)
+    """The panel as a new message, from the button under a broadcast."""
+    text, keyboard = views.panel(await opted_out_categories(session, member.id))
+    await query.answer()
+    await message.answer(text, reply_markup=keyboard)
+
+
+async def _switch(
+    query: CallbackQuery,
+    message: Message,
+    session: AsyncSession,
+    member: Member,
+    category: Category,
+    *,
+    off: bool,
+) -> None:
+    # Idempotent: the service sets the state the button names, whatever was stored before.
+    await set_opted_out(session, member.id, category, opted_out=off)
     await session.commit()
-    off = off | {category} if switching_off else off - {category}
-    text, keyboard = _panel(off)
-    await query.answer(
-        (_("Switched off: {category}") if switching_off else _("Switched on: {category}")).format(
-            category=category_label(category)
-        )
-    )
-    if isinstance(query.message, Message):
-        try:
-            await query.message.edit_text(text, reply_markup=keyboard)
-        except TelegramBadRequest:
-            # An old panel that can't be edited any more: show a fresh one instead.
-            await query.message.answer(text, reply_markup=keyboard)
+    text, keyboard = views.panel(await opted_out_categories(session, member.id))
+    await query.answer(views.switched(category, off=off))
+    if not await edit(message, text, keyboard):
+        # A panel too old to edit: show a fresh one instead.
+        await message.answer(text, reply_markup=keyboard)
+
+
+async def off_pressed(
+    query: CallbackQuery,
+    callback_data: SettingsCallback,
+    message: Message,
+    session: AsyncSession,
+    member: Member,
+) -> None:
+    """Switch one category off, then show the panel as it is now."""
+    assert callback_data.category is not None  # the filter requires one
+    await _switch(query, message, session, member, callback_data.category, off=True)
+
+
+async def on_pressed(
+    query: CallbackQuery,
+    callback_data: SettingsCallback,
+    message: Message,
+    session: AsyncSession,
+    member: Member,
+) -> None:
+    """Switch one category on again, then show the panel as it is now."""
+    assert callback_data.category is not None  # the filter requires one
+    await _switch(query, message, session, member, callback_data.category, off=False)
 
 
 def create_router() -> Router:
     """The settings panel in the private chat."""
-    router = Router(name=__name__)
-    router.message.filter(F.chat.type == ChatType.PRIVATE)
-    router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
+    router = private_router(__name__)
     router.message.register(show_settings, Command(*SETTINGS.aliases))
-    router.callback_query.register(settings_pressed, SettingsCallback.filter())
+    pressed = router.callback_query.register
+    has_category = F.category.is_not(None)
+    pressed(open_pressed, SettingsCallback.filter(F.action == SettingsAction.OPEN), Shown())
+    pressed(
+        off_pressed,
+        SettingsCallback.filter((F.action == SettingsAction.OFF) & has_category),
+        Shown(),
+    )
+    pressed(
+        on_pressed,
+        SettingsCallback.filter((F.action == SettingsAction.ON) & has_category),
+        Shown(),
+    )
     return router

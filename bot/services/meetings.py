@@ -8,7 +8,7 @@ meet at is refused: every accepted time is one of the group's own next occurrenc
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select
@@ -17,15 +17,45 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.dialect import dialect_insert
 from bot.services import directory
 from bot.services.errors import DomainError
-from models import Attendance, Meeting
+from models import Attendance, Group, Meeting
 from models.base import utcnow
 
 # How many of a group's next meetings one can answer for (about two months of weekly ones).
 ANSWERABLE = 8
+# How many of each group's next meetings the list of upcoming dates looks at.
+UPCOMING_PER_GROUP = 5
 
 
 class MeetingError(DomainError, ValueError):
     """An attendance that can't be recorded; `reason` is "no_consent" or "unknown"."""
+
+
+def meeting_start(timestamp: int) -> datetime:
+    """A meeting's start from a Unix timestamp (as buttons carry it), in UTC.
+
+    Raises MeetingError("unknown") for a number that is no time at all (a forged button).
+    """
+    try:
+        return datetime.fromtimestamp(timestamp, tz=UTC)
+    except (ValueError, OverflowError, OSError) as exc:
+        raise MeetingError("unknown") from exc
+
+
+async def upcoming(
+    session: AsyncSession, *, now: datetime, zone: ZoneInfo, ahead: timedelta, limit: int
+) -> list[tuple[datetime, Group]]:
+    """The next meetings of all active groups until now+ahead: (start, group), soonest first.
+
+    At most `limit`; meetings at the same time keep the groups' file order.
+    """
+    dates = [
+        (moment, group)
+        for group in await directory.active_groups(session)
+        for moment in directory.next_meetings(group, now=now, zone=zone, count=UPCOMING_PER_GROUP)
+        if moment <= now + ahead
+    ]
+    dates.sort(key=lambda item: (item[0], item[1].position, item[1].id))
+    return dates[:limit]
 
 
 async def _meeting(session: AsyncSession, group_id: int, starts_at: datetime) -> Meeting:

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
-from models import Role
+from models import Category, Role
 
 
 class LanguageCallback(CallbackData, prefix="lang1"):
@@ -98,16 +98,29 @@ class GroupCallback(CallbackData, prefix="gr1"):
     page: int = 0
 
 
+# The guide's table of contents in GuideCallback (section ids start at 1).
+GUIDE_CONTENTS = 0
+
+
 class GuideCallback(CallbackData, prefix="kv1"):
-    """A section of the guide (0: the table of contents)."""
+    """A section of the guide (GUIDE_CONTENTS: the table of contents)."""
 
     section_id: int
 
 
-class PrivacyCallback(CallbackData, prefix="pr1"):
-    """/datenschutz: show my data, erase (ask), erase (confirmed)."""
+class PrivacyAction(StrEnum):
+    """The buttons of /datenschutz."""
 
-    action: str
+    SHOW = "show"  # show everything stored about me
+    ASK = "ask"  # delete everything: ask first
+    ERASE = "erase"  # yes, delete everything
+    KEEP = "keep"  # no, keep it
+
+
+class PrivacyCallback(CallbackData, prefix="pr1"):
+    """/datenschutz: show my data, erase (ask), erase (confirmed), keep."""
+
+    action: PrivacyAction
 
 
 class BroadcastCallback(CallbackData, prefix="bc1"):
@@ -122,18 +135,26 @@ class BroadcastCallback(CallbackData, prefix="bc1"):
     value: int = 0
 
 
-class SettingsCallback(CallbackData, prefix="set1"):
-    """/einstellungen: open the panel, or switch one message category on or off."""
+class SettingsAction(StrEnum):
+    """The buttons of /einstellungen; "off" and "on" say what they set, so a repeat is harmless."""
 
-    action: str
-    category: str = ""
+    OPEN = "open"  # open the panel (from under a broadcast)
+    OFF = "off"  # switch `category` off
+    ON = "on"  # switch `category` on again
+
+
+class SettingsCallback(CallbackData, prefix="set1"):
+    """/einstellungen: open the panel, or switch one message category off or on."""
+
+    action: SettingsAction
+    category: Category | None = None
 
 
 class MeetingCallback(CallbackData, prefix="mt1"):
     """/termine: say you come to a group's meeting (going=True) or no longer come.
 
-    `at` is the meeting's start as a Unix timestamp; the handler accepts only the group's own
-    next meetings.
+    `at` is the meeting's start as a Unix timestamp; the service accepts only the group's own
+    next meetings. `going` says what the press sets, so a repeated press changes nothing.
     """
 
     group_id: int

@@ -60,7 +60,15 @@ BROADCAST = CommandSpec(
     __("Send a message to members"),
     frozenset({Role.ORGANISER, Role.ADMIN}),
 )
-PRIVACY = CommandSpec({"de": "datenschutz", "en": "privacy"}, __("What I store, and deleting it"))
+PRIVACY = CommandSpec(
+    {"de": "datenschutz", "en": "privacy"}, __("What I store about you: see it, delete it")
+)
+# Group chats only: in no private menu and not in /hilfe (hence not in ALL_COMMANDS).
+WELCOME = CommandSpec(
+    {"de": "willkommen", "en": "welcome"},
+    __("Set up the welcome for newcomers in this group"),
+    frozenset({Role.ORGANISER}),
+)
 
 # The order here is the order of /hilfe and of Telegram's command menu.
 ALL_COMMANDS: tuple[CommandSpec, ...] = (

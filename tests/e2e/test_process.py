@@ -110,7 +110,7 @@ async def test_a_restart_mid_conversation_loses_nothing(
     await _start_polling(fake_api, second)
     await admin_user.send_message("@anna_k")
     panel = await fake_api.wait_for_message(admin_user.id, timeout=15)
-    assert panel.text.startswith(f"Anna (ID {anna.id}) hat diese Rollen")
+    assert panel.text.startswith(f"Anna (ID {anna.id}) hat diese Rolle: Mitglied.")
     # Whatever Telegram redelivered after the restart was not answered twice.
     questions = [m for m in fake_api.sent_to(admin_user.id) if m.text.startswith("Wessen")]
     assert len(questions) == 1

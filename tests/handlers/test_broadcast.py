@@ -478,8 +478,8 @@ async def test_settings_switch_categories_off_and_on(
     [panel] = await driver.send(ben, "/einstellungen")
     assert panel.text.startswith("Welche Nachrichten möchtest du von mir bekommen?")
     assert "✅ Ankündigungen" in panel.text
-    await _press(driver, ben, panel, "Abschalten: Ankündigungen")
-    assert driver.last_answer()["text"] == "Abgeschaltet: Ankündigungen"
+    await _press(driver, ben, panel, "Ankündigungen abschalten")
+    assert driver.last_answer()["text"] == "Ankündigungen sind jetzt abgeschaltet."
     assert "🔕 Ankündigungen" in panel.text
     async with app.session_pool() as session:
         stored = list(
@@ -498,7 +498,7 @@ async def test_settings_switch_categories_off_and_on(
     assert "Abgeschaltete Nachrichten: Ankündigungen" in mine.text
 
     # Back on, from the button under a broadcast copy someone else got.
-    await _press(driver, ben, panel, "Einschalten: Ankündigungen")
+    await _press(driver, ben, panel, "Ankündigungen einschalten")
     assert "✅ Ankündigungen" in panel.text
     [copy] = fake_api.sent_to(people["Anna"].id)
     [opened] = await driver.press(people["Anna"], copy, _button(copy, "Welche Nachrichten"))
@@ -543,7 +543,8 @@ async def test_members_say_they_come_and_attendees_get_a_broadcast(
     assert "Sobald du in /start zugestimmt hast" in plain.text
     await driver.press(fritz, plain, first[1])
     assert (
-        driver.last_answer()["text"] == "Um bei Treffen zuzusagen, stimm bitte zuerst in /start zu."
+        driver.last_answer()["text"]
+        == "Um bei Treffen zuzusagen, stimme bitte zuerst in /start zu."
     )
 
     panel = await _compose(driver, admin_user, "Bringt Kuchen mit")

@@ -440,6 +440,27 @@ async def test_plain_members_are_refused(
     assert (chat.welcome_enabled, chat.welcome_text) == (True, None)
 
 
+async def test_the_refusal_speaks_the_groups_language(
+    driver: BotDriver, fake_api: FakeBotAPI, app: Application, clock: Clock
+) -> None:
+    group = fake_api.add_group("KV International")
+    await _serve(app, group, language="en")
+    # A host is no organiser; her Telegram speaks German, the group English.
+    hanna = fake_api.add_user(first_name="Hanna", language_code="de")
+    async with app.session_pool() as session:
+        member = Member(id=hanna.id, first_name="Hanna", telegram_language="de")
+        member.roles.append(MemberRole(role=Role.HOST, granted_by=None))
+        session.add(member)
+        await session.commit()
+    for command in ("/willkommen aus", "/welcome default", "/welcome"):
+        reply = await _command(driver, hanna, group, command)
+        assert reply.text == "Sorry, only organisers can change the welcome."
+        assert reply.message["reply_to_message"]["from"]["id"] == hanna.id
+    chat = await _served(app, group)
+    assert (chat.welcome_enabled, chat.welcome_text) == (True, None)
+    assert fake_api.sent_to(hanna.id) == []
+
+
 UNKNOWN_PLACEHOLDER = (
     "I can't fill in {placeholder}: only {names} and {kv} may stand in curly braces. "
     "Nothing was saved."
@@ -449,7 +470,8 @@ OPEN_BRACE = (
     "Nothing was saved."
 )
 TOO_LONG = (
-    "That text is too long: {length} characters, at most {limit} are possible. Nothing was saved."
+    "That text is too long: {length} character, at most {limit} are possible. Nothing was saved.",
+    "That text is too long: {length} characters, at most {limit} are possible. Nothing was saved.",
 )
 NO_TEXT = (
     "Write your text after the command, for example:\n"
@@ -472,7 +494,10 @@ async def test_invalid_custom_texts_are_rejected_and_nothing_is_stored(
         ),
         ("Hallo {names", _t(app, "de", OPEN_BRACE).format(**keep)),
         ("Hallo }", _t(app, "de", OPEN_BRACE).format(**keep)),
-        ("x" * 1001, _t(app, "de", TOO_LONG).format(length=1001, limit=1000)),
+        (
+            "x" * 1001,
+            app.i18n.gettext(*TOO_LONG, n=1001, locale="de").format(length=1001, limit=1000),
+        ),
         ("", _t(app, "de", NO_TEXT).format(**keep)),
     ]
     for text, expected in cases:

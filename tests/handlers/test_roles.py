@@ -34,7 +34,7 @@ async def test_grant_by_username_and_revoke(
 ) -> None:
     anna = await _known(driver, fake_api, "Anna", "anna_k")
     [panel] = await driver.send(admin_user, "/rolle @Anna_K")
-    assert panel.text.startswith(f"Anna (ID {anna.id}) hat diese Rollen: Mitglied.")
+    assert panel.text.startswith(f"Anna (ID {anna.id}) hat diese Rolle: Mitglied.")
     assert [text for text, _ in panel.buttons] == [
         "➕ Gastgeber:in",
         "➕ Organisator:in",
@@ -50,7 +50,7 @@ async def test_grant_by_username_and_revoke(
     assert note.text.startswith("Du hast jetzt die Rolle Organisator:in.")
     panel_now = fake_api.sent_to(admin_user.id)[-1]
     assert panel_now.message_id == panel.message_id
-    assert "hat diese Rollen: Organisator:in." in panel_now.text
+    assert "hat diese Rolle: Organisator:in." in panel_now.text
     assert "✅ Organisator:in" in [text for text, _ in panel_now.buttons]
     scope = BotCommandScopeChat(chat_id=anna.id).model_dump_json(exclude_none=True)
     assert (scope, "") in fake_api.commands
@@ -85,7 +85,7 @@ async def test_two_step_conversation(
     assert question.text.startswith("Wessen Rollen möchtest du ändern?")
     [retry] = await driver.send(admin_user, "@nobody_here")
     assert retry.text.startswith("@nobody_here kenne ich nicht.")
-    assert retry.text.endswith("Versuch es noch einmal, oder /abbrechen.")
+    assert retry.text.endswith("Versuche es noch einmal oder tippe /abbrechen.")
     [too_long] = await driver.send(admin_user, "x" * 300)
     assert too_long.text.startswith("Das ist zu lang")
     forward = await admin_user.send_message("Hi", forward_from=anna)
@@ -135,7 +135,7 @@ async def test_admin_edge_cases(
     await driver.press(admin_user, panel, _button(panel, "Admin"))
     assert (
         driver.last_answer()["text"]
-        == "Ada ist über ADMIN_IDS Admin; das lässt sich nur dort ändern."
+        == "Wer in ADMIN_IDS steht, bleibt Admin; das lässt sich nur dort ändern."
     )
     # A button for someone the bot never met, or a role that can't be granted.
     await driver.press(admin_user, panel, "role1:999999:host:1")
@@ -166,13 +166,55 @@ async def test_granted_admin_can_grant_but_not_drop_own_admin(
 
 async def test_role_list(driver: BotDriver, fake_api: FakeBotAPI, admin_user: FakeUser) -> None:
     [reply] = await driver.send(admin_user, "/rollen")
-    assert reply.text == f"Rollen in diesem KV:\n\n• Ada (id {admin_user.id}): Admin (ADMIN_IDS)"
+    assert reply.text == f"Rollen in diesem KV:\n\n• Ada (ID {admin_user.id}): Admin (ADMIN_IDS)"
     anna = await _known(driver, fake_api, "<i>Anna</i>", "anna_k")
     [panel] = await driver.send(admin_user, "/rolle @anna_k")
     await driver.press(admin_user, panel, _button(panel, "Gastgeber:in"))
     [reply] = await driver.send(admin_user, "/roles")
     lines = reply.text.splitlines()
     assert lines[0] == "Rollen in diesem KV:"
-    assert f"• <i>Anna</i> (id {anna.id}): Gastgeber:in" in lines
-    assert f"• Ada (id {admin_user.id}): Admin (ADMIN_IDS)" in lines
+    assert f"• <i>Anna</i> (ID {anna.id}): Gastgeber:in" in lines
+    assert f"• Ada (ID {admin_user.id}): Admin (ADMIN_IDS)" in lines
     assert "&lt;i&gt;Anna&lt;/i&gt;" in reply.html
+
+
+async def test_a_member_pressing_a_real_role_button_is_refused_and_nothing_changes(
+    driver: BotDriver, fake_api: FakeBotAPI, app: Application, admin_user: FakeUser
+) -> None:
+    mallory = await _known(driver, fake_api, "Mallory", "mallory")
+    [panel] = await driver.send(admin_user, "/rolle @mallory")
+    make_admin = _button(panel, "Admin")
+    # Mallory got hold of the button's data (it is no secret) and presses it herself.
+    [reply] = await driver.send(mallory, "/rolle @mallory")
+    assert reply.text == "Das dürfen leider nur Admins."
+    before = len(fake_api.sent_to(mallory.id))
+    assert await driver.press(mallory, reply, make_admin) == []
+    answer = driver.last_answer()
+    assert answer["text"] == "Das dürfen leider nur Admins."
+    assert answer["show_alert"] is True  # a real refusal, not a harmless double tap
+    assert await _roles(app, mallory.id) == set()
+    assert len(fake_api.sent_to(mallory.id)) == before
+    assert panel.edits == 0  # the admin's panel is untouched
+
+
+async def test_an_admin_demoted_mid_conversation_is_refused_at_the_next_step(
+    driver: BotDriver, fake_api: FakeBotAPI, app: Application, admin_user: FakeUser
+) -> None:
+    bea = await _known(driver, fake_api, "Bea", "bea")
+    carl = await _known(driver, fake_api, "Carl", "carl")
+    [panel] = await driver.send(admin_user, "/rolle @bea")
+    await driver.press(admin_user, panel, _button(panel, "Admin"))
+    [bea_panel] = await driver.send(bea, "/rolle @carl")
+    [question] = await driver.send(bea, "/rolle")
+    assert question.text.startswith("Wessen Rollen möchtest du ändern?")
+    await driver.press(admin_user, panel, _button(panel, "Admin"))  # taken back meanwhile
+    assert await _roles(app, bea.id) == set()
+
+    [reply] = await driver.send(bea, "@carl")
+    assert reply.text == "Das dürfen leider nur Admins."
+    # The step is over: the next text is stray, not a name.
+    [stray] = await driver.send(bea, "@carl")
+    assert stray.text.startswith("Ich verstehe Befehle und Knöpfe.")
+    await driver.press(bea, bea_panel, _button(bea_panel, "Gastgeber:in"))
+    assert driver.last_answer()["text"] == "Das dürfen leider nur Admins."
+    assert await _roles(app, carl.id) == set()

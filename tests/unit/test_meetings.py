@@ -109,3 +109,56 @@ async def test_only_real_meetings_and_only_with_consent(session_pool: SessionPoo
             )
         assert error.value.reason == "no_consent"
         assert await session.scalar(select(func.count()).select_from(Meeting)) == 0
+
+
+@pytest.mark.parametrize("timestamp", [99999999999999, -99999999999999])
+def test_a_forged_timestamp_is_an_unknown_meeting(timestamp: int) -> None:
+    with pytest.raises(meetings.MeetingError) as error:
+        meetings.meeting_start(timestamp)
+    assert error.value.reason == "unknown"
+
+
+def test_a_timestamp_is_a_utc_start() -> None:
+    assert meetings.meeting_start(int(NOW.timestamp())) == NOW
+
+
+TWO_GROUPS = """
+name: KV
+groups:
+  - key: st
+    name: Stammtisch
+    type: stammtisch
+    meets: every Thursday 19:00
+  - key: ag
+    name: AG
+    type: ag
+    meets: every Thursday 19:00
+  - key: bg
+    name: Basisgruppe
+    type: basisgruppe
+    meets: first Monday of the month 18:30
+"""
+
+
+async def test_upcoming_is_soonest_first_within_reach_and_capped(
+    session_pool: SessionPool,
+) -> None:
+    async with session_pool() as session:
+        await apply_setup(session, load_setup(TWO_GROUPS))
+        await session.commit()
+        dates = await meetings.upcoming(
+            session, now=NOW, zone=BERLIN, ahead=timedelta(days=14), limit=10
+        )
+        # Tuesday 1 Dec 2026: Thursdays 3rd and 10th, groups at the same time in file order,
+        # the Monday (7th) between them; nothing after two weeks.
+        assert [(at.astimezone(BERLIN).day, group.name) for at, group in dates] == [
+            (3, "Stammtisch"),
+            (3, "AG"),
+            (7, "Basisgruppe"),
+            (10, "Stammtisch"),
+            (10, "AG"),
+        ]
+        capped = await meetings.upcoming(
+            session, now=NOW, zone=BERLIN, ahead=timedelta(days=14), limit=2
+        )
+        assert capped == dates[:2]

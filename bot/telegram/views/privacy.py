@@ -1,0 +1,144 @@
+"""/datenschutz: what is stored and why, everything stored about a member, and erasing it."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from zoneinfo import ZoneInfo
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from babel import Locale, UnknownLocaleError
+
+from bot.telegram.callbacks import PrivacyAction, PrivacyCallback
+from bot.telegram.format import esc, format_day, formatting_locale, meeting_dates
+from bot.telegram.labels import category_label, frequency_label, slot_label
+from models import Category, ContactFrequency, Group, Meeting, Member
+
+FREQUENCIES = {frequency.value: frequency for frequency in ContactFrequency}
+
+
+def _button(text: str, action: PrivacyAction) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=PrivacyCallback(action=action).pack())
+
+
+def overview(
+    kv: str, contact: str | None, *, has_data: bool
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """What is stored, why, how long, who sees it; buttons to see and erase it, if there is any."""
+    text = _(
+        "<b>Privacy</b>\n\n"
+        "<b>Always:</b> your Telegram id and language, so I can answer you, and which kinds of "
+        "messages you switched off.\n"
+        "<b>Only if you agreed:</b> your first name and username, your topics, Stadtteil, "
+        "ways to take part, free time, how often you want to hear from us, the groups you "
+        "joined and the meetings you said you come to.\n\n"
+        "<b>Why:</b> to suggest groups and dates and to tell hosts you're coming.\n"
+        "<b>Who sees it:</b> the organisers of {kv}; hosts see the names of their group's "
+        "members. Nobody else.\n"
+        "<b>How long:</b> until you delete it here."
+    ).format(kv=esc(kv))
+    if contact:
+        text += "\n\n" + _("Questions about privacy: {contact}").format(contact=esc(contact))
+    if not has_data:
+        return text, None
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [_button(_("Show my data"), PrivacyAction.SHOW)],
+            [_button(_("Delete everything"), PrivacyAction.ASK)],
+        ]
+    )
+    return text, keyboard
+
+
+def _language_name(code: str) -> str:
+    """A language code ("de", "en-GB") in words of the current language ("Englisch")."""
+    try:
+        name = Locale.parse(code, sep="-").get_display_name(formatting_locale())
+    except (UnknownLocaleError, ValueError):
+        name = None
+    return esc(name or code)
+
+
+def _coming(meetings: Sequence[Meeting], zone: ZoneInfo) -> str:
+    """ "Stammtisch Mitte (Do., 4. Dez., 19:00 · Do., 11. Dez., 19:00); AG Frieden (…)"."""
+    by_group: dict[int, tuple[Group, list[Meeting]]] = {}
+    for meeting in meetings:
+        by_group.setdefault(meeting.group_id, (meeting.group, []))[1].append(meeting)
+    return "; ".join(
+        f"{esc(group.name)} ({meeting_dates((m.starts_at for m in those), zone)})"
+        for group, those in by_group.values()
+    )
+
+
+def my_data(
+    member: Member,
+    *,
+    groups: Sequence[Group],
+    coming: Sequence[Meeting],
+    switched_off: Collection[Category],
+    zone: ZoneInfo,
+) -> str:
+    """Everything stored about `member`, one line per kind, dates in the member's locale."""
+    nothing = _("not given")
+    lines = [_("<b>What I store about you</b>")]
+    lines.append(_("Telegram ID: {value}").format(value=member.id))
+    language = member.language or member.telegram_language
+    lines.append(
+        _("Language: {value}").format(value=_language_name(language) if language else nothing)
+    )
+    if member.first_name:
+        lines.append(_("First name: {value}").format(value=esc(member.first_name)))
+    if member.username:
+        lines.append(_("Username: @{value}").format(value=esc(member.username)))
+    profile = member.profile
+    if profile is not None:
+        topics = ", ".join(esc(topic.name) for topic in profile.topics) or nothing
+        lines.append(_("Topics: {value}").format(value=topics))
+        district = esc(profile.district.name) if profile.district else nothing
+        lines.append(_("Stadtteil: {value}").format(value=district))
+        kinds = ", ".join(esc(kind.name) for kind in profile.activity_types) or nothing
+        lines.append(_("Ways to take part: {value}").format(value=kinds))
+        slots = ", ".join(slot_label(slot) for slot in profile.free_time) or nothing
+        lines.append(_("When you have time: {value}").format(value=slots))
+        frequency = FREQUENCIES.get(profile.contact_frequency or "")
+        lines.append(
+            _("How often you want to hear from us: {value}").format(
+                value=frequency_label(frequency) if frequency else nothing
+            )
+        )
+        lines.append(_("Agreed on: {value}").format(value=format_day(profile.consent_at, zone)))
+    if groups:
+        names = ", ".join(esc(group.name) for group in groups)
+        lines.append(_("Groups: {value}").format(value=names))
+    if coming:
+        lines.append(_("Meetings you come to: {value}").format(value=_coming(coming, zone)))
+    if switched_off:
+        names = ", ".join(category_label(category) for category in sorted(switched_off))
+        lines.append(_("Messages you switched off: {value}").format(value=names))
+    return "\n".join(lines)
+
+
+def confirm_erase() -> tuple[str, InlineKeyboardMarkup]:
+    """The question before erasing, with yes and no."""
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                _button(_("Yes, delete everything"), PrivacyAction.ERASE),
+                _button(_("Keep it"), PrivacyAction.KEEP),
+            ]
+        ]
+    )
+    text = _("Really delete everything I know about you? Your groups are left as well.")
+    return text, keyboard
+
+
+def kept() -> str:
+    """The answer to "keep it"."""
+    return _("Nothing was deleted.")
+
+
+def erased(anything: bool) -> str:
+    """The answer after erasing."""
+    if anything:
+        return _("Done. I deleted your name, your answers and your groups.")
+    return _("There was nothing to delete.")

@@ -1,0 +1,92 @@
+"""/datenschutz: what is stored and why, show everything stored about me, erase it."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import directory, meetings
+from bot.services.preferences import opted_out_categories
+from bot.services.profile import withdraw_consent
+from bot.settings import Settings
+from bot.telegram.callbacks import PrivacyAction, PrivacyCallback
+from bot.telegram.commands import PRIVACY
+from bot.telegram.guards import private_router
+from bot.telegram.screens import Shown, edit
+from bot.telegram.views import privacy as views
+from models import Member
+from models.base import utcnow
+
+
+async def show_privacy(
+    message: Message, session: AsyncSession, member: Member, settings: Settings
+) -> None:
+    """What is stored, why, how long, who sees it; and the buttons to see and delete it."""
+    kv = await directory.kv_name(session, settings.kv_name)
+    contact = await directory.privacy_contact(session)
+    # Without consent only the id and the language are kept: nothing to show or delete.
+    has_data = member.consented or member.first_name is not None
+    text, keyboard = views.overview(kv, contact, has_data=has_data)
+    await message.answer(text, reply_markup=keyboard)
+
+
+async def show_pressed(
+    query: CallbackQuery,
+    message: Message,
+    session: AsyncSession,
+    member: Member,
+    settings: Settings,
+) -> None:
+    """Everything stored about the member, as a new message."""
+    text = views.my_data(
+        member,
+        groups=await directory.member_groups(session, member.id),
+        coming=await meetings.my_meetings(session, member.id, utcnow()),
+        switched_off=await opted_out_categories(session, member.id),
+        zone=settings.zone,
+    )
+    await query.answer()
+    await message.answer(text)
+
+
+async def ask_pressed(query: CallbackQuery, message: Message) -> None:
+    """Ask before erasing."""
+    text, keyboard = views.confirm_erase()
+    await query.answer()
+    await message.answer(text, reply_markup=keyboard)
+
+
+async def keep_pressed(query: CallbackQuery, message: Message) -> None:
+    """The member changed their mind."""
+    await query.answer()
+    await edit(message, views.kept(), None)
+
+
+async def erase_pressed(
+    query: CallbackQuery,
+    message: Message,
+    session: AsyncSession,
+    member: Member,
+    state: FSMContext,
+) -> None:
+    """Erase profile, groups, meetings, message settings, name; end any conversation step."""
+    erased = await withdraw_consent(session, member)
+    await session.commit()
+    await state.clear()
+    await query.answer()
+    await edit(message, views.erased(erased), None)
+
+
+def create_router() -> Router:
+    """Privacy in the private chat; open to everyone, consent or not."""
+    router = private_router(__name__)
+    router.message.register(show_privacy, Command(*PRIVACY.aliases))
+    pressed = router.callback_query.register
+    pressed(show_pressed, PrivacyCallback.filter(F.action == PrivacyAction.SHOW), Shown())
+    pressed(ask_pressed, PrivacyCallback.filter(F.action == PrivacyAction.ASK), Shown())
+    pressed(keep_pressed, PrivacyCallback.filter(F.action == PrivacyAction.KEEP), Shown())
+    pressed(erase_pressed, PrivacyCallback.filter(F.action == PrivacyAction.ERASE), Shown())
+    return router
