@@ -24,8 +24,9 @@ from bot.services.profile import join_group
 from bot.settings import Settings
 from bot.telegram.callbacks import GroupAction, GroupCallback
 from bot.telegram.commands import GROUPS
-from bot.telegram.guards import Consented, OnMessage, explain, private_router
+from bot.telegram.guards import Consented, explain, private_router
 from bot.telegram.notify import Render, tell
+from bot.telegram.screens import Shown
 from bot.telegram.views import groups as views
 from bot.telegram.views import start as start_views
 from models import Member
@@ -192,7 +193,7 @@ async def _tell(
 def create_router() -> Router:
     """/gruppen and the buttons under suggestions, the directory and details."""
     router = private_router(__name__)
-    router.callback_query.filter(OnMessage())
+    router.callback_query.filter(Shown())
     router.message.register(show_groups, Command(*GROUPS.aliases))
 
     def on(action: GroupAction) -> CallbackQueryFilter:

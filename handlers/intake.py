@@ -23,8 +23,9 @@ from bot.settings import Settings
 from bot.telegram import intake_steps
 from bot.telegram.callbacks import IntakeAction, IntakeCallback, IntakeStep
 from bot.telegram.commands import PROFILE
-from bot.telegram.guards import Consented, OnMessage, explain, private_router
+from bot.telegram.guards import Consented, explain, private_router
 from bot.telegram.intake_steps import BACK_TO_SUMMARY, ONE, ORDER, SEVERAL, STATE_OF, STEPS
+from bot.telegram.screens import Shown
 from bot.telegram.views import groups as group_views
 from bot.telegram.views import intake as views
 from bot.telegram.views import start as start_views
@@ -208,7 +209,7 @@ async def done(
 def create_router() -> Router:
     """/profil and the intake's buttons, for members who agreed to it."""
     router = private_router(__name__)
-    router.callback_query.filter(OnMessage(), Consented())
+    router.callback_query.filter(Shown(), Consented())
     router.message.register(profile_without_consent, Command(*PROFILE.aliases), ~Consented())
     router.message.register(show_profile, Command(*PROFILE.aliases))
 

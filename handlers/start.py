@@ -17,7 +17,8 @@ from bot.telegram import intake_steps
 from bot.telegram.callbacks import ConsentAction, ConsentCallback
 from bot.telegram.deeplinks import parse_payload
 from bot.telegram.format import esc, first_name_or_you
-from bot.telegram.guards import Consented, HasRoles, OnMessage, private_router
+from bot.telegram.guards import Consented, HasRoles, private_router
+from bot.telegram.screens import Shown
 from bot.telegram.views import start as views
 from models import Member, Role
 from models.base import utcnow
@@ -137,7 +138,7 @@ async def answered_before(query: CallbackQuery) -> None:
 def create_router() -> Router:
     """/start and the consent question in the private chat."""
     router = private_router(__name__)
-    router.callback_query.filter(OnMessage())
+    router.callback_query.filter(Shown())
     router.message.register(start_for_roles, CommandStart(), HasRoles(ROLE_GREETING))
     router.message.register(start, CommandStart())
     router.callback_query.register(

@@ -62,19 +62,6 @@ class Consented(Filter):
         return member is not None and member.consented
 
 
-class OnMessage(Filter):
-    """Passes a button press whose message the bot can still edit, as `message` in the data.
-
-    Telegram sends an InaccessibleMessage instead when the message was deleted or is too old;
-    such a press falls through to the routers after this one (the fallback's "no longer
-    valid"), so handlers need no check of their own.
-    """
-
-    async def __call__(self, query: CallbackQuery) -> bool | dict[str, Message]:
-        """The pressed message, or False."""
-        return {"message": query.message} if isinstance(query.message, Message) else False
-
-
 def private_router(name: str) -> Router:
     """A router for messages and buttons in the private chat with the bot."""
     router = Router(name=name)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import Message
@@ -28,6 +27,7 @@ from bot.services.profile import (
 )
 from bot.telegram.callbacks import IntakeStep
 from bot.telegram.labels import frequency_label, slot_label
+from bot.telegram.screens import edit
 from bot.telegram.views import intake as views
 from models import ContactFrequency, FreeTime, Member, Profile
 
@@ -234,11 +234,8 @@ async def screen(session: AsyncSession, member: Member, key: IntakeStep) -> view
 async def replace(message: Message, screen: views.Screen) -> None:
     """Edit `message` into `screen`; a message that can't be edited any more gets a fresh one.
 
-    The same content again (a repeated press) is no error: Telegram says "not modified".
+    The same content again (a repeated press) is no error (see bot.telegram.screens.edit).
     """
     text, keyboard = screen
-    try:
-        await message.edit_text(text, reply_markup=keyboard)
-    except TelegramBadRequest as exc:
-        if "not modified" not in exc.message:
-            await message.answer(text, reply_markup=keyboard)
+    if not await edit(message, text, keyboard):
+        await message.answer(text, reply_markup=keyboard)
