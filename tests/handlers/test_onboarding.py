@@ -358,6 +358,7 @@ async def test_reminder_once_and_the_newcomer_digest(
     assert await app.worker.run_once(now=now + timedelta(days=15)) == 1
     [digest] = fake_api.sent_to(organiser.id)[-1:]
     assert digest.text.startswith("Newcomers without a group (1)")
+    assert "This newcomer has been with us for 14 days or more" in digest.text
     assert f"• Anna (ID {anna.id})" in digest.text
     assert digest.reply_markup is not None
     assert digest.reply_markup["inline_keyboard"][0][0]["url"] == f"tg://user?id={anna.id}"
