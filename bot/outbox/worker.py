@@ -15,46 +15,27 @@ import asyncio
 import contextlib
 import heapq
 import logging
-import os
-import socket
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from aiogram.exceptions import (
-    TelegramAPIError,
-    TelegramBadRequest,
-    TelegramForbiddenError,
-    TelegramNetworkError,
-    TelegramNotFound,
-    TelegramRetryAfter,
-    TelegramServerError,
-    TelegramUnauthorizedError,
-)
-from aiogram.methods.base import Response
-from aiogram.types import InlineKeyboardMarkup, Message, MessageId
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import JobContext
-from bot.outbox.rendering import Copy, Rendered, Renderer
+from bot.outbox.rendering import Rendered, Renderer
+from bot.outbox.run import Job, Run, instance_name
+from bot.outbox.sending import attempt
 from bot.services import delivery
 from bot.services.locales import member_locale
 from bot.services.members import members_by_id, set_reachable
-from bot.services.pacing import Decision, Outcome, Pacer, RetryPolicy, classify, success
+from bot.services.pacing import Decision, Outcome, Pacer, RetryPolicy, classify
 from bot.services.preferences import opted_out_by_category
 from models import Delivery, DeliveryStatus, Member
 from models.base import utcnow
 
 logger = logging.getLogger(__name__)
-
-# aiogram parses every answer with `Response[<result type>]`; pydantic keeps such generic
-# classes only while something references them, so without these references a busy sender keeps
-# rebuilding them (about a fifth of the CPU time per message in the broadcast benchmark).
-_RESPONSE_TYPES = (Response[Message], Response[MessageId])
 
 
 IDLE_POLL = timedelta(seconds=5)
@@ -77,55 +58,6 @@ _SHORT_WAIT = 0.05
 WITHDRAWN = "withdrawn"
 UNREACHABLE = "unreachable"
 OPTED_OUT = "opted out"
-
-
-def instance_name() -> str:
-    """A name for this process in claimed rows: host, pid and a random part."""
-    return f"{socket.gethostname()[:30]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-
-
-@dataclass(slots=True)
-class _Job:
-    """One claimed row on its way out: what to send and how often it was tried."""
-
-    seq: int
-    chat: int
-    row: Delivery
-    rendered: tuple[str, InlineKeyboardMarkup | None] | Copy
-    attempts: int
-
-    def __lt__(self, other: _Job) -> bool:
-        return self.seq < other.seq
-
-
-@dataclass(slots=True)
-class _Run:
-    """What a sending run holds: claimed rows not sent yet, sends in flight, outcomes to write."""
-
-    claimed_at: datetime
-    started: float
-    # Claimed and allowed now (in claim order) / waiting for their chat's limit (by time).
-    ready: list[_Job] = field(default_factory=list)
-    waiting: list[tuple[float, _Job]] = field(default_factory=list)
-    in_flight: dict[asyncio.Task[None], _Job] = field(default_factory=dict)
-    outcomes: list[tuple[Delivery, Decision]] = field(default_factory=list)
-    # Chats that answered 403 during the run: their later rows are not tried again.
-    blocked: set[int] = field(default_factory=set)
-    claimed: int = 0
-    next_seq: int = 0
-    # Claiming the next batch while this one is sent; None when not running.
-    refill: asyncio.Task[None] | None = None
-    exhausted: bool = False
-    renewed: float = 0.0
-    done: bool = False
-
-    def unsent(self) -> list[_Job]:
-        """Claimed jobs that have not been handed to Telegram."""
-        return [*self.ready, *(job for _, job in self.waiting)]
-
-    def held_ids(self) -> list[int]:
-        """Rows still claimed by this run and not yet recorded."""
-        return [job.row.id for job in [*self.unsent(), *self.in_flight.values()]]
 
 
 class DeliveryWorker:
@@ -243,13 +175,13 @@ class DeliveryWorker:
 
         Returns how many rows were claimed (0: nothing was due).
         """
-        run = _Run(claimed_at=now, started=time.monotonic())
+        run = Run(claimed_at=now, started=time.monotonic())
         if not await self._claim_into(run, now):
             return 0
         await self._send(run, more=more)
         return run.claimed
 
-    async def _claim_into(self, run: _Run, now: datetime) -> int:
+    async def _claim_into(self, run: Run, now: datetime) -> int:
         """Claim a batch, record what is not to be sent, queue the rest; returns rows claimed."""
         async with self._ctx.session_pool() as session:
             rows = await delivery.claim_due(
@@ -270,14 +202,14 @@ class DeliveryWorker:
             heapq.heappush(run.ready, job)
         return len(rows)
 
-    async def _prepare(self, rows: list[Delivery], *, first_seq: int) -> list[_Job]:
+    async def _prepare(self, rows: list[Delivery], *, first_seq: int) -> list[Job]:
         """Skip, withdraw or render every row of the batch, in one transaction.
 
         Returns what is to be sent; everything else is recorded (and committed) here, without
         using a pacing token.
         """
         skipped: dict[tuple[DeliveryStatus, str], list[int]] = defaultdict(list)
-        jobs: list[_Job] = []
+        jobs: list[Job] = []
         i18n = self._ctx.i18n
         async with self._ctx.session_pool() as session:
             members = await members_by_id(session, {row.recipient_id for row in rows})
@@ -312,7 +244,7 @@ class DeliveryWorker:
                     elif rendered is None:
                         skipped[DeliveryStatus.CANCELLED, WITHDRAWN].append(row.id)
                     else:
-                        jobs.append(_Job(seq, chat, row, rendered, row.attempts))
+                        jobs.append(Job(seq, chat, row, rendered, row.attempts))
             for (status, reason), ids in skipped.items():
                 await delivery.mark_many(session, ids, status=status, reason=reason)
             await session.commit()
@@ -331,7 +263,7 @@ class DeliveryWorker:
             logger.exception("rendering delivery %s (%s) failed", row.id, row.kind)
             return Decision(Outcome.FAILED, reason=f"rendering failed: {type(exc).__name__}")
 
-    async def _refill(self, run: _Run) -> None:
+    async def _refill(self, run: Run) -> None:
         """Claim the next batch while the current one is still being sent."""
         try:
             await self._reclaim_if_due()
@@ -347,7 +279,7 @@ class DeliveryWorker:
 
     # --- sending -------------------------------------------------------------------------------
 
-    async def _send(self, run: _Run, *, more: bool) -> None:
+    async def _send(self, run: Run, *, more: bool) -> None:
         """Send every job when the pacer allows, a bounded number at once; record outcomes."""
         flusher = asyncio.create_task(self._flush_loop(run), name="delivery-flush")
         run.exhausted = not more
@@ -369,7 +301,7 @@ class DeliveryWorker:
             run.waiting.clear()
             await self._release(unsent)
 
-    async def _dispatch(self, run: _Run) -> None:
+    async def _dispatch(self, run: Run) -> None:
         pacer = self._pacer
         # Claim the next batch while this much is left: the claim overlaps with sending.
         low_water = self._batch_size // 2
@@ -425,11 +357,18 @@ class DeliveryWorker:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._changed.wait(), timeout=seconds)
 
-    async def _deliver(self, run: _Run, job: _Job) -> None:
+    async def _deliver(self, run: Run, job: Job) -> None:
         try:
             job.attempts += 1
             try:
-                decision = await self._attempt(job.row, job.rendered, job.attempts)
+                decision = await attempt(
+                    self._ctx.bot,
+                    job.row.recipient_id,
+                    job.rendered,
+                    attempts=job.attempts,
+                    paid=self._ctx.settings.paid_broadcast,
+                    policy=self._policy,
+                )
             except Exception as exc:
                 logger.exception("sending delivery %s failed unexpectedly", job.row.id)
                 decision = classify(
@@ -453,50 +392,14 @@ class DeliveryWorker:
             run.in_flight.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
             self._changed.set()
 
-    async def _attempt(
-        self, row: Delivery, rendered: tuple[str, InlineKeyboardMarkup | None] | Copy, attempts: int
-    ) -> Decision:
-        # Telegram's paid broadcasts lift the global limit to 1000/s (PAID_BROADCAST).
-        paid = self._ctx.settings.paid_broadcast or None
-        try:
-            if isinstance(rendered, Copy):
-                await self._ctx.bot.copy_message(
-                    row.recipient_id,
-                    rendered.from_chat_id,
-                    rendered.message_id,
-                    reply_markup=rendered.reply_markup,
-                    allow_paid_broadcast=paid,
-                )
-            else:
-                text, keyboard = rendered
-                await self._ctx.bot.send_message(
-                    row.recipient_id, text, reply_markup=keyboard, allow_paid_broadcast=paid
-                )
-        except TelegramRetryAfter as exc:
-            return classify(status=429, retry_after=exc.retry_after, attempts=attempts)
-        except TelegramForbiddenError as exc:
-            return classify(status=403, description=exc.message, attempts=attempts)
-        except (TelegramBadRequest, TelegramNotFound, TelegramUnauthorizedError) as exc:
-            status = {TelegramNotFound: 404, TelegramUnauthorizedError: 401}.get(type(exc), 400)
-            return classify(status=status, description=exc.message, attempts=attempts)
-        except TelegramServerError as exc:
-            return classify(
-                status=500, description=exc.message, attempts=attempts, policy=self._policy
-            )
-        except (TelegramNetworkError, TimeoutError, TelegramAPIError) as exc:
-            return classify(
-                status=None, description=str(exc), attempts=attempts, policy=self._policy
-            )
-        return success()
-
     # --- recording outcomes --------------------------------------------------------------------
 
-    def _add_outcome(self, run: _Run, job: _Job, decision: Decision) -> None:
+    def _add_outcome(self, run: Run, job: Job, decision: Decision) -> None:
         run.outcomes.append((job.row, decision))
         if len(run.outcomes) >= FLUSH_EVERY:
             self._flush_now.set()
 
-    async def _flush_loop(self, run: _Run) -> None:
+    async def _flush_loop(self, run: Run) -> None:
         """Write outcomes every FLUSH_SECONDS or FLUSH_EVERY results; renew long-held claims."""
         renew_every = self._lease.total_seconds() / 3
         while not run.done:
@@ -512,7 +415,7 @@ class DeliveryWorker:
                 # The outcomes stay in the run; the next flush (or the last) writes them.
                 logger.exception("recording delivery outcomes failed; trying again")
 
-    async def _renew(self, run: _Run, elapsed: float) -> None:
+    async def _renew(self, run: Run, elapsed: float) -> None:
         # The claim's clock is the run's (tests run batches at a fixed `now`).
         now = run.claimed_at + timedelta(seconds=elapsed)
         async with self._ctx.session_pool() as session:
@@ -520,7 +423,7 @@ class DeliveryWorker:
             await session.commit()
         run.renewed = elapsed
 
-    async def _flush(self, run: _Run) -> None:
+    async def _flush(self, run: Run) -> None:
         outcomes, run.outcomes = run.outcomes, []
         if not outcomes:
             return
