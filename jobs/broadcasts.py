@@ -65,7 +65,8 @@ async def post_progress(
         await session.commit()
         if not (may_edit or announce):
             return
-        await session.refresh(broadcast)
+        # Read again: finishing (here or by another instance) changed its status.
+        broadcast = await broadcasts.find(session, broadcast_id)
         progress = await broadcasts.progress(session, broadcast, now)
         reasons = await broadcasts.failure_reasons(session, broadcast_id) if finished else []
         locale = member_locale(

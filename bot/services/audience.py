@@ -72,10 +72,6 @@ class Audience:
         """The ids chosen for one kind."""
         return getattr(self, dimension)
 
-    def toggled(self, dimension: Dimension, value: int) -> Audience:
-        """The audience with `value` added to or removed from `dimension`."""
-        return replace(self, **{dimension: self.values(dimension) ^ {value}})
-
     def with_value(self, dimension: Dimension, value: int, choosable: Iterable[Option]) -> Audience:
         """The audience with `value` chosen for `dimension` (chosen already: the same).
 
