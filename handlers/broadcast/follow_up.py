@@ -6,9 +6,11 @@ unknown or already ended one, which handlers.broadcast explains.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,7 +18,7 @@ from bot.services import broadcasts
 from bot.telegram.callbacks import BroadcastAction, BroadcastCallback
 from bot.telegram.views import broadcast as views
 from handlers.broadcast.flow import OnScreen, show
-from models import BroadcastStatus
+from models import Broadcast, BroadcastStatus
 from models.base import utcnow
 
 logger = logging.getLogger(__name__)
@@ -37,6 +39,7 @@ async def stop_confirmed(
     callback_data: BroadcastCallback,
     screen: Message,
     session: AsyncSession,
+    bot: Bot,
 ) -> None:
     """Stop it: what is not sent yet is cancelled; the question turns into the report."""
     now = utcnow()
@@ -54,6 +57,21 @@ async def stop_confirmed(
         views.report_text(stopped, progress, reasons, cancelled=True),
         views.report_keyboard(stopped.id),
     )
+    await _end_progress_message(bot, stopped, views.progress_text(stopped, progress))
+
+
+async def _end_progress_message(bot: Bot, broadcast: Broadcast, text: str) -> None:
+    """The progress message says it was stopped (the job edits only running broadcasts')."""
+    if broadcast.progress_chat_id is None or broadcast.progress_message_id is None:
+        return
+    # Too old to edit, or deleted: the report just shown says it all anyway.
+    with contextlib.suppress(TelegramAPIError):
+        await bot.edit_message_text(
+            text=text,
+            chat_id=broadcast.progress_chat_id,
+            message_id=broadcast.progress_message_id,
+            reply_markup=None,
+        )
 
 
 async def keep_pressed(query: CallbackQuery, screen: Message) -> None:

@@ -229,7 +229,9 @@ async def test_send_now_delivers_copies_and_reports(
     assert "Zugestellt: 1 von 3" in report.text
     assert "Nicht erreichbar (Bot blockiert): 2" in report.text
     assert "Ausgelassen, weil Ankündigungen abgeschaltet: 1" in report.text
-    assert "Rundschreiben #1 geht raus" in panel.text
+    # The progress message says it is finished, with the unreachable counted apart.
+    assert panel.text.startswith("Rundschreiben #1 ist verschickt")
+    assert "Fertig: 1 zugestellt, 2 nicht erreichbar (Bot blockiert)" in panel.text
     assert panel.buttons == []  # no stop button once it is done
     # The report goes out once, however often the job runs.
     await run_broadcasts(app.job_context())
@@ -449,6 +451,10 @@ async def test_stop_a_running_and_a_scheduled_broadcast(
     await _press(driver, admin_user, ask, "Ja, stoppen")
     assert ask.text.startswith("Rundschreiben #1 wurde gestoppt.")
     assert "Nicht verschickt: 3" in ask.text
+    # The progress message no longer says it goes out, and has no stop button left.
+    assert panel.text.startswith("Rundschreiben #1 wurde gestoppt.")
+    assert "0 zugestellt, 1 nicht erreichbar (Bot blockiert), 3 nicht verschickt" in panel.text
+    assert panel.buttons == []
     await _drain(app)
     for name in ("Anna", "Ben", "Cem"):
         assert fake_api.sent_to(people[name].id) == []

@@ -1,8 +1,8 @@
-"""How broadcasts read: plural forms, local times."""
+"""How broadcasts read: progress with the unreachable counted apart, plural forms."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,8 +11,10 @@ from aiogram.utils.i18n import I18n
 from bot.i18n import create_i18n
 from bot.services.audience import Reach
 from bot.services.broadcast_draft import Draft
+from bot.services.broadcasts import Progress
+from bot.telegram.views import broadcast as views
 from bot.telegram.views import broadcast_draft as draft_views
-from models import Category
+from models import Broadcast, BroadcastStatus, Category
 
 BERLIN = ZoneInfo("Europe/Berlin")
 AT = datetime(2026, 12, 24, 17, 0, tzinfo=UTC)
@@ -21,6 +23,48 @@ AT = datetime(2026, 12, 24, 17, 0, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def i18n() -> I18n:
     return create_i18n("de")
+
+
+def _broadcast(status: BroadcastStatus) -> Broadcast:
+    # 1.443 rows: 15 members had blocked the bot before it started.
+    return Broadcast(id=7, status=status, total=1443, unreachable=15, opted_out=0)
+
+
+def _progress(*, sent: int, blocked: int, open_rows: int) -> Progress:
+    return Progress(
+        total=1443,
+        sent=sent,
+        blocked=blocked,
+        failed=0,
+        cancelled=0,
+        open=open_rows,
+        rate=25.0,
+        remaining=timedelta(seconds=open_rows // 25),
+    )
+
+
+def test_running_progress_counts_the_known_unreachable_apart(i18n: I18n) -> None:
+    progress = _progress(sent=600, blocked=15, open_rows=828)
+    with i18n.context(), i18n.use_locale("de"):
+        text = views.progress_text(_broadcast(BroadcastStatus.SENDING), progress)
+    assert text.startswith("<b>Rundschreiben #7 geht raus</b>")
+    assert "600 von 1.428" in text
+    assert "Zugestellt: 600" in text
+    assert "Nicht erreichbar (Bot blockiert): 15" in text
+
+
+def test_finished_progress_says_so(i18n: I18n) -> None:
+    progress = _progress(sent=1428, blocked=15, open_rows=0)
+    broadcast = _broadcast(BroadcastStatus.DONE)
+    with i18n.context(), i18n.use_locale("de"):
+        german = views.progress_text(broadcast, progress)
+    with i18n.context(), i18n.use_locale("en"):
+        english = views.progress_text(broadcast, progress)
+    assert german.startswith("<b>Rundschreiben #7 ist verschickt</b>")
+    assert "Fertig: 1.428 zugestellt, 15 nicht erreichbar (Bot blockiert)" in german
+    assert "geht raus" not in german
+    assert "1.443" not in german
+    assert "Finished: 1,428 delivered, 15 unreachable (blocked the bot)" in english
 
 
 @pytest.mark.parametrize(

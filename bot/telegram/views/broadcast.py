@@ -22,7 +22,7 @@ from bot.telegram.callbacks import (
 )
 from bot.telegram.format import duration, esc, format_meeting, member_label, number
 from bot.telegram.labels import category_label
-from models import Broadcast, Member
+from models import Broadcast, BroadcastStatus, Member
 
 # Telegram's limit is 4096 characters; names beyond this many go into "and N more".
 MAX_LISTED = 150
@@ -108,14 +108,52 @@ def _bar(done: int, total: int) -> str:
     return "▓" * filled + "░" * (BAR_WIDTH - filled)
 
 
+def _outcome(progress: Progress) -> str:
+    """ "1.428 delivered, 15 unreachable (blocked the bot), 2 failed": what reached an end."""
+    parts = [_("{count} delivered").format(count=number(progress.sent))]
+    if progress.blocked:
+        parts.append(
+            _("{count} unreachable (blocked the bot)").format(count=number(progress.blocked))
+        )
+    if progress.failed:
+        parts.append(_("{count} failed").format(count=number(progress.failed)))
+    if progress.cancelled:
+        parts.append(_("{count} not sent").format(count=number(progress.cancelled)))
+    return ", ".join(parts)
+
+
 def progress_text(broadcast: Broadcast, progress: Progress) -> str:
-    """The running broadcast: sent of total, rate and time left."""
+    """The progress message: while it runs, what is sent of what is to send; then the outcome.
+
+    Members known to have blocked the bot are counted apart from the start: they are in the
+    broadcast's rows, but nothing is sent to them.
+    """
+    if broadcast.status is BroadcastStatus.DONE:
+        return "\n".join(
+            [
+                _("<b>Broadcast #{id} has gone out</b>").format(id=broadcast.id),
+                f"{_bar(1, 1)} " + _("Finished: {outcome}").format(outcome=_outcome(progress)),
+            ]
+        )
+    if broadcast.status is BroadcastStatus.CANCELLED:
+        return "\n".join(
+            [
+                _("<b>Broadcast #{id} was stopped.</b>").format(id=broadcast.id),
+                _outcome(progress),
+            ]
+        )
+    known = min(broadcast.unreachable, progress.done)
+    to_send, done = progress.total - known, progress.done - known
     lines = [
         _("<b>Broadcast #{id} is going out</b>").format(id=broadcast.id),
-        f"{_bar(progress.done, progress.total)} "
-        + _("{done} of {total}").format(done=number(progress.done), total=number(progress.total)),
+        f"{_bar(done, to_send)} "
+        + _("{done} of {total}").format(done=number(done), total=number(to_send)),
         _("Delivered: {count}").format(count=number(progress.sent)),
     ]
+    if progress.blocked:
+        lines.append(
+            _("Unreachable (blocked the bot): {count}").format(count=number(progress.blocked))
+        )
     if progress.rate > 0:
         lines.append(
             _("{rate} per second").format(rate=number(round(progress.rate, 1)))
