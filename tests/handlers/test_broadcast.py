@@ -112,7 +112,7 @@ async def _compose(
     [prompt] = await driver.send(organiser, "/rundschreiben")
     if any("Neues Rundschreiben" in label for label, _data in prompt.buttons):
         [prompt] = await driver.press(organiser, prompt, _button(prompt, "Neues Rundschreiben"))
-    assert prompt.text.startswith("Schick mir die Nachricht")
+    assert prompt.text.startswith("Schicke mir die Nachricht")
     [panel] = await driver.send(organiser, text, **options)
     return panel
 
@@ -137,7 +137,7 @@ async def test_preview_counts_exactly_and_says_who_is_left_out(
     driver: BotDriver, admin_user: FakeUser, people: dict[str, FakeUser]
 ) -> None:
     panel = await _compose(driver, admin_user)
-    assert "Empfänger:innen: alle Angemeldeten" in panel.text
+    assert "Zielgruppe: alle Angemeldeten" in panel.text
     # Anna, Ben, Cem; Dora switched announcements off, Emil blocked the bot, Fritz never agreed.
     assert "Empfänger:innen: 3" in panel.text
     assert "1 Mitglied hat Ankündigungen abgeschaltet." in panel.text
@@ -258,7 +258,7 @@ async def test_photo_and_document_keep_their_file(
     fake_api: FakeBotAPI,
 ) -> None:
     panel = await _compose(driver, admin_user, "Plakat für Samstag", photo="PHOTO1")
-    assert "Nachricht: ein Foto: “Plakat für Samstag”" in panel.text
+    assert "Nachricht: ein Foto: „Plakat für Samstag“" in panel.text
     await _press(driver, admin_user, panel, "Jetzt senden", "Ja, senden")
     await _drain(app)
     [copy] = fake_api.sent_to(people["Ben"].id)
@@ -277,7 +277,7 @@ async def test_unsupported_content_is_refused(
 ) -> None:
     del people
     [prompt] = await driver.send(admin_user, "/broadcast")
-    assert prompt.text.startswith("Schick mir")
+    assert prompt.text.startswith("Schicke mir")
     update = await admin_user.send_message("x")
     update["message"].pop("text")
     update["message"]["sticker"] = {
@@ -420,7 +420,7 @@ async def test_time_input_errors(
     del people
     panel = await _compose(driver, admin_user)
     [ask] = await driver.press(admin_user, panel, _button(panel, "Planen"))
-    assert "(Zeit in Berlin)" in ask.text
+    assert "(Uhrzeit in Berlin)" in ask.text
     [reply] = await driver.send(admin_user, "nächsten Dienstag")
     assert reply.text.startswith("Das habe ich nicht verstanden.")
     [reply] = await driver.send(admin_user, "01.01.2020 10:00")
@@ -474,7 +474,7 @@ async def test_stop_a_running_and_a_scheduled_broadcast(
     [listing] = await driver.send(admin_user, "/rundschreiben")
     assert listing.text.startswith("Geplante und laufende Rundschreiben")
     assert "#2" in listing.text
-    assert "“Später”" in listing.text
+    assert "„Später“" in listing.text
     [ask] = await driver.press(admin_user, listing, _button(listing, "#2 stoppen"))
     [_no] = [await driver.press(admin_user, ask, _button(ask, "Nein, weiter"))]
     assert driver.last_answer()["text"] == "Es geht weiter."
@@ -749,7 +749,7 @@ async def test_broadcast_lists_running_and_recent_first(
     del people
     # Nothing running or sent: straight to the message.
     [prompt] = await driver.send(admin_user, "/rundschreiben")
-    assert prompt.text.startswith("Schick mir die Nachricht")
+    assert prompt.text.startswith("Schicke mir die Nachricht")
     await driver.send(admin_user, "/abbrechen")
     panel = await _compose(driver, admin_user, "Später")
     await _press(driver, admin_user, panel, "Planen")
@@ -763,7 +763,7 @@ async def test_broadcast_lists_running_and_recent_first(
     [stray] = await driver.send(admin_user, "Hallo an alle")
     assert stray.text.startswith("Ich verstehe Befehle und Knöpfe.")
     [prompt] = await driver.press(admin_user, listing, _button(listing, "Neues Rundschreiben"))
-    assert prompt.text.startswith("Schick mir die Nachricht")
+    assert prompt.text.startswith("Schicke mir die Nachricht")
     # /abbrechen ends the new draft before it has a message.
     [cancelled] = await driver.send(admin_user, "/abbrechen")
     assert cancelled.text.startswith("Abgebrochen.")
@@ -786,7 +786,7 @@ async def test_broadcast_lists_running_and_recent_first(
             broadcast.finished_at = utcnow() - timedelta(days=8)
         await session.commit()
     [prompt] = await driver.send(admin_user, "/rundschreiben")
-    assert prompt.text.startswith("Schick mir die Nachricht")
+    assert prompt.text.startswith("Schicke mir die Nachricht")
 
 
 async def test_forged_actions_are_no_longer_valid_not_refused(

@@ -114,4 +114,4 @@ def test_a_scheduled_confirmation_names_the_local_time(i18n: I18n) -> None:
     draft = Draft(1, 2, "text", "Frohe Feiertage").scheduled(AT)
     with i18n.context(), i18n.use_locale("de"):
         text, _keyboard = draft_views.confirm(1, draft, BERLIN)
-    assert text.startswith("“Frohe Feiertage” am Do., 24. Dez., 18:00 an <b>1</b> Mitglied senden?")
+    assert text.startswith("„Frohe Feiertage“ am Do., 24. Dez., 18:00 an <b>1</b> Mitglied senden?")

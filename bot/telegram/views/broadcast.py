@@ -65,7 +65,8 @@ def content_label(content_type: str, summary: str) -> str:
         "voice": _("a voice message"),
     }
     if summary:
-        label = f"“{esc(summary)}”"
+        # Quotation marks differ by language: “…” in English, „…“ in German.
+        label = _("“{text}”").format(text=esc(summary))
         return f"{kinds[content_type]}: {label}" if content_type in kinds else label
     return kinds.get(content_type, _("a message"))
 
@@ -272,7 +273,12 @@ def unreached_text(broadcast_id: int, members: list[Member]) -> str:
     ]
     lines.extend(f"• {member_label(member)}" for member in members[:MAX_LISTED])
     if len(members) > MAX_LISTED:
-        lines.append(_("… and {count} more").format(count=number(len(members) - MAX_LISTED)))
+        more = len(members) - MAX_LISTED
+        lines.append(
+            _("… and {count} more member", "… and {count} more members", more).format(
+                count=number(more)
+            )
+        )
     return "\n".join(lines)
 
 
