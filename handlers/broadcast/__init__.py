@@ -14,6 +14,7 @@ from bot.services.broadcasts import BroadcastError, ScheduleError
 from bot.telegram.callbacks import BroadcastCallback
 from bot.telegram.commands import BROADCAST
 from bot.telegram.guards import explain, guard, private_router
+from bot.telegram.screens import Shown
 from bot.telegram.views import broadcast as views
 from bot.telegram.views import broadcast_draft as draft_views
 from handlers.broadcast import compose, follow_up
@@ -23,6 +24,8 @@ from handlers.broadcast.flow import BroadcastFlow
 def create_router() -> Router:
     """The broadcast feature in the private chat, guarded by the organiser role."""
     feature = private_router(__name__)
+    # Every button edits or answers its message: one too old to edit falls to the fallback.
+    feature.callback_query.filter(Shown())
     feature.include_routers(compose.create_router(), follow_up.create_router())
     # A chosen value that is gone is a real refusal of what was pressed: an alert.
     explain(feature, UnknownSegmentError, draft_views.segment_error_text, alert=True)

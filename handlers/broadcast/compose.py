@@ -28,7 +28,7 @@ from bot.telegram.callbacks import BroadcastAction, BroadcastCallback
 from bot.telegram.commands import BROADCAST
 from bot.telegram.views import broadcast as views
 from bot.telegram.views import broadcast_draft as draft_views
-from handlers.broadcast.flow import BroadcastFlow, OnScreen, OpenDraft, save, show
+from handlers.broadcast.flow import BroadcastFlow, OpenDraft, save, show
 from models.base import utcnow
 
 logger = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ async def _panel(
 
 async def _to_panel(
     query: CallbackQuery,
-    screen: Message,
+    message: Message,
     session: AsyncSession,
     state: FSMContext,
     draft: Draft,
@@ -76,12 +76,12 @@ async def _to_panel(
     text, keyboard = await _panel(session, draft, zone)
     await save(state, draft, BroadcastFlow.building)
     await query.answer()
-    await show(screen, text, keyboard)
+    await show(message, text, keyboard)
 
 
 async def _to_page(
     query: CallbackQuery,
-    screen: Message,
+    message: Message,
     session: AsyncSession,
     state: FSMContext,
     draft: Draft,
@@ -97,7 +97,7 @@ async def _to_page(
     )
     await save(state, draft, BroadcastFlow.building)
     await query.answer()
-    await show(screen, text, keyboard)
+    await show(message, text, keyboard)
 
 
 async def _ask_for_message(message: Message, state: FSMContext) -> None:
@@ -122,10 +122,10 @@ async def broadcast_command(
     await message.answer(text, reply_markup=keyboard)
 
 
-async def new_pressed(query: CallbackQuery, screen: Message, state: FSMContext) -> None:
+async def new_pressed(query: CallbackQuery, message: Message, state: FSMContext) -> None:
     """ "New broadcast" under the overview: ask for the message (a draft open until now ends)."""
     await query.answer()
-    await _ask_for_message(screen, state)
+    await _ask_for_message(message, state)
 
 
 async def message_received(
@@ -179,7 +179,7 @@ async def _options(
 async def page_pressed(
     query: CallbackQuery,
     callback_data: BroadcastCallback,
-    screen: Message,
+    message: Message,
     session: AsyncSession,
     settings: Settings,
     state: FSMContext,
@@ -188,13 +188,13 @@ async def page_pressed(
     """One kind of criterion (Stadtteil, topic, ...): its values to tick, page `value`."""
     dimension, options = await _options(session, callback_data)
     page = callback_data.value
-    await _to_page(query, screen, session, state, draft, dimension, options, page, settings.zone)
+    await _to_page(query, message, session, state, draft, dimension, options, page, settings.zone)
 
 
 async def add_pressed(
     query: CallbackQuery,
     callback_data: BroadcastCallback,
-    screen: Message,
+    message: Message,
     session: AsyncSession,
     settings: Settings,
     state: FSMContext,
@@ -205,13 +205,13 @@ async def add_pressed(
     value = callback_data.value
     draft = draft.with_audience(draft.audience.with_value(dimension, value, options))
     page = draft_views.page_of(options, value)
-    await _to_page(query, screen, session, state, draft, dimension, options, page, settings.zone)
+    await _to_page(query, message, session, state, draft, dimension, options, page, settings.zone)
 
 
 async def remove_pressed(
     query: CallbackQuery,
     callback_data: BroadcastCallback,
-    screen: Message,
+    message: Message,
     session: AsyncSession,
     settings: Settings,
     state: FSMContext,
@@ -222,13 +222,13 @@ async def remove_pressed(
     value = callback_data.value
     draft = draft.with_audience(draft.audience.without_value(dimension, value))
     page = draft_views.page_of(options, value)
-    await _to_page(query, screen, session, state, draft, dimension, options, page, settings.zone)
+    await _to_page(query, message, session, state, draft, dimension, options, page, settings.zone)
 
 
 async def clear_pressed(
     query: CallbackQuery,
     callback_data: BroadcastCallback,
-    screen: Message,
+    message: Message,
     session: AsyncSession,
     settings: Settings,
     state: FSMContext,
@@ -237,12 +237,12 @@ async def clear_pressed(
     """No value of this kind chosen any more."""
     dimension, options = await _options(session, callback_data)
     draft = draft.with_audience(draft.audience.cleared(dimension))
-    await _to_page(query, screen, session, state, draft, dimension, options, 0, settings.zone)
+    await _to_page(query, message, session, state, draft, dimension, options, 0, settings.zone)
 
 
 async def everyone_pressed(
     query: CallbackQuery,
-    screen: Message,
+    message: Message,
     session: AsyncSession,
     settings: Settings,
     state: FSMContext,
@@ -250,35 +250,35 @@ async def everyone_pressed(
 ) -> None:
     """Everyone who signed up: no criteria at all."""
     draft = draft.with_audience(segments.Audience())
-    await _to_panel(query, screen, session, state, draft, settings.zone)
+    await _to_panel(query, message, session, state, draft, settings.zone)
 
 
 async def home_pressed(
     query: CallbackQuery,
-    screen: Message,
+    message: Message,
     session: AsyncSession,
     settings: Settings,
     state: FSMContext,
     draft: Draft,
 ) -> None:
     """Back to the panel (from a page, or from a confirmation: its time is dropped)."""
-    await _to_panel(query, screen, session, state, draft.scheduled(None), settings.zone)
+    await _to_panel(query, message, session, state, draft.scheduled(None), settings.zone)
 
 
 async def kinds_pressed(
-    query: CallbackQuery, screen: Message, session: AsyncSession, state: FSMContext, draft: Draft
+    query: CallbackQuery, message: Message, session: AsyncSession, state: FSMContext, draft: Draft
 ) -> None:
     """The kinds of message to choose from, the current one ticked."""
     reach = await segments.reach(session, draft.audience, draft.category)
     await save(state, draft, BroadcastFlow.building)
     await query.answer()
-    await show(screen, *draft_views.category_page(draft.category, reach))
+    await show(message, *draft_views.category_page(draft.category, reach))
 
 
 async def kind_pressed(
     query: CallbackQuery,
     callback_data: BroadcastCallback,
-    screen: Message,
+    message: Message,
     session: AsyncSession,
     state: FSMContext,
     draft: Draft,
@@ -288,12 +288,12 @@ async def kind_pressed(
     reach = await segments.reach(session, draft.audience, draft.category)
     await save(state, draft, BroadcastFlow.building)
     await query.answer()
-    await show(screen, *draft_views.category_page(draft.category, reach))
+    await show(message, *draft_views.category_page(draft.category, reach))
 
 
 async def now_pressed(
     query: CallbackQuery,
-    screen: Message,
+    message: Message,
     session: AsyncSession,
     settings: Settings,
     state: FSMContext,
@@ -304,22 +304,22 @@ async def now_pressed(
     reach = await segments.reach(session, draft.audience, draft.category)
     await save(state, draft, BroadcastFlow.building)
     await query.answer()
-    await show(screen, *draft_views.confirm(len(reach.recipient_ids), draft, settings.zone))
+    await show(message, *draft_views.confirm(len(reach.recipient_ids), draft, settings.zone))
 
 
 async def later_pressed(
-    query: CallbackQuery, screen: Message, settings: Settings, state: FSMContext, draft: Draft
+    query: CallbackQuery, message: Message, settings: Settings, state: FSMContext, draft: Draft
 ) -> None:
     """Ask for the date and time; the panel stays usable meanwhile."""
     await save(state, draft, BroadcastFlow.waiting_for_time)
     await query.answer()
-    await screen.answer(draft_views.ask_for_time(settings.zone))
+    await message.answer(draft_views.ask_for_time(settings.zone))
 
 
 async def send_pressed(
     query: CallbackQuery,
     callback_data: BroadcastCallback,
-    screen: Message,
+    message: Message,
     session: AsyncSession,
     settings: Settings,
     state: FSMContext,
@@ -338,7 +338,7 @@ async def send_pressed(
     )
     if not scheduled:
         broadcasts.note_progress_message(
-            broadcast, chat_id=screen.chat.id, message_id=screen.message_id, at=now
+            broadcast, chat_id=message.chat.id, message_id=message.message_id, at=now
         )
     await state.clear()
     await session.commit()
@@ -357,14 +357,14 @@ async def send_pressed(
         text = views.progress_text(broadcast, await broadcasts.progress(session, broadcast, now))
         if wake_outbox is not None:
             wake_outbox()
-    await show(screen, text, views.progress_keyboard(broadcast.id))
+    await show(message, text, views.progress_keyboard(broadcast.id))
 
 
-async def discard_pressed(query: CallbackQuery, screen: Message, state: FSMContext) -> None:
+async def discard_pressed(query: CallbackQuery, message: Message, state: FSMContext) -> None:
     """Forget the draft; nothing was stored."""
     await state.clear()
     await query.answer()
-    await show(screen, draft_views.discarded())
+    await show(message, draft_views.discarded())
 
 
 async def draft_closed_pressed(query: CallbackQuery) -> None:
@@ -373,11 +373,11 @@ async def draft_closed_pressed(query: CallbackQuery) -> None:
 
 
 def _press(action: BroadcastAction, rule: Any = None) -> tuple[Any, ...]:
-    """The filters of a draft button: its action (and `rule`), an open draft, a message to edit."""
+    """The filters of a draft button: its action (and `rule`) and an open draft."""
     match = F.action == action
     if rule is not None:
         match = match & rule
-    return (BroadcastCallback.filter(match), OpenDraft(), OnScreen())
+    return (BroadcastCallback.filter(match), OpenDraft())
 
 
 def create_router() -> Router:
@@ -395,7 +395,7 @@ def create_router() -> Router:
     router.message.register(time_without_draft, timing, F.text, not_a_command)
 
     register = router.callback_query.register
-    register(new_pressed, BroadcastCallback.filter(F.action == BroadcastAction.NEW), OnScreen())
+    register(new_pressed, BroadcastCallback.filter(F.action == BroadcastAction.NEW))
     has_kind = F.dim.is_not(None)
     register(page_pressed, *_press(BroadcastAction.PAGE, has_kind))
     register(add_pressed, *_press(BroadcastAction.ADD, has_kind))

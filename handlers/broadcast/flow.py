@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Filter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject
+from aiogram.types import InlineKeyboardMarkup, Message, TelegramObject
 
 from bot.services.broadcast_draft import Draft
+from bot.telegram.screens import edit
 
 # Where the draft is kept in the conversation data.
 DRAFT = "broadcast"
@@ -47,16 +47,6 @@ class OpenDraft(Filter):
         return {"draft": draft}
 
 
-class OnScreen(Filter):
-    """Passes for a press on a message the bot can still edit, handed over as `screen`."""
-
-    async def __call__(self, query: CallbackQuery) -> bool | dict[str, Any]:
-        """The pressed message, or False for one too old to be accessible."""
-        if isinstance(query.message, Message):
-            return {"screen": query.message}
-        return False
-
-
 async def save(state: FSMContext, draft: Draft, step: State) -> None:
     """Keep `draft` and be at `step` (writes only what changed, see bot.db.fsm_storage)."""
     await state.update_data({DRAFT: draft.to_json()})
@@ -66,10 +56,7 @@ async def save(state: FSMContext, draft: Draft, step: State) -> None:
 async def show(screen: Message, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
     """Turn `screen` into this text and keyboard; a screen that can't be edited gets a new one.
 
-    The same content again (a double tap) is not an error.
+    The same content again (a double tap) is not an error (bot.telegram.screens.edit).
     """
-    try:
-        await screen.edit_text(text, reply_markup=keyboard)
-    except TelegramBadRequest as exc:
-        if "not modified" not in exc.message:
-            await screen.answer(text, reply_markup=keyboard)
+    if not await edit(screen, text, keyboard):
+        await screen.answer(text, reply_markup=keyboard)

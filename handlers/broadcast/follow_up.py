@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services import broadcasts
 from bot.telegram.callbacks import BroadcastAction, BroadcastCallback
 from bot.telegram.views import broadcast as views
-from handlers.broadcast.flow import OnScreen, show
+from handlers.broadcast.flow import show
 from models import Broadcast, BroadcastStatus
 from models.base import utcnow
 
@@ -25,19 +25,19 @@ logger = logging.getLogger(__name__)
 
 
 async def stop_pressed(
-    query: CallbackQuery, callback_data: BroadcastCallback, screen: Message, session: AsyncSession
+    query: CallbackQuery, callback_data: BroadcastCallback, message: Message, session: AsyncSession
 ) -> None:
     """Ask before stopping a scheduled or running broadcast."""
     broadcast = await broadcasts.find(session, callback_data.value, running=True)
     text, keyboard = views.stop_question(broadcast.id)
     await query.answer()
-    await screen.answer(text, reply_markup=keyboard)
+    await message.answer(text, reply_markup=keyboard)
 
 
 async def stop_confirmed(
     query: CallbackQuery,
     callback_data: BroadcastCallback,
-    screen: Message,
+    message: Message,
     session: AsyncSession,
     bot: Bot,
 ) -> None:
@@ -48,12 +48,12 @@ async def stop_confirmed(
     logger.info("broadcast %s stopped by %s", stopped.id, query.from_user.id)
     await query.answer(views.stopped())
     if stopped.started_at is None:
-        await show(screen, views.stopped_before_start(stopped.id))
+        await show(message, views.stopped_before_start(stopped.id))
         return
     progress = await broadcasts.progress(session, stopped, now)
     reasons = await broadcasts.failure_reasons(session, stopped.id)
     await show(
-        screen,
+        message,
         views.report_text(stopped, progress, reasons, cancelled=True),
         views.report_keyboard(stopped.id),
     )
@@ -74,24 +74,24 @@ async def _end_progress_message(bot: Bot, broadcast: Broadcast, text: str) -> No
         )
 
 
-async def keep_pressed(query: CallbackQuery, screen: Message) -> None:
+async def keep_pressed(query: CallbackQuery, message: Message) -> None:
     """Not stopping after all: the question loses its buttons."""
     await query.answer(views.goes_on())
-    await screen.delete_reply_markup()
+    await message.delete_reply_markup()
 
 
 async def who_pressed(
-    query: CallbackQuery, callback_data: BroadcastCallback, screen: Message, session: AsyncSession
+    query: CallbackQuery, callback_data: BroadcastCallback, message: Message, session: AsyncSession
 ) -> None:
     """The members a broadcast could not reach, for a phone call."""
     broadcast = await broadcasts.find(session, callback_data.value)
     members = await broadcasts.unreached(session, broadcast.id)
     await query.answer()
-    await screen.answer(views.unreached_text(broadcast.id, members))
+    await message.answer(views.unreached_text(broadcast.id, members))
 
 
 async def report_pressed(
-    query: CallbackQuery, callback_data: BroadcastCallback, screen: Message, session: AsyncSession
+    query: CallbackQuery, callback_data: BroadcastCallback, message: Message, session: AsyncSession
 ) -> None:
     """A broadcast's report, again (from /rundschreiben's list)."""
     broadcast = await broadcasts.find(session, callback_data.value)
@@ -99,7 +99,7 @@ async def report_pressed(
     reasons = await broadcasts.failure_reasons(session, broadcast.id)
     cancelled = broadcast.status is BroadcastStatus.CANCELLED
     await query.answer()
-    await screen.answer(
+    await message.answer(
         views.report_text(broadcast, progress, reasons, cancelled=cancelled),
         reply_markup=views.report_keyboard(broadcast.id) if broadcast.started_at else None,
     )
@@ -116,7 +116,5 @@ def create_router() -> Router:
         BroadcastAction.REPORT: report_pressed,
     }
     for action, handler in handlers.items():
-        router.callback_query.register(
-            handler, BroadcastCallback.filter(F.action == action), OnScreen()
-        )
+        router.callback_query.register(handler, BroadcastCallback.filter(F.action == action))
     return router
