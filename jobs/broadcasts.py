@@ -65,7 +65,8 @@ async def post_progress(
         await session.commit()
         if not (may_edit or announce):
             return
-        await session.refresh(broadcast)
+        # Read again: finishing (here or by another instance) changed its status.
+        broadcast = await broadcasts.find(session, broadcast_id)
         progress = await broadcasts.progress(session, broadcast, now)
         reasons = await broadcasts.failure_reasons(session, broadcast_id) if finished else []
         locale = member_locale(
@@ -73,7 +74,9 @@ async def post_progress(
         )
         with ctx.i18n.context(), ctx.i18n.use_locale(locale):
             text = views.progress_text(broadcast, progress)
-            keyboard = None if finished else views.progress_keyboard(broadcast_id)
+            # Once it has ended (here, or stopped meanwhile) there is nothing left to stop.
+            running = broadcast.status in broadcasts.OPEN
+            keyboard = views.progress_keyboard(broadcast_id) if running else None
             report = (
                 views.report_text(broadcast, progress, reasons, cancelled=False)
                 if finished
@@ -90,7 +93,10 @@ async def post_progress(
                 )
                 await session.commit()
         elif broadcast.progress_message_id is not None:
-            await _edit(ctx.bot, broadcast, text, keyboard)
+            # The last edit, "finished", is the one that must arrive: a 429 is waited out.
+            await _edit(
+                ctx.bot, broadcast, text, keyboard, attempts=REPORT_ATTEMPTS if finished else 1
+            )
     if report is not None:
         await _send(ctx.bot, broadcast.author_id, report, report_keyboard)
 
@@ -112,18 +118,28 @@ async def _send(bot: Bot, chat_id: int, text: str, keyboard: Keyboard) -> int | 
     return None
 
 
-async def _edit(bot: Bot, broadcast: Broadcast, text: str, keyboard: Keyboard) -> None:
+async def _edit(
+    bot: Bot, broadcast: Broadcast, text: str, keyboard: Keyboard, *, attempts: int = 1
+) -> None:
     assert broadcast.progress_chat_id is not None
     assert broadcast.progress_message_id is not None
-    try:
-        await bot.edit_message_text(
-            text=text,
-            chat_id=broadcast.progress_chat_id,
-            message_id=broadcast.progress_message_id,
-            reply_markup=keyboard,
-        )
-    except TelegramBadRequest as exc:
-        if "not modified" not in exc.message:
+    for attempt in range(1, attempts + 1):
+        try:
+            await bot.edit_message_text(
+                text=text,
+                chat_id=broadcast.progress_chat_id,
+                message_id=broadcast.progress_message_id,
+                reply_markup=keyboard,
+            )
+        except TelegramRetryAfter as exc:
+            # A progress edit skipped is made good by the next one; the last is waited for.
+            if attempt < attempts:
+                await asyncio.sleep(exc.retry_after)
+                continue
             logger.info("could not edit broadcast %s's progress: %s", broadcast.id, exc)
-    except TelegramAPIError as exc:
-        logger.info("could not edit broadcast %s's progress: %s", broadcast.id, exc)
+        except TelegramBadRequest as exc:
+            if "not modified" not in exc.message:
+                logger.info("could not edit broadcast %s's progress: %s", broadcast.id, exc)
+        except TelegramAPIError as exc:
+            logger.info("could not edit broadcast %s's progress: %s", broadcast.id, exc)
+        return

@@ -11,7 +11,7 @@ the ones who asked to hear from the KV, and the only ones a segment can say anyt
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -72,9 +72,18 @@ class Audience:
         """The ids chosen for one kind."""
         return getattr(self, dimension)
 
-    def toggled(self, dimension: Dimension, value: int) -> Audience:
-        """The audience with `value` added to or removed from `dimension`."""
-        return replace(self, **{dimension: self.values(dimension) ^ {value}})
+    def with_value(self, dimension: Dimension, value: int, choosable: Iterable[Option]) -> Audience:
+        """The audience with `value` chosen for `dimension` (chosen already: the same).
+
+        Raises UnknownSegmentError unless `value` is one of the `choosable` options.
+        """
+        if value not in {option.id for option in choosable}:
+            raise UnknownSegmentError(f"unknown {dimension}")
+        return replace(self, **{dimension: self.values(dimension) | {value}})
+
+    def without_value(self, dimension: Dimension, value: int) -> Audience:
+        """The audience with `value` no longer chosen for `dimension` (if it was)."""
+        return replace(self, **{dimension: self.values(dimension) - {value}})
 
     def cleared(self, dimension: Dimension) -> Audience:
         """The audience without any criterion of `dimension`."""

@@ -147,9 +147,30 @@ async def _enqueue(
     )
 
 
+class BroadcastError(DomainError):
+    """A broadcast a button names can't be acted on.
+
+    `reason`: "unknown" (no such broadcast) or "ended" (done or stopped already).
+    """
+
+
 async def get(session: AsyncSession, broadcast_id: int) -> Broadcast | None:
     """One broadcast by id."""
     return await session.get(Broadcast, broadcast_id)
+
+
+async def find(session: AsyncSession, broadcast_id: int, *, running: bool = False) -> Broadcast:
+    """One broadcast by id, fresh from the database; with `running`, only an open one.
+
+    Raises BroadcastError("unknown"), or with `running` BroadcastError("ended") for one that is
+    neither scheduled nor sending.
+    """
+    broadcast = await session.get(Broadcast, broadcast_id, populate_existing=True)
+    if broadcast is None:
+        raise BroadcastError("unknown")
+    if running and broadcast.status not in OPEN:
+        raise BroadcastError("ended")
+    return broadcast
 
 
 def note_progress_message(
@@ -183,16 +204,21 @@ async def open_broadcasts(session: AsyncSession) -> list[Broadcast]:
     return list(rows)
 
 
-async def recently_finished(session: AsyncSession, limit: int) -> list[Broadcast]:
-    """The last `limit` broadcasts that ended (done, or stopped after they started)."""
+async def recently_finished(
+    session: AsyncSession, limit: int, *, since: datetime | None = None
+) -> list[Broadcast]:
+    """The last `limit` broadcasts that ended (done, or stopped after they started).
+
+    With `since`, only those that ended at or after it.
+    """
+    query = select(Broadcast).where(
+        Broadcast.status.in_((BroadcastStatus.DONE, BroadcastStatus.CANCELLED)),
+        Broadcast.started_at.is_not(None),
+    )
+    if since is not None:
+        query = query.where(Broadcast.finished_at >= since)
     rows = await session.scalars(
-        select(Broadcast)
-        .where(
-            Broadcast.status.in_((BroadcastStatus.DONE, BroadcastStatus.CANCELLED)),
-            Broadcast.started_at.is_not(None),
-        )
-        .order_by(Broadcast.finished_at.desc(), Broadcast.id.desc())
-        .limit(limit)
+        query.order_by(Broadcast.finished_at.desc(), Broadcast.id.desc()).limit(limit)
     )
     return list(rows)
 
@@ -210,8 +236,8 @@ async def cancel(
 ) -> Broadcast | None:
     """Stop a scheduled or running broadcast; what is not sent yet is cancelled.
 
-    Returns the broadcast, or None when it had already finished or been cancelled. Messages in
-    flight at this moment still arrive. The caller commits.
+    Returns the broadcast, or None when it had already finished or been cancelled (or never
+    existed). Messages in flight at this moment still arrive. The caller commits.
     """
     result = await session.execute(
         update(Broadcast)
@@ -222,6 +248,15 @@ async def cancel(
         return None
     await cancel_batch(session, broadcast_id)
     return await session.get(Broadcast, broadcast_id, populate_existing=True)
+
+
+async def stop(session: AsyncSession, broadcast_id: int, *, by: int, now: datetime) -> Broadcast:
+    """`cancel` for a button: raises BroadcastError ("unknown", "ended") instead of None."""
+    stopped = await cancel(session, broadcast_id, by=by, now=now)
+    if stopped is None:
+        await find(session, broadcast_id)  # raises "unknown" for an id that never existed
+        raise BroadcastError("ended")
+    return stopped
 
 
 @dataclass(frozen=True, slots=True)

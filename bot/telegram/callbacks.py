@@ -123,15 +123,50 @@ class PrivacyCallback(CallbackData, prefix="pr1"):
     action: PrivacyAction
 
 
+class BroadcastAction(StrEnum):
+    """What a /rundschreiben button does; each has its own handler."""
+
+    # Overview and draft.
+    NEW = "new"  # open a new draft: ask for the message
+    PAGE = "dim"  # show one kind of criterion (`dim`), page `value`
+    ADD = "add"  # choose value `value` of kind `dim`
+    REMOVE = "rm"  # unchoose it
+    CLEAR = "clear"  # unchoose every value of kind `dim`
+    EVERYONE = "all"  # no criteria at all
+    HOME = "home"  # back to the audience panel
+    KINDS = "cat"  # show the kinds of message
+    KIND = "kind"  # choose the kind of message at position `value` of models.Category
+    NOW = "now"  # ask to send now
+    LATER = "later"  # ask for a date and time
+    SEND = "go"  # confirmed: `value` 0 now, 1 at the draft's time
+    DISCARD = "drop"
+    # A broadcast (`value` is its id).
+    STOP = "stop"  # ask whether to stop it
+    STOP_CONFIRMED = "stopok"
+    KEEP = "keep"  # don't stop it after all
+    WHO = "who"  # who could not be reached
+    REPORT = "report"
+
+
+class AudienceKind(StrEnum):
+    """A kind of criterion of a broadcast's audience, short for the 64 bytes of callback data."""
+
+    DISTRICTS = "d"
+    TOPICS = "t"
+    GROUPS = "g"
+    ACTIVITY_TYPES = "a"
+    MEETINGS = "m"
+
+
 class BroadcastCallback(CallbackData, prefix="bc1"):
     """/rundschreiben: building the audience, confirming, and following a broadcast.
 
-    `action` names the step; `dim` is a kind of criterion (d Stadtteil, t topic, g group,
-    a activity type); `value` an id of that kind, a page, or a broadcast id.
+    `action` names what the button does; `dim` is a kind of criterion where the action needs
+    one; `value` an id of that kind, a page, a position, or a broadcast id (see BroadcastAction).
     """
 
-    action: str
-    dim: str = ""
+    action: BroadcastAction
+    dim: AudienceKind | None = None
     value: int = 0
 
 

@@ -24,6 +24,7 @@ from babel.dates import (
     format_timedelta,
     get_day_names,
     get_month_names,
+    get_timezone_location,
 )
 from babel.lists import format_list
 from babel.numbers import format_decimal
@@ -89,6 +90,11 @@ def format_meeting(moment: datetime, zone: ZoneInfo) -> str:
         date=format_skeleton("MMMEd", local, locale=locale),
         time=format_time(local, format="short", locale=locale),
     )
+
+
+def zone_name(zone: ZoneInfo) -> str:
+    """The KV's time zone as people name it, by its city: "Berlin" for Europe/Berlin."""
+    return get_timezone_location(zone, locale=formatting_locale(zone), return_city=True)
 
 
 def meeting_dates(moments: Iterable[datetime], zone: ZoneInfo) -> str:

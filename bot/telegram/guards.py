@@ -82,13 +82,17 @@ def guard(
     """`feature` for those whose roles allow it, then one refusal for everyone else.
 
     The refusal answers the feature's `commands`, the presses of its `callbacks` (as an alert)
-    and messages in its conversation `states` (which it ends: the role was taken meanwhile);
-    everything else passes on to the routers after this one.
+    and messages in its conversation `states` (which it ends: the role was taken meanwhile),
+    from those whose roles don't allow it; everything else passes on to the routers after this
+    one, including what the feature's handlers leave to them from those it allows (a forged
+    button to the fallback's "no longer valid", not to a refusal).
     """
     allowed = HasRoles(roles)
     feature.message.filter(allowed)
     feature.callback_query.filter(allowed)
     refusals = private_router(f"{feature.name}.refusal")
+    refusals.message.filter(~allowed)
+    refusals.callback_query.filter(~allowed)
     own_states = tuple(states)
 
     async def refuse_message(message: Message, state: FSMContext) -> None:

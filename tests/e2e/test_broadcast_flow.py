@@ -60,8 +60,10 @@ async def test_broadcast_runs_with_progress_and_report(
         assert len(copies) == 1, member
     assert f"Zugestellt: {MEMBERS - 3} von {MEMBERS}" in report.text
     assert "Nicht erreichbar (Bot blockiert): 3" in report.text
-    # One progress message, edited while it ran, never more than Telegram allows.
-    assert panel.text.startswith("Rundschreiben #1 geht raus")
+    # One progress message, edited while it ran and when it was done, never more than Telegram
+    # allows.
+    assert panel.text.startswith("Rundschreiben #1 ist verschickt")
+    assert f"Fertig: {MEMBERS - 3} zugestellt, 3 nicht erreichbar (Bot blockiert)" in panel.text
     assert panel.edits >= 3
     # (The organiser's own conversation before the limits were switched on doesn't count.)
     breaches = [line for line in fake_api.limit_breaches() if f"to {admin_user.id})" not in line]

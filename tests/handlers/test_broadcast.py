@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bot.app import Application
 from bot.context import JobContext
@@ -18,6 +18,7 @@ from bot.services import broadcasts
 from bot.services.audience import Audience
 from bot.services.kv_setup import apply_setup, load_setup
 from bot.services.pacing import Pacer, PacingLimits
+from bot.telegram.callbacks import AudienceKind, BroadcastAction, BroadcastCallback
 from jobs.broadcasts import run_broadcasts
 from models import (
     Attendance,
@@ -28,6 +29,7 @@ from models import (
     DeliveryStatus,
     Group,
     Member,
+    MemberRole,
     OptOut,
     Profile,
     Role,
@@ -106,9 +108,11 @@ async def _compose(
     driver: BotDriver, organiser: FakeUser, text: str = "Kommt alle zur Demo!", **options: object
 ) -> SentMessage:
     """/rundschreiben and the message; returns the audience panel."""
-    # First the list of running broadcasts, if there are any, then the question.
-    *_running, prompt = await driver.send(organiser, "/rundschreiben")
-    assert prompt.text.startswith("Schick mir die Nachricht")
+    # With broadcasts running or sent recently, the list comes first and a button opens a draft.
+    [prompt] = await driver.send(organiser, "/rundschreiben")
+    if any("Neues Rundschreiben" in label for label, _data in prompt.buttons):
+        [prompt] = await driver.press(organiser, prompt, _button(prompt, "Neues Rundschreiben"))
+    assert prompt.text.startswith("Schicke mir die Nachricht")
     [panel] = await driver.send(organiser, text, **options)
     return panel
 
@@ -133,11 +137,11 @@ async def test_preview_counts_exactly_and_says_who_is_left_out(
     driver: BotDriver, admin_user: FakeUser, people: dict[str, FakeUser]
 ) -> None:
     panel = await _compose(driver, admin_user)
-    assert "Empfänger:innen: alle Angemeldeten" in panel.text
+    assert "Zielgruppe: alle Angemeldeten" in panel.text
     # Anna, Ben, Cem; Dora switched announcements off, Emil blocked the bot, Fritz never agreed.
     assert "Empfänger:innen: 3" in panel.text
-    assert "1 haben Ankündigungen abgeschaltet." in panel.text
-    assert "1 nicht erreichbar: Sie haben den Bot blockiert." in panel.text
+    assert "1 Mitglied hat Ankündigungen abgeschaltet." in panel.text
+    assert "1 Mitglied ist nicht erreichbar (hat den Bot blockiert)." in panel.text
 
     assert await driver.press(admin_user, panel, _button(panel, "Stadtteil")) == []  # an edit
     assert panel.text.startswith("Stadtteil: tippe zum Auswählen")
@@ -175,7 +179,10 @@ async def test_preview_counts_exactly_and_says_who_is_left_out(
     assert "Empfänger:innen: 1" in panel.text
 
     # The kind of message decides which opt-out counts: Dora only refused announcements.
-    await _press(driver, admin_user, panel, "Alle Angemeldeten", "Art: Ankündigungen")
+    await _press(
+        driver, admin_user, panel, "Alle Angemeldeten", "Art: Ankündigungen", "Erinnerungen"
+    )
+    await _press(driver, admin_user, panel, "Zurück")
     assert "Art: Erinnerungen" in panel.text
     assert "Empfänger:innen: 4" in panel.text
     assert "abgeschaltet" not in panel.text
@@ -222,7 +229,9 @@ async def test_send_now_delivers_copies_and_reports(
     assert "Zugestellt: 1 von 3" in report.text
     assert "Nicht erreichbar (Bot blockiert): 2" in report.text
     assert "Ausgelassen, weil Ankündigungen abgeschaltet: 1" in report.text
-    assert "Rundschreiben #1 geht raus" in panel.text
+    # The progress message says it is finished, with the unreachable counted apart.
+    assert panel.text.startswith("Rundschreiben #1 ist verschickt")
+    assert "Fertig: 1 zugestellt, 2 nicht erreichbar (Bot blockiert)" in panel.text
     assert panel.buttons == []  # no stop button once it is done
     # The report goes out once, however often the job runs.
     await run_broadcasts(app.job_context())
@@ -235,7 +244,7 @@ async def test_send_now_delivers_copies_and_reports(
     assert "Cem" not in who.text
 
     # The other organiser finds the report again in /rundschreiben.
-    [listing, _prompt] = await driver.send(admin_user, "/rundschreiben")
+    [listing] = await driver.send(admin_user, "/rundschreiben")
     assert listing.text.startswith("Kürzlich verschickt")
     [again] = await driver.press(admin_user, listing, _button(listing, "Bericht #1"))
     assert again.text == report.text
@@ -249,7 +258,7 @@ async def test_photo_and_document_keep_their_file(
     fake_api: FakeBotAPI,
 ) -> None:
     panel = await _compose(driver, admin_user, "Plakat für Samstag", photo="PHOTO1")
-    assert "Nachricht: ein Foto: “Plakat für Samstag”" in panel.text
+    assert "Nachricht: ein Foto: „Plakat für Samstag“" in panel.text
     await _press(driver, admin_user, panel, "Jetzt senden", "Ja, senden")
     await _drain(app)
     [copy] = fake_api.sent_to(people["Ben"].id)
@@ -268,7 +277,7 @@ async def test_unsupported_content_is_refused(
 ) -> None:
     del people
     [prompt] = await driver.send(admin_user, "/broadcast")
-    assert prompt.text.startswith("Schick mir")
+    assert prompt.text.startswith("Schicke mir")
     update = await admin_user.send_message("x")
     update["message"].pop("text")
     update["message"]["sticker"] = {
@@ -327,10 +336,15 @@ async def test_forged_audience_is_refused(
     del people
     panel = await _compose(driver, admin_user)
     before = panel.text
-    for data in ("bc1:tog:d:99999", "bc1:tog:x:1", "bc1:dim:zz:0", "bc1:frobnicate::0"):
+    unknown = BroadcastCallback(action=BroadcastAction.ADD, dim=AudienceKind.DISTRICTS, value=99999)
+    await driver.press(admin_user, panel, unknown.pack())
+    assert driver.last_answer()["text"] == "Diese Auswahl gibt es nicht mehr."
+    assert driver.last_answer()["show_alert"] is True
+    # A kind or an action that doesn't exist: the fallback's quiet "no longer valid".
+    for data in ("bc1:add:x:1", "bc1:dim:zz:0", "bc1:frobnicate::0"):
         await driver.press(admin_user, panel, data)
-        assert driver.last_answer()["show_alert"] is True
-    assert driver.last_answer()["text"] == "Dieser Knopf gilt nicht mehr."
+        assert driver.last_answer()["text"] == "Dieser Knopf gilt nicht mehr."
+        assert not driver.last_answer().get("show_alert")
     assert panel.text == before
     # An inactive group can't be chosen either.
     async with app.session_pool() as session:
@@ -339,7 +353,10 @@ async def test_forged_audience_is_refused(
         group.active = False
         group_id = group.id
         await session.commit()
-    await driver.press(admin_user, panel, f"bc1:tog:g:{group_id}")
+    inactive = BroadcastCallback(
+        action=BroadcastAction.ADD, dim=AudienceKind.GROUPS, value=group_id
+    )
+    await driver.press(admin_user, panel, inactive.pack())
     assert driver.last_answer()["text"] == "Diese Auswahl gibt es nicht mehr."
     # A press on a draft that was discarded.
     await _press(driver, admin_user, panel, "Verwerfen")
@@ -403,7 +420,7 @@ async def test_time_input_errors(
     del people
     panel = await _compose(driver, admin_user)
     [ask] = await driver.press(admin_user, panel, _button(panel, "Planen"))
-    assert "Zeit in Europe/Berlin" in ask.text
+    assert "(Uhrzeit in Berlin)" in ask.text
     [reply] = await driver.send(admin_user, "nächsten Dienstag")
     assert reply.text.startswith("Das habe ich nicht verstanden.")
     [reply] = await driver.send(admin_user, "01.01.2020 10:00")
@@ -434,6 +451,10 @@ async def test_stop_a_running_and_a_scheduled_broadcast(
     await _press(driver, admin_user, ask, "Ja, stoppen")
     assert ask.text.startswith("Rundschreiben #1 wurde gestoppt.")
     assert "Nicht verschickt: 3" in ask.text
+    # The progress message no longer says it goes out, and has no stop button left.
+    assert panel.text.startswith("Rundschreiben #1 wurde gestoppt.")
+    assert "0 zugestellt, 1 nicht erreichbar (Bot blockiert), 3 nicht verschickt" in panel.text
+    assert panel.buttons == []
     await _drain(app)
     for name in ("Anna", "Ben", "Cem"):
         assert fake_api.sent_to(people[name].id) == []
@@ -450,10 +471,10 @@ async def test_stop_a_running_and_a_scheduled_broadcast(
     await _press(driver, admin_user, panel, "Planen")
     [confirm] = await driver.send(admin_user, "24.12. 18:00")
     await _press(driver, admin_user, confirm, "Ja, senden")
-    [listing, _prompt] = await driver.send(admin_user, "/rundschreiben")
+    [listing] = await driver.send(admin_user, "/rundschreiben")
     assert listing.text.startswith("Geplante und laufende Rundschreiben")
     assert "#2" in listing.text
-    assert "“Später”" in listing.text
+    assert "„Später“" in listing.text
     [ask] = await driver.press(admin_user, listing, _button(listing, "#2 stoppen"))
     [_no] = [await driver.press(admin_user, ask, _button(ask, "Nein, weiter"))]
     assert driver.last_answer()["text"] == "Es geht weiter."
@@ -488,7 +509,7 @@ async def test_settings_switch_categories_off_and_on(
     assert stored == [Category.ANNOUNCEMENTS]
 
     compose = await _compose(driver, admin_user)
-    assert "2 haben Ankündigungen abgeschaltet." in compose.text
+    assert "2 Mitglieder haben Ankündigungen abgeschaltet." in compose.text
     await _press(driver, admin_user, compose, "Jetzt senden", "Ja, senden")
     await _drain(app)
     assert fake_api.sent_to(ben.id) == [panel]
@@ -641,3 +662,174 @@ async def test_a_broadcast_to_two_thousand_with_faults_reaches_everyone_once(
     assert "Zugestellt: 1.900 von 2.000" in report.text
     assert "Nicht erreichbar (Bot blockiert): 100" in report.text
     assert fake_api.limit_breaches() == []
+
+
+async def test_each_audience_page_shows_what_it_reaches(
+    driver: BotDriver, admin_user: FakeUser, people: dict[str, FakeUser]
+) -> None:
+    del people
+    panel = await _compose(driver, admin_user)
+    await _press(driver, admin_user, panel, "Stadtteil")
+    assert "Damit erreichst du 3 Mitglieder." in panel.text  # Anna, Ben, Cem
+    await _press(driver, admin_user, panel, "Mitte")
+    assert "Damit erreichst du 2 Mitglieder." in panel.text  # Anna, Cem
+    await _press(driver, admin_user, panel, "Zurück", "Thema", "Bildung")
+    assert panel.text.startswith("Thema: tippe zum Auswählen")
+    assert "Damit erreichst du 1 Mitglied." in panel.text  # Cem
+    # Buttons say what they set: a double tap on a chosen value unchooses it once.
+    chosen = _button(panel, "✅ Bildung")
+    assert BroadcastCallback.unpack(chosen).action is BroadcastAction.REMOVE
+    await driver.press(admin_user, panel, chosen)
+    assert "Damit erreichst du 2 Mitglieder." in panel.text
+    await driver.press(admin_user, panel, chosen)
+    assert "Damit erreichst du 2 Mitglieder." in panel.text
+    assert not driver.last_answer().get("show_alert")
+    for page in ("Gruppenmitglieder", "Mitmachform", "Teilnehmende"):
+        await _press(driver, admin_user, panel, "Zurück", page)
+        assert "Damit erreichst du 2 Mitglieder." in panel.text, page
+
+
+async def test_the_kind_of_message_is_chosen_on_its_own_page(
+    driver: BotDriver, app: Application, admin_user: FakeUser, people: dict[str, FakeUser]
+) -> None:
+    del people
+    panel = await _compose(driver, admin_user)
+    await _press(driver, admin_user, panel, "Art: Ankündigungen")
+    assert panel.text.startswith("Art der Nachricht")
+    assert "✅ Ankündigungen: Neuigkeiten und Einladungen aus dem KV" in panel.text
+    assert [label for label, _data in panel.buttons] == [
+        "✅ Ankündigungen",
+        "Erinnerungen",
+        "Hilferufe",
+        "« Zurück",
+    ]
+    assert "Damit erreichst du 3 Mitglieder." in panel.text  # Dora switched announcements off
+    reminders = _button(panel, "Erinnerungen")
+    await driver.press(admin_user, panel, reminders)
+    assert "✅ Erinnerungen" in [label for label, _data in panel.buttons]
+    assert "Damit erreichst du 4 Mitglieder." in panel.text
+    edits = panel.edits
+    # Pressed again (late or twice): the same kind, no change, no alert.
+    await driver.press(admin_user, panel, reminders)
+    assert panel.edits == edits
+    assert not driver.last_answer().get("show_alert")
+    await _press(driver, admin_user, panel, "Zurück")
+    assert "Art: Erinnerungen" in panel.text
+    assert "Empfänger:innen: 4" in panel.text
+    await _press(driver, admin_user, panel, "Jetzt senden", "Ja, senden")
+    [broadcast] = await _broadcasts(app)
+    assert broadcast.category is Category.REMINDERS
+
+
+async def test_plural_forms_in_german(
+    driver: BotDriver, app: Application, admin_user: FakeUser, people: dict[str, FakeUser]
+) -> None:
+    async with app.session_pool() as session:
+        session.add(OptOut(member_id=people["Anna"].id, category=Category.ANNOUNCEMENTS))
+        await session.commit()
+    panel = await _compose(driver, admin_user)
+    # Ben and Cem; Anna and Dora switched announcements off.
+    assert "2 Mitglieder haben Ankündigungen abgeschaltet." in panel.text
+    assert "1 Mitglied ist nicht erreichbar (hat den Bot blockiert)." in panel.text
+    await _press(driver, admin_user, panel, "Jetzt senden")
+    assert "jetzt an 2 Mitglieder senden?" in panel.text
+    await _press(driver, admin_user, panel, "Zurück", "Stadtteil", "Nord", "Zurück")
+    assert "Empfänger:innen: 1" in panel.text
+    assert "Ausgelassen" not in panel.text
+    await _press(driver, admin_user, panel, "Jetzt senden")
+    assert "jetzt an 1 Mitglied senden?" in panel.text
+    await _press(driver, admin_user, panel, "Zurück", "Planen")
+    [confirm] = await driver.send(admin_user, "24.12. 18:00")
+    assert "24. Dez., 18:00 an 1 Mitglied senden?" in confirm.text
+
+
+async def test_broadcast_lists_running_and_recent_first(
+    driver: BotDriver, app: Application, admin_user: FakeUser, people: dict[str, FakeUser]
+) -> None:
+    del people
+    # Nothing running or sent: straight to the message.
+    [prompt] = await driver.send(admin_user, "/rundschreiben")
+    assert prompt.text.startswith("Schicke mir die Nachricht")
+    await driver.send(admin_user, "/abbrechen")
+    panel = await _compose(driver, admin_user, "Später")
+    await _press(driver, admin_user, panel, "Planen")
+    [confirm] = await driver.send(admin_user, "24.12. 18:00")
+    await _press(driver, admin_user, confirm, "Ja, senden")
+
+    [listing] = await driver.send(admin_user, "/rundschreiben")
+    assert listing.text.startswith("Geplante und laufende Rundschreiben")
+    assert [label for label, _data in listing.buttons] == ["#1 stoppen", "Neues Rundschreiben"]
+    # Not waiting for a message yet: text is not taken for a broadcast.
+    [stray] = await driver.send(admin_user, "Hallo an alle")
+    assert stray.text.startswith("Ich verstehe Befehle und Knöpfe.")
+    [prompt] = await driver.press(admin_user, listing, _button(listing, "Neues Rundschreiben"))
+    assert prompt.text.startswith("Schicke mir die Nachricht")
+    # /abbrechen ends the new draft before it has a message.
+    [cancelled] = await driver.send(admin_user, "/abbrechen")
+    assert cancelled.text.startswith("Abgebrochen.")
+    [stray] = await driver.send(admin_user, "Hallo an alle")
+    assert stray.text.startswith("Ich verstehe Befehle und Knöpfe.")
+
+    # Stopped before it went out: not listed any more. One sent now: listed with its report.
+    [ask] = await driver.press(admin_user, listing, _button(listing, "#1 stoppen"))
+    await _press(driver, admin_user, ask, "Ja, stoppen")
+    panel = await _compose(driver, admin_user)
+    await _press(driver, admin_user, panel, "Jetzt senden", "Ja, senden")
+    await _drain(app)
+    await run_broadcasts(app.job_context())
+    [listing] = await driver.send(admin_user, "/rundschreiben")
+    assert listing.text.startswith("Kürzlich verschickt")
+    assert [label for label, _data in listing.buttons] == ["Bericht #2", "Neues Rundschreiben"]
+    # Finished more than a week ago: no longer recent, so straight to a new draft.
+    async with app.session_pool() as session:
+        for broadcast in await session.scalars(select(Broadcast)):
+            broadcast.finished_at = utcnow() - timedelta(days=8)
+        await session.commit()
+    [prompt] = await driver.send(admin_user, "/rundschreiben")
+    assert prompt.text.startswith("Schicke mir die Nachricht")
+
+
+async def test_forged_actions_are_no_longer_valid_not_refused(
+    driver: BotDriver, app: Application, admin_user: FakeUser, people: dict[str, FakeUser]
+) -> None:
+    del people
+    [prompt] = await driver.send(admin_user, "/rundschreiben")
+    # An action that does not exist, with and without an open draft: the fallback's answer,
+    # not the refusal meant for members who may not broadcast.
+    await driver.press(admin_user, prompt, "bc1:frobnicate::0")
+    assert driver.last_answer()["text"] == "Dieser Knopf gilt nicht mehr."
+    panel = await _compose(driver, admin_user)
+    for data in ("bc1:frobnicate::0", "bc1:kind::7", "bc1:dim::0", "bc1:go:d"):
+        await driver.press(admin_user, panel, data)
+        assert driver.last_answer()["text"] == "Dieser Knopf gilt nicht mehr.", data
+    # An unknown broadcast: a quiet note.
+    await driver.press(admin_user, panel, "bc1:who::999")
+    assert driver.last_answer()["text"] == "Dieses Rundschreiben kenne ich nicht."
+    assert not driver.last_answer().get("show_alert")
+    # The draft is still open and unchanged.
+    await _press(driver, admin_user, panel, "Jetzt senden")
+    assert "jetzt an 3 Mitglieder senden?" in panel.text
+    assert await _broadcasts(app) == []
+
+
+async def test_an_organiser_whose_role_is_taken_mid_draft_is_refused(
+    driver: BotDriver, app: Application, fake_api: FakeBotAPI, kv: None
+) -> None:
+    del kv
+    olga = fake_api.add_user(first_name="Olga", language_code="de")
+    await _signed_up(app, olga, role=Role.ORGANISER)
+    panel = await _compose(driver, olga)
+    async with app.session_pool() as session:
+        await session.execute(delete(MemberRole).where(MemberRole.member_id == olga.id))
+        await session.commit()
+    await _press(driver, olga, panel, "Jetzt senden")
+    refusal = "Entschuldige, Rundschreiben können nur Organisator:innen verschicken."
+    assert driver.last_answer()["text"] == refusal
+    assert driver.last_answer()["show_alert"] is True
+    # A step of the draft gets the refusal and ends it.
+    await _press(driver, olga, panel, "Planen")
+    [reply] = await driver.send(olga, "24.12. 18:00")
+    assert reply.text == refusal
+    [stray] = await driver.send(olga, "24.12. 18:00")
+    assert stray.text.startswith("Ich verstehe Befehle und Knöpfe.")
+    assert await _broadcasts(app) == []

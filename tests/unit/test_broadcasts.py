@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from bot.db.session import SessionPool
 from bot.services import audience as segments
-from bot.services import broadcasts
+from bot.services import broadcast_draft, broadcasts
+from bot.services.broadcast_draft import Draft, DraftError
 from bot.services.broadcasts import ScheduleError, parse_local_time
 from bot.services.delivery import mark_sent
 from bot.services.kv_setup import apply_setup, load_setup
@@ -239,3 +240,103 @@ async def test_cancel_stops_what_is_not_sent(session_pool: SessionPool) -> None:
         assert statuses == {DeliveryStatus.CANCELLED, DeliveryStatus.BLOCKED}
         assert await broadcasts.open_broadcasts(session) == []
         assert await broadcasts.start_due(session, NOW + timedelta(days=2)) == []
+
+
+def test_a_draft_travels_as_plain_json() -> None:
+    draft = Draft.of_message(chat_id=1, message_id=2, content_type="photo", text="  Plakat\n ")
+    draft = draft.with_audience(segments.Audience(districts=frozenset({3})))
+    draft = draft.with_category(Category.CALLS_FOR_HELP).scheduled(NOW)
+    data = draft.to_json()
+    assert data == {
+        "chat_id": 1,
+        "message_id": 2,
+        "content_type": "photo",
+        "summary": "Plakat",
+        "audience": {
+            "districts": [3],
+            "topics": [],
+            "groups": [],
+            "activity_types": [],
+            "meetings": [],
+        },
+        "category": "calls_for_help",
+        "at": "2027-03-27T12:00:00+00:00",
+    }
+    assert Draft.from_json(data) == draft
+    # Changing the audience or the kind drops the time: it was confirmed for the old ones.
+    assert draft.with_category(Category.REMINDERS).at is None
+    assert draft.with_audience(segments.Audience()).at is None
+
+
+TEXT = {"chat_id": 1, "message_id": 2, "content_type": "text"}
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (None, DraftError),
+        ({**TEXT, "chat_id": "1"}, DraftError),
+        ({**TEXT, "content_type": "sticker"}, DraftError),
+        ({**TEXT, "category": "gossip"}, ValueError),
+        ({**TEXT, "audience": {"people": [1]}}, segments.UnknownSegmentError),
+    ],
+)
+def test_anything_else_is_not_a_draft(data: object, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        Draft.from_json(data)
+
+
+def test_choosing_a_value_is_checked_and_says_what_it_sets() -> None:
+    options = [segments.Option(1, "Mitte"), segments.Option(2, "Nord")]
+    audience = segments.Audience().with_value("districts", 2, options)
+    assert audience.with_value("districts", 2, options) == audience
+    assert audience.districts == {2}
+    with pytest.raises(segments.UnknownSegmentError):
+        audience.with_value("districts", 3, options)
+    assert audience.without_value("districts", 2) == segments.Audience()
+    assert segments.Audience().without_value("districts", 2) == segments.Audience()
+
+
+async def test_a_draft_is_sent_now_or_at_its_time(session_pool: SessionPool) -> None:
+    await _setup(session_pool)
+    draft = Draft.of_message(chat_id=1, message_id=10, content_type="text", text="Hallo")
+    async with session_pool() as session:
+        now = await broadcast_draft.submit(session, draft, author_id=1, at=None, now=NOW)
+        later = await broadcast_draft.submit(
+            session, draft, author_id=1, at=NOW + timedelta(hours=2), now=NOW
+        )
+        await session.commit()
+        assert (now.status, now.total) == (BroadcastStatus.SENDING, 5)
+        assert (later.status, later.scheduled_at) == (
+            BroadcastStatus.SCHEDULED,
+            NOW + timedelta(hours=2),
+        )
+
+
+async def test_buttons_act_only_on_broadcasts_that_exist_and_run(
+    session_pool: SessionPool,
+) -> None:
+    await _setup(session_pool)
+    running = await _schedule(session_pool, NOW)
+    async with session_pool() as session:
+        await broadcasts.start_due(session, NOW)
+        await session.commit()
+        assert (await broadcasts.find(session, running, running=True)).id == running
+        with pytest.raises(broadcasts.BroadcastError) as unknown:
+            await broadcasts.find(session, 999)
+        assert unknown.value.reason == "unknown"
+        assert (await broadcasts.stop(session, running, by=7, now=NOW)).cancelled_by == 7
+        await session.commit()
+        with pytest.raises(broadcasts.BroadcastError) as ended:
+            await broadcasts.stop(session, running, by=7, now=NOW)
+        assert ended.value.reason == "ended"
+        with pytest.raises(broadcasts.BroadcastError) as ended:
+            await broadcasts.find(session, running, running=True)
+        assert ended.value.reason == "ended"
+        with pytest.raises(broadcasts.BroadcastError) as unknown:
+            await broadcasts.stop(session, 999, by=7, now=NOW)
+        assert unknown.value.reason == "unknown"
+        # Stopped after it started: among the recently finished, until it is too long ago.
+        assert [b.id for b in await broadcasts.recently_finished(session, 3)] == [running]
+        later = NOW + timedelta(days=1)
+        assert await broadcasts.recently_finished(session, 3, since=later) == []

@@ -23,7 +23,8 @@ COUNTS = frozenset(
     {"count", "days", "n", "total", "length", "limit", "size", "done", "sent", "missing"}
 )
 # Words after a count that don't agree with it: "3 of 5", "3 pro Sekunde", "3 weitere",
-# "3 hinzugefügt", "3 ×". Anything else after a count needs a plural entry.
+# "3 hinzugefügt", "3 nicht erreichbar", "3 ×" (participles and predicative adjectives keep
+# their form in German and English). Anything else after a count needs a plural entry.
 NEUTRAL_AFTER = frozenset(
     {
         "of",
@@ -40,6 +41,14 @@ NEUTRAL_AFTER = frozenset(
         "entfernt",
         "deactivated",
         "deaktiviert",
+        # A broadcast's outcome: "1.428 zugestellt, 15 nicht erreichbar, 2 fehlgeschlagen".
+        "delivered",
+        "zugestellt",
+        "failed",
+        "fehlgeschlagen",
+        "unreachable",
+        "not",
+        "nicht",
     }
 )
 COUNT_BEFORE_WORD = re.compile(r"\{(\w+)\}\s+(?:<[^>]+>)?([^\W\d_]+)")

@@ -1,104 +1,57 @@
-"""How broadcasts look to organisers: audience, preview, progress, report, the unreachable.
+"""How broadcasts look to organisers once they exist: lists, progress, report, the unreachable.
 
-Shared by the /rundschreiben handlers and the broadcast job; every function renders in the
-current i18n locale.
+Shared by the /rundschreiben handlers, the broadcast job and the outbox (the button under each
+copy); the screens of a draft are in bot.telegram.views.broadcast_draft. Every function renders
+in the current i18n locale.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from bot.services.audience import Dimension, Option, Reach
-from bot.services.broadcasts import Progress
-from bot.telegram.callbacks import BroadcastCallback, SettingsCallback
+from bot.services.broadcasts import BroadcastError, Progress
+from bot.telegram.callbacks import (
+    AudienceKind,
+    BroadcastAction,
+    BroadcastCallback,
+    SettingsCallback,
+)
 from bot.telegram.format import duration, esc, format_meeting, member_label, number
 from bot.telegram.labels import category_label
-from models import Broadcast, Category, Member
+from models import Broadcast, BroadcastStatus, Member
 
 # Telegram's limit is 4096 characters; names beyond this many go into "and N more".
 MAX_LISTED = 150
 BAR_WIDTH = 10
 
 
-def dimension_label(dimension: Dimension) -> str:
-    """A kind of criterion in words."""
-    labels: dict[Dimension, str] = {
-        "districts": _("Stadtteil"),
-        "topics": _("Topic"),
-        "groups": _("Group members"),
-        "activity_types": _("Activity"),
-        "meetings": _("Meeting attendees"),
-    }
-    return labels[dimension]
+def button(
+    text: str, action: BroadcastAction, dim: AudienceKind | None = None, value: int = 0
+) -> InlineKeyboardButton:
+    """A button of the broadcast screens."""
+    data = BroadcastCallback(action=action, dim=dim, value=value)
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
 
 
-def option_label(option: Option, zone: ZoneInfo) -> str:
-    """A choosable value as a button or list item (escaped for HTML by the caller if needed)."""
-    if option.starts_at is None:
-        return option.name
-    label = f"{format_meeting(option.starts_at, zone)} · {option.name}"
-    return f"{label} ({option.attendees})" if option.attendees is not None else label
+def no_permission() -> str:
+    """The answer to anyone else who tries /rundschreiben or one of its buttons."""
+    return _("Sorry, only organisers can send broadcasts.")
 
 
-def audience_text(chosen: dict[Dimension, list[Option]], zone: ZoneInfo) -> str:
-    """The criteria in words: "everyone" or one line per kind (any of the values)."""
-    if not chosen:
-        return _("everyone who signed up")
-    lines = [
-        _("{kind}: {values}").format(
-            kind=dimension_label(dimension),
-            values=_(" or ").join(esc(option_label(value, zone)) for value in values),
-        )
-        for dimension, values in chosen.items()
-    ]
-    if len(lines) == 1:
-        return lines[0]
-    return "\n".join(["", *(f"• {line}" for line in lines), _("(members who fit all of these)")])
+def draft_closed() -> str:
+    """A button or message of a draft that was sent, discarded or cancelled meanwhile."""
+    return _("This draft is no longer open. /broadcast starts a new one.")
 
 
-def left_out_text(reach: Reach, category: Category) -> str:
-    """Who an audience leaves out and why, or an empty string."""
-    parts = []
-    if reach.opted_out:
-        parts.append(
-            _("{count} switched off {category}.").format(
-                count=number(reach.opted_out), category=category_label(category)
-            )
-        )
-    if reach.unreachable:
-        parts.append(
-            _("{count} can't be reached: they blocked the bot.").format(
-                count=number(reach.unreachable)
-            )
-        )
-    return " ".join(parts)
-
-
-def preview_text(
-    chosen: dict[Dimension, list[Option]],
-    reach: Reach,
-    category: Category,
-    content: str,
-    zone: ZoneInfo,
-) -> str:
-    """The preview: what, to whom, how many exactly, and who is left out."""
-    lines = [
-        _("<b>Preview of your broadcast</b>"),
-        _("Message: {content}").format(content=content),
-        _("Kind: {category}").format(category=category_label(category)),
-        _("Audience: {audience}").format(audience=audience_text(chosen, zone)),
-        "",
-        _("Recipients: <b>{count}</b>").format(count=number(len(reach.recipient_ids))),
-    ]
-    left_out = left_out_text(reach, category)
-    if left_out:
-        lines.append(_("Left out: {reasons}").format(reasons=left_out))
-    if not reach.recipient_ids:
-        lines.append(_("Nobody would receive this. Change the audience."))
-    return "\n".join(lines)
+def broadcast_error_text(error: BroadcastError) -> str:
+    """Why a button can't act on its broadcast."""
+    if error.reason == "ended":
+        return _("This broadcast has already ended.")
+    return _("I don't know that broadcast.")
 
 
 def content_label(content_type: str, summary: str) -> str:
@@ -112,13 +65,14 @@ def content_label(content_type: str, summary: str) -> str:
         "voice": _("a voice message"),
     }
     if summary:
-        label = f"“{esc(summary)}”"
+        # Quotation marks differ by language: “…” in English, „…“ in German.
+        label = _("“{text}”").format(text=esc(summary))
         return f"{kinds[content_type]}: {label}" if content_type in kinds else label
     return kinds.get(content_type, _("a message"))
 
 
 def scheduled_line(broadcast: Broadcast, zone: ZoneInfo) -> str:
-    """One line per open broadcast in /rundschreiben's list."""
+    """One line per broadcast in /rundschreiben's list."""
     return _("#{id} {when}: {content}, {category}").format(
         id=broadcast.id,
         when=format_meeting(broadcast.scheduled_at, zone),
@@ -127,19 +81,80 @@ def scheduled_line(broadcast: Broadcast, zone: ZoneInfo) -> str:
     )
 
 
+def overview(
+    pending: Sequence[Broadcast], finished: Sequence[Broadcast], zone: ZoneInfo
+) -> tuple[str, InlineKeyboardMarkup]:
+    """/rundschreiben: what is scheduled or running (to stop), what went out (its report), new."""
+    lines = []
+    if pending:
+        lines.append(_("<b>Scheduled and running broadcasts</b>"))
+        lines += [scheduled_line(item, zone) for item in pending]
+    if finished:
+        lines.append(_("<b>Sent recently</b>"))
+        lines += [scheduled_line(item, zone) for item in finished]
+    rows = [
+        [button(_("Stop #{id}").format(id=item.id), BroadcastAction.STOP, value=item.id)]
+        for item in pending
+    ]
+    rows += [
+        [button(_("Report #{id}").format(id=item.id), BroadcastAction.REPORT, value=item.id)]
+        for item in finished
+    ]
+    rows.append([button(_("New broadcast"), BroadcastAction.NEW)])
+    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+
+
 def _bar(done: int, total: int) -> str:
     filled = round(BAR_WIDTH * done / total) if total else BAR_WIDTH
     return "▓" * filled + "░" * (BAR_WIDTH - filled)
 
 
+def _outcome(progress: Progress) -> str:
+    """ "1.428 delivered, 15 unreachable (blocked the bot), 2 failed": what reached an end."""
+    parts = [_("{count} delivered").format(count=number(progress.sent))]
+    if progress.blocked:
+        parts.append(
+            _("{count} unreachable (blocked the bot)").format(count=number(progress.blocked))
+        )
+    if progress.failed:
+        parts.append(_("{count} failed").format(count=number(progress.failed)))
+    if progress.cancelled:
+        parts.append(_("{count} not sent").format(count=number(progress.cancelled)))
+    return ", ".join(parts)
+
+
 def progress_text(broadcast: Broadcast, progress: Progress) -> str:
-    """The running broadcast: sent of total, rate and time left."""
+    """The progress message: while it runs, what is sent of what is to send; then the outcome.
+
+    Members known to have blocked the bot are counted apart from the start: they are in the
+    broadcast's rows, but nothing is sent to them.
+    """
+    if broadcast.status is BroadcastStatus.DONE:
+        return "\n".join(
+            [
+                _("<b>Broadcast #{id} has gone out</b>").format(id=broadcast.id),
+                f"{_bar(1, 1)} " + _("Finished: {outcome}").format(outcome=_outcome(progress)),
+            ]
+        )
+    if broadcast.status is BroadcastStatus.CANCELLED:
+        return "\n".join(
+            [
+                _("<b>Broadcast #{id} was stopped.</b>").format(id=broadcast.id),
+                _outcome(progress),
+            ]
+        )
+    known = min(broadcast.unreachable, progress.done)
+    to_send, done = progress.total - known, progress.done - known
     lines = [
         _("<b>Broadcast #{id} is going out</b>").format(id=broadcast.id),
-        f"{_bar(progress.done, progress.total)} "
-        + _("{done} of {total}").format(done=number(progress.done), total=number(progress.total)),
+        f"{_bar(done, to_send)} "
+        + _("{done} of {total}").format(done=number(done), total=number(to_send)),
         _("Delivered: {count}").format(count=number(progress.sent)),
     ]
+    if progress.blocked:
+        lines.append(
+            _("Unreachable (blocked the bot): {count}").format(count=number(progress.blocked))
+        )
     if progress.rate > 0:
         lines.append(
             _("{rate} per second").format(rate=number(round(progress.rate, 1)))
@@ -156,13 +171,46 @@ def progress_keyboard(broadcast_id: int) -> InlineKeyboardMarkup:
     """The stop button under a progress message or a scheduled broadcast."""
     return InlineKeyboardMarkup(
         inline_keyboard=[
+            [button(_("Stop this broadcast"), BroadcastAction.STOP, value=broadcast_id)]
+        ]
+    )
+
+
+def scheduled_text(broadcast: Broadcast, zone: ZoneInfo) -> str:
+    """The confirmation of a broadcast planned for later."""
+    return _(
+        "Scheduled as #{id} for {when}. /broadcast lists it, and you can stop it there."
+    ).format(id=broadcast.id, when=format_meeting(broadcast.scheduled_at, zone))
+
+
+def stop_question(broadcast_id: int) -> tuple[str, InlineKeyboardMarkup]:
+    """Stop for real? Yes or no."""
+    text = _("Stop broadcast #{id}? Messages already sent stay sent.").format(id=broadcast_id)
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[
             [
-                InlineKeyboardButton(
-                    text=_("Stop this broadcast"),
-                    callback_data=BroadcastCallback(action="stop", value=broadcast_id).pack(),
-                )
+                button(_("Yes, stop it"), BroadcastAction.STOP_CONFIRMED, value=broadcast_id),
+                button(_("No, go on"), BroadcastAction.KEEP, value=broadcast_id),
             ]
         ]
+    )
+    return text, keyboard
+
+
+def stopped() -> str:
+    """The short note when a broadcast was stopped."""
+    return _("Stopped.")
+
+
+def goes_on() -> str:
+    """The short note when the organiser decided not to stop it."""
+    return _("It goes on.")
+
+
+def stopped_before_start(broadcast_id: int) -> str:
+    """A scheduled broadcast stopped before its time."""
+    return _("Broadcast #{id} was stopped before it went out. Nothing was sent.").format(
+        id=broadcast_id
     )
 
 
@@ -209,12 +257,7 @@ def report_keyboard(broadcast_id: int) -> InlineKeyboardMarkup:
     """The button that lists who could not be reached."""
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=_("Who could not be reached?"),
-                    callback_data=BroadcastCallback(action="who", value=broadcast_id).pack(),
-                )
-            ]
+            [button(_("Who could not be reached?"), BroadcastAction.WHO, value=broadcast_id)]
         ]
     )
 
@@ -230,8 +273,18 @@ def unreached_text(broadcast_id: int, members: list[Member]) -> str:
     ]
     lines.extend(f"• {member_label(member)}" for member in members[:MAX_LISTED])
     if len(members) > MAX_LISTED:
-        lines.append(_("… and {count} more").format(count=number(len(members) - MAX_LISTED)))
+        more = len(members) - MAX_LISTED
+        lines.append(
+            _("… and {count} more member", "… and {count} more members", more).format(
+                count=number(more)
+            )
+        )
     return "\n".join(lines)
+
+
+def settings_button_label() -> str:
+    """The label of the button under every copy (the preview names it too)."""
+    return _("Which messages I get")
 
 
 def settings_button() -> InlineKeyboardMarkup:
@@ -240,7 +293,7 @@ def settings_button() -> InlineKeyboardMarkup:
         inline_keyboard=[
             [
                 InlineKeyboardButton(
-                    text=_("Which messages I get"),
+                    text=settings_button_label(),
                     callback_data=SettingsCallback(action="open").pack(),
                 )
             ]
