@@ -25,7 +25,7 @@ from bot.telegram.callbacks import IntakeAction, IntakeCallback, IntakeStep
 from bot.telegram.commands import PROFILE
 from bot.telegram.guards import Consented, explain, private_router
 from bot.telegram.intake_steps import BACK_TO_SUMMARY, ONE, ORDER, SEVERAL, STATE_OF, STEPS
-from bot.telegram.screens import Shown
+from bot.telegram.screens import Shown, show
 from bot.telegram.views import groups as group_views
 from bot.telegram.views import intake as views
 from bot.telegram.views import start as start_views
@@ -117,7 +117,7 @@ async def _set(
     await session.commit()
     screen = await intake_steps.screen(session, member, step)
     await query.answer()
-    await intake_steps.replace(message, screen)
+    await show(message, *screen)
 
 
 async def choice_made(
@@ -135,7 +135,7 @@ async def choice_made(
     following = await intake_steps.following(state, step)
     screen = await intake_steps.enter(state, session, member, following)
     await query.answer(views.saved())
-    await intake_steps.replace(message, screen)
+    await show(message, *screen)
 
 
 async def went_on(
@@ -150,7 +150,7 @@ async def went_on(
     following = await intake_steps.following(state, callback_data.step)
     screen = await intake_steps.enter(state, session, member, following)
     await query.answer()
-    await intake_steps.replace(message, screen)
+    await show(message, *screen)
 
 
 async def went_back(
@@ -165,7 +165,7 @@ async def went_back(
     earlier = intake_steps.previous(callback_data.step)
     screen = await intake_steps.enter(state, session, member, earlier)
     await query.answer()
-    await intake_steps.replace(message, screen)
+    await show(message, *screen)
 
 
 async def edit_chosen(
@@ -180,7 +180,7 @@ async def edit_chosen(
     await state.update_data({BACK_TO_SUMMARY: True})
     screen = await intake_steps.enter(state, session, member, ORDER[callback_data.value])
     await query.answer()
-    await intake_steps.replace(message, screen)
+    await show(message, *screen)
 
 
 async def done(

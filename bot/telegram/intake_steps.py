@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,7 +26,6 @@ from bot.services.profile import (
 )
 from bot.telegram.callbacks import IntakeStep
 from bot.telegram.labels import frequency_label, slot_label
-from bot.telegram.screens import edit
 from bot.telegram.views import intake as views
 from models import ContactFrequency, FreeTime, Member, Profile
 
@@ -229,13 +227,3 @@ async def screen(session: AsyncSession, member: Member, key: IntakeStep) -> view
     step = STEPS[key]
     position = views.Position(ORDER.index(key) + 1, len(ORDER))
     return step.question(await step.options(session, profile), position)
-
-
-async def replace(message: Message, screen: views.Screen) -> None:
-    """Edit `message` into `screen`; a message that can't be edited any more gets a fresh one.
-
-    The same content again (a repeated press) is no error (see bot.telegram.screens.edit).
-    """
-    text, keyboard = screen
-    if not await edit(message, text, keyboard):
-        await message.answer(text, reply_markup=keyboard)

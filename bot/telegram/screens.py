@@ -3,7 +3,8 @@
 A press on a message the bot can no longer see (Telegram sends it as InaccessibleMessage) has
 nothing to edit; `Shown` lets such presses fall through to the fallback's "no longer valid".
 Editing a screen to what it already shows (a toggle pressed twice, a late second tap) is no
-error: `edit` treats Telegram's "message is not modified" as done.
+error: `edit` treats Telegram's "message is not modified" as done, and `show` sends the screen
+anew where the old message can't be edited.
 """
 
 from __future__ import annotations
@@ -44,3 +45,11 @@ async def edit(message: Message, text: str, reply_markup: InlineKeyboardMarkup |
         logger.info("message %s not edited: %s", message.message_id, exc.message)
         return False
     return True
+
+
+async def show(
+    message: Message, text: str, reply_markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Turn `message` into this screen; one that can't be edited any more gets a fresh message."""
+    if not await edit(message, text, reply_markup):
+        await message.answer(text, reply_markup=reply_markup)

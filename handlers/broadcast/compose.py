@@ -26,9 +26,10 @@ from bot.services.broadcast_draft import CONTENT_TYPES, Draft
 from bot.settings import Settings
 from bot.telegram.callbacks import BroadcastAction, BroadcastCallback
 from bot.telegram.commands import BROADCAST
+from bot.telegram.screens import show
 from bot.telegram.views import broadcast as views
 from bot.telegram.views import broadcast_draft as draft_views
-from handlers.broadcast.flow import BroadcastFlow, OpenDraft, save, show
+from handlers.broadcast.flow import BroadcastFlow, OpenDraft, save
 from models.base import utcnow
 
 logger = logging.getLogger(__name__)

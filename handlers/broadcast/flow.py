@@ -7,10 +7,9 @@ from typing import Any
 from aiogram.filters import Filter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import InlineKeyboardMarkup, Message, TelegramObject
+from aiogram.types import TelegramObject
 
 from bot.services.broadcast_draft import Draft
-from bot.telegram.screens import edit
 
 # Where the draft is kept in the conversation data.
 DRAFT = "broadcast"
@@ -51,12 +50,3 @@ async def save(state: FSMContext, draft: Draft, step: State) -> None:
     """Keep `draft` and be at `step` (writes only what changed, see bot.db.fsm_storage)."""
     await state.update_data({DRAFT: draft.to_json()})
     await state.set_state(step)
-
-
-async def show(screen: Message, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
-    """Turn `screen` into this text and keyboard; a screen that can't be edited gets a new one.
-
-    The same content again (a double tap) is not an error (bot.telegram.screens.edit).
-    """
-    if not await edit(screen, text, keyboard):
-        await screen.answer(text, reply_markup=keyboard)

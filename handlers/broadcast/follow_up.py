@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import broadcasts
 from bot.telegram.callbacks import BroadcastAction, BroadcastCallback
+from bot.telegram.screens import show
 from bot.telegram.views import broadcast as views
-from handlers.broadcast.flow import show
 from models import Broadcast, BroadcastStatus
 from models.base import utcnow
 
