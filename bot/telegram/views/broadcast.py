@@ -18,6 +18,7 @@ from bot.telegram.callbacks import (
     AudienceKind,
     BroadcastAction,
     BroadcastCallback,
+    SettingsAction,
     SettingsCallback,
 )
 from bot.telegram.format import duration, esc, format_meeting, member_label, number
@@ -294,7 +295,7 @@ def settings_button() -> InlineKeyboardMarkup:
             [
                 InlineKeyboardButton(
                     text=settings_button_label(),
-                    callback_data=SettingsCallback(action="open").pack(),
+                    callback_data=SettingsCallback(action=SettingsAction.OPEN).pack(),
                 )
             ]
         ]
