@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -12,6 +12,8 @@ from bot.context import JobContext
 
 HOUSEKEEPING_INTERVAL = timedelta(hours=1)
 REMINDER_INTERVAL = timedelta(minutes=15)
+# The series' dates are made ahead; hourly keeps the horizon full and picks up setup changes.
+HORIZON_INTERVAL = timedelta(hours=1)
 # Scheduled broadcasts start within this of their time; progress messages follow at this pace.
 BROADCAST_INTERVAL = timedelta(seconds=2)
 
@@ -49,6 +51,15 @@ def register_jobs(scheduler: AsyncIOScheduler, ctx: JobContext) -> None:
         replace_existing=True,
         # A run missed by more than its own interval is simply the next one.
         misfire_grace_time=int(BROADCAST_INTERVAL.total_seconds()),
+    )
+    scheduler.add_job(
+        "jobs.meetings:extend_horizon",
+        trigger=IntervalTrigger(seconds=HORIZON_INTERVAL.total_seconds(), timezone=UTC),
+        id="meetings-horizon",
+        kwargs={"ctx": ctx},
+        replace_existing=True,
+        # Also right at start-up: the dates must exist before anyone asks for them.
+        next_run_time=datetime.now(UTC),
     )
     # Monday morning in the KV's own time zone, when the office plans its week.
     scheduler.add_job(

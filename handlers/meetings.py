@@ -1,76 +1,97 @@
-"""/termine: the next meetings of all groups, and saying you come (or no longer come)."""
+"""/termine: the next meetings of all groups; a meeting's card; answering yes / maybe / no."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import meetings
-from bot.services.meetings import MeetingError
+from bot.services import rsvp, schedule
+from bot.services.rsvp import RsvpError
+from bot.services.schedule import ScheduleError
 from bot.settings import Settings
-from bot.telegram.callbacks import MeetingCallback
+from bot.telegram.callbacks import RsvpAction, RsvpCallback
 from bot.telegram.commands import DATES
 from bot.telegram.guards import explain, private_router
 from bot.telegram.screens import Shown, edit
 from bot.telegram.views import meetings as views
-from models import Member
+from bot.telegram.views.meeting_card import meeting_card
+from models import Member, RsvpAnswer
 from models.base import utcnow
 
 # How far ahead /termine looks, and how many dates it lists at most.
 DATES_AHEAD = timedelta(days=28)
 MAX_DATES = 15
 
-
-async def _dates(
-    session: AsyncSession, settings: Settings, member: Member
-) -> tuple[str, InlineKeyboardMarkup | None]:
-    now = utcnow()
-    upcoming = await meetings.upcoming(
-        session, now=now, zone=settings.zone, ahead=DATES_AHEAD, limit=MAX_DATES
-    )
-    # Only members who agreed may say they come; the others see the dates alone.
-    going = await meetings.attending_keys(session, member.id, now) if member.consented else set()
-    return views.dates(upcoming, going, can_answer=member.consented, zone=settings.zone)
+ANSWERS = {
+    RsvpAction.YES: RsvpAnswer.YES,
+    RsvpAction.MAYBE: RsvpAnswer.MAYBE,
+    RsvpAction.NO: RsvpAnswer.NO,
+}
 
 
 async def show_dates(
     message: Message, session: AsyncSession, settings: Settings, member: Member
 ) -> None:
-    """The next meetings, each with a button to say you come."""
-    text, keyboard = await _dates(session, settings, member)
+    """The next meetings, each opening its card."""
+    now = utcnow()
+    upcoming = await schedule.upcoming(session, now=now, until=now + DATES_AHEAD, limit=MAX_DATES)
+    answers = (
+        await rsvp.member_answers(session, member.id, [m.id for m in upcoming])
+        if member.consented
+        else {}
+    )
+    text, keyboard = views.dates(upcoming, answers, can_answer=member.consented, zone=settings.zone)
     await message.answer(text, reply_markup=keyboard)
 
 
-async def attendance_pressed(
+async def show_card(
     query: CallbackQuery,
-    callback_data: MeetingCallback,
+    callback_data: RsvpCallback,
     message: Message,
     session: AsyncSession,
     settings: Settings,
     member: Member,
 ) -> None:
-    """Record what the button says (coming or not), then show the dates again.
+    """One meeting with its answer buttons, as a new message."""
+    meeting = await schedule.get_meeting(session, callback_data.meeting_id)
+    counts = (await rsvp.counts(session, [meeting]))[meeting.id]
+    answer = (await rsvp.member_answers(session, member.id, [meeting.id])).get(meeting.id)
+    text, keyboard = meeting_card(meeting, counts, settings.zone, answer=answer)
+    await query.answer()
+    await message.answer(text, reply_markup=keyboard)
 
-    The service refuses (MeetingError, explained below) without consent and for a time that
-    is not one of the group's next meetings.
-    """
-    await meetings.set_attending(
+
+async def answer_pressed(
+    query: CallbackQuery,
+    callback_data: RsvpCallback,
+    message: Message,
+    session: AsyncSession,
+    settings: Settings,
+    member: Member,
+) -> None:
+    """Record the answer the button names (or the number of guests), then update the card."""
+    now = utcnow()
+    if callback_data.action == RsvpAction.GUESTS:
+        kind, guests = RsvpAnswer.YES, callback_data.value
+    else:
+        kind, guests = ANSWERS[callback_data.action], None
+    result = await rsvp.answer(
         session,
+        meeting_id=callback_data.meeting_id,
         member_id=member.id,
         consented=member.consented,
-        group_id=callback_data.group_id,
-        starts_at=meetings.meeting_start(callback_data.at),
-        attending=callback_data.going,
-        zone=settings.zone,
-        now=utcnow(),
+        answer=kind,
+        guests=guests,
+        now=now,
     )
     await session.commit()
-    await query.answer(views.answer_noted(callback_data.going))
-    text, keyboard = await _dates(session, settings, member)
+    await query.answer(views.answer_noted(kind, waitlisted=result.waitlisted))
+    counts = (await rsvp.counts(session, [result.meeting]))[result.meeting.id]
+    text, keyboard = meeting_card(result.meeting, counts, settings.zone, answer=result.attendance)
     await edit(message, text, keyboard)
 
 
@@ -78,6 +99,10 @@ def create_router() -> Router:
     """The dates in the private chat; a refused answer is explained as an alert."""
     router = private_router(__name__)
     router.message.register(show_dates, Command(*DATES.aliases))
-    router.callback_query.register(attendance_pressed, MeetingCallback.filter(), Shown())
-    explain(router, MeetingError, views.error_text, alert=True)
+    router.callback_query.register(
+        show_card, RsvpCallback.filter(F.action == RsvpAction.SHOW), Shown()
+    )
+    router.callback_query.register(answer_pressed, RsvpCallback.filter(), Shown())
+    explain(router, RsvpError, views.error_text, alert=True)
+    explain(router, ScheduleError, views.error_text, alert=True)
     return router

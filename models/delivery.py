@@ -55,3 +55,6 @@ class Delivery(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # One occasion, one message: a job that queues the same key again (a second instance, a
+    # rerun after a restart) adds nothing. None for rows that need no such guard.
+    dedupe_key: Mapped[str | None] = mapped_column(String(128), unique=True)

@@ -7,8 +7,19 @@ identifiers the file uses, ids are internal.
 from __future__ import annotations
 
 import enum
+from datetime import date
 
-from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, text_enum
@@ -95,6 +106,11 @@ class Group(Base):
     # The meeting rule as the organiser wrote it ("jeden 2. Donnerstag 19 Uhr"), read with
     # bot.services.recurrence.parse_rule; None: no fixed rule.
     rule: Mapped[str | None] = mapped_column(String(200))
+    # The same rule as RFC 5545 text (floating local times, expanded in the KV's zone with
+    # python-dateutil); None: no fixed rule.
+    rrule: Mapped[str | None] = mapped_column(Text)
+    # A host ended the series: no meetings from this local date on (until the rule changes).
+    series_ends_on: Mapped[date | None] = mapped_column(Date)
     place: Mapped[str | None] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
     newcomer_friendly: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -148,6 +164,9 @@ class ServedChat(Base):
     # None: the standard welcome; organisers can set their own (in the file or in the bot).
     welcome_text: Mapped[str | None] = mapped_column(Text)
     approve_join_requests: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The chat's invite link (t.me/+...), given to members who join its group; from the file
+    # (`link:`), else asked of Telegram once the bot may invite.
+    invite_link: Mapped[str | None] = mapped_column(String(200))
     # The last welcome the bot posted, deleted when the next one comes.
     last_welcome_message_id: Mapped[int | None] = mapped_column(BigInteger)
 

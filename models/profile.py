@@ -15,6 +15,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from models.base import Base, UTCDateTime, utcnow
 from models.kv import ActivityType, District, Group, Topic
 
+# 24 h and 2 h before, in minutes.
+DEFAULT_REMINDER_OFFSETS = (24 * 60, 2 * 60)
+
 
 class FreeTime(enum.StrEnum):
     """When someone can come; the same names as bot.services.recurrence.local_slot."""
@@ -78,6 +81,10 @@ class Profile(Base):
     intake_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     intake_completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     intake_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Minutes before a meeting the member wants reminding of it; empty: no reminders.
+    reminder_offsets: Mapped[list[int]] = mapped_column(
+        JSON, default=lambda: list(DEFAULT_REMINDER_OFFSETS)
+    )
 
     district: Mapped[District | None] = relationship(lazy="joined")
     topics: Mapped[list[Topic]] = relationship(secondary=profile_topics, lazy="selectin")

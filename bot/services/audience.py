@@ -31,6 +31,7 @@ from models import (
     Meeting,
     Member,
     OptOut,
+    RsvpAnswer,
     Topic,
 )
 from models.profile import Profile, profile_activity_types, profile_topics
@@ -226,7 +227,11 @@ def _matching(audience: Audience, category: Category) -> Select[Any]:
     for dimension, (member_column, value_column) in _LINKS.items():
         ids = audience.values(dimension)
         if ids:
-            query = query.where(exists().where(member_column == Member.id, value_column.in_(ids)))
+            linked = exists().where(member_column == Member.id, value_column.in_(ids))
+            if dimension == "meetings":
+                # Whoever said no to a meeting is not among its attendees.
+                linked = linked.where(Attendance.answer != RsvpAnswer.NO)
+            query = query.where(linked)
     return query.order_by(Member.id)
 
 

@@ -15,10 +15,13 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db.dialect import dialect_insert
 from models import Delivery, DeliveryStatus
+from models.base import utcnow
 
 OPEN_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
 ERROR_LENGTH = 300
+KEY_LENGTH = 128
 
 
 def enqueue(
@@ -47,6 +50,36 @@ def enqueue(
     ]
     session.add_all(rows)
     return rows
+
+
+async def enqueue_once(
+    session: AsyncSession,
+    recipient_id: int,
+    *,
+    key: str,
+    kind: str,
+    payload: dict[str, Any],
+    due_at: datetime,
+    category: str | None = None,
+) -> bool:
+    """Add a PENDING row unless one with `key` exists; True when added. The caller commits.
+
+    The key names the occasion ("reminder:<meeting>:<start>:<offset>:<member>"), so a job run
+    twice (a restart, a second instance) queues the message once.
+    """
+    insert = dialect_insert(session)(Delivery).values(
+        recipient_id=recipient_id,
+        kind=kind,
+        payload=dict(payload),
+        due_at=due_at,
+        category=category,
+        status=DeliveryStatus.PENDING,
+        attempts=0,
+        created_at=utcnow(),
+        dedupe_key=key[:KEY_LENGTH],
+    )
+    result = await session.execute(insert.on_conflict_do_nothing(index_elements=["dedupe_key"]))
+    return bool(result.rowcount)
 
 
 async def reclaim_expired(session: AsyncSession, *, now: datetime, lease: timedelta) -> int:

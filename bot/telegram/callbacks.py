@@ -185,13 +185,37 @@ class SettingsCallback(CallbackData, prefix="set1"):
     category: Category | None = None
 
 
-class MeetingCallback(CallbackData, prefix="mt1"):
-    """/termine: say you come to a group's meeting (going=True) or no longer come.
+class RsvpAction(StrEnum):
+    """An answer button under a meeting; each says what it sets, so a repeat is harmless."""
 
-    `at` is the meeting's start as a Unix timestamp; the service accepts only the group's own
-    next meetings. `going` says what the press sets, so a repeated press changes nothing.
-    """
+    YES = "y"
+    MAYBE = "m"
+    NO = "n"
+    GUESTS = "g"  # bring `value` guests (0-5), keeping the yes
+    SHOW = "s"  # show the meeting's card (from a list)
 
-    group_id: int
-    at: int
-    going: bool
+
+class RsvpCallback(CallbackData, prefix="rv1"):
+    """An answer to meeting `meeting_id`, pressed in the private chat or under a group post."""
+
+    action: RsvpAction
+    meeting_id: int
+    value: int = 0
+
+
+class HostAction(StrEnum):
+    """What a button of a host's panel (/meine_gruppen) does; handlers re-check the host."""
+
+    GROUPS = "groups"  # the list of the host's groups
+    GROUP = "group"  # one group: its next meetings (`group_id`)
+    MEETING = "meeting"  # one meeting: who comes (`meeting_id`)
+    POST = "post"  # post the meeting into the group's chat (`meeting_id`; `value` 1: pin it)
+
+
+class HostCallback(CallbackData, prefix="ho1"):
+    """A host's panel: `action` on `group_id` / `meeting_id`; `value` as the action needs."""
+
+    action: HostAction
+    group_id: int = 0
+    meeting_id: int = 0
+    value: int = 0

@@ -51,6 +51,7 @@ async def test_scheduler_runs_in_utc_with_fixed_job_ids(app: Application) -> Non
     assert sorted(job.id for job in jobs) == [
         "broadcasts-progress",
         "housekeeping-prune-update-ids",
+        "meetings-horizon",
         "onboarding-intake-reminders",
         "onboarding-newcomer-digest",
     ]

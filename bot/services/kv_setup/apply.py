@@ -19,6 +19,7 @@ from bot.services.kv_setup.schema import (
     Host,
     KvSetup,
 )
+from bot.services.recurrence import parse_rule, to_rrule
 from bot.services.translation import gettext as _
 from models import (
     ActivityType,
@@ -216,6 +217,7 @@ async def _sync_groups(
             "name": spec.name,
             "type": spec.type,
             "rule": spec.meets,
+            "rrule": _rrule(spec.meets),
             "place": spec.place,
             "description": spec.description,
             "newcomer_friendly": spec.newcomer_friendly,
@@ -256,6 +258,11 @@ async def _sync_groups(
     return current, SectionChanges(added, updated, removed)
 
 
+def _rrule(meets: str | None) -> str | None:
+    # The reader has checked that the phrase parses; the phrase stays for the export.
+    return to_rrule(parse_rule(meets)) if meets else None
+
+
 def _update_group(
     group: Group,
     spec: GroupSetup,
@@ -264,6 +271,9 @@ def _update_group(
     topics: list[Topic],
 ) -> bool:
     """Bring an existing group (re-activated if need be) in line; returns whether it changed."""
+    if group.rrule != values["rrule"]:
+        # A new rule starts the series afresh, also after a host ended the old one.
+        group.series_ends_on = None
     changed = _assign(group, active=True, **values)
     if group.district is not district:
         group.district = district
@@ -313,6 +323,7 @@ async def _sync_chats(
         group = groups[spec.group] if spec.group else None
         values: dict[str, object] = {
             "title": spec.title,
+            "invite_link": spec.link,
             "language": spec.language,
             "welcome_enabled": spec.welcome,
             "welcome_text": spec.welcome_text,

@@ -67,6 +67,7 @@ async def read_setup(session: AsyncSession) -> KvSetup:
                 title=chat.title,
                 # Only active groups are exported, so a link to an inactive one can't be kept.
                 group=chat.group.key if chat.group and chat.group_id in active else None,
+                link=chat.invite_link,
                 language=chat.language,
                 welcome=chat.welcome_enabled,
                 welcome_text=chat.welcome_text,

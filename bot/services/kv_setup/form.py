@@ -51,6 +51,8 @@ def chat_out(chat: ChatSetup) -> dict[str, object]:
     out: dict[str, object] = {"chat_id": chat.chat_id, "title": chat.title}
     if chat.group:
         out["group"] = chat.group
+    if chat.link:
+        out["link"] = chat.link
     out["language"] = chat.language
     out["welcome"] = chat.welcome
     if chat.welcome_text:

@@ -49,6 +49,9 @@ from models.kv import KEY_LENGTH, NAME_LENGTH
 
 _USERNAME = re.compile(r"^@[A-Za-z0-9_]{5,32}$")
 
+INVITE_LINK_LENGTH = 200
+INVITE_LINK = re.compile(r"https://t\.me/[A-Za-z0-9_+/-]{2,190}")
+
 
 def load_setup_bytes(data: bytes) -> KvSetup:
     """Decode a setup file (UTF-8, at most 1 MB) and validate it like `load_setup`."""
@@ -339,6 +342,7 @@ class _Reader(NodeReader):
             group = None
             if not is_null(item.get("group")):
                 group = self.reference(item["group"], join_path(path, "group"), "group", group_keys)
+            link = self.invite_link(item, path)
             language = self.language(item, path)
             welcome = self.flag(item, "welcome", path, default=True)
             welcome_text = self.welcome_text(item, path)
@@ -360,6 +364,7 @@ class _Reader(NodeReader):
                     chat_id=chat_id,
                     title=title,
                     group=group,
+                    link=link,
                     language=language,
                     welcome=welcome,
                     welcome_text=welcome_text,
@@ -367,6 +372,20 @@ class _Reader(NodeReader):
                 )
             )
         return chats
+
+    def invite_link(self, item: dict[str, Node], path: str) -> str | None:
+        """A chat's invite link: a t.me address, so members are sent nowhere else."""
+        link = self.field_text(item, "link", path, INVITE_LINK_LENGTH)
+        if link is not None and not INVITE_LINK.fullmatch(link):
+            self.error(
+                item["link"],
+                join_path(path, "link"),
+                _(
+                    "link must be a Telegram invite link like https://t.me/+AbCdEf, not {value}"
+                ).format(value=repr(link)),
+            )
+            return None
+        return link
 
     def chat_id(self, item: dict[str, Node], node: Node, path: str) -> int | None:
         """A group's chat id: Telegram gives groups negative ids."""

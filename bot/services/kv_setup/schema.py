@@ -59,6 +59,7 @@ CHAT_KEYS = (
     "chat_id",
     "title",
     "group",
+    "link",
     "language",
     "welcome",
     "welcome_text",
@@ -124,6 +125,8 @@ class ChatSetup:
     chat_id: int
     title: str
     group: str | None = None
+    # The chat's invite link (https://t.me/+...), given to members who join its group.
+    link: str | None = None
     language: str = "de"
     welcome: bool = True
     welcome_text: str | None = None

@@ -26,6 +26,7 @@ from bot.services.recurrence.occurrences import (
     occurrences,
 )
 from bot.services.recurrence.parser import parse_rule
+from bot.services.recurrence.rrule import expand, to_rrule
 from bot.services.recurrence.rule import (
     BIWEEKLY_NEEDS_START,
     LAST,
@@ -45,9 +46,11 @@ __all__ = [
     "RuleError",
     "RuleKind",
     "Slot",
+    "expand",
     "format_rule",
     "local_slot",
     "next_occurrence",
     "occurrences",
     "parse_rule",
+    "to_rrule",
 ]

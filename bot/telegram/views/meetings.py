@@ -1,51 +1,57 @@
-"""/termine: the next meetings of all groups, and saying you come ("zusagen")."""
+"""/termine: the next meetings of all groups, each opening its card with the answer buttons."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from bot.services.meetings import MeetingError
-from bot.telegram.callbacks import MeetingCallback
+from bot.services.rsvp import RsvpError
+from bot.services.schedule import ScheduleError
+from bot.telegram.callbacks import RsvpAction, RsvpCallback
 from bot.telegram.format import esc, format_meeting
-from models import Group
+from bot.telegram.views.meeting_card import MAYBE, WAITING, YES, cancelled_line
+from models import Attendance, Meeting, RsvpAnswer
 
-COMING = "✅ "
-NOT_YET = "✋ "
+
+def _mark(answer: Attendance | None) -> str:
+    if answer is None or answer.answer == RsvpAnswer.NO:
+        return ""
+    if answer.answer == RsvpAnswer.MAYBE:
+        return f"{MAYBE} "
+    return f"{WAITING} " if answer.waitlisted else f"{YES} "
 
 
 def dates(
-    upcoming: Sequence[tuple[datetime, Group]],
-    going: Collection[tuple[int, datetime]],
+    upcoming: Sequence[Meeting],
+    answers: Mapping[int, Attendance],
     *,
     can_answer: bool,
     zone: ZoneInfo,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The list of upcoming meetings; with `can_answer`, a button per meeting to say you come.
-
-    `going` holds (group id, start) of the meetings the member said they come to; their
-    buttons take the answer back, the others give it.
-    """
+    """The list of upcoming meetings (cancelled ones shown as such); with `can_answer`, a button
+    per meeting that opens its card."""
     if not upcoming:
         return _("No meetings in the next four weeks."), None
     lines = [_("<b>The next meetings</b>")]
     buttons = []
-    for moment, group in upcoming:
-        coming = (group.id, moment) in going
-        when = format_meeting(moment, zone)
-        place = f" ({esc(group.place)})" if group.place else ""
-        lines.append(f"{COMING if coming else ''}{when} – {esc(group.name)}{place}")
+    for meeting in upcoming:
+        if meeting.cancelled:
+            lines.append(f"{cancelled_line(meeting, zone)} · {esc(meeting.group.name)}")
+            continue
+        answer = answers.get(meeting.id)
+        when = format_meeting(meeting.starts_at, zone)
+        place = f" ({esc(meeting.where)})" if meeting.where else ""
+        lines.append(f"{_mark(answer)}{when} – {esc(meeting.group.name)}{place}")
         if can_answer:
-            data = MeetingCallback(group_id=group.id, at=int(moment.timestamp()), going=not coming)
-            label = (COMING if coming else NOT_YET) + f"{when} · {group.name}"
+            data = RsvpCallback(action=RsvpAction.SHOW, meeting_id=meeting.id)
+            label = f"{_mark(answer)}{when} · {meeting.group.name}"
             buttons.append([InlineKeyboardButton(text=label, callback_data=data.pack())])
     lines.append("")
     if can_answer:
-        lines.append(_("Tap a date to say you are coming; tap it again if you can't make it."))
+        lines.append(_("Tap a date to say whether you are coming."))
     else:
         lines.append(
             _("Once you have agreed in /start, you can say here which meetings you come to.")
@@ -55,17 +61,27 @@ def dates(
     return "\n".join(lines), keyboard
 
 
-def answer_noted(going: bool) -> str:
+def answer_noted(answer: RsvpAnswer, *, waitlisted: bool) -> str:
     """The short confirmation after a press."""
-    return (
-        _("See you there! I noted that you are coming.")
-        if going
-        else _("Noted: you are not coming.")
-    )
+    if answer == RsvpAnswer.YES and waitlisted:
+        return _("It's full: you are on the waiting list.")
+    if answer == RsvpAnswer.YES:
+        return _("See you there! I noted that you are coming.")
+    if answer == RsvpAnswer.MAYBE:
+        return _("Noted: maybe.")
+    return _("Noted: you are not coming.")
 
 
-def error_text(error: MeetingError) -> str:
+def error_text(error: RsvpError | ScheduleError) -> str:
     """Why an answer was not recorded."""
     if error.reason == "no_consent":
-        return _("To say you come to meetings, agree in /start first.")
+        return _("To answer for meetings, agree in /start first.")
+    if error.reason == "cancelled":
+        return _("This meeting was cancelled.")
+    if error.reason in ("started", "past"):
+        return _("This meeting has already started.")
+    if error.reason == "guests":
+        return _("You can bring up to five guests.")
+    if error.reason == "full":
+        return _("There isn't room for that many guests any more.")
     return _("This meeting is no longer on the list. /dates shows the current ones.")
