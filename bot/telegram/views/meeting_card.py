@@ -42,9 +42,9 @@ def counts_line(counts: Counts) -> str:
     parts += [f"{MAYBE} {counts.maybe}", f"{NO} {counts.no}"]
     if counts.waiting:
         parts.append(
-            ngettext("{icon} {n} waiting", "{icon} {n} waiting", counts.waiting).format(
-                icon=WAITING, n=counts.waiting
-            )
+            ngettext(
+                "{icon} {n} person waiting", "{icon} {n} people waiting", counts.waiting
+            ).format(icon=WAITING, n=counts.waiting)
         )
     if counts.free is not None:
         parts.append(
