@@ -14,10 +14,23 @@ Rules hold local wall-clock times; occurrences are computed in the KV's zone and
 UTC datetimes, so 19:00 stays 19:00 in Berlin across the DST switches.
 
 The package: rule (the Rule value, its checks, canonical text), tokens (the tokenizer and its
-vocabulary), parser (text -> Rule) and occurrences (Rule -> dates). Import from here; the
-modules are an implementation detail.
+vocabulary), parser (text -> Rule), occurrences (Rule -> dates) and moments (one date and time,
+a day or a period as hosts type them: "Do 19:00", "morgen 19 Uhr", "1.7.-31.8."). Import from
+here; the modules are an implementation detail.
 """
 
+from bot.services.recurrence.moments import (
+    MAX_MOMENT_LENGTH,
+    MAX_YEARS_AHEAD,
+    MomentError,
+    MomentReason,
+    format_day_example,
+    format_moment_example,
+    format_period_example,
+    parse_day,
+    parse_moment,
+    parse_period,
+)
 from bot.services.recurrence.occurrences import (
     EVENING_STARTS,
     Slot,
@@ -41,16 +54,26 @@ __all__ = [
     "BIWEEKLY_NEEDS_START",
     "EVENING_STARTS",
     "LAST",
+    "MAX_MOMENT_LENGTH",
     "MAX_RULE_LENGTH",
+    "MAX_YEARS_AHEAD",
+    "MomentError",
+    "MomentReason",
     "Rule",
     "RuleError",
     "RuleKind",
     "Slot",
     "expand",
+    "format_day_example",
+    "format_moment_example",
+    "format_period_example",
     "format_rule",
     "local_slot",
     "next_occurrence",
     "occurrences",
+    "parse_day",
+    "parse_moment",
+    "parse_period",
     "parse_rule",
     "to_rrule",
 ]
