@@ -185,6 +185,21 @@ class SettingsCallback(CallbackData, prefix="set1"):
     category: Category | None = None
 
 
+class ReminderAction(StrEnum):
+    """The meeting reminder buttons of /einstellungen; each sets what it names."""
+
+    ON = "on"  # be reminded `minutes` before
+    OFF = "off"  # not `minutes` before
+    NONE = "none"  # no meeting reminders at all
+
+
+class ReminderCallback(CallbackData, prefix="rem1"):
+    """/einstellungen: when to be reminded of meetings (`minutes` before the start)."""
+
+    action: ReminderAction
+    minutes: int = 0
+
+
 class RsvpAction(StrEnum):
     """An answer button under a meeting; each says what it sets, so a repeat is harmless."""
 
