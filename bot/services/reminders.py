@@ -86,7 +86,11 @@ class Due:
 
 def valid_offsets(offsets: Iterable[Any] | None) -> list[int]:
     """The positive whole minutes among stored offsets, largest first (bad values ignored)."""
-    found = {value for value in offsets or () if isinstance(value, int) and value > 0}
+    found = {
+        value
+        for value in offsets or ()
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0
+    }
     return sorted(found, reverse=True)
 
 
