@@ -20,6 +20,7 @@ from models import (
     Delivery,
     Group,
     GroupHost,
+    GroupMembership,
     GroupPause,
     HostNotice,
     HostPreference,
@@ -83,7 +84,7 @@ async def world(app: Application, fake_api: FakeBotAPI) -> World:
     async with app.session_pool() as session:
         await schedule.extend_horizon(session, now=utcnow(), zone=ZONE)
         await session.commit()
-        ids = dict(await session.execute(select(Group.name, Group.id)))
+        ids = dict((await session.execute(select(Group.name, Group.id))).all())
     return World(hanna, otto, max_, lena, ids["Stammtisch Mitte"], ids["AG Frieden"])
 
 
@@ -677,8 +678,6 @@ async def test_handover_declined_by_picking_in_english(
 ) -> None:
     async with app.session_pool() as session:
         # Lena joins AG Frieden, Otto's group.
-        from models import GroupMembership
-
         session.add(GroupMembership(group_id=world.frieden, member_id=world.lena.id))
         await session.commit()
     [groups] = await driver.send(world.otto, "/my_groups")
