@@ -432,7 +432,7 @@ async def test_capacity_and_note(driver: BotDriver, app: Application, world: Wor
 
     await driver.press(world.hanna, view, button(view, "📝 Notiz"))
     [reply] = await driver.send(world.hanna, "x" * 501)
-    assert reply.text.startswith("Das sind 501 Zeichen; eine Notiz hat höchstens 500.")
+    assert reply.text.startswith("Das ist 1 Zeichen zu viel; eine Notiz hat höchstens 500.")
     [reply, view] = await driver.send(world.hanna, "Bring <Freunde> & Ideen mit")
     assert reply.text == "Notiz gespeichert."
     assert "📝 Bring <Freunde> & Ideen mit" in view.text

@@ -21,6 +21,7 @@ from bot.telegram.callbacks import HostAction, HostCallback
 from bot.telegram.format import esc, format_day, format_meeting, formatting_locale, number
 from bot.telegram.views.meeting_card import MAYBE, NO, WAITING, YES, cancelled_line, counts_line
 from models import Group, GroupPause, HostNotice, Meeting, Member, RsvpAnswer
+from models.meeting import NOTE_LENGTH
 
 # The days offered as buttons for a new meeting, and the times offered for a day.
 PICK_DAYS = 14
@@ -184,7 +185,8 @@ def _attendee_name(attendee: Attendee) -> str:
     name = esc(attendee.first_name)
     if attendee.guests:
         name += f" (+{attendee.guests})"
-    if attendee.first_time:
+    # New faces matter to whoever welcomes them; not among those who aren't coming.
+    if attendee.first_time and attendee.answer != RsvpAnswer.NO:
         name += f" {FIRST_TIME}"
     return name
 
@@ -699,9 +701,11 @@ def handover_news_old(group: Group, new: Member, *, approved: bool) -> tuple[str
 
 def note_too_long(length: int) -> str:
     """The note typed is longer than a note may be."""
-    return _(
-        "That is {n} characters; a note has at most 500. Try a shorter one, or /cancel."
-    ).format(n=number(length))
+    return ngettext(
+        "That is {n} character too many; a note has at most 500. Try a shorter one, or /cancel.",
+        "That is {n} characters too many; a note has at most 500. Try a shorter one, or /cancel.",
+        length - NOTE_LENGTH,
+    ).format(n=number(length - NOTE_LENGTH))
 
 
 def step_closed() -> str:
