@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import Application, build_application
+from bot.services import schedule
 from bot.services.kv_setup import apply_setup, load_setup
 from bot.settings import Settings
 from bot.telegram.callbacks import IntakeAction, IntakeCallback, IntakeStep
@@ -61,6 +62,7 @@ def host(fake_api: FakeBotAPI) -> FakeUser:
 async def kv(app: Application, host: FakeUser) -> None:
     async with app.session_pool() as session:
         await apply_setup(session, load_setup(SETUP.format(host=host.id)))
+        await schedule.extend_horizon(session, now=utcnow(), zone=app.settings.zone)
         await session.commit()
 
 
