@@ -6,14 +6,18 @@ broadcast may have been stopped) and renders with the feature's view; None withd
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.outbox.rendering import Copy, Rendered, Renderer
-from bot.services import broadcasts, onboarding
+from bot.outbox.rendering import Copy, Rendered, Renderer, kv_zone
+from bot.services import broadcasts, meeting_notices, onboarding, rsvp, schedule
+from bot.services.schedule import ScheduleError
 from bot.telegram.views import broadcast as broadcast_views
+from bot.telegram.views import meeting_notices as notice_views
 from bot.telegram.views.intake import intake_reminder
 from bot.telegram.views.newcomers import newcomer_digest
-from models import Delivery, Member
+from models import Attendance, Delivery, Meeting, Member, RsvpAnswer
 
 
 async def render_intake_reminder(
@@ -47,8 +51,75 @@ async def render_broadcast(session: AsyncSession, row: Delivery, member: Member 
     )
 
 
+async def _still_answered(
+    session: AsyncSession, row: Delivery, member: Member | None
+) -> tuple[Meeting, Attendance] | None:
+    """The notice's meeting and the member's answer, while they still said yes or maybe."""
+    if member is None or not member.consented:
+        return None
+    try:
+        meeting = await schedule.get_meeting(session, int(row.payload.get("meeting_id", 0)))
+    except ScheduleError:
+        return None
+    answer = (await rsvp.member_answers(session, member.id, [meeting.id])).get(meeting.id)
+    if answer is None or answer.answer == RsvpAnswer.NO:
+        return None
+    return meeting, answer
+
+
+def _moment(value: object) -> datetime | None:
+    return datetime.fromtimestamp(value, UTC) if isinstance(value, int) else None
+
+
+async def render_meeting_changed(
+    session: AsyncSession, row: Delivery, member: Member | None
+) -> Rendered:
+    """A move (old and new time, with the buttons) or a cancellation, while still true: not
+    for a meeting that started, a move overtaken by another move or a cancellation, a
+    cancellation taken back, or a member who said no meanwhile."""
+    found = await _still_answered(session, row, member)
+    if found is None:
+        return None
+    meeting, answer = found
+    now = datetime.now(UTC)
+    if meeting.starts_at <= now:
+        return None
+    zone = kv_zone(session)
+    if row.payload.get("change") == meeting_notices.CANCELLED:
+        return notice_views.meeting_cancelled(meeting, zone) if meeting.cancelled else None
+    previous = _moment(row.payload.get("from"))
+    moved_to = _moment(row.payload.get("to"))
+    if meeting.cancelled or previous is None or previous == meeting.starts_at:
+        return None
+    if moved_to is not None and moved_to != meeting.starts_at:
+        return None  # moved again: that move has its own notice
+    counts = (await rsvp.counts(session, [meeting]))[meeting.id]
+    return notice_views.meeting_moved(meeting, counts, zone, previous=previous, answer=answer)
+
+
+async def render_rsvp_promoted(
+    session: AsyncSession, row: Delivery, member: Member | None
+) -> Rendered:
+    """ "A place freed up: you're in", while the member still has that place."""
+    found = await _still_answered(session, row, member)
+    if found is None:
+        return None
+    meeting, answer = found
+    if (
+        meeting.cancelled
+        or meeting.starts_at <= datetime.now(UTC)
+        or answer.answer != RsvpAnswer.YES
+        or answer.waitlisted
+    ):
+        return None
+    counts = (await rsvp.counts(session, [meeting]))[meeting.id]
+    return notice_views.promoted(meeting, counts, kv_zone(session), answer=answer)
+
+
 RENDERERS: dict[str, Renderer] = {
     onboarding.INTAKE_REMINDER: render_intake_reminder,
     onboarding.NEWCOMER_DIGEST: render_newcomer_digest,
     broadcasts.BROADCAST_KIND: render_broadcast,
+    meeting_notices.MEETING_CHANGED: render_meeting_changed,
+    meeting_notices.RSVP_PROMOTED: render_rsvp_promoted,
 }

@@ -16,6 +16,7 @@ from models import Group, GroupMembership, Member, Profile, Role, Topic
 from models.base import utcnow
 from tests.driver import BotDriver
 from tests.fakebotapi import FakeBotAPI, FakeUser, SentMessage
+from tests.members import meetings_ahead
 
 SETUP = """
 name: KV Testhausen
@@ -62,6 +63,7 @@ async def kv(app: Application, host: FakeUser) -> None:
     async with app.session_pool() as session:
         await apply_setup(session, load_setup(SETUP.format(host=host.id)))
         await session.commit()
+    await meetings_ahead(app.session_pool)
 
 
 def _button(message: SentMessage, label: str) -> str:

@@ -13,7 +13,7 @@ from bot.services.kv_setup import apply_setup, load_setup
 from models import Member, Profile
 from tests.driver import BotDriver
 from tests.fakebotapi import FakeBotAPI, FakeUser, SentMessage
-from tests.members import signed_up
+from tests.members import meetings_ahead, signed_up
 
 SETUP = """
 name: KV Testhausen
@@ -35,6 +35,7 @@ async def kv(app: Application) -> None:
     async with app.session_pool() as session:
         await apply_setup(session, load_setup(SETUP))
         await session.commit()
+    await meetings_ahead(app.session_pool)
 
 
 async def _member(app: Application, user: FakeUser, language: str) -> None:
@@ -80,8 +81,8 @@ async def test_my_data_reads_naturally_in_german(
     anna = fake_api.add_user(first_name="Anna", username="anna_k", language_code="de")
     await _member(app, anna, "de")
     [dates] = await driver.send(anna, "/termine")
-    await driver.press(anna, dates, dates.buttons[0][1])
-    await driver.press(anna, dates, dates.buttons[1][1])
+    await driver.rsvp(anna, dates, 0)
+    await driver.rsvp(anna, dates, 1)
 
     mine = await _my_data(driver, anna, "/datenschutz", "Meine Daten anzeigen")
     assert "Zugestimmt am: 01.12.2026" in mine.splitlines()
@@ -103,7 +104,7 @@ async def test_my_data_in_english_uses_the_kvs_region(
     ben = fake_api.add_user(first_name="Ben", language_code="en")
     await _member(app, ben, "en")
     [dates] = await driver.send(ben, "/dates")
-    await driver.press(ben, dates, dates.buttons[0][1])
+    await driver.rsvp(ben, dates, 0)
 
     mine = await _my_data(driver, ben, "/privacy", "Show my data")
     assert "Agreed on: 1 Dec 2026" in mine.splitlines()
