@@ -87,6 +87,7 @@ async def answer_pressed(
     if callback_data.action == RsvpAction.GUESTS:
         kind, guests = RsvpAnswer.YES, callback_data.value
         if member.consented:
+            await schedule.get_meeting(session, callback_data.meeting_id)  # forged: refused
             current = await rsvp.member_answers(session, member.id, [callback_data.meeting_id])
             before = current.get(callback_data.meeting_id)
             if before is None or before.answer != RsvpAnswer.YES:
