@@ -113,8 +113,8 @@ async def answer_pressed(
             counts = (await rsvp.counts(session, [meeting]))[meeting.id]
             await edit(message, *meeting_card(meeting, counts, settings.zone))
         raise
+    await session.commit()  # the meeting's lock ends here; the rest only reads
     position = await rsvp.waiting_position(session, result.attendance)
-    await session.commit()
     if result.promoted and wake_outbox is not None:
         wake_outbox()
     await query.answer(views.answer_noted(result.attendance, position=position))

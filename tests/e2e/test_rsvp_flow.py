@@ -101,8 +101,8 @@ async def test_capacity_waiting_list_and_promotion_through_the_process(
         assert said == [
             "Bis dann! Ich habe notiert, dass du kommst.",
             "Bis dann! Ich habe notiert, dass du kommst.",
-            "Es ist voll: Du bist Nummer 1 auf der Warteliste.",
-            "Es ist voll: Du bist Nummer 2 auf der Warteliste.",
+            "Es ist voll: Dein Platz auf der Warteliste: 1.",
+            "Es ist voll: Dein Platz auf der Warteliste: 2.",
         ]
         await fake_api.wait_until(lambda: "⏳ 2 warten · voll" in cards[dana.id].text, timeout=10)
 

@@ -123,7 +123,7 @@ async def test_capacity_waiting_list_and_moving_up(
 
     carla_card = await _card(driver, carla)
     await driver.press(carla, carla_card, _data(carla_card, "y"))
-    assert driver.last_answer()["text"] == "Es ist voll: Du bist Nummer 1 auf der Warteliste."
+    assert driver.last_answer()["text"] == "Es ist voll: Dein Platz auf der Warteliste: 1."
     assert "⏳ 1 wartet · voll" in carla_card.text
     assert carla_card.text.endswith(
         "Du stehst auf der Warteliste; ich sage dir Bescheid, sobald ein Platz frei wird."

@@ -68,7 +68,9 @@ def answer_noted(answer: Attendance, *, position: int | None = None) -> str:
     """The short confirmation after a press (a waiting member hears their place in line)."""
     if answer.answer == RsvpAnswer.YES and answer.waitlisted:
         if position is not None:
-            return _("It's full: you are number {n} on the waiting list.").format(n=position)
+            return _("It's full: your place on the waiting list: {position}.").format(
+                position=position
+            )
         return _("It's full: you are on the waiting list.")
     if answer.answer == RsvpAnswer.YES and answer.guests:
         return _("See you there! I noted that you are coming, with guests: {n}.").format(
