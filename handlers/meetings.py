@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from aiogram import F, Router
@@ -36,7 +37,8 @@ ANSWERS = {
 async def show_dates(
     message: Message, session: AsyncSession, settings: Settings, member: Member
 ) -> None:
-    """The next meetings, each opening its card."""
+    """The next meetings (cancelled ones as such), the member's answers marked, each opening
+    its card; without consent the dates only, and a pointer to /start."""
     now = utcnow()
     upcoming = await schedule.upcoming(session, now=now, until=now + DATES_AHEAD, limit=MAX_DATES)
     answers = (
@@ -56,7 +58,9 @@ async def show_card(
     settings: Settings,
     member: Member,
 ) -> None:
-    """One meeting with its answer buttons, as a new message."""
+    """One meeting with its counts and the answer buttons, as a new message."""
+    if not member.consented:
+        raise RsvpError("no_consent")
     meeting = await schedule.get_meeting(session, callback_data.meeting_id)
     counts = (await rsvp.counts(session, [meeting]))[meeting.id]
     answer = (await rsvp.member_answers(session, member.id, [meeting.id])).get(meeting.id)
@@ -72,24 +76,48 @@ async def answer_pressed(
     session: AsyncSession,
     settings: Settings,
     member: Member,
+    wake_outbox: Callable[[], None] | None = None,
 ) -> None:
-    """Record the answer the button names (or the number of guests), then update the card."""
+    """Record the answer the button names (or the number of guests), then update the card.
+
+    Each button says what it sets, so a repeated tap changes nothing. Whoever moved up from
+    the waiting list meanwhile is told through the outbox.
+    """
     now = utcnow()
     if callback_data.action == RsvpAction.GUESTS:
         kind, guests = RsvpAnswer.YES, callback_data.value
+        if member.consented:
+            await schedule.get_meeting(session, callback_data.meeting_id)  # forged: refused
+            current = await rsvp.member_answers(session, member.id, [callback_data.meeting_id])
+            before = current.get(callback_data.meeting_id)
+            if before is None or before.answer != RsvpAnswer.YES:
+                # A guests button left over from an earlier yes: it doesn't say yes again.
+                await query.answer(views.guests_need_yes(), show_alert=True)
+                return
     else:
         kind, guests = ANSWERS[callback_data.action], None
-    result = await rsvp.answer(
-        session,
-        meeting_id=callback_data.meeting_id,
-        member_id=member.id,
-        consented=member.consented,
-        answer=kind,
-        guests=guests,
-        now=now,
-    )
-    await session.commit()
-    await query.answer(views.answer_noted(kind, waitlisted=result.waitlisted))
+    try:
+        result = await rsvp.answer(
+            session,
+            meeting_id=callback_data.meeting_id,
+            member_id=member.id,
+            consented=member.consented,
+            answer=kind,
+            guests=guests,
+            now=now,
+        )
+    except RsvpError as error:
+        if error.reason == "cancelled":
+            # The card still offers buttons: show it as it stands now (the alert follows).
+            meeting = await schedule.get_meeting(session, callback_data.meeting_id)
+            counts = (await rsvp.counts(session, [meeting]))[meeting.id]
+            await edit(message, *meeting_card(meeting, counts, settings.zone))
+        raise
+    await session.commit()  # the meeting's lock ends here; the rest only reads
+    position = await rsvp.waiting_position(session, result.attendance)
+    if result.promoted and wake_outbox is not None:
+        wake_outbox()
+    await query.answer(views.answer_noted(result.attendance, position=position))
     counts = (await rsvp.counts(session, [result.meeting]))[result.meeting.id]
     text, keyboard = meeting_card(result.meeting, counts, settings.zone, answer=result.attendance)
     await edit(message, text, keyboard)

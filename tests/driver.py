@@ -43,3 +43,13 @@ class BotDriver:
         """The most recent answerCallbackQuery parameters."""
         assert self.server.callback_answers, "no callback query was answered"
         return self.server.callback_answers[-1]
+
+    async def rsvp(
+        self, user: FakeUser, listing: SentMessage, index: int, action: str = "y"
+    ) -> SentMessage:
+        """From a /termine list: open the `index`th date's card and press its answer `action`
+        (y, m or n); returns the card."""
+        [card] = await self.press(user, listing, listing.buttons[index][1])
+        [data] = [data for _label, data in card.buttons if data.startswith(f"rv1:{action}:")]
+        await self.press(user, card, data)
+        return card

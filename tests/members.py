@@ -7,10 +7,13 @@ through the dispatcher in tests/handlers/test_onboarding.py.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from bot.db.session import SessionPool
+from bot.services import schedule
 from models import (
     ActivityType,
     Category,
@@ -67,4 +70,11 @@ async def signed_up(
             group_id = await session.scalar(select(Group.id).where(Group.name == group))
             session.add(GroupMembership(group_id=group_id, member_id=user.id))
         session.add_all(OptOut(member_id=user.id, category=category) for category in opted_out)
+        await session.commit()
+
+
+async def meetings_ahead(session_pool: SessionPool, now: datetime | None = None) -> None:
+    """Make the groups' meetings up to the horizon, as the "meetings-horizon" job does."""
+    async with session_pool() as session:
+        await schedule.extend_horizon(session, now=now or utcnow(), zone=ZoneInfo("Europe/Berlin"))
         await session.commit()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,3 +25,17 @@ class Copy:
 # no longer wanted (the member finished the intake meanwhile, the batch was withdrawn...).
 Rendered = tuple[str, InlineKeyboardMarkup | None] | Copy | None
 Renderer = Callable[[AsyncSession, Delivery, Member | None], Awaitable[Rendered]]
+
+
+_ZONE = "kv_zone"
+
+
+def set_zone(session: AsyncSession, zone: ZoneInfo) -> None:
+    """Give the renderers of this session the KV's time zone (the worker does, from settings)."""
+    session.info[_ZONE] = zone
+
+
+def kv_zone(session: AsyncSession) -> ZoneInfo:
+    """The KV's time zone for a renderer showing times (Europe/Berlin where none was set)."""
+    zone = session.info.get(_ZONE)
+    return zone if isinstance(zone, ZoneInfo) else ZoneInfo("Europe/Berlin")

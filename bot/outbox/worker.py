@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import JobContext
-from bot.outbox.rendering import Rendered, Renderer
+from bot.outbox.rendering import Rendered, Renderer, set_zone
 from bot.outbox.run import Job, Run, instance_name
 from bot.outbox.sending import attempt
 from bot.services import delivery
@@ -212,6 +212,7 @@ class DeliveryWorker:
         jobs: list[Job] = []
         i18n = self._ctx.i18n
         async with self._ctx.session_pool() as session:
+            set_zone(session, self._ctx.settings.zone)
             members = await members_by_id(session, {row.recipient_id for row in rows})
             opted_out = await opted_out_by_category(
                 session, [(row.category, row.recipient_id) for row in rows if row.category]

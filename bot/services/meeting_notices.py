@@ -50,7 +50,8 @@ async def queue_change(
 
     Returns how many were queued; the caller commits with the change itself.
     """
-    payload = {"meeting_id": meeting.id, "change": change}
+    # "to": the time it was moved to, so a notice overtaken by a later move is withdrawn.
+    payload = {"meeting_id": meeting.id, "change": change, "to": int(meeting.starts_at.timestamp())}
     if previous_start is not None:
         payload["from"] = int(previous_start.timestamp())
     stamp = int((meeting.changed_at or now).timestamp() * 1000)

@@ -12,7 +12,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -107,7 +107,16 @@ async def _waiting_ahead(session: AsyncSession, meeting_id: int, row: Attendance
     if row is not None:
         condition.append(Attendance.member_id != row.member_id)
         if row.waitlisted and row.queued_at is not None:
-            condition.append(Attendance.queued_at <= row.queued_at)
+            # The waiting list's order: time of the yes, then member id for the same instant.
+            condition.append(
+                or_(
+                    Attendance.queued_at < row.queued_at,
+                    and_(
+                        Attendance.queued_at == row.queued_at,
+                        Attendance.member_id < row.member_id,
+                    ),
+                )
+            )
     return bool(await session.scalar(select(exists().where(and_(*condition)))))
 
 
@@ -192,7 +201,9 @@ async def answer(
         row.answered_at = now
         row.host_notified = False
         await session.flush()
-        if was_confirmed and meeting.capacity is not None:
+        # A confirmed member leaving (or bringing fewer guests) frees places; one waiting ahead
+        # leaving (or bringing fewer guests) may let those behind who fit move up.
+        if before is not None and meeting.capacity is not None:
             promoted = await promote(session, meeting, now=now)
         await meeting_notices.touch_posts(session, meeting.id)
     return Answered(meeting, row, waitlisted, promoted, changed)
@@ -232,6 +243,30 @@ async def promote(session: AsyncSession, meeting: Meeting, *, now: datetime) -> 
         await session.flush()
         await meeting_notices.queue_promotions(session, meeting.id, promoted, now=now)
     return promoted
+
+
+async def waiting_position(session: AsyncSession, attendance: Attendance) -> int | None:
+    """Where a waiting answer stands in the waiting list (1: next to move up); None if it
+    doesn't wait."""
+    if attendance.answer != RsvpAnswer.YES or not attendance.waitlisted:
+        return None
+    ahead = await session.scalar(
+        select(func.count())
+        .select_from(Attendance)
+        .where(
+            Attendance.meeting_id == attendance.meeting_id,
+            Attendance.answer == RsvpAnswer.YES,
+            Attendance.waitlisted.is_(True),
+            or_(
+                Attendance.queued_at < attendance.queued_at,
+                and_(
+                    Attendance.queued_at == attendance.queued_at,
+                    Attendance.member_id < attendance.member_id,
+                ),
+            ),
+        )
+    )
+    return int(ahead or 0) + 1
 
 
 async def counts(session: AsyncSession, meetings: Collection[Meeting]) -> dict[int, Counts]:

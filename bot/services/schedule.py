@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.dialect import dialect_insert
@@ -130,7 +130,14 @@ async def extend_horizon(
                 insert.on_conflict_do_nothing(index_elements=["group_id", "occurrence"])
             )
             added += int(result.rowcount or 0)
-        withdrawn += await _withdraw_stale(session, group, set(wanted), now=now, zone=zone)
+        # Withdrawn are dates the rule no longer gives; a paused date the host took up again
+        # (add_one_off) is the host's, not stale.
+        ruled = (
+            set(series_dates(group, zone=zone, start=now, end=end))
+            if pauses.get(group.id)
+            else set(wanted)
+        )
+        withdrawn += await _withdraw_stale(session, group, ruled, now=now, zone=zone)
     return Horizon(added=added, withdrawn=withdrawn)
 
 
@@ -166,9 +173,23 @@ async def _withdraw_stale(
 
 async def get_meeting(session: AsyncSession, meeting_id: int) -> Meeting:
     """A meeting of an active group; ScheduleError("unknown") otherwise (also for forged ids)."""
+    return await _get_meeting(session, meeting_id, lock=False)
+
+
+async def _get_meeting(session: AsyncSession, meeting_id: int, *, lock: bool) -> Meeting:
     if not 0 < meeting_id < 2**31:
         raise ScheduleError("unknown")
-    meeting = await session.get(Meeting, meeting_id)
+    if lock and session.get_bind().dialect.name == "postgresql":
+        # The row lock answers take (bot.services.rsvp): counting places and changing them
+        # happen one at a time.
+        meeting = await session.scalar(
+            select(Meeting)
+            .where(Meeting.id == meeting_id)
+            .with_for_update(of=Meeting)
+            .execution_options(populate_existing=True)
+        )
+    else:
+        meeting = await session.get(Meeting, meeting_id)
     if meeting is None or not meeting.group.active:
         raise ScheduleError("unknown")
     return meeting
@@ -230,25 +251,29 @@ async def add_one_off(
     _check_details(capacity, note, place)
     if await _clash(session, group_id, starts_at):
         raise ScheduleError("exists")
+    occurrence = starts_at
     occupied = await session.scalar(
-        select(exists().where(Meeting.group_id == group_id, Meeting.occurrence == starts_at))
+        select(Meeting).where(Meeting.group_id == group_id, Meeting.occurrence == starts_at)
     )
-    if occupied:
-        # A cancelled date of the series at that very time: take it up again as the one-off.
-        meeting = await session.scalar(
-            select(Meeting).where(Meeting.group_id == group_id, Meeting.occurrence == starts_at)
-        )
-        assert meeting is not None
-        meeting.status = MeetingStatus.SCHEDULED
-        meeting.cancel_reason = None
-        meeting.starts_at = starts_at
-        meeting.capacity, meeting.note, meeting.place = capacity, note, place
-        meeting.changed_at = now
-        await meeting_notices.touch_posts(session, meeting.id)
-        return meeting
+    if occupied is not None and occupied.cancelled:
+        # A cancelled date at that very time: take it up again. The answers it had belong to
+        # the cancelled date (those who gave them were told it's off), so it starts afresh.
+        await session.execute(delete(Attendance).where(Attendance.meeting_id == occupied.id))
+        occupied.status = MeetingStatus.SCHEDULED
+        occupied.cancel_reason = None
+        occupied.starts_at = starts_at
+        occupied.capacity, occupied.note, occupied.place = capacity, note, place
+        occupied.changed_at = now
+        await session.flush()
+        await meeting_notices.touch_posts(session, occupied.id)
+        return occupied
+    if occupied is not None:
+        # A series date moved away from this time keeps it as its identity (RECURRENCE-ID);
+        # the one-off, which has no series behind it, takes the second before as its own.
+        occurrence = starts_at - timedelta(seconds=1)
     meeting = Meeting(
         group_id=group_id,
-        occurrence=starts_at,
+        occurrence=occurrence,
         starts_at=starts_at,
         one_off=True,
         status=MeetingStatus.SCHEDULED,
@@ -314,7 +339,7 @@ async def set_capacity(
     """
     from bot.services import rsvp  # noqa: PLC0415  (rsvp builds on this module)
 
-    meeting = await get_meeting(session, meeting_id)
+    meeting = await _get_meeting(session, meeting_id, lock=True)
     _changeable(meeting, now)
     _check_details(capacity, None, None)
     meeting.capacity = capacity

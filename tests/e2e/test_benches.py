@@ -82,3 +82,12 @@ async def test_broadcast_bench_prints_its_figures(database: str | None) -> None:
     assert re.search(r"breaches 0\s+429s 0", text), text
     assert re.search(rf"paid 1000/s\s+60 sent\s+{NUMBER}/s", text), text
     assert re.search(rf"peak RSS {NUMBER} MB", text), text
+
+
+@pytest.mark.parametrize("database", DATABASES)
+async def test_rsvp_bench_prints_its_figures(database: str | None) -> None:
+    text = await _run_bench("bench.rsvp", "--members", "30", "--capacity", "7", database=database)
+    assert "overbooked: no (7 of 7 places taken)  confirmed 7  waiting 23" in text, text
+    assert "waiting list in order: yes" in text, text
+    assert re.search(rf"p50\s+{NUMBER} ms\s+p95\s+{NUMBER} ms\s+p99\s+{NUMBER} ms", text), text
+    assert re.search(rf"throughput\s+{NUMBER} presses/s \(30 answered\)", text), text

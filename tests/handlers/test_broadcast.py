@@ -37,7 +37,7 @@ from models import (
 from models.base import utcnow
 from tests.driver import BotDriver
 from tests.fakebotapi import FakeBotAPI, FakeUser, SentMessage
-from tests.members import signed_up
+from tests.members import meetings_ahead, signed_up
 
 SETUP = """
 name: KV Testhausen
@@ -58,6 +58,7 @@ async def kv(app: Application) -> None:
     async with app.session_pool() as session:
         await apply_setup(session, load_setup(SETUP))
         await session.commit()
+    await meetings_ahead(app.session_pool)
 
 
 async def _ids(app: Application, model: type, names: Iterable[str]) -> list[int]:
@@ -540,21 +541,24 @@ async def test_members_say_they_come_and_attendees_get_a_broadcast(
     [dates] = await driver.send(anna, "/termine")
     assert dates.text.startswith("Die nächsten Treffen")
     first = dates.buttons[0]
-    assert first[0].startswith("✋ ")
     assert first[0].endswith("· Stammtisch Mitte")
-    await driver.press(anna, dates, first[1])
+    card = await driver.rsvp(anna, dates, 0)
     assert driver.last_answer()["text"] == "Bis dann! Ich habe notiert, dass du kommst."
+    assert "Du kommst." in card.text
+    [dates] = await driver.send(anna, "/termine")
     assert dates.buttons[0][0].startswith("✅ ")
     [ben_dates] = await driver.send(ben, "/termine")
-    await driver.press(ben, ben_dates, ben_dates.buttons[0][1])
-    await driver.press(ben, ben_dates, ben_dates.buttons[1][1])  # the week after, too
+    await driver.rsvp(ben, ben_dates, 0)
+    await driver.rsvp(ben, ben_dates, 1)  # the week after, too
     # Anna can't make it after all.
-    await driver.press(anna, dates, dates.buttons[0][1])
+    [no] = [data for _label, data in card.buttons if data.startswith("rv1:n:")]
+    await driver.press(anna, card, no)
     assert driver.last_answer()["text"] == "Notiert: Du kommst nicht."
-    assert dates.buttons[0][0].startswith("✋ ")
+    [dates] = await driver.send(anna, "/termine")
+    assert dates.buttons[0][0].startswith("❌ ")
 
-    # A time the group does not meet, a group that doesn't exist: refused, nothing stored.
-    for data in ("mt1:1:12345:1", "mt1:999:1893456000:1", "mt1:1:99999999999999:1"):
+    # A meeting that doesn't exist, an id past 2^63: refused, nothing stored.
+    for data in ("rv1:y:999:0", "rv1:y:99999999999999999999:0", "rv1:s:999:0"):
         await driver.press(anna, dates, data)
         assert driver.last_answer()["text"].startswith("Dieses Treffen steht nicht mehr")
     # Someone who never agreed sees the dates without buttons, and a forged press is refused.
@@ -564,8 +568,7 @@ async def test_members_say_they_come_and_attendees_get_a_broadcast(
     assert "Sobald du in /start zugestimmt hast" in plain.text
     await driver.press(fritz, plain, first[1])
     assert (
-        driver.last_answer()["text"]
-        == "Um bei Treffen zuzusagen, stimme bitte zuerst in /start zu."
+        driver.last_answer()["text"] == "Um auf Treffen zu antworten, stimme zuerst in /start zu."
     )
 
     panel = await _compose(driver, admin_user, "Bringt Kuchen mit")
@@ -591,7 +594,10 @@ async def test_members_say_they_come_and_attendees_get_a_broadcast(
         await session.commit()
     await _press(driver, ben, ask, "Ja, alles löschen")
     async with app.session_pool() as session:
-        assert list(await session.scalars(select(Attendance))) == []
+        assert (
+            list(await session.scalars(select(Attendance).where(Attendance.member_id == ben.id)))
+            == []
+        )
         assert list(await session.scalars(select(OptOut).where(OptOut.member_id == ben.id))) == []
 
 

@@ -387,7 +387,14 @@ async def test_cancel_a_date_asks_first_and_tells_the_yes_and_maybe(
     assert cancelled.status == MeetingStatus.CANCELLED
     assert cancelled.cancel_reason == CancelReason.CANCELLED
     assert await changes_queued(app, meeting.id) == [
-        (world.max.id, {"meeting_id": meeting.id, "change": "cancelled"})
+        (
+            world.max.id,
+            {
+                "meeting_id": meeting.id,
+                "change": "cancelled",
+                "to": int(meeting.starts_at.timestamp()),
+            },
+        )
     ]
     assert "abgesagt" in screen.text
     # Pressed again (a second tap): refused, nobody told twice.

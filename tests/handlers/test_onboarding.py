@@ -17,6 +17,7 @@ from models import Group, GroupMembership, Member, Profile, Role, Topic
 from models.base import utcnow
 from tests.driver import BotDriver
 from tests.fakebotapi import FakeBotAPI, FakeUser, SentMessage
+from tests.members import meetings_ahead
 
 SETUP = """
 name: KV Testhausen
@@ -64,6 +65,7 @@ async def kv(app: Application, host: FakeUser) -> None:
         await apply_setup(session, load_setup(SETUP.format(host=host.id)))
         await schedule.extend_horizon(session, now=utcnow(), zone=app.settings.zone)
         await session.commit()
+    await meetings_ahead(app.session_pool)
 
 
 def _button(message: SentMessage, label: str) -> str:

@@ -114,7 +114,7 @@ def rsvp_keyboard(
     def mark(kind: RsvpAnswer, label: str) -> str:
         return f"• {label} •" if kind == current else label
 
-    # Outside the f-strings: the message extractor doesn't look inside them.
+    # Outside the f-strings: gettext calls inside them are not extracted into the catalogs.
     yes, maybe, no = _("Yes"), _("Maybe"), _("No")
     rows = [
         [

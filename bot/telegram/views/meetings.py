@@ -12,13 +12,16 @@ from bot.services.rsvp import RsvpError
 from bot.services.schedule import ScheduleError
 from bot.telegram.callbacks import RsvpAction, RsvpCallback
 from bot.telegram.format import esc, format_meeting
-from bot.telegram.views.meeting_card import MAYBE, WAITING, YES, cancelled_line
+from bot.telegram.views.meeting_card import MAYBE, NO, WAITING, YES, cancelled_line
 from models import Attendance, Meeting, RsvpAnswer
 
 
-def _mark(answer: Attendance | None) -> str:
-    if answer is None or answer.answer == RsvpAnswer.NO:
+def mark(answer: Attendance | None) -> str:
+    """The member's answer as an icon and a space ("" before they answered)."""
+    if answer is None:
         return ""
+    if answer.answer == RsvpAnswer.NO:
+        return f"{NO} "
     if answer.answer == RsvpAnswer.MAYBE:
         return f"{MAYBE} "
     return f"{WAITING} " if answer.waitlisted else f"{YES} "
@@ -31,8 +34,8 @@ def dates(
     can_answer: bool,
     zone: ZoneInfo,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The list of upcoming meetings (cancelled ones shown as such); with `can_answer`, a button
-    per meeting that opens its card."""
+    """The list of upcoming meetings (cancelled ones shown as such, the member's answers
+    marked); with `can_answer`, a button per meeting that takes place, opening its card."""
     if not upcoming:
         return _("No meetings in the next four weeks."), None
     lines = [_("<b>The next meetings</b>")]
@@ -44,10 +47,10 @@ def dates(
         answer = answers.get(meeting.id)
         when = format_meeting(meeting.starts_at, zone)
         place = f" ({esc(meeting.where)})" if meeting.where else ""
-        lines.append(f"{_mark(answer)}{when} – {esc(meeting.group.name)}{place}")
+        lines.append(f"{mark(answer)}{when} – {esc(meeting.group.name)}{place}")
         if can_answer:
             data = RsvpCallback(action=RsvpAction.SHOW, meeting_id=meeting.id)
-            label = f"{_mark(answer)}{when} · {meeting.group.name}"
+            label = f"{mark(answer)}{when} · {meeting.group.name}"
             buttons.append([InlineKeyboardButton(text=label, callback_data=data.pack())])
     lines.append("")
     if can_answer:
@@ -61,15 +64,28 @@ def dates(
     return "\n".join(lines), keyboard
 
 
-def answer_noted(answer: RsvpAnswer, *, waitlisted: bool) -> str:
-    """The short confirmation after a press."""
-    if answer == RsvpAnswer.YES and waitlisted:
+def answer_noted(answer: Attendance, *, position: int | None = None) -> str:
+    """The short confirmation after a press (a waiting member hears their place in line)."""
+    if answer.answer == RsvpAnswer.YES and answer.waitlisted:
+        if position is not None:
+            return _("It's full: your place on the waiting list: {position}.").format(
+                position=position
+            )
         return _("It's full: you are on the waiting list.")
-    if answer == RsvpAnswer.YES:
+    if answer.answer == RsvpAnswer.YES and answer.guests:
+        return _("See you there! I noted that you are coming, with guests: {n}.").format(
+            n=answer.guests
+        )
+    if answer.answer == RsvpAnswer.YES:
         return _("See you there! I noted that you are coming.")
-    if answer == RsvpAnswer.MAYBE:
+    if answer.answer == RsvpAnswer.MAYBE:
         return _("Noted: maybe.")
     return _("Noted: you are not coming.")
+
+
+def guests_need_yes() -> str:
+    """A guests button pressed by someone who doesn't say yes (any more)."""
+    return _("Say yes first, then choose how many guests you bring.")
 
 
 def error_text(error: RsvpError | ScheduleError) -> str:
@@ -79,7 +95,7 @@ def error_text(error: RsvpError | ScheduleError) -> str:
     if error.reason == "cancelled":
         return _("This meeting was cancelled.")
     if error.reason in ("started", "past"):
-        return _("This meeting has already started.")
+        return _("This meeting has already started; answers can't be changed any more.")
     if error.reason == "guests":
         return _("You can bring up to five guests.")
     if error.reason == "full":
