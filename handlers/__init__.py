@@ -15,6 +15,7 @@ from handlers import (
     groups,
     guide,
     intake,
+    meeting_posts,
     meetings,
     message_settings,
     privacy,
@@ -38,6 +39,7 @@ def build_router() -> Router:
         groups.create_router(),  # /gruppen: suggestions, directory, details, joining
         guide.create_router(),  # /kv: the guide, section by section
         meetings.create_router(),  # /termine: the next meetings, saying you come
+        meeting_posts.create_router(),  # posting meetings into group chats; answers there
         privacy.create_router(),  # /datenschutz: what is stored, show it, erase it
         message_settings.create_router(),  # /einstellungen
         broadcast.create_router(),  # /rundschreiben; its states take only non-command messages
