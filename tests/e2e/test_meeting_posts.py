@@ -97,6 +97,15 @@ async def test_a_post_is_updated_in_place_within_the_group_rate(
     task = asyncio.create_task(run_polling(app, handle_signals=False))
     try:
         await fake_api.wait_until(lambda: fake_api.long_polls_waiting > 0, timeout=15)
+        # Group chats get their own menu: what the bot answers there.
+        groups = '{"type":"all_group_chats"}'
+        menus = {code: fake_api.commands[(groups, code)] for code in ("", "de", "en")}
+        assert {code: [c["command"] for c in menu] for code, menu in menus.items()} == {
+            "": ["termine"],
+            "de": ["termine"],
+            "en": ["dates"],
+        }
+        assert menus["en"][0]["description"] == "The next meetings"
         data = HostCallback(action=HostAction.POST, meeting_id=meeting.id, value=1).pack()
         await host.press(_panel(host.private_chat), data)
         report = await fake_api.wait_for_message(host.id, timeout=15)
