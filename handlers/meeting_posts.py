@@ -1,6 +1,6 @@
 """Meetings in the group chats: a host posts one, members answer under it, /termine there.
 
-Posting is a button of the host's panel (HostCallback POST / REPOST, in the private chat); the
+Posting is a button of the host's panel (HostCallback POST, in the private chat); the
 post's counts are kept current by the pacer (jobs.meeting_posts), not here. Presses under a
 post come from the group chat: members who agreed are counted, everyone else is sent to the
 private chat (a t.me start link as the press's answer) to agree first.
@@ -77,17 +77,17 @@ async def post_pressed(
     roles: frozenset[Role],
 ) -> None:
     """Post the meeting into its group's chat(s), pinned if asked; if it is there already,
-    say so and offer to post it anew (REPOST) instead of adding a second post."""
+    say so and offer to post it anew (views.REPLACE) instead of adding a second post."""
     now = utcnow()
     plan = await meeting_posts.plan_post(
         session, meeting_id=callback_data.meeting_id, member_id=member.id, roles=roles, now=now
     )
-    if callback_data.action == HostAction.POST and plan.posted_before:
+    if not callback_data.value & views.REPLACE and plan.posted_before:
         text, keyboard = views.already_posted(plan.meeting, plan.targets, settings.zone)
         await query.answer()
         await bot.send_message(query.from_user.id, text, reply_markup=keyboard)
         return
-    pin = callback_data.value == 1
+    pin = bool(callback_data.value & views.PIN)
     results = [
         await _post_into(bot, session, i18n, settings, plan, target, pin=pin, now=now)
         for target in plan.targets
@@ -239,7 +239,7 @@ def create_router() -> Router:
     posting = private_router(f"{__name__}.posting")
     posting.callback_query.register(
         post_pressed,
-        HostCallback.filter(F.action.in_({HostAction.POST, HostAction.REPOST})),
+        HostCallback.filter((F.action == HostAction.POST) & F.value.in_(views.POST_VALUES)),
     )
     explain(posting, PostError, views.post_error, alert=True)
 

@@ -225,7 +225,6 @@ class HostAction(StrEnum):
     GROUP = "group"  # one group: its next meetings (`group_id`)
     MEETING = "meeting"  # one meeting: who comes (`meeting_id`)
     POST = "post"  # post the meeting into the group's chat (`meeting_id`; `value` 1: pin it)
-    REPOST = "repost"  # it is posted already: post it anew, removing the old post (`value` 1: pin)
 
 
 class HostCallback(CallbackData, prefix="ho1"):

@@ -16,6 +16,7 @@ from bot.app import Application
 from bot.services import meeting_notices, schedule
 from bot.services.kv_setup import apply_setup, load_setup
 from bot.telegram.callbacks import HostAction, HostCallback, RsvpAction, RsvpCallback
+from bot.telegram.views.meeting_posts import PIN, REPLACE
 from jobs.meeting_posts import PacerRun, refresh_posts
 from models import Attendance, Group, Meeting, MeetingPost, Role, RsvpAnswer
 from models.base import utcnow
@@ -101,8 +102,8 @@ def _panel(user: FakeUser) -> dict[str, Any]:
 
 
 def _post_data(meeting_id: int, *, pin: bool = False, again: bool = False) -> str:
-    action = HostAction.REPOST if again else HostAction.POST
-    return HostCallback(action=action, meeting_id=meeting_id, value=int(pin)).pack()
+    value = (PIN if pin else 0) | (REPLACE if again else 0)
+    return HostCallback(action=HostAction.POST, meeting_id=meeting_id, value=value).pack()
 
 
 async def _post(
@@ -231,6 +232,15 @@ async def test_forged_meeting_ids_are_refused_politely(
     assert await _post(driver, world.host, meeting_id) == []
     answer = driver.last_answer()
     assert answer["text"] == GONE
+    assert fake_api.sent_to(world.chat.id) == []
+
+
+async def test_a_forged_post_value_is_a_stale_button(
+    driver: BotDriver, fake_api: FakeBotAPI, app: Application, world: World
+) -> None:
+    data = HostCallback(action=HostAction.POST, meeting_id=world.meeting_id, value=9).pack()
+    assert await driver.deliver(world.host, await world.host.press(_panel(world.host), data)) == []
+    assert driver.last_answer()["text"] == "Dieser Knopf gilt nicht mehr."
     assert fake_api.sent_to(world.chat.id) == []
 
 

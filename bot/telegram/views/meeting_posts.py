@@ -17,6 +17,12 @@ from bot.telegram.format import esc, format_meeting
 from bot.telegram.views.meeting_card import cancelled_line, meeting_text, rsvp_keyboard
 from models import Meeting
 
+# HostCallback(POST).value, bit by bit: pin the post; replace the post already there (without
+# it, an existing post is not posted twice: the host is asked first).
+PIN = 1
+REPLACE = 2
+POST_VALUES = range(4)
+
 
 def post_view(
     meeting: Meeting, counts: Counts, zone: ZoneInfo
@@ -109,14 +115,16 @@ def already_posted(
             _("Its counts stay current by themselves. Post it again? The old post is removed."),
         ]
     )
-    again = HostCallback(action=HostAction.REPOST, group_id=meeting.group_id, meeting_id=meeting.id)
+    again = HostCallback(
+        action=HostAction.POST, group_id=meeting.group_id, meeting_id=meeting.id, value=REPLACE
+    )
     keyboard = InlineKeyboardMarkup(
         inline_keyboard=[
             [InlineKeyboardButton(text=_("Post again"), callback_data=again.pack())],
             [
                 InlineKeyboardButton(
                     text=_("Post again and pin"),
-                    callback_data=again.model_copy(update={"value": 1}).pack(),
+                    callback_data=again.model_copy(update={"value": REPLACE | PIN}).pack(),
                 )
             ],
         ]
