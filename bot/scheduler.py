@@ -21,6 +21,8 @@ HOST_ANSWER_INTERVAL = timedelta(minutes=1)
 HOST_EVENING_INTERVAL = timedelta(minutes=5)
 # Scheduled broadcasts start within this of their time; progress messages follow at this pace.
 BROADCAST_INTERVAL = timedelta(seconds=2)
+# Meeting posts in group chats are edited at this pace (each chat at most every 3 s).
+POSTS_INTERVAL = timedelta(seconds=2)
 
 
 def create_scheduler() -> AsyncIOScheduler:
@@ -90,6 +92,14 @@ def register_jobs(scheduler: AsyncIOScheduler, ctx: JobContext) -> None:
         kwargs={"ctx": ctx},
         replace_existing=True,
         misfire_grace_time=int(HOST_EVENING_INTERVAL.total_seconds()),
+    )
+    scheduler.add_job(
+        "jobs.meeting_posts:refresh_posts",
+        trigger=IntervalTrigger(seconds=POSTS_INTERVAL.total_seconds(), timezone=UTC),
+        id="meetings-posts",
+        kwargs={"ctx": ctx},
+        replace_existing=True,
+        misfire_grace_time=int(POSTS_INTERVAL.total_seconds()),
     )
     # Monday morning in the KV's own time zone, when the office plans its week.
     scheduler.add_job(

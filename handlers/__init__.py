@@ -16,6 +16,7 @@ from handlers import (
     guide,
     hosts,
     intake,
+    meeting_posts,
     meetings,
     message_settings,
     privacy,
@@ -39,6 +40,7 @@ def build_router() -> Router:
         groups.create_router(),  # /gruppen: suggestions, directory, details, joining
         guide.create_router(),  # /kv: the guide, section by section
         meetings.create_router(),  # /termine: the next meetings, saying you come
+        meeting_posts.create_router(),  # posting meetings into group chats; answers there
         hosts.create_router(),  # /meine_gruppen: hosts run their meetings (before broadcast)
         privacy.create_router(),  # /datenschutz: what is stored, show it, erase it
         message_settings.create_router(),  # /einstellungen

@@ -6,7 +6,12 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from aiogram import Bot
-from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+)
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.i18n.lazy_proxy import LazyProxy
@@ -93,6 +98,10 @@ ALL_COMMANDS: tuple[CommandSpec, ...] = (
     ROLES,
 )
 
+# What the bot answers in group chats (handlers.meeting_posts): their menu shows only these,
+# instead of the private chat's commands, which do nothing there.
+GROUP_CHAT_COMMANDS: tuple[CommandSpec, ...] = (DATES,)
+
 
 def commands_for(roles: Collection[Role]) -> list[CommandSpec]:
     """The commands someone with `roles` may use, in menu order."""
@@ -114,7 +123,8 @@ def is_privileged(roles: Collection[Role]) -> bool:
 
 
 async def set_default_menus(bot: Bot, i18n: I18n, default_locale: str) -> None:
-    """Every member's menu: one per supported language, the default one for all the rest."""
+    """Every member's menu: one per supported language, the default one for all the rest; and
+    the group chats' own, shorter menu."""
     member_roles = frozenset({Role.MEMBER})
     await bot.set_my_commands(
         bot_commands(i18n, member_roles, default_locale), scope=BotCommandScopeDefault()
@@ -125,6 +135,20 @@ async def set_default_menus(bot: Bot, i18n: I18n, default_locale: str) -> None:
             scope=BotCommandScopeDefault(),
             language_code=locale,
         )
+    await set_group_menus(bot, i18n, default_locale)
+
+
+async def set_group_menus(bot: Bot, i18n: I18n, default_locale: str) -> None:
+    """The menu in every group chat, per supported language and a default one."""
+    scope = BotCommandScopeAllGroupChats()
+    for locale in (None, *SUPPORTED_LOCALES):
+        shown = locale or default_locale
+        with i18n.context(), i18n.use_locale(shown):
+            commands = [
+                BotCommand(command=spec.name(shown), description=str(spec.description))
+                for spec in GROUP_CHAT_COMMANDS
+            ]
+        await bot.set_my_commands(commands, scope=scope, language_code=locale)
 
 
 async def set_member_menu(

@@ -29,6 +29,11 @@ def group_chat_payload(chat_id: int) -> str:
     return f"g{chat_id}"
 
 
+def meeting_payload(meeting_id: int) -> str:
+    """For a meeting's card (e.g. from a post in a group chat, for those not yet known)."""
+    return f"m{meeting_id}"
+
+
 def parse_payload(text: str | None) -> Payload | None:
     """The payload of /start, or None for none or anything malformed (treated as plain /start)."""
     if not text:

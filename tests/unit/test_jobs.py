@@ -54,6 +54,7 @@ async def test_scheduler_runs_in_utc_with_fixed_job_ids(app: Application) -> Non
         "meetings-horizon",
         "meetings-host-answers",
         "meetings-host-evening",
+        "meetings-posts",
         "meetings-reminders",
         "onboarding-intake-reminders",
         "onboarding-newcomer-digest",
