@@ -57,8 +57,6 @@ class Founding(StatesGroup):
     rhythm = State()
 
 
-
-
 async def found_pressed(query: CallbackQuery, message: Message, state: FSMContext) -> None:
     """ "Start a Stammtisch": the first question."""
     await state.set_state(Founding.name)

@@ -81,6 +81,16 @@ async def answer_without_consent(
     await query.answer()
 
 
+async def found_without_consent(
+    query: CallbackQuery, message: Message, session: AsyncSession, settings: Settings
+) -> None:
+    """Proposing a Stammtisch stores the proposer's name: consent first."""
+    kv = await directory.kv_name(session, settings.kv_name)
+    text, keyboard = start_views.consent_question(kv)
+    await query.answer()
+    await message.answer(text, reply_markup=keyboard)
+
+
 async def skip_pressed(
     query: CallbackQuery,
     session: AsyncSession,
@@ -107,6 +117,7 @@ def create_router() -> Router:
     router.callback_query.filter(Shown())
     press = router.callback_query.register
     press(join_without_consent, GroupCallback.filter(F.action == GroupAction.JOIN), ~Consented())
+    press(found_without_consent, GroupCallback.filter(F.action == GroupAction.FOUND), ~Consented())
     answers = (RsvpAction.YES, RsvpAction.MAYBE, RsvpAction.NO, RsvpAction.GUESTS)
     press(answer_without_consent, RsvpCallback.filter(F.action.in_(answers)), ~Consented())
     press(skip_pressed, KeptCallback.filter(F.action == KeptAction.NOW), Consented())

@@ -219,3 +219,13 @@ async def test_cancel_ends_the_proposal(
     assert "Wo würdet" not in stray.text
     async with app.session_pool() as session:
         assert await session.scalar(select(GroupProposal)) is None
+
+
+async def test_proposing_needs_consent_first(
+    driver: BotDriver, fake_api: FakeBotAPI, app: Application, kv: None
+) -> None:
+    ben = fake_api.add_user(first_name="Ben", language_code="de")
+    [directory] = await driver.send(ben, "/gruppen")
+    [menu] = await driver.press(ben, directory, _button(directory, "Alle Gruppen durchsuchen"))
+    [question] = await driver.press(ben, menu, _button(menu, "Einen Stammtisch gründen"))
+    assert question.text.startswith("Bevor wir loslegen:")
