@@ -14,6 +14,11 @@ HOUSEKEEPING_INTERVAL = timedelta(hours=1)
 REMINDER_INTERVAL = timedelta(minutes=15)
 # The series' dates are made ahead; hourly keeps the horizon full and picks up setup changes.
 HORIZON_INTERVAL = timedelta(hours=1)
+# Meeting reminders and hosts' notices of each answer are looked for every minute.
+MEETING_REMINDER_INTERVAL = timedelta(minutes=1)
+HOST_ANSWER_INTERVAL = timedelta(minutes=1)
+# The hosts' evening summaries and lists: looked for often, so a restart catches up that evening.
+HOST_EVENING_INTERVAL = timedelta(minutes=5)
 # Scheduled broadcasts start within this of their time; progress messages follow at this pace.
 BROADCAST_INTERVAL = timedelta(seconds=2)
 
@@ -60,6 +65,31 @@ def register_jobs(scheduler: AsyncIOScheduler, ctx: JobContext) -> None:
         replace_existing=True,
         # Also right at start-up: the dates must exist before anyone asks for them.
         next_run_time=datetime.now(UTC),
+    )
+    scheduler.add_job(
+        "jobs.meetings:queue_reminders",
+        trigger=IntervalTrigger(seconds=MEETING_REMINDER_INTERVAL.total_seconds(), timezone=UTC),
+        id="meetings-reminders",
+        kwargs={"ctx": ctx},
+        replace_existing=True,
+        # A missed minute is simply the next one; the job itself catches up on what was due.
+        misfire_grace_time=int(MEETING_REMINDER_INTERVAL.total_seconds()),
+    )
+    scheduler.add_job(
+        "jobs.meetings:queue_host_answers",
+        trigger=IntervalTrigger(seconds=HOST_ANSWER_INTERVAL.total_seconds(), timezone=UTC),
+        id="meetings-host-answers",
+        kwargs={"ctx": ctx},
+        replace_existing=True,
+        misfire_grace_time=int(HOST_ANSWER_INTERVAL.total_seconds()),
+    )
+    scheduler.add_job(
+        "jobs.meetings:queue_host_evening",
+        trigger=IntervalTrigger(seconds=HOST_EVENING_INTERVAL.total_seconds(), timezone=UTC),
+        id="meetings-host-evening",
+        kwargs={"ctx": ctx},
+        replace_existing=True,
+        misfire_grace_time=int(HOST_EVENING_INTERVAL.total_seconds()),
     )
     # Monday morning in the KV's own time zone, when the office plans its week.
     scheduler.add_job(

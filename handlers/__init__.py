@@ -15,6 +15,7 @@ from handlers import (
     greeting,
     groups,
     guide,
+    hosts,
     intake,
     kept,
     meetings,
@@ -42,6 +43,7 @@ def build_router() -> Router:
         founding.create_router(),  # proposing a Stammtisch; organisers approve or decline
         guide.create_router(),  # /kv: the guide, section by section
         meetings.create_router(),  # /termine: the next meetings, saying you come
+        hosts.create_router(),  # /meine_gruppen: hosts run their meetings (before broadcast)
         privacy.create_router(),  # /datenschutz: what is stored, show it, erase it
         message_settings.create_router(),  # /einstellungen
         broadcast.create_router(),  # /rundschreiben; its states take only non-command messages

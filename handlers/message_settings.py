@@ -1,14 +1,21 @@
-"""/einstellungen: which kinds of bulk messages a member wants (announcements, reminders, help)."""
+"""/einstellungen: which kinds of bulk messages a member wants (announcements, reminders, help),
+and when meeting reminders come."""
 
 from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.preferences import opted_out_categories, set_opted_out
-from bot.telegram.callbacks import SettingsAction, SettingsCallback
+from bot.services.profile import REMINDER_CHOICES, clear_reminder_offsets, set_reminder_offset
+from bot.telegram.callbacks import (
+    ReminderAction,
+    ReminderCallback,
+    SettingsAction,
+    SettingsCallback,
+)
 from bot.telegram.commands import SETTINGS
 from bot.telegram.guards import private_router
 from bot.telegram.screens import Shown, edit
@@ -16,9 +23,14 @@ from bot.telegram.views import message_settings as views
 from models import Category, Member
 
 
+async def _panel(session: AsyncSession, member: Member) -> tuple[str, InlineKeyboardMarkup]:
+    offsets = list(member.profile.reminder_offsets or []) if member.profile is not None else None
+    return views.panel(await opted_out_categories(session, member.id), offsets)
+
+
 async def show_settings(message: Message, session: AsyncSession, member: Member) -> None:
-    """The panel with one switch per category."""
-    text, keyboard = views.panel(await opted_out_categories(session, member.id))
+    """The panel with one switch per category (and, after consent, the meeting reminders)."""
+    text, keyboard = await _panel(session, member)
     await message.answer(text, reply_markup=keyboard)
 
 
@@ -26,7 +38,7 @@ async def open_pressed(
     query: CallbackQuery, message: Message, session: AsyncSession, member: Member
 ) -> None:
     """The panel as a new message, from the button under a broadcast."""
-    text, keyboard = views.panel(await opted_out_categories(session, member.id))
+    text, keyboard = await _panel(session, member)
     await query.answer()
     await message.answer(text, reply_markup=keyboard)
 
@@ -43,8 +55,14 @@ async def _switch(
     # Idempotent: the service sets the state the button names, whatever was stored before.
     await set_opted_out(session, member.id, category, opted_out=off)
     await session.commit()
-    text, keyboard = views.panel(await opted_out_categories(session, member.id))
-    await query.answer(views.switched(category, off=off))
+    await _refresh(query, message, session, member, views.switched(category, off=off))
+
+
+async def _refresh(
+    query: CallbackQuery, message: Message, session: AsyncSession, member: Member, note: str
+) -> None:
+    text, keyboard = await _panel(session, member)
+    await query.answer(note)
     if not await edit(message, text, keyboard):
         # A panel too old to edit: show a fresh one instead.
         await message.answer(text, reply_markup=keyboard)
@@ -74,6 +92,27 @@ async def on_pressed(
     await _switch(query, message, session, member, callback_data.category, off=False)
 
 
+async def reminder_pressed(
+    query: CallbackQuery,
+    callback_data: ReminderCallback,
+    message: Message,
+    session: AsyncSession,
+    member: Member,
+) -> None:
+    """Set when meeting reminders come (the button says what it sets), then show the panel."""
+    if member.profile is None:
+        await query.answer(views.needs_consent(), show_alert=True)
+        return
+    if callback_data.action == ReminderAction.NONE:
+        clear_reminder_offsets(member)
+    else:
+        chosen = callback_data.action == ReminderAction.ON
+        set_reminder_offset(member, callback_data.minutes, chosen=chosen)
+    await session.commit()
+    note = views.reminder_set(callback_data.action, callback_data.minutes)
+    await _refresh(query, message, session, member, note)
+
+
 def create_router() -> Router:
     """The settings panel in the private chat."""
     router = private_router(__name__)
@@ -89,6 +128,15 @@ def create_router() -> Router:
     pressed(
         on_pressed,
         SettingsCallback.filter((F.action == SettingsAction.ON) & has_category),
+        Shown(),
+    )
+    choice = F.minutes.in_(REMINDER_CHOICES)
+    pressed(
+        reminder_pressed,
+        ReminderCallback.filter(
+            (F.action == ReminderAction.NONE)
+            | (F.action.in_({ReminderAction.ON, ReminderAction.OFF}) & choice)
+        ),
         Shown(),
     )
     return router

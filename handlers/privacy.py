@@ -8,7 +8,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import directory, meetings
+from bot.services import directory, rsvp
 from bot.services.preferences import opted_out_categories
 from bot.services.profile import withdraw_consent
 from bot.settings import Settings
@@ -44,7 +44,7 @@ async def show_pressed(
     text = views.my_data(
         member,
         groups=await directory.member_groups(session, member.id),
-        coming=await meetings.my_meetings(session, member.id, utcnow()),
+        answers=await rsvp.member_meetings(session, member.id, now=utcnow(), include_no=True),
         switched_off=await opted_out_categories(session, member.id),
         zone=settings.zone,
     )

@@ -180,6 +180,37 @@ def set_contact_frequency(member: Member, frequency: str | None) -> None:
     profile.contact_frequency = frequency
 
 
+# What members can choose for meeting reminders, in minutes before the start: a week, a day,
+# two hours, an hour.
+REMINDER_CHOICES = (7 * 24 * 60, 24 * 60, 2 * 60, 60)
+
+
+def set_reminder_offset(member: Member, minutes: int, *, chosen: bool) -> bool:
+    """Be reminded `minutes` before meetings, or not (idempotent; one of REMINDER_CHOICES).
+
+    Returns whether that changed anything; the caller commits.
+    """
+    profile = _require(member)
+    if minutes not in REMINDER_CHOICES:
+        raise ProfileError("unknown_id")
+    current = [value for value in profile.reminder_offsets or () if isinstance(value, int)]
+    if (minutes in current) == chosen:
+        return False
+    wanted = set(current) | {minutes} if chosen else set(current) - {minutes}
+    # A new list, so the JSON column is seen as changed.
+    profile.reminder_offsets = sorted(wanted, reverse=True)
+    return True
+
+
+def clear_reminder_offsets(member: Member) -> bool:
+    """No meeting reminders at all (idempotent); returns whether that changed anything."""
+    profile = _require(member)
+    if not profile.reminder_offsets:
+        return False
+    profile.reminder_offsets = []
+    return True
+
+
 def start_intake(member: Member, now: datetime) -> None:
     """Note that the intake began (for the one reminder after an abandoned intake)."""
     profile = _require(member)

@@ -245,6 +245,21 @@ class SettingsCallback(CallbackData, prefix="set1"):
     category: Category | None = None
 
 
+class ReminderAction(StrEnum):
+    """The meeting reminder buttons of /einstellungen; each sets what it names."""
+
+    ON = "on"  # be reminded `minutes` before
+    OFF = "off"  # not `minutes` before
+    NONE = "none"  # no meeting reminders at all
+
+
+class ReminderCallback(CallbackData, prefix="rem1"):
+    """/einstellungen: when to be reminded of meetings (`minutes` before the start)."""
+
+    action: ReminderAction
+    minutes: int = 0
+
+
 class RsvpAction(StrEnum):
     """An answer button under a meeting; each says what it sets, so a repeat is harmless."""
 
@@ -270,6 +285,33 @@ class HostAction(StrEnum):
     GROUP = "group"  # one group: its next meetings (`group_id`)
     MEETING = "meeting"  # one meeting: who comes (`meeting_id`)
     POST = "post"  # post the meeting into the group's chat (`meeting_id`; `value` 1: pin it)
+    # A new one-off meeting for `group_id`: pick a day, then a time (or type it).
+    ADD = "add"  # the next 14 days as buttons
+    ADD_DAY = "aday"  # day `value` (a date's ordinal): the common times
+    ADD_TIME = "atime"  # `value`: ordinal * 1440 + minutes after midnight (local)
+    ADD_TYPED = "atype"  # type the date and time; `value` an ordinal: type only the time
+    # One meeting (`meeting_id`).
+    CAPACITY = "cap"  # type how many may come
+    NOTE = "note"  # type the note
+    MOVE = "move"  # type the new time
+    CANCEL = "cancel"  # ask before cancelling the date
+    CANCEL_OK = "cancelok"
+    MESSAGE = "msg"  # write to everyone who said yes or maybe
+    MESSAGE_SEND = "msgok"  # send the message written
+    # The series of `group_id`.
+    PAUSE = "pause"  # type the period
+    PAUSE_NO_LABEL = "pausenl"  # pause without a label
+    END = "end"  # ask before ending the series
+    END_OK = "endok"
+    # How the host hears of answers: show, or set the HostNotice at position `value`.
+    NOTICE = "notice"
+    NOTICE_SET = "nset"
+    # Hand `group_id` over: ask for the new host; `value` a member picked from the group.
+    HANDOVER = "hand"
+    HANDOVER_PICK = "hpick"
+    # An organiser decides handover `value`.
+    HANDOVER_YES = "hyes"
+    HANDOVER_NO = "hno"
 
 
 class HostCallback(CallbackData, prefix="ho1"):

@@ -55,6 +55,11 @@ GUIDE = CommandSpec({"de": "kv", "en": "kv"}, __("How our KV works"))
 SETTINGS = CommandSpec(
     {"de": "einstellungen", "en": "settings"}, __("Which messages you get from me")
 )
+MY_GROUPS = CommandSpec(
+    {"de": "meine_gruppen", "en": "my_groups"},
+    __("Your groups as host: dates, who is coming"),
+    frozenset({Role.HOST, Role.ORGANISER}),
+)
 BROADCAST = CommandSpec(
     {"de": "rundschreiben", "en": "broadcast"},
     __("Send a message to members"),
@@ -82,6 +87,7 @@ ALL_COMMANDS: tuple[CommandSpec, ...] = (
     SETTINGS,
     LANGUAGE,
     CANCEL,
+    MY_GROUPS,
     BROADCAST,
     ROLE,
     ROLES,

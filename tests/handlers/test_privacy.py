@@ -9,8 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import Application
+from bot.services import schedule
 from bot.services.kv_setup import apply_setup, load_setup
 from models import Member, Profile
+from models.base import utcnow
 from tests.driver import BotDriver
 from tests.fakebotapi import FakeBotAPI, FakeUser, SentMessage
 from tests.members import signed_up
@@ -34,7 +36,14 @@ CONSENT_AT = datetime(2026, 12, 1, 10, 30, tzinfo=UTC)
 async def kv(app: Application) -> None:
     async with app.session_pool() as session:
         await apply_setup(session, load_setup(SETUP))
+        await schedule.extend_horizon(session, now=utcnow(), zone=app.settings.zone)
         await session.commit()
+
+
+async def _say_yes(driver: BotDriver, user: FakeUser, dates: SentMessage, index: int) -> None:
+    """Open the date at `index` of /termine and answer yes on its card."""
+    [card] = await driver.press(user, dates, dates.buttons[index][1])
+    await driver.press(user, card, card.buttons[0][1])
 
 
 async def _member(app: Application, user: FakeUser, language: str) -> None:
@@ -80,8 +89,8 @@ async def test_my_data_reads_naturally_in_german(
     anna = fake_api.add_user(first_name="Anna", username="anna_k", language_code="de")
     await _member(app, anna, "de")
     [dates] = await driver.send(anna, "/termine")
-    await driver.press(anna, dates, dates.buttons[0][1])
-    await driver.press(anna, dates, dates.buttons[1][1])
+    await _say_yes(driver, anna, dates, 0)
+    await _say_yes(driver, anna, dates, 1)
 
     mine = await _my_data(driver, anna, "/datenschutz", "Meine Daten anzeigen")
     assert "Zugestimmt am: 01.12.2026" in mine.splitlines()
@@ -103,7 +112,7 @@ async def test_my_data_in_english_uses_the_kvs_region(
     ben = fake_api.add_user(first_name="Ben", language_code="en")
     await _member(app, ben, "en")
     [dates] = await driver.send(ben, "/dates")
-    await driver.press(ben, dates, dates.buttons[0][1])
+    await _say_yes(driver, ben, dates, 0)
 
     mine = await _my_data(driver, ben, "/privacy", "Show my data")
     assert "Agreed on: 1 Dec 2026" in mine.splitlines()

@@ -155,8 +155,8 @@ async def test_help_for_an_admin_lists_the_role_commands(
 ) -> None:
     [reply] = await driver.send(admin_user, "/help")
     commands = [line.split(" ")[0] for line in reply.text.splitlines() if line.startswith("/")]
-    assert commands[-3:] == ["/rundschreiben", "/rolle", "/rollen"]
-    assert len(commands) == 13
+    assert commands[-4:] == ["/meine_gruppen", "/rundschreiben", "/rolle", "/rollen"]
+    assert len(commands) == 14
 
 
 async def test_language_switch(driver: BotDriver, fake_api: FakeBotAPI, app: Application) -> None:

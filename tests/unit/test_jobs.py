@@ -52,6 +52,9 @@ async def test_scheduler_runs_in_utc_with_fixed_job_ids(app: Application) -> Non
         "broadcasts-progress",
         "housekeeping-prune-update-ids",
         "meetings-horizon",
+        "meetings-host-answers",
+        "meetings-host-evening",
+        "meetings-reminders",
         "onboarding-intake-reminders",
         "onboarding-newcomer-digest",
     ]

@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import os
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -313,6 +314,40 @@ async def test_meeting_rules_keep_the_organisers_words(session_pool: SessionPool
         _file("name: KV", "groups:", "  - {name: G, type: ag, meets: ' jeden  Do   19 Uhr '}")
     )
     assert setup.groups[0].meets == "jeden Do 19 Uhr"
+
+
+async def test_rules_are_stored_as_rrule_and_a_new_rule_restarts_an_ended_series(
+    session_pool: SessionPool,
+) -> None:
+    def setup(meets: str) -> str:
+        return _file(
+            "name: KV",
+            "groups:",
+            f"  - {{key: g, name: G, type: stammtisch, meets: '{meets}'}}",
+            "telegram_groups:",
+            "  - {chat_id: -100, title: G-Chat, group: g, link: 'https://t.me/+AbCdEf123'}",
+        )
+
+    await _import_text(session_pool, setup("jeden 2. Donnerstag 19 Uhr"))
+    group = await _group(session_pool, "g")
+    assert group.rule == "jeden 2. Donnerstag 19 Uhr"
+    assert group.rrule == "RRULE:FREQ=MONTHLY;BYDAY=2TH;BYHOUR=19;BYMINUTE=0;BYSECOND=0"
+    async with session_pool() as session:
+        chat = await session.get(ServedChat, -100)
+        assert chat is not None
+        assert chat.invite_link == "https://t.me/+AbCdEf123"
+        stored = await session.get(Group, group.id)
+        assert stored is not None
+        stored.series_ends_on = date(2026, 12, 1)
+        await session.commit()
+    assert "link: https://t.me/+AbCdEf123" in await _export(session_pool)
+    # The same rule again keeps the host's end of the series; a new rule starts a new one.
+    await _import_text(session_pool, setup("jeden 2. Donnerstag 19 Uhr"))
+    assert (await _group(session_pool, "g")).series_ends_on == date(2026, 12, 1)
+    await _import_text(session_pool, setup("jeden Donnerstag 19 Uhr"))
+    group = await _group(session_pool, "g")
+    assert group.series_ends_on is None
+    assert group.rrule == "RRULE:FREQ=WEEKLY;BYDAY=TH;BYHOUR=19;BYMINUTE=0;BYSECOND=0"
 
 
 # --- exporting into the file last imported ----------------------------------------------------
@@ -642,6 +677,18 @@ BROKEN_FILES = [
         ),
         5,
         "welcome_text: unknown placeholder {name} (allowed: {names}, {kv})",
+    ),
+    pytest.param(
+        _file(
+            "name: KV",
+            "telegram_groups:",
+            "  - chat_id: -1",
+            "    title: T",
+            "    link: https://evil.example/join",
+        ),
+        5,
+        "link must be a Telegram invite link like https://t.me/+AbCdEf, not "
+        "'https://evil.example/join'",
     ),
     pytest.param(
         _file(

@@ -114,11 +114,13 @@ def rsvp_keyboard(
     def mark(kind: RsvpAnswer, label: str) -> str:
         return f"• {label} •" if kind == current else label
 
+    # Outside the f-strings: the message extractor doesn't look inside them.
+    yes, maybe, no = _("Yes"), _("Maybe"), _("No")
     rows = [
         [
-            _button(mark(RsvpAnswer.YES, f"{YES} {_('Yes')}"), RsvpAction.YES, meeting),
-            _button(mark(RsvpAnswer.MAYBE, f"{MAYBE} {_('Maybe')}"), RsvpAction.MAYBE, meeting),
-            _button(mark(RsvpAnswer.NO, f"{NO} {_('No')}"), RsvpAction.NO, meeting),
+            _button(mark(RsvpAnswer.YES, f"{YES} {yes}"), RsvpAction.YES, meeting),
+            _button(mark(RsvpAnswer.MAYBE, f"{MAYBE} {maybe}"), RsvpAction.MAYBE, meeting),
+            _button(mark(RsvpAnswer.NO, f"{NO} {no}"), RsvpAction.NO, meeting),
         ]
     ]
     if personal and answer is not None and answer.answer == RsvpAnswer.YES:

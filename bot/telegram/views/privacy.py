@@ -12,7 +12,7 @@ from babel import Locale, UnknownLocaleError
 from bot.telegram.callbacks import PrivacyAction, PrivacyCallback
 from bot.telegram.format import esc, format_day, formatting_locale, meeting_dates
 from bot.telegram.labels import category_label, frequency_label, slot_label
-from models import Category, ContactFrequency, Group, Meeting, Member
+from models import Attendance, Category, ContactFrequency, Group, Meeting, Member, RsvpAnswer
 
 FREQUENCIES = {frequency.value: frequency for frequency in ContactFrequency}
 
@@ -74,7 +74,7 @@ def my_data(
     member: Member,
     *,
     groups: Sequence[Group],
-    coming: Sequence[Meeting],
+    answers: Sequence[tuple[Meeting, Attendance]],
     switched_off: Collection[Category],
     zone: ZoneInfo,
 ) -> str:
@@ -110,8 +110,18 @@ def my_data(
     if groups:
         names = ", ".join(esc(group.name) for group in groups)
         lines.append(_("Groups: {value}").format(value=names))
+    coming = [m for m, a in answers if a.answer == RsvpAnswer.YES and not a.waitlisted]
+    waiting = [m for m, a in answers if a.answer == RsvpAnswer.YES and a.waitlisted]
+    maybe = [m for m, a in answers if a.answer == RsvpAnswer.MAYBE]
+    declined = [m for m, a in answers if a.answer == RsvpAnswer.NO]
     if coming:
         lines.append(_("Meetings you come to: {value}").format(value=_coming(coming, zone)))
+    if waiting:
+        lines.append(_("On the waiting list for: {value}").format(value=_coming(waiting, zone)))
+    if maybe:
+        lines.append(_("Meetings you might come to: {value}").format(value=_coming(maybe, zone)))
+    if declined:
+        lines.append(_("Meetings you said no to: {value}").format(value=_coming(declined, zone)))
     if switched_off:
         names = ", ".join(category_label(category) for category in sorted(switched_off))
         lines.append(_("Messages you switched off: {value}").format(value=names))

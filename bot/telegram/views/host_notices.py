@@ -1,0 +1,99 @@
+"""What hosts are told of answers: each one as it comes, a daily summary, the list the day
+before. First names only, guests, first-timers marked, and the counts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
+
+from bot.services.host_notices import AnswerNotice, MeetingAnswers
+from bot.services.rsvp import Attendee
+from bot.telegram.format import esc, format_meeting
+from bot.telegram.views.meeting_card import MAYBE, NO, WAITING, YES, counts_line
+from models import Meeting, RsvpAnswer
+
+FIRST_TIME = "🌱"
+
+
+def _icon(attendee: Attendee) -> str:
+    if attendee.answer == RsvpAnswer.YES:
+        return WAITING if attendee.waitlisted else YES
+    return MAYBE if attendee.answer == RsvpAnswer.MAYBE else NO
+
+
+def attendee_line(attendee: Attendee) -> str:
+    """ "✅ Anna (+2) 🌱": answer, first name, guests, first-timer."""
+    line = f"{_icon(attendee)} {esc(attendee.first_name)}"
+    if attendee.answer == RsvpAnswer.YES and attendee.guests:
+        line += f" (+{attendee.guests})"
+    if attendee.first_time and attendee.answer != RsvpAnswer.NO:
+        line += f" {FIRST_TIME}"
+    return line
+
+
+def _meeting_heading(meeting: Meeting, zone: ZoneInfo) -> str:
+    return f"<b>{esc(meeting.group.name)}</b> · {format_meeting(meeting.starts_at, zone)}"
+
+
+def _said(attendee: Attendee) -> str:
+    name = esc(attendee.first_name)
+    if attendee.answer == RsvpAnswer.YES and attendee.waitlisted:
+        return _("{name} is on the waiting list.").format(name=name)
+    if attendee.answer == RsvpAnswer.YES and attendee.guests:
+        return ngettext(
+            "{name} is coming, with {n} guest.",
+            "{name} is coming, with {n} guests.",
+            attendee.guests,
+        ).format(name=name, n=attendee.guests)
+    if attendee.answer == RsvpAnswer.YES:
+        return _("{name} is coming.").format(name=name)
+    if attendee.answer == RsvpAnswer.MAYBE:
+        return _("{name} said maybe.").format(name=name)
+    return _("{name} can't come.").format(name=name)
+
+
+def answer_notice(notice: AnswerNotice, zone: ZoneInfo) -> str:
+    """One answer for a host who hears of each: who said what, and the counts now."""
+    lines = [f"🔔 {_said(notice.attendee)}"]
+    if notice.attendee.first_time and notice.attendee.answer != RsvpAnswer.NO:
+        lines.append(_("{icon} It would be their first time.").format(icon=FIRST_TIME))
+    lines += [_meeting_heading(notice.meeting, zone), counts_line(notice.counts)]
+    return "\n".join(lines)
+
+
+def _legend(items: Sequence[MeetingAnswers]) -> list[str]:
+    if any(a.first_time and a.answer != RsvpAnswer.NO for item in items for a in item.attendees):
+        return ["", _("{icon} first time").format(icon=FIRST_TIME)]
+    return []
+
+
+def daily_summary(items: Sequence[MeetingAnswers], zone: ZoneInfo) -> str:
+    """The evening summary: per meeting the answers changed since yesterday evening."""
+    lines = [_("<b>New answers since yesterday evening</b>")]
+    for item in items:
+        lines += ["", _meeting_heading(item.meeting, zone)]
+        lines += [attendee_line(attendee) for attendee in item.attendees]
+        lines.append(counts_line(item.counts))
+    return "\n".join(lines + _legend(items))
+
+
+def day_list(item: MeetingAnswers, zone: ZoneInfo) -> str:
+    """The list the evening before: who comes, who waits, who may come; the counts."""
+    meeting = item.meeting
+    lines = [
+        _("<b>Tomorrow:</b> {group}").format(group=esc(meeting.group.name)),
+        f"🗓 {format_meeting(meeting.starts_at, zone)}",
+    ]
+    if meeting.where:
+        lines.append(f"📍 {esc(meeting.where)}")
+    lines.append(counts_line(item.counts))
+    shown = [a for a in item.attendees if a.answer != RsvpAnswer.NO]
+    lines.append("")
+    if shown:
+        lines += [attendee_line(attendee) for attendee in shown]
+    else:
+        lines.append(_("Nobody has said yes or maybe yet."))
+    return "\n".join(lines + _legend([MeetingAnswers(meeting, shown, item.counts)]))
