@@ -11,11 +11,13 @@ from handlers import (
     chat_members,
     errors,
     fallback,
+    founding,
     greeting,
     groups,
     guide,
     hosts,
     intake,
+    kept,
     meeting_posts,
     meetings,
     message_settings,
@@ -37,7 +39,9 @@ def build_router() -> Router:
         basics.create_router(),  # /hilfe, /sprache, /abbrechen: work in every state
         start.create_router(),  # /start (hosts and organisers get their own), consent
         intake.create_router(),  # the intake's questions and summary, /profil
-        groups.create_router(),  # /gruppen: suggestions, directory, details, joining
+        kept.create_router(),  # joins and answers pressed before consent, kept for after it
+        groups.create_router(),  # /gruppen: suggestions, browsing, details, joining, leaving
+        founding.create_router(),  # proposing a Stammtisch; organisers approve or decline
         guide.create_router(),  # /kv: the guide, section by section
         meetings.create_router(),  # /termine: the next meetings, saying you come
         meeting_posts.create_router(),  # posting meetings into group chats; answers there

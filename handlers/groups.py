@@ -1,7 +1,9 @@
-"""/gruppen: suggestions or the directory, a group's details, joining, asking the office.
+"""/gruppen: suggestions or the directory, browsing every group (by kind, Stadtteil, topic),
+a group's details, joining, the member's own groups and leaving one, asking the office.
 
-Joining tells the group's hosts; "start a group" and "talk to the office" tell the organisers,
-each privately and in their own language.
+Joining tells the group's hosts (bot.telegram.membership); leaving tells nobody. "Talk to the
+office" tells the organisers, each privately and in their own language. Proposing a Stammtisch
+is handlers/founding.py; presses before consent are handlers/kept.py.
 """
 
 from __future__ import annotations
@@ -20,26 +22,28 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services import directory
 from bot.services.directory import GroupError
 from bot.services.members import get_member
-from bot.services.profile import join_group
+from bot.services.profile import ProfileError, joined_group_ids, leave_group
 from bot.settings import Settings
+from bot.telegram import membership
 from bot.telegram.callbacks import GroupAction, GroupCallback
 from bot.telegram.commands import GROUPS
 from bot.telegram.guards import Consented, explain, private_router
+from bot.telegram.labels import group_type_plural
 from bot.telegram.notify import Render, tell
-from bot.telegram.screens import Shown
+from bot.telegram.screens import Shown, show
 from bot.telegram.views import groups as views
-from bot.telegram.views import start as start_views
 from models import Member
 from models.base import utcnow
 
-# How many dates a group's details list.
-DETAIL_DATES = 3
+# Groups per page of a list (the directory, browsing): each has two buttons.
+LIST_SIZE = 5
 
 
 async def show_groups(
     message: Message, session: AsyncSession, member: Member, settings: Settings
 ) -> None:
-    """Suggestions for members who finished the intake; the whole directory for everyone else."""
+    """Suggestions for members who finished the intake; the whole directory for everyone else.
+    Browsing every group and the member's own groups are a button away in both."""
     now = utcnow()
     if member.profile is not None and member.profile.intake_completed_at is not None:
         page = await directory.suggestion_page(
@@ -48,9 +52,9 @@ async def show_groups(
         text, keyboard = views.suggestions(page, settings.zone)
         await message.answer(text, reply_markup=keyboard)
         return
-    groups = await directory.listing(session, now=now, zone=settings.zone)
-    text, directory_keyboard = views.directory(groups, settings.zone)
-    await message.answer(text, reply_markup=directory_keyboard)
+    listing = await directory.listing(session, now=now, page=0, size=LIST_SIZE)
+    text, keyboard = views.directory(listing, settings.zone)
+    await message.answer(text, reply_markup=keyboard)
 
 
 async def more_pressed(
@@ -80,12 +84,13 @@ async def details_pressed(
     callback_data: GroupCallback,
     message: Message,
     session: AsyncSession,
+    member: Member,
     settings: Settings,
+    bot: Bot,
 ) -> None:
-    """Everything about one group, with a button to join it."""
+    """Everything about one group, with a button to join it (or leave it) and its share link."""
     group = await directory.require_active_group(session, callback_data.group_id)
-    upcoming = directory.next_meetings(group, now=utcnow(), zone=settings.zone, count=DETAIL_DATES)
-    text, keyboard = views.details(group, directory.meeting_rule(group), upcoming, settings.zone)
+    text, keyboard = await membership.group_card(session, bot, member, group, settings, utcnow())
     await query.answer()
     await message.answer(text, reply_markup=keyboard)
 
@@ -93,55 +98,204 @@ async def details_pressed(
 async def join_pressed(
     query: CallbackQuery,
     callback_data: GroupCallback,
-    message: Message,
     session: AsyncSession,
     member: Member,
     settings: Settings,
     bot: Bot,
     i18n: I18n,
 ) -> None:
-    """Join the group and tell its hosts; joining again changes nothing and tells nobody."""
-    group = await directory.require_active_group(session, callback_data.group_id)
-    now = utcnow()
-    result = await join_group(session, member, group.id, now)
-    await session.commit()
-    if not result.newly_joined:
+    """Join the group, tell its hosts, then the chat link and the next meeting's card."""
+    await directory.require_active_group(session, callback_data.group_id)
+    joined = await membership.join(
+        session, bot, i18n, settings, member, callback_data.group_id, now=utcnow()
+    )
+    if not joined.newly_joined:
         await query.answer(views.already_in())
         return
-    hosts = [
-        host_id for host_id in await directory.host_ids(session, group) if host_id != member.id
-    ]
-    upcoming = directory.next_meetings(group, now=now, zone=settings.zone)
     await query.answer(views.joined_toast())
-    # The warm handoff: each host hears privately, in their language, who joined.
-    note = partial(views.host_note, member, group, first_group=result.first_group)
-    told = [await _tell(bot, i18n, session, settings, host_id, note) for host_id in hosts]
-    next_meeting = upcoming[0] if upcoming else None
-    await message.answer(views.joined(group, next_meeting, settings.zone, hosts_told=any(told)))
+    await membership.send(bot, member.id, joined.screens)
 
 
-async def join_without_consent(
-    query: CallbackQuery, message: Message, session: AsyncSession, settings: Settings
-) -> None:
-    """Joining needs consent: the question comes first."""
-    kv = await directory.kv_name(session, settings.kv_name)
-    text, keyboard = start_views.consent_question(kv)
+async def browse_pressed(query: CallbackQuery, message: Message) -> None:
+    """The ways to browse every group, as a new message."""
     await query.answer()
+    text, keyboard = views.browse_menu()
     await message.answer(text, reply_markup=keyboard)
 
 
-async def found_pressed(
+async def menu_pressed(query: CallbackQuery, message: Message) -> None:
+    """Back to the ways to browse, in place."""
+    await query.answer()
+    await show(message, *views.browse_menu())
+
+
+async def kinds_pressed(query: CallbackQuery, message: Message) -> None:
+    """The kinds of group to choose from."""
+    await query.answer()
+    await show(message, *views.kinds_menu())
+
+
+async def districts_pressed(
+    query: CallbackQuery, callback_data: GroupCallback, message: Message, session: AsyncSession
+) -> None:
+    """The Stadtteile to choose from (and the whole KV), paged."""
+    choices = [(district.id, district.name) for district in await directory.districts(session)]
+    choices.append((0, views.whole_kv()))
+    await query.answer()
+    await show(
+        message,
+        *views.choices_menu(
+            views.districts_title(),
+            choices,
+            GroupAction.DISTRICTS,
+            GroupAction.BY_DISTRICT,
+            callback_data.page,
+        ),
+    )
+
+
+async def topics_pressed(
+    query: CallbackQuery, callback_data: GroupCallback, message: Message, session: AsyncSession
+) -> None:
+    """The topics to choose from, paged."""
+    choices = [(topic.id, topic.name) for topic in await directory.topics(session)]
+    await query.answer()
+    await show(
+        message,
+        *views.choices_menu(
+            views.topics_title(),
+            choices,
+            GroupAction.TOPICS,
+            GroupAction.BY_TOPIC,
+            callback_data.page,
+        ),
+    )
+
+
+BROWSED_BY: dict[GroupAction, tuple[directory.BrowseKind, GroupAction]] = {
+    GroupAction.BY_TYPE: ("type", GroupAction.KINDS),
+    GroupAction.BY_DISTRICT: ("district", GroupAction.DISTRICTS),
+    GroupAction.BY_TOPIC: ("topic", GroupAction.TOPICS),
+}
+
+
+async def browsed(
+    query: CallbackQuery,
+    callback_data: GroupCallback,
+    message: Message,
+    session: AsyncSession,
+    settings: Settings,
+) -> None:
+    """A page of the groups of one kind, Stadtteil or topic, in place."""
+    kind, back = BROWSED_BY[callback_data.action]
+    value = callback_data.group_id
+    page = await directory.browse(
+        session, kind, value, now=utcnow(), page=callback_data.page, size=LIST_SIZE
+    )
+    title = await _browse_title(session, kind, value)
+    await query.answer()
+    await show(
+        message, *views.group_list(title, page, callback_data.action, value, back, settings.zone)
+    )
+
+
+async def _browse_title(session: AsyncSession, kind: directory.BrowseKind, value: int) -> str:
+    # directory.browse has checked the value names something.
+    if kind == "type":
+        return group_type_plural(directory.GROUP_TYPES[value])
+    if kind == "district":
+        names = {district.id: district.name for district in await directory.districts(session)}
+        return names.get(value, views.whole_kv())
+    names = {topic.id: topic.name for topic in await directory.topics(session)}
+    return names.get(value, "")
+
+
+async def all_pressed(
+    query: CallbackQuery,
+    callback_data: GroupCallback,
+    message: Message,
+    session: AsyncSession,
+    settings: Settings,
+) -> None:
+    """A page of every group, in place."""
+    page = await directory.listing(session, now=utcnow(), page=callback_data.page, size=LIST_SIZE)
+    await query.answer()
+    await show(
+        message,
+        *views.group_list(
+            views.all_title(), page, GroupAction.ALL, 0, GroupAction.MENU, settings.zone
+        ),
+    )
+
+
+async def _mine(
+    session: AsyncSession, member: Member, settings: Settings, note: str | None = None
+) -> views.Screen:
+    groups = await directory.member_groups(session, member.id)
+    listed = await directory.listed(session, groups, now=utcnow())
+    return views.my_groups(listed, settings.zone, note=note)
+
+
+async def mine_pressed(
     query: CallbackQuery,
     message: Message,
     session: AsyncSession,
     member: Member,
     settings: Settings,
-    bot: Bot,
-    i18n: I18n,
 ) -> None:
-    """No fitting group: the member would like to start one. Each organiser hears it."""
-    note = partial(views.founding_note, member)
-    await _ask_office(query, message, session, settings, bot, i18n, note)
+    """The member's own groups, as a new message."""
+    text, keyboard = await _mine(session, member, settings)
+    await query.answer()
+    await message.answer(text, reply_markup=keyboard)
+
+
+async def mine_here_pressed(
+    query: CallbackQuery,
+    message: Message,
+    session: AsyncSession,
+    member: Member,
+    settings: Settings,
+) -> None:
+    """The member's own groups, in place (Back, "No, stay")."""
+    screen = await _mine(session, member, settings)
+    await query.answer()
+    await show(message, *screen)
+
+
+async def leave_pressed(
+    query: CallbackQuery,
+    callback_data: GroupCallback,
+    message: Message,
+    session: AsyncSession,
+    member: Member,
+) -> None:
+    """Ask before leaving a group."""
+    group = await directory.require_active_group(session, callback_data.group_id)
+    if group.id not in await joined_group_ids(session, member.id):
+        await query.answer(views.not_in_group())
+        return
+    await query.answer()
+    await show(message, *views.leave_question(group))
+
+
+async def leave_confirmed(
+    query: CallbackQuery,
+    callback_data: GroupCallback,
+    message: Message,
+    session: AsyncSession,
+    member: Member,
+    settings: Settings,
+) -> None:
+    """Leave the group (nobody is told) and show the member's groups without it."""
+    result = await leave_group(session, member, callback_data.group_id, utcnow())
+    await session.commit()
+    if not result.left:
+        await query.answer(views.not_in_group())
+        return
+    note = views.left(result.group, result.withdrawn)
+    screen = await _mine(session, member, settings, note=note)
+    await query.answer()
+    await show(message, *screen)
 
 
 async def office_pressed(
@@ -207,9 +361,20 @@ def create_router() -> Router:
     )
     press(details_pressed, on(GroupAction.DETAILS))
     press(join_pressed, on(GroupAction.JOIN), Consented())
-    press(join_without_consent, on(GroupAction.JOIN), ~Consented())
-    press(found_pressed, on(GroupAction.FOUND), Consented())
     press(office_pressed, on(GroupAction.OFFICE), Consented())
+    press(browse_pressed, on(GroupAction.BROWSE))
+    press(menu_pressed, on(GroupAction.MENU))
+    press(kinds_pressed, on(GroupAction.KINDS))
+    press(districts_pressed, on(GroupAction.DISTRICTS))
+    press(topics_pressed, on(GroupAction.TOPICS))
+    press(all_pressed, on(GroupAction.ALL))
+    press(browsed, GroupCallback.filter(F.action.in_(BROWSED_BY)))
+    # Only members with consent have groups; for the others the list is simply empty.
+    press(mine_pressed, on(GroupAction.MINE))
+    press(mine_here_pressed, on(GroupAction.MINE_HERE))
+    press(leave_pressed, on(GroupAction.LEAVE), Consented())
+    press(leave_confirmed, on(GroupAction.LEAVE_OK), Consented())
     # A group dropped from the setup since the list was shown, or a page past the end.
     explain(router, GroupError, views.group_refused, alert=True)
+    explain(router, ProfileError, views.profile_refused, alert=True)
     return router

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, Filter
 from aiogram.filters.callback_data import CallbackQueryFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import directory
 from bot.services.profile import ProfileError, complete_intake
 from bot.settings import Settings
-from bot.telegram import intake_steps
+from bot.telegram import intake_steps, pending
 from bot.telegram.callbacks import IntakeAction, IntakeCallback, IntakeStep
 from bot.telegram.commands import PROFILE
 from bot.telegram.guards import Consented, explain, private_router
@@ -190,11 +191,15 @@ async def done(
     member: Member,
     state: FSMContext,
     settings: Settings,
+    bot: Bot,
+    i18n: I18n,
 ) -> None:
-    """Finish the intake: the answers stay on screen, the suggestions come below."""
+    """Finish the intake: the answers stay on screen, the suggestions come below, and then
+    whatever the member pressed before consenting (a join, an answer, a link) is done."""
     now = utcnow()
     complete_intake(member, now)
     await session.commit()
+    kept = await pending.take(state)
     await state.clear()
     page = await directory.suggestion_page(
         session, member, now=now, zone=settings.zone, page=0, size=group_views.PAGE_SIZE
@@ -204,6 +209,8 @@ async def done(
     await query.answer()
     await message.edit_text(views.finished(member.profile))
     await message.answer(text, reply_markup=keyboard)
+    if kept is not None:
+        await pending.carry_out(session, bot, i18n, settings, member, kept, now=now)
 
 
 def create_router() -> Router:

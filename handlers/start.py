@@ -1,24 +1,31 @@
-"""/start: the greeting and the consent question; hosts and organisers get their own welcome."""
+"""/start: the greeting and the consent question; hosts and organisers get their own welcome.
+
+Links to a group (j<id>) or a meeting (m<id>) open its card; a link that names nothing says so
+politely and the start goes on as usual.
+"""
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import directory
+from bot.services import directory, schedule
 from bot.services.members import get_member, set_reachable
 from bot.services.profile import give_consent, start_intake
+from bot.services.schedule import ScheduleError
 from bot.services.welcome import served_chat
 from bot.settings import Settings
-from bot.telegram import intake_steps
+from bot.telegram import intake_steps, membership, pending
 from bot.telegram.callbacks import ConsentAction, ConsentCallback
 from bot.telegram.deeplinks import parse_payload
 from bot.telegram.format import esc, first_name_or_you
 from bot.telegram.guards import Consented, HasRoles, private_router
+from bot.telegram.pending import Kept
 from bot.telegram.screens import Shown
+from bot.telegram.views import kept as kept_views
 from bot.telegram.views import start as views
 from models import Member, Role
 from models.base import utcnow
@@ -35,20 +42,37 @@ async def start(
     member: Member,
     settings: Settings,
     state: FSMContext,
+    bot: Bot,
 ) -> None:
-    """Greet in the member's language; without consent ask for it, otherwise carry on."""
+    """Greet in the member's language; without consent ask for it, otherwise carry on.
+
+    A link to a group or a meeting opens its card; without consent the question comes first
+    and the card after it (bot.telegram.pending).
+    """
     await _back(state, session, member)
     kv = await directory.kv_name(session, settings.kv_name)
     lines = [views.greeting(_name(message, member), kv)]
     origin = await _origin(session, command.args)
     if origin:
         lines.append(origin)
+    target = await _target(session, command.args)
+    if target is GONE:
+        lines.append(views.link_gone())
     if not member.consented:
         question, keyboard = views.consent_question(kv)
+        if isinstance(target, Kept):
+            what = await pending.describe(session, target, settings)
+            await pending.keep(state, target)
+            question = kept_views.before_consent(what or "") + "\n\n" + question
         await message.answer("\n\n".join(lines))
         await message.answer(question, reply_markup=keyboard)
         return
     assert member.profile is not None
+    if isinstance(target, Kept):
+        lines.append(views.welcome_back())
+        await message.answer("\n\n".join(lines))
+        await _open(message, session, member, settings, bot, target)
+        return
     if member.profile.intake_completed_at is None:
         lines.append(views.carry_on())
         text, keyboard = await intake_steps.begin(state, session, member)
@@ -61,21 +85,73 @@ async def start(
 
 async def start_for_roles(
     message: Message,
+    command: CommandObject,
     session: AsyncSession,
     member: Member,
     settings: Settings,
     state: FSMContext,
     roles: frozenset[Role],
+    bot: Bot,
 ) -> None:
-    """Hosts, organisers and admins: what the bot does for them, not the newcomer's questions."""
+    """Hosts, organisers and admins: what the bot does for them, not the newcomer's questions.
+    A link to a group or meeting opens its card below."""
     await _back(state, session, member)
     kv = await directory.kv_name(session, settings.kv_name)
-    await message.answer(views.role_greeting(_name(message, member), kv, roles))
+    text = views.role_greeting(_name(message, member), kv, roles)
+    target = await _target(session, command.args)
+    if target is GONE:
+        text += "\n\n" + views.link_gone()
+    await message.answer(text)
+    if isinstance(target, Kept):
+        await _open(message, session, member, settings, bot, target)
+
+
+# A link to a group or meeting that isn't there (any more), or a forged one.
+GONE = object()
+
+
+async def _target(session: AsyncSession, args: str | None) -> Kept | object | None:
+    """The group or meeting a /start link opens: Kept("group"/"meeting", id), GONE, or None."""
+    payload = parse_payload(args)
+    if payload is None or payload.kind not in ("group", "meeting"):
+        return None
+    if payload.kind == "group":
+        found = await directory.active_group(session, payload.id) is not None
+        return Kept("group", payload.id) if found else GONE
+    try:
+        await schedule.get_meeting(session, payload.id)
+    except ScheduleError:
+        return GONE
+    return Kept("meeting", payload.id)
+
+
+async def _open(
+    message: Message,
+    session: AsyncSession,
+    member: Member,
+    settings: Settings,
+    bot: Bot,
+    target: Kept,
+) -> None:
+    """The card a link opens: a group's with Join, a meeting's with the answer buttons."""
+    if target.kind == "group":
+        group = await directory.require_active_group(session, target.id)
+        screen = await membership.group_card(session, bot, member, group, settings, utcnow())
+    else:
+        meeting = await schedule.get_meeting(session, target.id)
+        screen = await membership.meeting_screen(session, member, meeting, settings)
+    await message.answer(screen[0], reply_markup=screen[1])
 
 
 async def _back(state: FSMContext, session: AsyncSession, member: Member) -> None:
-    """/start ends any conversation and means "I'm here again" after blocking the bot."""
+    """/start ends any conversation and means "I'm here again" after blocking the bot.
+
+    What a member pressed before consenting stays kept (a new link replaces it).
+    """
+    kept = await pending.peek(state)
     await state.clear()
+    if kept is not None:
+        await pending.keep(state, kept)
     if await set_reachable(session, member.id, reachable=True):
         await session.commit()
 
@@ -106,8 +182,13 @@ async def agreed(
     session: AsyncSession,
     member: Member,
     state: FSMContext,
+    settings: Settings,
 ) -> None:
-    """Store the consent and the name, and ask the first question."""
+    """Store the consent and the name, and ask the first question.
+
+    When something was kept from before consent, say when it happens (after the questions)
+    and offer it at once instead.
+    """
     now = utcnow()
     await give_consent(
         session,
@@ -121,11 +202,17 @@ async def agreed(
     text, keyboard = await intake_steps.begin(state, session, member)
     await query.answer(views.agreed_toast())
     await message.edit_text(views.agreed())
+    kept = await pending.peek(state)
+    what = await pending.describe(session, kept, settings) if kept is not None else None
+    if what is not None:
+        note, skip = kept_views.after_consent(what)
+        await message.answer(note, reply_markup=skip)
     await message.answer(text, reply_markup=keyboard)
 
 
-async def not_now(query: CallbackQuery, message: Message) -> None:
-    """Store nothing; say what is open without consent."""
+async def not_now(query: CallbackQuery, message: Message, state: FSMContext) -> None:
+    """Store nothing (and keep nothing pressed before); say what is open without consent."""
+    await pending.take(state)
     await query.answer()
     await message.edit_text(views.not_now())
 

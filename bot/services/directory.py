@@ -2,32 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import schedule
 from bot.services.errors import DomainError
 from bot.services.kv_setup import PROFILE_ID
 from bot.services.matching import GroupFacts, MemberNeeds, Reasons, Suggestion, rank_groups
 from bot.services.profile import joined_group_ids
-from bot.services.recurrence import Rule, RuleError, occurrences, parse_rule
+from bot.services.recurrence import Rule, RuleError, parse_rule
 from models import (
     ActivityType,
     District,
     Group,
     GroupMembership,
+    GroupType,
     GuideSection,
     KvProfile,
+    Meeting,
     Member,
     MemberRole,
     Profile,
     Role,
+    ServedChat,
     Topic,
 )
+
+# Ids in buttons and links are database integers; anything outside is forged.
+MAX_ID = 2**31
+# The kinds of group in the order the browse buttons list them (buttons carry the index).
+GROUP_TYPES: tuple[GroupType, ...] = tuple(GroupType)
+# How many dates a list looks at per group: enough to show cancelled ones before the next.
+LISTED_DATES = 3
 
 
 class GroupError(DomainError):
@@ -36,11 +48,27 @@ class GroupError(DomainError):
 
 @dataclass(frozen=True, slots=True)
 class ListedGroup:
-    """A group as a list shows it: when it meets next (aware UTC), and why it was suggested."""
+    """A group as a list shows it: its next dates (meeting rows, soonest first, up to and
+    including the next that takes place; cancelled ones before it stay, shown as cancelled),
+    and why it was suggested."""
 
     group: Group
-    next_meeting: datetime | None
+    dates: tuple[Meeting, ...] = ()
     reasons: Reasons | None = None
+
+    @property
+    def next_meeting(self) -> Meeting | None:
+        """The next meeting that takes place, if one is planned."""
+        return next((meeting for meeting in self.dates if not meeting.cancelled), None)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupPage:
+    """One page of a list of groups; `pages` is how many there are (at least 1)."""
+
+    groups: list[ListedGroup]
+    page: int
+    pages: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +118,9 @@ async def active_groups(session: AsyncSession) -> list[Group]:
 
 
 async def active_group(session: AsyncSession, group_id: int) -> Group | None:
-    """An active group by id; None for unknown or dropped ones."""
+    """An active group by id; None for unknown, dropped or forged (out of range) ones."""
+    if not 0 < group_id < MAX_ID:
+        return None
     group = await session.get(Group, group_id)
     return group if group is not None and group.active else None
 
@@ -103,16 +133,109 @@ async def require_active_group(session: AsyncSession, group_id: int) -> Group:
     return group
 
 
-async def listing(session: AsyncSession, *, now: datetime, zone: ZoneInfo) -> list[ListedGroup]:
-    """Every active group in file order with its next meeting, for the directory."""
+async def upcoming_dates(
+    session: AsyncSession, group_ids: Collection[int], *, now: datetime, count: int = LISTED_DATES
+) -> dict[int, list[Meeting]]:
+    """Each group's next `count` meeting rows after now (cancelled ones included), by group."""
+    found: dict[int, list[Meeting]] = {group_id: [] for group_id in group_ids}
+    if not found:
+        return found
+    meetings = await schedule.upcoming(
+        session, now=now, until=now + schedule.MAX_AHEAD, group_ids=list(found)
+    )
+    for meeting in meetings:
+        dates = found[meeting.group_id]
+        if len(dates) < count:
+            dates.append(meeting)
+    return found
+
+
+def _until_next(dates: list[Meeting]) -> tuple[Meeting, ...]:
+    """The dates up to and including the first that takes place."""
+    for index, meeting in enumerate(dates):
+        if not meeting.cancelled:
+            return tuple(dates[: index + 1])
+    return tuple(dates)
+
+
+async def listed(
+    session: AsyncSession,
+    groups: Sequence[Group],
+    *,
+    now: datetime,
+    reasons: Sequence[Reasons | None] | None = None,
+) -> list[ListedGroup]:
+    """These groups with their next dates (and the reasons they were suggested, in order)."""
+    dates = await upcoming_dates(session, [group.id for group in groups], now=now)
+    why = list(reasons) if reasons is not None else [None] * len(groups)
     return [
-        ListedGroup(group, _first(next_meetings(group, now=now, zone=zone)))
-        for group in await active_groups(session)
+        ListedGroup(group, _until_next(dates[group.id]), because)
+        for group, because in zip(groups, why, strict=True)
     ]
 
 
-def _first(moments: list[datetime]) -> datetime | None:
-    return moments[0] if moments else None
+def _page_bounds(total: int, page: int, size: int) -> int:
+    """How many pages `total` items make; GroupError("unknown_page") for a page not among them."""
+    pages = max(1, -(-total // size))
+    if not 0 <= page < pages:
+        raise GroupError("unknown_page")
+    return pages
+
+
+async def listing(
+    session: AsyncSession, *, now: datetime, page: int = 0, size: int = 1000
+) -> GroupPage:
+    """Page `page` (from 0) of every active group in file order, with their next dates."""
+    groups = await active_groups(session)
+    pages = _page_bounds(len(groups), page, size)
+    shown = groups[page * size : (page + 1) * size]
+    return GroupPage(await listed(session, shown, now=now), page, pages)
+
+
+BrowseKind = Literal["type", "district", "topic"]
+
+
+async def browse(
+    session: AsyncSession,
+    kind: BrowseKind,
+    value: int,
+    *,
+    now: datetime,
+    page: int,
+    size: int,
+) -> GroupPage:
+    """Page `page` of the active groups of one kind (`value`: index into GROUP_TYPES), in one
+    Stadtteil (`value`: its id; 0: groups for the whole KV) or on one topic (its id).
+
+    A value that names nothing (a forged or stale button) is GroupError("unknown_filter").
+    """
+    groups = await active_groups(session)
+    if kind == "type":
+        if not 0 <= value < len(GROUP_TYPES):
+            raise GroupError("unknown_filter")
+        chosen = [group for group in groups if group.type == GROUP_TYPES[value]]
+    elif kind == "district":
+        if value and not (0 < value < MAX_ID and await session.get(District, value)):
+            raise GroupError("unknown_filter")
+        chosen = [group for group in groups if (group.district_id or 0) == value]
+    else:
+        if not (0 < value < MAX_ID and await session.get(Topic, value)):
+            raise GroupError("unknown_filter")
+        chosen = [group for group in groups if any(topic.id == value for topic in group.topics)]
+    pages = _page_bounds(len(chosen), page, size)
+    shown = chosen[page * size : (page + 1) * size]
+    return GroupPage(await listed(session, shown, now=now), page, pages)
+
+
+async def chat_link(session: AsyncSession, group_id: int) -> str | None:
+    """The invite link of the Telegram chat the KV setup maps to the group, if it has one."""
+    link = await session.scalar(
+        select(ServedChat.invite_link)
+        .where(ServedChat.group_id == group_id, ServedChat.invite_link.is_not(None))
+        .order_by(ServedChat.chat_id)
+        .limit(1)
+    )
+    return link or None
 
 
 async def guide_sections(session: AsyncSession) -> list[GuideSection]:
@@ -130,12 +253,6 @@ def meeting_rule(group: Group) -> Rule | None:
         return parse_rule(group.rule)
     except RuleError:
         return None
-
-
-def next_meetings(group: Group, *, now: datetime, zone: ZoneInfo, count: int = 1) -> list[datetime]:
-    """The group's next meetings after now, from its rule (aware UTC)."""
-    rule = meeting_rule(group)
-    return occurrences(rule, after=now, zone=zone, count=count) if rule else []
 
 
 async def host_ids(session: AsyncSession, group: Group) -> list[int]:
@@ -176,14 +293,13 @@ async def suggestion_page(
     if page < 0 or (page > 0 and start >= len(ranked)):
         raise GroupError("unknown_page")
     by_id = {group.id: group for group in groups}
-    shown = [
-        ListedGroup(
-            by_id[suggestion.group_id],
-            _first(next_meetings(by_id[suggestion.group_id], now=now, zone=zone)),
-            suggestion.reasons,
-        )
-        for suggestion in ranked[start : start + size]
-    ]
+    chosen = ranked[start : start + size]
+    shown = await listed(
+        session,
+        [by_id[suggestion.group_id] for suggestion in chosen],
+        now=now,
+        reasons=[suggestion.reasons for suggestion in chosen],
+    )
     return SuggestionPage(shown, page, max(len(ranked) - start - size, 0))
 
 

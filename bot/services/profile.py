@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import rsvp
 from bot.services.errors import DomainError
 from bot.services.members import forget_identity, identify
 from models import (
@@ -23,9 +24,11 @@ from models import (
     FreeTime,
     Group,
     GroupMembership,
+    Meeting,
     Member,
     OptOut,
     Profile,
+    RsvpAnswer,
     Topic,
 )
 
@@ -262,6 +265,63 @@ async def join_group(
     )
     session.add(GroupMembership(group_id=group.id, member_id=member.id, joined_at=now))
     return JoinResult(group, newly_joined=True, first_group=others is None)
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveResult:
+    """What leaving did: the group, whether the member was in it, how many future yes/maybe
+    answers to its meetings were withdrawn."""
+
+    group: Group
+    left: bool
+    withdrawn: int
+
+
+async def leave_group(
+    session: AsyncSession, member: Member, group_id: int, now: datetime
+) -> LeaveResult:
+    """Leave a group (idempotent); nobody is told. The caller commits.
+
+    Answers to the group's meetings that haven't started are withdrawn with the membership: a
+    host counting on a yes from someone who left would be misled. A confirmed place frees up
+    for the waiting list (who moves up is told); answers to past meetings stay.
+    """
+    if not 0 < group_id < 2**31:
+        raise ProfileError("unknown_group")
+    group = await session.get(Group, group_id)
+    if group is None:
+        raise ProfileError("unknown_group")
+    membership = await session.get(GroupMembership, (group.id, member.id))
+    if membership is None:
+        return LeaveResult(group, left=False, withdrawn=0)
+    await session.delete(membership)
+    rows = list(
+        await session.execute(
+            select(Attendance, Meeting)
+            .join(Meeting, Meeting.id == Attendance.meeting_id)
+            .where(
+                Attendance.member_id == member.id,
+                Meeting.group_id == group.id,
+                Meeting.starts_at > now,
+            )
+        )
+    )
+    withdrawn = 0
+    for attendance, meeting in rows:
+        if attendance.answer != RsvpAnswer.NO and not meeting.cancelled:
+            withdrawn += 1
+            # Saying no first lets the waiting list move up and the group posts show it.
+            await rsvp.answer(
+                session,
+                meeting_id=meeting.id,
+                member_id=member.id,
+                consented=True,
+                answer=RsvpAnswer.NO,
+                now=now,
+            )
+        await session.delete(attendance)
+    await session.flush()
+    return LeaveResult(group, left=True, withdrawn=withdrawn)
 
 
 async def joined_group_ids(session: AsyncSession, member_id: int) -> frozenset[int]:

@@ -81,21 +81,81 @@ class IntakeCallback(CallbackData, prefix="in1"):
 
 
 class GroupAction(StrEnum):
-    """What a button under suggestions, the directory or a group's details does."""
+    """What a button under suggestions, the directory, browsing or a group's details does.
+
+    Screens named "here" replace the pressed message; the others come as a new message.
+    """
 
     JOIN = "join"
     DETAILS = "details"
     MORE = "more"  # the next page of suggestions
     FOUND = "found"  # no fitting group: I'd like to start one
     OFFICE = "office"  # no fitting group: I'd like to talk to someone
+    BROWSE = "browse"  # the ways to browse (new message)
+    MENU = "menu"  # the ways to browse, here (Back)
+    KINDS = "kinds"  # the kinds of group, here
+    DISTRICTS = "dists"  # the Stadtteile, here, page `page`
+    TOPICS = "topics"  # the topics, here, page `page`
+    ALL = "all"  # every group, here, page `page`
+    BY_TYPE = "type"  # groups of kind `group_id` (index into directory.GROUP_TYPES), here
+    BY_DISTRICT = "dist"  # groups in Stadtteil `group_id` (0: the whole KV), here
+    BY_TOPIC = "topic"  # groups on topic `group_id`, here
+    MINE = "mine"  # the member's own groups (new message)
+    MINE_HERE = "mineh"  # the member's own groups, here
+    LEAVE = "leave"  # ask whether to leave `group_id`, here
+    LEAVE_OK = "leaveok"  # leave `group_id` (confirmed), here
 
 
 class GroupCallback(CallbackData, prefix="gr1"):
-    """Suggestions and the directory: join or look at `group_id`, or show suggestions `page`."""
+    """Suggestions, the directory and browsing: join or look at `group_id`, or show `page`.
+
+    For the BY_* actions `group_id` is the value browsed by (see GroupAction).
+    """
 
     action: GroupAction
     group_id: int = 0
     page: int = 0
+
+
+class KeptAction(StrEnum):
+    """A button about an action kept until consent (a join or an answer pressed before)."""
+
+    NOW = "now"  # skip the remaining questions: do it now
+
+
+class KeptCallback(CallbackData, prefix="ke1"):
+    """Do the kept action now, without finishing the intake."""
+
+    action: KeptAction
+
+
+class FoundingStep(StrEnum):
+    """The steps of proposing a Stammtisch that have buttons."""
+
+    DISTRICT = "d"  # `value`: the Stadtteil's id, 0 for the whole KV
+    PLACE = "p"  # "don't know yet"
+    RHYTHM = "r"  # "don't know yet"
+
+
+class FoundingCallback(CallbackData, prefix="fo1"):
+    """A button of the conversation proposing a Stammtisch."""
+
+    step: FoundingStep
+    value: int = 0
+
+
+class ProposalAction(StrEnum):
+    """An organiser's answer to a proposed Stammtisch."""
+
+    APPROVE = "a"
+    DECLINE = "d"
+
+
+class ProposalCallback(CallbackData, prefix="gp1"):
+    """Approve or decline proposal `proposal_id`; the handler re-checks the organiser."""
+
+    action: ProposalAction
+    proposal_id: int
 
 
 # The guide's table of contents in GuideCallback (section ids start at 1).

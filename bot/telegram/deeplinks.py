@@ -10,15 +10,22 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-PayloadKind = Literal["group_chat", "meeting", "invite"]
+PayloadKind = Literal["group_chat", "meeting", "invite", "group"]
 
-_PREFIXES: dict[str, PayloadKind] = {"g": "group_chat", "m": "meeting", "i": "invite"}
-_PATTERN = re.compile(r"^([gmi])(-?\d{1,20})$")
+# "j" (join us) for a group of the KV: "g" already names a served Telegram chat.
+_PREFIXES: dict[str, PayloadKind] = {
+    "g": "group_chat",
+    "m": "meeting",
+    "i": "invite",
+    "j": "group",
+}
+_PATTERN = re.compile(r"^([gmij])(-?\d{1,20})$")
 
 
 @dataclass(frozen=True, slots=True)
 class Payload:
-    """A parsed start payload: a served Telegram group, a meeting, or an inviting member."""
+    """A parsed start payload: a served Telegram group, a meeting, an inviting member, or a
+    group of the KV. `id` is as written: it may name nothing, or be out of any id's range."""
 
     kind: PayloadKind
     id: int
@@ -29,8 +36,13 @@ def group_chat_payload(chat_id: int) -> str:
     return f"g{chat_id}"
 
 
+def group_payload(group_id: int) -> str:
+    """For sharing a group: the link opens its card with a button to join."""
+    return f"j{group_id}"
+
+
 def meeting_payload(meeting_id: int) -> str:
-    """For a meeting's card (e.g. from a post in a group chat, for those not yet known)."""
+    """For sharing a meeting: the link opens its card with the answer buttons."""
     return f"m{meeting_id}"
 
 

@@ -51,6 +51,16 @@ def group_type_label(group_type: GroupType) -> str:
     return labels[group_type]
 
 
+def group_type_plural(group_type: GroupType) -> str:
+    """Stammtische, Basisgruppen or AGs: a kind of group as a button to browse by."""
+    labels = {
+        GroupType.STAMMTISCH: _("Stammtische"),
+        GroupType.BASISGRUPPE: _("Basisgruppen"),
+        GroupType.AG: _("AGs"),
+    }
+    return labels[group_type]
+
+
 def category_label(category: Category) -> str:
     """A kind of bulk message in words."""
     labels = {

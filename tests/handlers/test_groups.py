@@ -33,6 +33,9 @@ async def five_groups(app: Application) -> None:
         await session.commit()
 
 
+ENTRY = ["Alle Gruppen durchsuchen", "Meine Gruppen"]
+
+
 def _labels(message: SentMessage) -> list[str]:
     return [text for text, _ in message.buttons]
 
@@ -48,11 +51,18 @@ async def test_suggestions_page_by_page(
         anna, summary, dict(summary.buttons)["Fertig – passende Gruppen zeigen"]
     )
     assert first.text.startswith("Diese Gruppen könnten zu dir passen:")
-    assert _labels(first)[-1] == "Noch 2 Gruppen zeigen"
+    # Below the suggestions: more of them, then browsing every group and the member's own.
+    assert _labels(first)[-3:] == ["Noch 2 Gruppen zeigen", *ENTRY]
     assert _labels(first)[:2] == ["AG 1 beitreten", "Details: AG 1"]
-    [second] = await driver.press(anna, first, first.buttons[-1][1])
+    [second] = await driver.press(anna, first, first.buttons[-3][1])
     assert second.text.startswith("Diese Gruppen könnten zu dir passen:")
-    assert _labels(second) == ["AG 4 beitreten", "Details: AG 4", "AG 5 beitreten", "Details: AG 5"]
+    assert _labels(second) == [
+        "AG 4 beitreten",
+        "Details: AG 4",
+        "AG 5 beitreten",
+        "Details: AG 5",
+        *ENTRY,
+    ]
     # A page past the end (a forged button) is refused.
     await driver.press(anna, second, GroupCallback(action=GroupAction.MORE, page=7).pack())
     assert driver.last_answer()["text"] == "Dieser Knopf gilt nicht mehr."

@@ -172,7 +172,8 @@ async def test_old_messages_after_consent_was_withdrawn(
     await driver.press(anna, ask, _button(ask, "Ja, alles löschen"))
     await driver.press(anna, step, _button(step, "Umwelt"))
     assert driver.last_answer()["text"] == STALE
-    # Joining asks for consent again instead of joining.
+    # Joining asks for consent again instead of joining (and keeps the join for after it).
     [question] = await driver.press(anna, directory, _button(directory, "AG Frieden beitreten"))
-    assert question.text.startswith("Bevor wir loslegen:")
+    assert question.text.startswith("Ich habe mir gemerkt: Beitritt zu AG Frieden.")
+    assert "\n\nBevor wir loslegen:" in question.text
     assert fake_api.sent_to(host.id) == []

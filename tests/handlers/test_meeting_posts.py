@@ -368,7 +368,10 @@ async def test_cancelled_started_and_forged_presses_get_a_polite_toast(
         meeting.starts_at = utcnow() - timedelta(minutes=5)
         await session.commit()
     answer = await _press(driver, dana, post, _answer(world.meeting_id))
-    assert answer["text"] == "Dieses Treffen hat schon begonnen; Antworten lassen sich nicht mehr ändern."
+    assert (
+        answer["text"]
+        == "Dieses Treffen hat schon begonnen; Antworten lassen sich nicht mehr ändern."
+    )
     async with app.session_pool() as session:
         meeting = await session.get(Meeting, world.meeting_id)
         assert meeting is not None

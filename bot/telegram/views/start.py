@@ -37,6 +37,11 @@ def invited_by(name: str) -> str:
     return _("{name} invited you – welcome!").format(name=esc(name))
 
 
+def link_gone() -> str:
+    """A /start link to a group or meeting that is no longer there (or never was)."""
+    return _("The group or meeting in your link is no longer available.")
+
+
 def carry_on() -> str:
     """/start again in the middle of the intake."""
     return _("Let's carry on where we left off.")
