@@ -8,6 +8,7 @@ from handlers import (
     admin,
     basics,
     broadcast,
+    calendar,
     chat_members,
     errors,
     fallback,
@@ -38,6 +39,7 @@ def build_router() -> Router:
         groups.create_router(),  # /gruppen: suggestions, directory, details, joining
         guide.create_router(),  # /kv: the guide, section by section
         meetings.create_router(),  # /termine: the next meetings, saying you come
+        calendar.create_router(),  # /kalender: my dates as .ics files and a feed to subscribe
         privacy.create_router(),  # /datenschutz: what is stored, show it, erase it
         message_settings.create_router(),  # /einstellungen
         broadcast.create_router(),  # /rundschreiben; its states take only non-command messages
