@@ -329,3 +329,34 @@ async def test_feed_tokens_are_stored_as_hashes_and_replaced(session_pool: Sessi
         await session.commit()
         assert await calendar.feed_member(session, second) is None
         assert await session.get(CalendarFeed, 10) is None
+
+
+async def test_a_biweekly_series_keeps_its_weeks(session_pool: SessionPool) -> None:
+    async with session_pool() as session:
+        session.add(
+            Group(
+                id=3,
+                key="zwei",
+                name="Basisgruppe Nord",
+                type=GroupType.BASISGRUPPE,
+                rrule=to_rrule(parse_rule("alle zwei Wochen mittwochs 19:30 ab 07.01.2026")),
+                open_to_non_members=True,
+            )
+        )
+        await schedule.extend_horizon(session, now=NOW, zone=BERLIN)
+        await session.commit()
+        data = await calendar.public_ics(session, name="KV", zone=BERLIN, domain=DOMAIN, now=NOW)
+        expected = [
+            meeting.starts_at.astimezone(BERLIN).replace(tzinfo=None)
+            for meeting in await schedule.upcoming(session, now=NOW, until=NOW + schedule.HORIZON)
+        ]
+    [master] = _events(data)
+    assert "INTERVAL=2" in master.to_ical().decode()
+    horizon_end = (NOW + schedule.HORIZON).astimezone(BERLIN)
+    instances = [
+        moment
+        for moment in _instances(master, [], horizon_end)
+        if moment > NOW.astimezone(BERLIN).replace(tzinfo=None)
+    ]
+    assert instances == expected
+    assert expected[0] == _wall(2026, 4, 1, 19, 30)  # the anchor's weeks: 7 Jan + 6 x 14 days
