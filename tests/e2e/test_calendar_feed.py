@@ -95,4 +95,6 @@ async def test_polling_bot_serves_personal_and_public_feeds(
     status, _type, _body = await _get(link)
     assert status == 404
     assert await bot.stop() == 0
-    assert "Traceback" not in bot.log()
+    log = bot.log()
+    assert "Traceback" not in log
+    assert link.rsplit("/", 1)[1] not in log  # the secret stays out of the log
