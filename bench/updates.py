@@ -127,6 +127,8 @@ def mitmachbot(database_url: str) -> Runner:
             telegram_api_url=server.api_url,
             database_url=database_url,
             log_level="WARNING",
+            # No web server: several bots run here at once, and the bench measures updates.
+            webhook_listen="",
         )
         app = await build_application(settings, migrate=False)
         task = asyncio.create_task(run_polling(app, handle_signals=False))

@@ -22,7 +22,6 @@ from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import LinkPreviewOptions
 from aiogram.utils.i18n import I18n
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -48,6 +47,7 @@ from bot.services.welcome import WelcomeBook
 from bot.settings import Settings
 from bot.telegram.commands import set_default_menus, set_member_menu
 from bot.telegram.session import BotApiSession
+from bot.web import build_web_app, start_web_server
 from handlers import build_router
 
 logger = logging.getLogger(__name__)
@@ -266,34 +266,30 @@ async def build_application(settings: Settings, *, migrate: bool = True) -> Appl
 
 
 async def run_polling(app: Application, *, handle_signals: bool = True) -> None:
-    """Long polling until stopped (SIGINT/SIGTERM, or dispatcher.stop_polling())."""
-    # getUpdates is refused while a webhook is set, e.g. after switching modes.
-    await app.bot.delete_webhook(drop_pending_updates=False)
-    await app.dispatcher.start_polling(
-        app.bot,
-        allowed_updates=app.dispatcher.resolve_used_update_types(),
-        handle_signals=handle_signals,
-        close_bot_session=False,
-    )
+    """Long polling until stopped (SIGINT/SIGTERM, or dispatcher.stop_polling()); the web server
+    (/healthz, calendar feeds) runs alongside unless WEBHOOK_LISTEN is empty."""
+    runner = None
+    if app.settings.web_server:
+        host, port = app.settings.webhook_host_port
+        runner = await start_web_server(build_web_app(app), host, port)
+    try:
+        # getUpdates is refused while a webhook is set, e.g. after switching modes.
+        await app.bot.delete_webhook(drop_pending_updates=False)
+        await app.dispatcher.start_polling(
+            app.bot,
+            allowed_updates=app.dispatcher.resolve_used_update_types(),
+            handle_signals=handle_signals,
+            close_bot_session=False,
+        )
+    finally:
+        if runner is not None:
+            await runner.cleanup()
 
 
 def build_webhook_app(app: Application) -> web.Application:
-    """The aiohttp app: updates on WEBHOOK_URL's path, 401 without the right secret token."""
-    settings = app.settings
-    if settings.webhook_secret is None:
-        raise ValueError("WEBHOOK_SECRET is required in webhook mode")
-    web_app = web.Application()
-    SimpleRequestHandler(
-        dispatcher=app.dispatcher,
-        bot=app.bot,
-        secret_token=settings.webhook_secret.get_secret_value(),
-    ).register(web_app, path=settings.webhook_path)
-
-    async def health(_request: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
-
-    web_app.router.add_get("/healthz", health)
-    return web_app
+    """The aiohttp app of webhook mode: updates on WEBHOOK_URL's path (401 without the right
+    secret token), /healthz and the calendar feeds."""
+    return build_web_app(app, webhook=True)
 
 
 async def run_webhook(app: Application, *, stop: asyncio.Event | None = None) -> None:
@@ -301,6 +297,8 @@ async def run_webhook(app: Application, *, stop: asyncio.Event | None = None) ->
     settings = app.settings
     if not settings.webhook_url or settings.webhook_secret is None:
         raise ValueError("WEBHOOK_URL and WEBHOOK_SECRET are required in webhook mode")
+    if not settings.web_server:
+        raise ValueError("WEBHOOK_LISTEN is required in webhook mode")
     web_app = build_webhook_app(app)
     runner = web.AppRunner(web_app, handle_signals=False)
     await runner.setup()

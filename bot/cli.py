@@ -43,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
         "--webhook",
         action="store_true",
         help="serve webhooks on WEBHOOK_LISTEN and register WEBHOOK_URL with Telegram "
-        "(needs WEBHOOK_URL and WEBHOOK_SECRET)",
+        "(needs WEBHOOK_URL and WEBHOOK_SECRET); without it, long polling, with the web server "
+        "(/healthz, calendar feeds) on WEBHOOK_LISTEN unless that is empty",
     )
     commands.add_parser(
         "migrate",
@@ -335,6 +336,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(
                     f"Configuration error: {missing} is missing; webhook mode needs WEBHOOK_URL "
                     "and WEBHOOK_SECRET.",
+                    file=sys.stderr,
+                )
+                return EXIT_CONFIG
+            if args.webhook and not settings.web_server:
+                print(
+                    "Configuration error: WEBHOOK_LISTEN is empty; webhook mode needs the web "
+                    "server (host:port, like 0.0.0.0:8080).",
                     file=sys.stderr,
                 )
                 return EXIT_CONFIG

@@ -28,7 +28,9 @@ EXPECTATIONS: dict[str, str] = {
     "DEFAULT_LOCALE": "one of: " + ", ".join(SUPPORTED_LOCALES),
     "WEBHOOK_URL": "the public https URL Telegram posts updates to, like https://bot.example.org/tg",
     "WEBHOOK_SECRET": "1-256 characters of A-Z, a-z, 0-9, _ and -",
-    "WEBHOOK_LISTEN": "host:port for the webhook server, like 0.0.0.0:8080",
+    "WEBHOOK_LISTEN": "host:port for the bot's web server, like 0.0.0.0:8080 (empty: none in "
+    "polling mode)",
+    "PUBLIC_URL": "the public http(s) URL of the bot's web server, like https://bot.example.org",
     "LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR",
     "NEWCOMER_DAYS": "a whole number of days from 1 to 365",
     "SEND_RATE": "messages per second, above 0 (at most 30, or 1000 with PAID_BROADCAST)",
@@ -65,7 +67,11 @@ class Settings(BaseSettings):
     default_locale: Literal["de", "en"] = "de"
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
-    webhook_listen: str = "0.0.0.0:8080"  # the container must accept outside traffic
+    # The one web server (webhook, /healthz, calendar feeds), in both modes; empty: none in
+    # polling mode. 0.0.0.0: the container must accept outside traffic.
+    webhook_listen: str = "0.0.0.0:8080"
+    # Where people reach that server, for calendar links; None: WEBHOOK_URL's origin, if set.
+    public_url: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # After this many days without a group, a newcomer appears in the organisers' digest.
     newcomer_days: int = Field(default=14, ge=1, le=365)
@@ -90,7 +96,7 @@ class Settings(BaseSettings):
         # An empty TELEGRAM_API_URL in .env means "the default", as .env.example suggests.
         return _http_url(value) or "https://api.telegram.org"
 
-    @field_validator("webhook_url")
+    @field_validator("webhook_url", "public_url")
     @classmethod
     def _webhook_url(cls, value: str | None) -> str | None:
         return _http_url(value)
@@ -143,6 +149,9 @@ class Settings(BaseSettings):
     @field_validator("webhook_listen")
     @classmethod
     def _listen(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return ""
         host, _, port = value.rpartition(":")
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError("not host:port")
@@ -170,6 +179,21 @@ class Settings(BaseSettings):
         """WEBHOOK_LISTEN split into what aiohttp's TCPSite wants."""
         host, _, port = self.webhook_listen.rpartition(":")
         return host.strip("[]"), int(port)
+
+    @property
+    def web_server(self) -> bool:
+        """Whether the web server runs in polling mode too (WEBHOOK_LISTEN not empty)."""
+        return bool(self.webhook_listen)
+
+    @property
+    def public_base_url(self) -> str | None:
+        """Where people reach the web server: PUBLIC_URL, else WEBHOOK_URL's scheme and host."""
+        if self.public_url:
+            return self.public_url
+        if self.webhook_url:
+            parts = urlsplit(self.webhook_url)
+            return f"{parts.scheme}://{parts.netloc}"
+        return None
 
     @property
     def webhook_path(self) -> str:

@@ -8,6 +8,7 @@ from handlers import (
     admin,
     basics,
     broadcast,
+    calendar,
     chat_members,
     errors,
     fallback,
@@ -46,6 +47,7 @@ def build_router() -> Router:
         meetings.create_router(),  # /termine: the next meetings, saying you come
         meeting_posts.create_router(),  # posting meetings into group chats; answers there
         hosts.create_router(),  # /meine_gruppen: hosts run their meetings (before broadcast)
+        calendar.create_router(),  # /kalender: my dates as .ics files and a feed to subscribe
         privacy.create_router(),  # /datenschutz: what is stored, show it, erase it
         message_settings.create_router(),  # /einstellungen
         broadcast.create_router(),  # /rundschreiben; its states take only non-command messages

@@ -26,7 +26,7 @@ from bot.services.rsvp import RsvpError
 from bot.services.welcome import served_chat
 from bot.settings import Settings
 from bot.telegram.callbacks import HostAction, HostCallback, RsvpAction, RsvpCallback
-from bot.telegram.commands import DATES, GROUPS
+from bot.telegram.commands import CALENDAR, DATES, GROUPS
 from bot.telegram.deeplinks import group_chat_payload, meeting_payload, start_link
 from bot.telegram.guards import explain, private_router
 from bot.telegram.views import meeting_posts as views
@@ -43,8 +43,6 @@ ANSWERS = {
     RsvpAction.MAYBE: RsvpAnswer.MAYBE,
     RsvpAction.NO: RsvpAnswer.NO,
 }
-# /kalender belongs to the calendar feature; in a group it gets the same short list.
-CALENDAR_ALIASES = ("kalender", "calendar")
 # How far ahead /termine in a group looks, and how many dates it lists.
 GROUP_DATES_AHEAD = timedelta(days=28)
 GROUP_DATES_LIMIT = 5
@@ -250,7 +248,7 @@ def create_router() -> Router:
     groups.callback_query.register(group_answer, RsvpCallback.filter(F.action.in_(set(ANSWERS))))
     groups.callback_query.register(group_stray_press, RsvpCallback.filter())
     groups.message.register(
-        group_dates, Command(*DATES.aliases, *GROUPS.aliases, *CALENDAR_ALIASES)
+        group_dates, Command(*DATES.aliases, *GROUPS.aliases, *CALENDAR.aliases)
     )
 
     router.include_routers(posting, groups)

@@ -22,7 +22,7 @@ from bot.db.engine import create_engine
 from bot.db.session import SessionPool, create_session_pool
 from bot.settings import Settings
 from models import Base
-from tests.driver import BotDriver
+from tests.driver import BotDriver, free_port
 from tests.fakebotapi import FakeBotAPI, FakeUser, SpecMissingWarning, load_spec
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
@@ -185,6 +185,9 @@ def settings(fake_api: FakeBotAPI, database_url: str, admin_user: FakeUser) -> S
         admin_ids=frozenset({admin_user.id}),
         kv_name=KV_NAME,
         default_locale="de",
+        # The web server runs with long polling too: a port of its own, so tests running at
+        # the same time (and other checkouts' test runs) don't collide.
+        webhook_listen=f"127.0.0.1:{free_port()}",
     )
 
 

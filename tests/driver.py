@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 from bot.app import Application
 from tests.fakebotapi import FakeBotAPI, FakeUser, SentMessage
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on now, for a bot's web server in a test."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 class BotDriver:

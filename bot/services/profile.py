@@ -19,6 +19,7 @@ from bot.services.members import forget_identity, identify
 from models import (
     ActivityType,
     Attendance,
+    CalendarFeed,
     ContactFrequency,
     District,
     FreeTime,
@@ -77,6 +78,9 @@ async def withdraw_consent(session: AsyncSession, member: Member) -> bool:
     )
     # The foreign key cascades too; deleting explicitly keeps it true without one.
     await session.execute(delete(Attendance).where(Attendance.member_id == member.id))
+    # A calendar feed URL would show nothing any more; it goes too, so a new consent needs a
+    # new link.
+    await session.execute(delete(CalendarFeed).where(CalendarFeed.member_id == member.id))
     # "Delete everything" includes the message settings; without a profile no audience
     # reaches the member anyway.
     settings = await session.execute(delete(OptOut).where(OptOut.member_id == member.id))

@@ -321,3 +321,19 @@ class HostCallback(CallbackData, prefix="ho1"):
     group_id: int = 0
     meeting_id: int = 0
     value: int = 0
+
+
+class CalendarAction(StrEnum):
+    """A button of /kalender; handlers re-check consent and reload the meeting."""
+
+    FILE = "file"  # all my dates as one .ics file
+    MEETING = "meet"  # one meeting (`meeting_id`) as an .ics file
+    LINK = "link"  # my subscription link (made now if I have none)
+    RENEW = "new"  # a new subscription link; the old one stops working
+
+
+class CalendarCallback(CallbackData, prefix="cal1"):
+    """/kalender's buttons: `action`, on `meeting_id` where it names one."""
+
+    action: CalendarAction
+    meeting_id: int = 0

@@ -56,6 +56,7 @@ CANCEL = CommandSpec({"de": "abbrechen", "en": "cancel"}, __("Cancel the current
 PROFILE = CommandSpec({"de": "profil", "en": "profile"}, __("Your interests and answers"))
 GROUPS = CommandSpec({"de": "gruppen", "en": "groups"}, __("Groups that fit you"))
 DATES = CommandSpec({"de": "termine", "en": "dates"}, __("The next meetings"))
+CALENDAR = CommandSpec({"de": "kalender", "en": "calendar"}, __("Your dates for your calendar"))
 GUIDE = CommandSpec({"de": "kv", "en": "kv"}, __("How our KV works"))
 SETTINGS = CommandSpec(
     {"de": "einstellungen", "en": "settings"}, __("Which messages you get from me")
@@ -87,6 +88,7 @@ ALL_COMMANDS: tuple[CommandSpec, ...] = (
     PROFILE,
     GROUPS,
     DATES,
+    CALENDAR,
     GUIDE,
     PRIVACY,
     SETTINGS,

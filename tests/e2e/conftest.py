@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.driver import free_port
 from tests.e2e.test_process import BotProcess
 from tests.fakebotapi import FakeBotAPI, FakeUser
 
@@ -35,7 +36,9 @@ async def spawn(
     made: list[BotProcess] = []
 
     def make(name: str = "bot") -> BotProcess:
-        process = BotProcess(bot_env, tmp_path, tmp_path / f"{name}.log")
+        # Each process's web server gets its own port, unless the test chose one.
+        env = {"WEBHOOK_LISTEN": f"127.0.0.1:{free_port()}", **bot_env}
+        process = BotProcess(env, tmp_path, tmp_path / f"{name}.log")
         made.append(process)
         return process
 

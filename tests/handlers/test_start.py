@@ -139,6 +139,7 @@ async def test_help_lists_exactly_the_member_commands(
         "/profil",
         "/gruppen",
         "/termine",
+        "/kalender",
         "/kv",
         "/datenschutz",
         "/einstellungen",
@@ -156,7 +157,7 @@ async def test_help_for_an_admin_lists_the_role_commands(
     [reply] = await driver.send(admin_user, "/help")
     commands = [line.split(" ")[0] for line in reply.text.splitlines() if line.startswith("/")]
     assert commands[-4:] == ["/meine_gruppen", "/rundschreiben", "/rolle", "/rollen"]
-    assert len(commands) == 14
+    assert len(commands) == 15
 
 
 async def test_language_switch(driver: BotDriver, fake_api: FakeBotAPI, app: Application) -> None:
@@ -181,6 +182,7 @@ async def test_language_switch(driver: BotDriver, fake_api: FakeBotAPI, app: App
         "profile",
         "groups",
         "dates",
+        "calendar",
         "kv",
         "privacy",
         "settings",

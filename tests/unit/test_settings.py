@@ -23,6 +23,7 @@ VARIABLES = (
     "WEBHOOK_URL",
     "WEBHOOK_SECRET",
     "WEBHOOK_LISTEN",
+    "PUBLIC_URL",
     "LOG_LEVEL",
     "NEWCOMER_DAYS",
     "SEND_RATE",
@@ -89,6 +90,7 @@ def test_environment_and_env_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
         ("WEBHOOK_URL", "ftp://x", "WEBHOOK_URL is malformed"),
         ("WEBHOOK_SECRET", "has space", "WEBHOOK_SECRET is malformed"),
         ("WEBHOOK_LISTEN", "8080", "WEBHOOK_LISTEN is malformed"),
+        ("PUBLIC_URL", "bot.example.org", "PUBLIC_URL is malformed"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL is malformed"),
         ("NEWCOMER_DAYS", "0", "NEWCOMER_DAYS is malformed"),
         ("SEND_RATE", "50", "SEND_RATE is malformed"),
@@ -110,6 +112,30 @@ def test_bad_values_name_the_variable(
     message = str(caught.value)
     assert message.startswith(f"Configuration error: {expected}; expected ")
     assert "\n" not in message
+
+
+def test_web_server_and_public_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings(bot_token=TOKEN)
+    assert settings.web_server
+    assert settings.public_base_url is None
+    settings = load_settings(bot_token=TOKEN, webhook_url="https://bot.example.org/tg/hook")
+    assert settings.public_base_url == "https://bot.example.org"
+    monkeypatch.setenv("PUBLIC_URL", "https://kalender.example.org/")
+    monkeypatch.setenv("WEBHOOK_LISTEN", "")
+    settings = load_settings(bot_token=TOKEN, webhook_url="https://bot.example.org/tg/hook")
+    assert settings.public_base_url == "https://kalender.example.org"
+    assert not settings.web_server
+
+
+def test_webhook_mode_needs_the_web_server(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.org/tg")
+    monkeypatch.setenv("WEBHOOK_SECRET", "secret")
+    monkeypatch.setenv("WEBHOOK_LISTEN", "")
+    assert main(["run", "--webhook"]) == 2
+    assert "WEBHOOK_LISTEN is empty" in capsys.readouterr().err
 
 
 def test_missing_token_stops_with_exit_code_2(capsys: pytest.CaptureFixture[str]) -> None:

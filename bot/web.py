@@ -1,0 +1,130 @@
+"""The bot's one web server (aiohttp), in both modes: /healthz, the calendar feeds, and in
+webhook mode the updates on WEBHOOK_URL's path.
+
+It listens on WEBHOOK_LISTEN; in polling mode an empty WEBHOOK_LISTEN turns it off. Links to
+it are built from PUBLIC_URL (Settings.public_base_url).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+
+from bot.services import calendar, schedule
+from bot.services.locales import member_locale
+from bot.telegram.views import calendar as views
+from models.base import utcnow
+
+if TYPE_CHECKING:
+    from bot.app import Application
+
+logger = logging.getLogger(__name__)
+
+CALENDAR_CONTENT_TYPE = "text/calendar"
+# Calendar apps poll every few hours at most; a few minutes of caching costs nobody anything.
+PERSONAL_CACHE = "private, max-age=300"
+PUBLIC_CACHE = "public, max-age=900"
+
+
+def _calendar_response(body: bytes, *, cache: str, filename: str) -> web.Response:
+    response = web.Response(body=body, content_type=CALENDAR_CONTENT_TYPE, charset="utf-8")
+    response.headers["Cache-Control"] = cache
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+def _not_found() -> web.Response:
+    # The same answer for unknown, replaced and malformed tokens: nothing to learn from it.
+    return web.Response(status=404, text="not found")
+
+
+class CalendarRoutes:
+    """GET /calendar/kv.ics (the public KV feed) and /calendar/<token>.ics (a member's feed)."""
+
+    def __init__(self, app: Application) -> None:
+        self.app = app
+
+    def register(self, web_app: web.Application) -> None:
+        """Add the feed routes (HEAD included) to `web_app`."""
+        web_app.router.add_get("/calendar/{name}.ics", self.feed)
+
+    async def feed(self, request: web.Request) -> web.Response:
+        """The feed the name points to, or 404."""
+        name = request.match_info["name"]
+        if name == calendar.PUBLIC_FEED_NAME:
+            return await self._public()
+        return await self._personal(name)
+
+    async def _public(self) -> web.Response:
+        settings = self.app.settings
+        async with self.app.session_pool() as session:
+            body = await calendar.public_ics(
+                session,
+                name=settings.kv_name,
+                zone=settings.zone,
+                domain=calendar.uid_domain(settings.bot_id),
+                now=utcnow(),
+            )
+        return _calendar_response(body, cache=PUBLIC_CACHE, filename="kv.ics")
+
+    async def _personal(self, token: str) -> web.Response:
+        settings, i18n = self.app.settings, self.app.i18n
+        now = utcnow()
+        async with self.app.session_pool() as session:
+            member = await calendar.feed_member(session, token)
+            if member is None:
+                return _not_found()
+            dates = await calendar.member_dates(
+                session, member.id, now=now - calendar.FEED_PAST, until=now + schedule.MAX_AHEAD
+            )
+            locale = member_locale(
+                member, available=i18n.available_locales, default=settings.default_locale
+            )
+            with i18n.context(), i18n.use_locale(locale):
+                body = calendar.meetings_ics(
+                    [item.meeting for item in dates],
+                    name=views.personal_calendar_name(settings.kv_name),
+                    zone=settings.zone,
+                    domain=calendar.uid_domain(settings.bot_id),
+                    now=now,
+                    cancelled_label=views.cancelled_label(),
+                )
+        return _calendar_response(body, cache=PERSONAL_CACHE, filename="calendar.ics")
+
+
+def build_web_app(app: Application, *, webhook: bool = False) -> web.Application:
+    """The aiohttp app: /healthz, the calendar feeds, and with `webhook` the updates on
+    WEBHOOK_URL's path (401 without the right secret token)."""
+    settings = app.settings
+    web_app = web.Application()
+    if webhook:
+        if settings.webhook_secret is None:
+            raise ValueError("WEBHOOK_SECRET is required in webhook mode")
+        SimpleRequestHandler(
+            dispatcher=app.dispatcher,
+            bot=app.bot,
+            secret_token=settings.webhook_secret.get_secret_value(),
+        ).register(web_app, path=settings.webhook_path)
+
+    async def health(_request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    web_app.router.add_get("/healthz", health)
+    CalendarRoutes(app).register(web_app)
+    return web_app
+
+
+async def start_web_server(web_app: web.Application, host: str, port: int) -> web.AppRunner:
+    """Listen on host:port; the returned runner's cleanup() stops the server."""
+    runner = web.AppRunner(web_app, handle_signals=False)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    logger.info("web server listening on %s:%s", host, port)
+    return runner
