@@ -22,8 +22,7 @@ from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.services import rsvp
-from bot.services.directory import host_ids
+from bot.services import hosting, rsvp
 from bot.services.errors import DomainError
 from bot.services.rsvp import Counts, RsvpError
 from models import Meeting, MeetingPost, MeetingStatus, Role, ServedChat
@@ -34,7 +33,6 @@ EDIT_GAP = timedelta(seconds=3)
 # Chats edited per pacer run at most (a run every 2 s keeps well under the overall 30/s).
 CHATS_PER_RUN = 20
 # Roles that may post any group's meetings; a group's own hosts may post theirs.
-MANAGING_ROLES = frozenset({Role.ORGANISER, Role.ADMIN})
 
 
 class PostError(DomainError, ValueError):
@@ -87,15 +85,6 @@ class Snapshot:
     revision: int
 
 
-async def may_manage(
-    session: AsyncSession, meeting: Meeting, member_id: int, roles: Collection[Role]
-) -> bool:
-    """Whether the member may post this meeting: a host of its group, an organiser or admin."""
-    if any(role in roles for role in MANAGING_ROLES):
-        return True
-    return member_id in await host_ids(session, meeting.group)
-
-
 async def _meeting(session: AsyncSession, meeting_id: int) -> Meeting:
     if not 0 < meeting_id < 2**31:
         raise PostError("unknown")
@@ -119,7 +108,9 @@ async def plan_post(
     told), "cancelled", "started", "no_chat".
     """
     meeting = await _meeting(session, meeting_id)
-    if not await may_manage(session, meeting, member_id, roles):
+    if not await hosting.can_manage(
+        session, member_id=member_id, member_roles=roles, group=meeting.group
+    ):
         raise PostError("not_allowed")
     if meeting.status == MeetingStatus.CANCELLED:
         raise PostError("cancelled")
