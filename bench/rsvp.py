@@ -81,6 +81,8 @@ async def _run(url: str, *, members: int, capacity: int) -> dict[str, float]:
             telegram_api_url=server.api_url,
             database_url=url,
             log_level="WARNING",
+            # No web server: it would need a free port, and the bench measures answers.
+            webhook_listen="",
         )
         people = [server.add_user(first_name=f"M{i}", language_code="de") for i in range(members)]
         app = await build_application(settings, migrate=False)
