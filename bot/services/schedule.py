@@ -32,6 +32,8 @@ from models import (
 from models.meeting import NOTE_LENGTH, PLACE_LENGTH
 
 HORIZON = timedelta(weeks=8)
+# Rows per INSERT when making a horizon's dates (SQLite allows 32,766 parameters).
+INSERT_CHUNK = 500
 MAX_CAPACITY = 1000
 # How far ahead a one-off meeting may be set.
 MAX_AHEAD = timedelta(days=2 * 366)
@@ -112,63 +114,95 @@ async def extend_horizon(
     if group_ids is not None:
         query = query.where(Group.id.in_(list(group_ids)))
     groups = list((await session.scalars(query)).unique())
-    pauses = await _pauses(session, [group.id for group in groups])
+    if not groups:
+        return Horizon(added=0, withdrawn=0)
+    by_id = {group.id: group for group in groups}
+    pauses = await _pauses(session, list(by_id))
     end = now + HORIZON
-    added = withdrawn = 0
+    # One read of the window's rows, one insert of what is missing, one delete of what is
+    # stale: the hourly job holds the write lock briefly, however many groups there are.
+    rows = (
+        await session.execute(
+            select(
+                Meeting.id,
+                Meeting.group_id,
+                Meeting.occurrence,
+                Meeting.starts_at,
+                Meeting.one_off,
+                Meeting.status,
+            ).where(
+                Meeting.group_id.in_(list(by_id)),
+                Meeting.occurrence > now,
+                Meeting.occurrence <= end,
+            )
+        )
+    ).all()
+    existing = {(row.group_id, row.occurrence) for row in rows}
+    missing: list[dict[str, object]] = []
+    ruled: dict[int, set[datetime]] = {}
     for group in groups:
         wanted = series_dates(group, zone=zone, start=now, end=end, pauses=pauses.get(group.id, ()))
-        for moment in wanted:
-            insert = dialect_insert(session)(Meeting).values(
-                group_id=group.id,
-                occurrence=moment,
-                starts_at=moment,
-                one_off=False,
-                status=MeetingStatus.SCHEDULED,
-                created_at=now,
-            )
-            result = await session.execute(
-                insert.on_conflict_do_nothing(index_elements=["group_id", "occurrence"])
-            )
-            added += int(result.rowcount or 0)
+        missing += [
+            {
+                "group_id": group.id,
+                "occurrence": moment,
+                "starts_at": moment,
+                "one_off": False,
+                "status": MeetingStatus.SCHEDULED,
+                "created_at": now,
+            }
+            for moment in wanted
+            if (group.id, moment) not in existing
+        ]
         # Withdrawn are dates the rule no longer gives; a paused date the host took up again
         # (add_one_off) is the host's, not stale.
-        ruled = (
+        ruled[group.id] = (
             set(series_dates(group, zone=zone, start=now, end=end))
             if pauses.get(group.id)
             else set(wanted)
         )
-        withdrawn += await _withdraw_stale(session, group, ruled, now=now, zone=zone)
-    return Horizon(added=added, withdrawn=withdrawn)
+    added = 0
+    for chunk in range(0, len(missing), INSERT_CHUNK):
+        insert = dialect_insert(session)(Meeting).values(missing[chunk : chunk + INSERT_CHUNK])
+        # Another instance may have made some of them meanwhile.
+        result = await session.execute(
+            insert.on_conflict_do_nothing(index_elements=["group_id", "occurrence"])
+        )
+        added += int(result.rowcount or 0)
+    stale = [
+        row.id
+        for row in rows
+        if not row.one_off
+        and row.status == MeetingStatus.SCHEDULED
+        and row.starts_at == row.occurrence
+        and row.occurrence not in ruled[row.group_id]
+        and not _ended(by_id[row.group_id], row.occurrence, zone)
+    ]
+    return Horizon(added=added, withdrawn=await _withdraw(session, stale, now=now))
 
 
-async def _withdraw_stale(
-    session: AsyncSession, group: Group, wanted: set[datetime], *, now: datetime, zone: ZoneInfo
-) -> int:
-    # Only the rule's own future dates: one-offs, moved and cancelled dates are the host's.
-    rows = await session.scalars(
-        select(Meeting).where(
-            Meeting.group_id == group.id,
-            Meeting.one_off.is_(False),
-            Meeting.status == MeetingStatus.SCHEDULED,
-            Meeting.starts_at > now,
-            Meeting.starts_at == Meeting.occurrence,
-            Meeting.occurrence <= now + HORIZON,
+def _ended(group: Group, occurrence: datetime, zone: ZoneInfo) -> bool:
+    # Ended by the host: those dates were cancelled and told already.
+    return group.series_ends_on is not None and _local_day(occurrence, zone) >= group.series_ends_on
+
+
+async def _withdraw(session: AsyncSession, meeting_ids: list[int], *, now: datetime) -> int:
+    """Delete dates nobody answered; cancel (and tell) the others."""
+    if not meeting_ids:
+        return 0
+    answered = set(
+        await session.scalars(
+            select(Attendance.meeting_id).where(Attendance.meeting_id.in_(meeting_ids)).distinct()
         )
     )
-    withdrawn = 0
-    for meeting in rows:
-        if meeting.occurrence in wanted:
-            continue
-        day = _local_day(meeting.occurrence, zone)
-        if group.series_ends_on is not None and day >= group.series_ends_on:
-            continue  # ended by the host: already cancelled and told
-        answered = await session.scalar(select(exists().where(Attendance.meeting_id == meeting.id)))
-        if answered:
-            await _cancel(session, meeting, CancelReason.SCHEDULE_CHANGED, now=now)
-        else:
-            await session.delete(meeting)
-        withdrawn += 1
-    return withdrawn
+    for meeting_id in sorted(answered):
+        meeting = await session.get(Meeting, meeting_id)
+        assert meeting is not None
+        await _cancel(session, meeting, CancelReason.SCHEDULE_CHANGED, now=now)
+    unanswered = [meeting_id for meeting_id in meeting_ids if meeting_id not in answered]
+    if unanswered:
+        await session.execute(delete(Meeting).where(Meeting.id.in_(unanswered)))
+    return len(meeting_ids)
 
 
 async def get_meeting(session: AsyncSession, meeting_id: int) -> Meeting:

@@ -91,3 +91,17 @@ async def test_rsvp_bench_prints_its_figures(database: str | None) -> None:
     assert "waiting list in order: yes" in text, text
     assert re.search(rf"p50\s+{NUMBER} ms\s+p95\s+{NUMBER} ms\s+p99\s+{NUMBER} ms", text), text
     assert re.search(rf"throughput\s+{NUMBER} presses/s \(30 answered\)", text), text
+
+
+@pytest.mark.parametrize("database", DATABASES)
+async def test_horizon_bench_prints_its_figures(database: str | None) -> None:
+    text = await _run_bench("bench.meeting_horizon", "--groups", "20", database=database)
+    assert re.search(rf"first run\s+\+\s*\d+ −\s*0\s+{NUMBER} ms", text), text
+    assert re.search(rf"again \(steady state\)\s+\+\s*0 −\s*0\s+{NUMBER} ms", text), text
+    assert re.search(r"rules changed \(1/4 groups\)\s+\+\s*\d+ −\s*[1-9]\d*", text), text
+
+
+async def test_expand_bench_prints_its_figures() -> None:
+    text = await _run_bench("bench.meetings_expand", "--groups", "20", database=None)
+    assert re.search(rf"warm \(median of 5\)\s+\d+ dates\s+{NUMBER} ms", text), text
+    assert "engines disagree" not in text, text
