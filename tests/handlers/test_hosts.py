@@ -315,7 +315,7 @@ async def test_typed_times_past_impossible_dst_gap_and_clash(
 
     [reply] = await driver.send(world.hanna, "1.1.2020 19:00")
     assert reply.text == (
-        "01.01.2020 19:00 liegt in der Vergangenheit. Versuch es noch einmal oder /abbrechen."
+        "01.01.2020 19:00 liegt in der Vergangenheit. Versuche es noch einmal oder /abbrechen."
     )
     [reply] = await driver.send(world.hanna, "31.2. 19:00")
     assert "unmögliches Datum" in reply.text or "gibt es nicht" in reply.text
@@ -487,7 +487,7 @@ async def test_pause_the_series(driver: BotDriver, app: Application, world: Worl
     [ask] = await driver.press(world.hanna, groups, button(groups, "⏸ Reihe pausieren"))
     assert ask.text.startswith("Von wann bis wann pausiert Stammtisch Mitte?")
     [reply] = await driver.send(world.hanna, "31.8.-1.7.2020")
-    assert reply.text.endswith("Versuch es noch einmal oder /abbrechen.")
+    assert reply.text.endswith("Versuche es noch einmal oder /abbrechen.")
     [label] = await driver.send(world.hanna, f"{today:%d.%m.}-{end:%d.%m.%Y}")
     assert label.text.startswith("Eine Pause vom ")
     [done, screen] = await driver.send(world.hanna, "Sommerpause")

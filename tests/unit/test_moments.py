@@ -255,21 +255,21 @@ REFUSALS = [
         "",
         "empty",
         f"Nothing given. Write e.g. {EXAMPLES_EN}",
-        f"Nichts angegeben. Schreib z. B. {EXAMPLES_DE}",
+        f"Nichts angegeben. Schreibe z. B. {EXAMPLES_DE}",
     ),
     (
         D,
         "   ",
         "empty",
         "Nothing given. Write e.g. 12.3. · Mon · tomorrow",
-        "Nichts angegeben. Schreib z. B. 12.3. · Mo · morgen",
+        "Nichts angegeben. Schreibe z. B. 12.3. · Mo · morgen",
     ),
     (
         P,
         "",
         "empty",
         f"Nothing given. Write e.g. {PERIOD_EN}",
-        f"Nichts angegeben. Schreib z. B. {PERIOD_DE}",
+        f"Nichts angegeben. Schreibe z. B. {PERIOD_DE}",
     ),
     (
         M,
@@ -285,7 +285,7 @@ REFUSALS = [
         "Can't read that: unknown weekday 'Donnerstg' (did you mean 'Donnerstag'?)."
         f" Write e.g. {EXAMPLES_EN}",
         "Das kann ich nicht lesen: unbekannter Wochentag 'Donnerstg' (vielleicht 'Donnerstag'?)."
-        f" Schreib z. B. {EXAMPLES_DE}",
+        f" Schreibe z. B. {EXAMPLES_DE}",
     ),
     (
         M,
@@ -294,14 +294,14 @@ REFUSALS = [
         "Can't read that: unrecognised word 'morgn' (did you mean 'morgen'?)."
         f" Write e.g. {EXAMPLES_EN}",
         "Das kann ich nicht lesen: unbekanntes Wort 'morgn' (vielleicht 'morgen'?)."
-        f" Schreib z. B. {EXAMPLES_DE}",
+        f" Schreibe z. B. {EXAMPLES_DE}",
     ),
     (
         M,
         "25:00 morgen",
         "unreadable",
         f"Can't read that: time out of range '25:00'. Write e.g. {EXAMPLES_EN}",
-        f"Das kann ich nicht lesen: ungültige Uhrzeit '25:00'. Schreib z. B. {EXAMPLES_DE}",
+        f"Das kann ich nicht lesen: ungültige Uhrzeit '25:00'. Schreibe z. B. {EXAMPLES_DE}",
     ),
     (
         M,
@@ -338,7 +338,7 @@ REFUSALS = [
         "every other Thursday 19:00",
         "unreadable",
         f"Can't read that: 'other' doesn't fit here. Write e.g. {EXAMPLES_EN}",
-        f"Das kann ich nicht lesen: 'other' passt hier nicht. Schreib z. B. {EXAMPLES_DE}",
+        f"Das kann ich nicht lesen: 'other' passt hier nicht. Schreibe z. B. {EXAMPLES_DE}",
     ),
     (
         M,
@@ -376,7 +376,7 @@ REFUSALS = [
         "unreadable",
         f"Can't read that: unexpected character '@' in '@ 19:00'. Write e.g. {EXAMPLES_EN}",
         "Das kann ich nicht lesen: unerwartetes Zeichen '@' in '@ 19:00'."
-        f" Schreib z. B. {EXAMPLES_DE}",
+        f" Schreibe z. B. {EXAMPLES_DE}",
     ),
     (
         M,
@@ -384,7 +384,7 @@ REFUSALS = [
         "unreadable",
         f"Can't read that: no date and no time found. Write e.g. {EXAMPLES_EN}",
         "Das kann ich nicht lesen: kein Datum und keine Uhrzeit gefunden."
-        f" Schreib z. B. {EXAMPLES_DE}",
+        f" Schreibe z. B. {EXAMPLES_DE}",
     ),
     (
         D,
@@ -393,14 +393,14 @@ REFUSALS = [
         "Can't read that: '19:00' is a time; only a date fits here."
         " Write e.g. 12.3. · Mon · tomorrow",
         "Das kann ich nicht lesen: '19:00' ist eine Uhrzeit; hier passt nur ein Datum."
-        " Schreib z. B. 12.3. · Mo · morgen",
+        " Schreibe z. B. 12.3. · Mo · morgen",
     ),
     (
         D,
         "vom",
         "unreadable",
         "Can't read that: no date found. Write e.g. 12.3. · Mon · tomorrow",
-        "Das kann ich nicht lesen: kein Datum gefunden. Schreib z. B. 12.3. · Mo · morgen",
+        "Das kann ich nicht lesen: kein Datum gefunden. Schreibe z. B. 12.3. · Mo · morgen",
     ),
     (
         P,
@@ -408,7 +408,7 @@ REFUSALS = [
         "unreadable",
         f"Can't read that: a period needs a start and an end. Write e.g. {PERIOD_EN}",
         "Das kann ich nicht lesen: ein Zeitraum braucht einen Anfang und ein Ende."
-        f" Schreib z. B. {PERIOD_DE}",
+        f" Schreibe z. B. {PERIOD_DE}",
     ),
     (
         P,
@@ -416,7 +416,7 @@ REFUSALS = [
         "unreadable",
         f"Can't read that: a period needs a start and an end. Write e.g. {PERIOD_EN}",
         "Das kann ich nicht lesen: ein Zeitraum braucht einen Anfang und ein Ende."
-        f" Schreib z. B. {PERIOD_DE}",
+        f" Schreibe z. B. {PERIOD_DE}",
     ),
     (
         P,
@@ -424,7 +424,7 @@ REFUSALS = [
         "unreadable",
         f"Can't read that: a period needs a start and an end. Write e.g. {PERIOD_EN}",
         "Das kann ich nicht lesen: ein Zeitraum braucht einen Anfang und ein Ende."
-        f" Schreib z. B. {PERIOD_DE}",
+        f" Schreibe z. B. {PERIOD_DE}",
     ),
     (
         P,
@@ -432,21 +432,21 @@ REFUSALS = [
         "unreadable",
         f"Can't read that: '19:00' is a time; only a date fits here. Write e.g. {PERIOD_EN}",
         "Das kann ich nicht lesen: '19:00' ist eine Uhrzeit; hier passt nur ein Datum."
-        f" Schreib z. B. {PERIOD_DE}",
+        f" Schreibe z. B. {PERIOD_DE}",
     ),
     (
         M,
         "12.3.",
         "no_time",
         "No time given. Add one, e.g. '12.3. 19:00'",
-        "Keine Uhrzeit angegeben. Schreib eine dazu, z. B. '12.3. 19:00'",
+        "Keine Uhrzeit angegeben. Schreibe eine dazu, z. B. '12.3. 19:00'",
     ),
     (
         M,
         "19:00",
         "no_date",
         "No day given. Add one, e.g. 'tomorrow 19:00' or 'Thu 19:00'",
-        "Kein Tag angegeben. Schreib einen dazu, z. B. 'morgen 19:00' oder 'Do 19:00'",
+        "Kein Tag angegeben. Schreibe einen dazu, z. B. 'morgen 19:00' oder 'Do 19:00'",
     ),
     (
         M,
