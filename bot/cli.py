@@ -346,7 +346,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                     file=sys.stderr,
                 )
                 return EXIT_CONFIG
-            asyncio.run(_run(settings, webhook=args.webhook))
+            from bot.web import ListenError  # noqa: PLC0415
+
+            try:
+                asyncio.run(_run(settings, webhook=args.webhook))
+            except ListenError as exc:
+                print(
+                    f"{exc}. Set WEBHOOK_LISTEN to a free host:port, or leave it empty to run "
+                    "without the web server (calendar feeds, /healthz).",
+                    file=sys.stderr,
+                )
+                return 1
         elif args.command == "migrate":
             asyncio.run(_migrate(settings))
         elif args.command == "check":

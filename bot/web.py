@@ -117,12 +117,22 @@ def build_web_app(app: Application, *, webhook: bool = False) -> web.Application
     return web_app
 
 
+class ListenError(RuntimeError):
+    """The web server can't listen where WEBHOOK_LISTEN says (port taken, no such address)."""
+
+
 async def start_web_server(web_app: web.Application, host: str, port: int) -> web.AppRunner:
-    """Listen on host:port; the returned runner's cleanup() stops the server."""
+    """Listen on host:port; the returned runner's cleanup() stops the server.
+
+    Raises ListenError when the address can't be used, so start-up ends with one clear line.
+    """
     runner = web.AppRunner(web_app, handle_signals=False)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise ListenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     except BaseException:
         await runner.cleanup()
         raise

@@ -157,6 +157,29 @@ async def test_run_webhook(
     assert await bot.stop() == 0
 
 
+async def test_a_taken_port_ends_start_up_with_one_line(
+    fake_api: FakeBotAPI, bot_env: dict[str, str], tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = await asyncio.create_subprocess_exec(
+            COMMAND,
+            "run",
+            env={**bot_env, "WEBHOOK_LISTEN": f"127.0.0.1:{port}"},
+            cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _out, err = await asyncio.wait_for(process.communicate(), timeout=START_TIMEOUT)
+    assert process.returncode == 1
+    lines = err.decode().strip().splitlines()
+    assert lines[-1].startswith(f"cannot listen on 127.0.0.1:{port}: "), lines
+    assert "Set WEBHOOK_LISTEN to a free host:port" in lines[-1]
+    assert not any("Traceback" in line for line in lines), lines
+
+
 async def test_migrate_and_check(fake_api: FakeBotAPI, tmp_path: Path) -> None:
     # Runs once, not per backend: it brings its own fresh SQLite file.
     bot_env = {
