@@ -120,6 +120,8 @@ HANDLED_METHODS = (
     "editMessageReplyMarkup",
     "deleteMessage",
     "deleteMessages",
+    "pinChatMessage",
+    "unpinChatMessage",
     "answerCallbackQuery",
     "sendDocument",
     "sendPhoto",
@@ -249,6 +251,8 @@ class FakeBotAPI:
         self.requests: list[RecordedRequest] = []
         self.violations: list[str] = []
         self.callback_answers: list[JsonDict] = []
+        # The pinned message of each chat (pinChatMessage), by chat id.
+        self.pinned: dict[int, Any] = {}
         self.commands: dict[tuple[str, str], list[JsonDict]] = {}
         self.profile: dict[tuple[str, str], str] = {}
         self.invite_links: list[JsonDict] = []
@@ -1375,6 +1379,8 @@ class FakeBotAPI:
             "editmessagereplymarkup": self._edit_message_reply_markup,
             "deletemessage": self._delete_message,
             "deletemessages": self._delete_messages,
+            "pinchatmessage": self._pin_message,
+            "unpinchatmessage": self._unpin_message,
             "answercallbackquery": self._answer_callback_query,
             "senddocument": self._send_document,
             "sendphoto": self._send_photo,
@@ -1986,6 +1992,21 @@ class FakeBotAPI:
         state = self._resolve_chat(call.params.get("chat_id"), sending=False)
         for message_id in call.params.get("message_ids") or []:
             self._delete(state.id, message_id)
+        return True
+
+    async def _pin_message(self, call: ApiCall) -> bool:
+        state = self._resolve_chat(call.params.get("chat_id"), sending=False)
+        message_id = call.params.get("message_id")
+        if (state.id, message_id) not in self._messages:
+            raise ApiError(400, "Bad Request: message to pin not found")
+        self.pinned[state.id] = message_id
+        return True
+
+    async def _unpin_message(self, call: ApiCall) -> bool:
+        state = self._resolve_chat(call.params.get("chat_id"), sending=False)
+        message_id = call.params.get("message_id")
+        if message_id is None or self.pinned.get(state.id) == message_id:
+            self.pinned.pop(state.id, None)
         return True
 
     async def _answer_callback_query(self, call: ApiCall) -> bool:

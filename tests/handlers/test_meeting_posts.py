@@ -186,6 +186,7 @@ async def test_an_organiser_posts_and_pins(
     [pin] = _calls(fake_api, "pinChatMessage")
     assert (pin["chat_id"], pin["message_id"]) == (world.chat.id, post.message_id)
     assert pin["disable_notification"] is True
+    assert fake_api.pinned[world.chat.id] == post.message_id
     assert report.text is not None
     assert report.text.startswith("📌 In Stammtisch Mitte Chat gepostet")
     [row] = await _posts(app)
