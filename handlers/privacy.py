@@ -8,7 +8,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import directory, rsvp
+from bot.services import calendar, directory, rsvp
 from bot.services.preferences import opted_out_categories
 from bot.services.profile import withdraw_consent
 from bot.settings import Settings
@@ -41,12 +41,14 @@ async def show_pressed(
     settings: Settings,
 ) -> None:
     """Everything stored about the member, as a new message."""
+    feed = await calendar.feed_of(session, member.id)
     text = views.my_data(
         member,
         groups=await directory.member_groups(session, member.id),
         answers=await rsvp.member_meetings(session, member.id, now=utcnow(), include_no=True),
         switched_off=await opted_out_categories(session, member.id),
         zone=settings.zone,
+        calendar_link_since=feed.created_at if feed is not None else None,
     )
     await query.answer()
     await message.answer(text)

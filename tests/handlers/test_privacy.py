@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import Application
+from bot.services import calendar
 from bot.services.kv_setup import apply_setup, load_setup
 from models import Member, Profile
 from tests.driver import BotDriver
@@ -84,8 +85,14 @@ async def test_my_data_reads_naturally_in_german(
     await driver.rsvp(anna, dates, 0)
     await driver.rsvp(anna, dates, 1)
 
+    async with app.session_pool() as session:
+        await calendar.new_feed_token(session, anna.id, now=CONSENT_AT)
+        await session.commit()
+
     mine = await _my_data(driver, anna, "/datenschutz", "Meine Daten anzeigen")
     assert "Zugestimmt am: 01.12.2026" in mine.splitlines()
+    assert "Erinnerungen an Treffen: einen Tag und 2 Stunden vorher" in mine.splitlines()
+    assert "Kalender-Link: angelegt am 01.12.2026" in mine.splitlines()
     assert "Sprache: Deutsch" in mine.splitlines()
     assert "Mitmachformen: Infostände" in mine.splitlines()
     assert "Wann du Zeit hast: werktags abends, am Wochenende" in mine.splitlines()
@@ -110,6 +117,8 @@ async def test_my_data_in_english_uses_the_kvs_region(
     assert "Agreed on: 1 Dec 2026" in mine.splitlines()
     assert "Language: English" in mine.splitlines()
     assert "How often you want to hear from us: About once a month" in mine.splitlines()
+    assert "Meeting reminders: a day and 2 hours before" in mine.splitlines()
+    assert not any(line.startswith("Calendar link") for line in mine.splitlines())
     # English words, the KV's clock: 19:00, not 7:00 PM.
     coming = _line(mine, "Meetings you come to: ")
     assert re.fullmatch(

@@ -4,6 +4,7 @@ meeting reminders come."""
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import timedelta
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
@@ -15,7 +16,7 @@ from bot.telegram.callbacks import (
     SettingsAction,
     SettingsCallback,
 )
-from bot.telegram.format import join_names
+from bot.telegram.format import duration, join_names
 from bot.telegram.labels import category_hint, category_label
 from models import Category
 
@@ -42,7 +43,8 @@ def offset_label(minutes: int) -> str:
         2 * 60: _("2 hours"),
         60: _("an hour"),
     }
-    return labels[minutes]
+    # Rows written by other code may hold other offsets: say them plainly rather than fail.
+    return labels.get(minutes) or duration(timedelta(minutes=minutes))
 
 
 def _offset_button(minutes: int, *, chosen: bool) -> InlineKeyboardButton:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -10,8 +11,9 @@ from aiogram.utils.i18n import gettext as _
 from babel import Locale, UnknownLocaleError
 
 from bot.telegram.callbacks import PrivacyAction, PrivacyCallback
-from bot.telegram.format import esc, format_day, formatting_locale, meeting_dates
+from bot.telegram.format import esc, format_day, formatting_locale, join_names, meeting_dates
 from bot.telegram.labels import category_label, frequency_label, slot_label
+from bot.telegram.views.message_settings import offset_label
 from models import Attendance, Category, ContactFrequency, Group, Meeting, Member, RsvpAnswer
 
 FREQUENCIES = {frequency.value: frequency for frequency in ContactFrequency}
@@ -31,7 +33,8 @@ def overview(
         "messages you switched off.\n"
         "<b>Only if you agreed:</b> your first name and username, your topics, Stadtteil, "
         "ways to take part, free time, how often you want to hear from us, the groups you "
-        "joined and the meetings you said you come to.\n\n"
+        "joined, your answers to meetings (with guests), your reminder times and, if you made "
+        "one, your calendar link (only its fingerprint).\n\n"
         "<b>Why:</b> to suggest groups and dates and to tell hosts you're coming.\n"
         "<b>Who sees it:</b> the organisers of {kv}; hosts see the names of their group's "
         "members. Nobody else.\n"
@@ -77,6 +80,7 @@ def my_data(
     answers: Sequence[tuple[Meeting, Attendance]],
     switched_off: Collection[Category],
     zone: ZoneInfo,
+    calendar_link_since: datetime | None = None,
 ) -> str:
     """Everything stored about `member`, one line per kind, dates in the member's locale."""
     nothing = _("not given")
@@ -122,6 +126,17 @@ def my_data(
         lines.append(_("Meetings you might come to: {value}").format(value=_coming(maybe, zone)))
     if declined:
         lines.append(_("Meetings you said no to: {value}").format(value=_coming(declined, zone)))
+    if profile is not None and profile.reminder_offsets:
+        offsets = join_names(
+            offset_label(minutes) for minutes in sorted(profile.reminder_offsets, reverse=True)
+        )
+        lines.append(_("Meeting reminders: {value} before").format(value=offsets))
+    elif profile is not None:
+        lines.append(_("Meeting reminders: off"))
+    if calendar_link_since is not None:
+        lines.append(
+            _("Calendar link: made on {value}").format(value=format_day(calendar_link_since, zone))
+        )
     if switched_off:
         names = ", ".join(category_label(category) for category in sorted(switched_off))
         lines.append(_("Messages you switched off: {value}").format(value=names))
