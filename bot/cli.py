@@ -236,6 +236,8 @@ def _import(settings: Settings, path: Path, *, dry_run: bool) -> int:
         print(f"  {line}")
     if not summary.changed:
         print(_("nothing changed"))
+    for warning in summary.warnings():
+        print(_("warning: {text}").format(text=warning), file=sys.stderr)
     return 0
 
 

@@ -39,9 +39,12 @@ from models import (
     District,
     Group,
     GroupHost,
+    GroupProposal,
     GroupType,
     GuideSection,
     KvProfile,
+    Member,
+    ProposalStatus,
     ServedChat,
     Topic,
 )
@@ -348,6 +351,46 @@ async def test_rules_are_stored_as_rrule_and_a_new_rule_restarts_an_ended_series
     group = await _group(session_pool, "g")
     assert group.series_ends_on is None
     assert group.rrule == "RRULE:FREQ=WEEKLY;BYDAY=TH;BYHOUR=19;BYMINUTE=0;BYSECOND=0"
+
+
+async def test_import_warns_before_dropping_a_group_founded_in_the_bot(
+    session_pool: SessionPool,
+) -> None:
+    text = _file("name: KV", "groups:", "  - {key: g, name: G, type: ag}")
+    await _import_text(session_pool, text)
+    async with session_pool() as session:
+        session.add(Member(id=77, first_name="Pia"))
+        founded = Group(key="stammtisch-pia", name="Stammtisch Pia", type=GroupType.STAMMTISCH)
+        session.add(founded)
+        await session.flush()
+        session.add(
+            GroupProposal(
+                proposer_id=77,
+                name="Stammtisch Pia",
+                status=ProposalStatus.APPROVED,
+                group_id=founded.id,
+            )
+        )
+        # A group dropped for other reasons is no surprise and gets no warning.
+        session.add(Group(key="old", name="Old AG", type=GroupType.AG))
+        await session.commit()
+
+    summary = await _import_text(session_pool, text)
+    assert summary.founded_in_bot_dropped == ("Stammtisch Pia",)
+    [warning] = summary.warnings()
+    assert "Stammtisch Pia" in warning
+    assert "Old AG" not in warning
+    assert "mitmachbot export" in warning
+    assert not (await _group(session_pool, "stammtisch-pia")).active
+    # Once the export (which has the group) is imported, nothing is dropped and nobody warned.
+    async with session_pool() as session:
+        group = await session.scalar(select(Group).where(Group.key == "stammtisch-pia"))
+        assert group is not None
+        group.active = True
+        await session.commit()
+    summary = await _import_text(session_pool, await _export(session_pool))
+    assert summary.warnings() == []
+    assert (await _group(session_pool, "stammtisch-pia")).active
 
 
 # --- exporting into the file last imported ----------------------------------------------------

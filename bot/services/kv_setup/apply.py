@@ -26,8 +26,10 @@ from models import (
     District,
     Group,
     GroupHost,
+    GroupProposal,
     GuideSection,
     KvProfile,
+    ProposalStatus,
     ServedChat,
     Topic,
 )
@@ -61,11 +63,33 @@ class ChangeSummary:
     groups: SectionChanges = field(default_factory=SectionChanges)
     guide: SectionChanges = field(default_factory=SectionChanges)
     telegram_groups: SectionChanges = field(default_factory=SectionChanges)
+    # Groups founded in the bot (an approved proposal) that the file leaves out: it sets them
+    # inactive, which the organiser most likely doesn't mean (they edited an older export).
+    founded_in_bot_dropped: tuple[str, ...] = ()
+
+    def _sections(self) -> list[tuple[str, SectionChanges]]:
+        return [
+            (section.name, value)
+            for section in fields(self)
+            if isinstance(value := getattr(self, section.name), SectionChanges)
+        ]
 
     @property
     def changed(self) -> bool:
         """Whether the import changed anything at all."""
-        return any(getattr(self, section.name).changed for section in fields(self))
+        return any(changes.changed for _name, changes in self._sections())
+
+    def warnings(self) -> list[str]:
+        """What the organiser should know before relying on the import, in the active locale."""
+        if not self.founded_in_bot_dropped:
+            return []
+        return [
+            _(
+                "these groups were founded in the bot and are missing from the file, so they are "
+                "deactivated: {names}. To keep them, run `mitmachbot export`, edit that file and "
+                "import it."
+            ).format(names=", ".join(self.founded_in_bot_dropped))
+        ]
 
     def lines(self) -> list[str]:
         """One line per section, e.g. "districts        1 added, 2 updated, 0 removed".
@@ -73,16 +97,15 @@ class ChangeSummary:
         Section names are the file's keys; the counts are in the active locale.
         """
         result = []
-        for section in fields(self):
-            changes: SectionChanges = getattr(self, section.name)
-            if section.name == "groups":
+        for name, changes in self._sections():
+            if name == "groups":
                 counts = _("{added} added, {updated} updated, {removed} deactivated")
             else:
                 counts = _("{added} added, {updated} updated, {removed} removed")
             counts = counts.format(
                 added=changes.added, updated=changes.updated, removed=changes.removed
             )
-            result.append(f"{section.name:<16} {counts}")
+            result.append(f"{name:<16} {counts}")
         return result
 
 
@@ -183,7 +206,9 @@ async def apply_setup(
         session, ActivityType, setup.activity_types
     )
 
-    groups, group_changes = await _sync_groups(session, setup.groups, districts, topics)
+    groups, group_changes, founded_dropped = await _sync_groups(
+        session, setup.groups, districts, topics
+    )
     guide_changes = await _sync_guide(session, setup.guide)
     chat_changes = await _sync_chats(session, setup.telegram_groups, groups)
 
@@ -198,6 +223,7 @@ async def apply_setup(
         groups=group_changes,
         guide=guide_changes,
         telegram_groups=chat_changes,
+        founded_in_bot_dropped=founded_dropped,
     )
 
 
@@ -206,7 +232,7 @@ async def _sync_groups(
     specs: Sequence[GroupSetup],
     districts: dict[str, District],
     topics: dict[str, Topic],
-) -> tuple[dict[str, Group], SectionChanges]:
+) -> tuple[dict[str, Group], SectionChanges, tuple[str, ...]]:
     rows = {group.key: group for group in (await session.scalars(select(Group))).all()}
     current: dict[str, Group] = {}
     added = updated = removed = 0
@@ -243,19 +269,36 @@ async def _sync_groups(
             updated += 1
         current[spec.key] = group
 
+    dropped: list[Group] = []
     for key, group in rows.items():
         if key in current:
             continue
         if group.active:
             group.active = False
             removed += 1
+            dropped.append(group)
         # An inactive group may still point at a district or topic this import deletes.
         if group.district is not None and group.district.key not in districts:
             group.district = None
         kept = [topic for topic in group.topics if topic.key in topics]
         if len(kept) != len(group.topics):
             group.topics = kept
-    return current, SectionChanges(added, updated, removed)
+    return current, SectionChanges(added, updated, removed), await _founded_in_bot(session, dropped)
+
+
+async def _founded_in_bot(session: AsyncSession, groups: Sequence[Group]) -> tuple[str, ...]:
+    """The names of those groups that an organiser approved in the bot."""
+    if not groups:
+        return ()
+    founded = set(
+        await session.scalars(
+            select(GroupProposal.group_id).where(
+                GroupProposal.group_id.in_([group.id for group in groups]),
+                GroupProposal.status == ProposalStatus.APPROVED,
+            )
+        )
+    )
+    return tuple(group.name for group in groups if group.id in founded)
 
 
 def _rrule(meets: str | None) -> str | None:
