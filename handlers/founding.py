@@ -35,7 +35,7 @@ from bot.telegram.callbacks import (
 )
 from bot.telegram.commands import set_member_menu
 from bot.telegram.guards import Consented, HasRoles, explain, private_router
-from bot.telegram.notify import tell
+from bot.telegram.notify import tell, tell_member
 from bot.telegram.screens import Shown, edit
 from bot.telegram.views import founding as views
 from models import District, GroupProposal, Member, Role
@@ -187,14 +187,8 @@ async def _propose(
     card = partial(views.proposal_card, member, proposal, district, settings.zone)
     told = False
     for organiser_id in await directory.organiser_ids(session, settings.admin_ids):
-        recipient = await get_member(session, organiser_id)
-        told |= await tell(
-            bot,
-            i18n,
-            organiser_id,
-            recipient,
-            default_locale=settings.default_locale,
-            render=card,
+        told |= await tell_member(
+            bot, i18n, session, organiser_id, default_locale=settings.default_locale, render=card
         )
     if not told:
         await message.answer(views.no_organisers())

@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import directory
 from bot.services.directory import GroupError
-from bot.services.members import get_member
 from bot.services.profile import ProfileError, joined_group_ids, leave_group
 from bot.settings import Settings
 from bot.telegram import membership
@@ -29,7 +28,7 @@ from bot.telegram.callbacks import GroupAction, GroupCallback
 from bot.telegram.commands import GROUPS
 from bot.telegram.guards import Consented, explain, private_router
 from bot.telegram.labels import group_type_plural
-from bot.telegram.notify import Render, tell
+from bot.telegram.notify import Render, tell_member
 from bot.telegram.screens import Shown, show
 from bot.telegram.views import groups as views
 from models import Member
@@ -327,21 +326,9 @@ async def _ask_office(
     with contextlib.suppress(TelegramBadRequest):
         await message.edit_reply_markup(reply_markup=None)
     for organiser_id in organisers:
-        await _tell(bot, i18n, session, settings, organiser_id, note)
-
-
-async def _tell(
-    bot: Bot,
-    i18n: I18n,
-    session: AsyncSession,
-    settings: Settings,
-    recipient_id: int,
-    render: Render,
-) -> bool:
-    recipient = await get_member(session, recipient_id)
-    return await tell(
-        bot, i18n, recipient_id, recipient, default_locale=settings.default_locale, render=render
-    )
+        await tell_member(
+            bot, i18n, session, organiser_id, default_locale=settings.default_locale, render=note
+        )
 
 
 def create_router() -> Router:

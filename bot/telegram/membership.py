@@ -17,11 +17,10 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import directory, rsvp, schedule
-from bot.services.members import get_member
 from bot.services.profile import join_group, joined_group_ids
 from bot.settings import Settings
 from bot.telegram.deeplinks import group_payload, start_link
-from bot.telegram.notify import Render, tell
+from bot.telegram.notify import tell_member
 from bot.telegram.views import groups as views
 from bot.telegram.views.meeting_card import meeting_card
 from models import Group, Meeting, Member
@@ -98,7 +97,12 @@ async def join(
     ]
     # The warm handoff: each host hears privately, in their language, who joined.
     note = partial(views.host_note, member, group, first_group=result.first_group)
-    told = [await _tell(bot, i18n, session, settings, host_id, note) for host_id in hosts]
+    told = [
+        await tell_member(
+            bot, i18n, session, host_id, default_locale=settings.default_locale, render=note
+        )
+        for host_id in hosts
+    ]
     meeting = await schedule.next_meeting(session, group.id, now=now)
     link = await directory.chat_link(session, group.id)
     screens: list[Screen] = [
@@ -107,20 +111,6 @@ async def join(
     if meeting is not None:
         screens.append(await meeting_screen(session, member, meeting, settings))
     return Joined(newly_joined=True, screens=screens)
-
-
-async def _tell(
-    bot: Bot,
-    i18n: I18n,
-    session: AsyncSession,
-    settings: Settings,
-    recipient_id: int,
-    render: Render,
-) -> bool:
-    recipient = await get_member(session, recipient_id)
-    return await tell(
-        bot, i18n, recipient_id, recipient, default_locale=settings.default_locale, render=render
-    )
 
 
 async def send(bot: Bot, chat_id: int, screens: list[Screen]) -> None:

@@ -10,8 +10,10 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.locales import member_locale
+from bot.services.members import get_member
 from models import Member
 
 logger = logging.getLogger(__name__)
@@ -42,6 +44,22 @@ async def tell(
         logger.info("could not write to chat=%s: %s", chat_id, exc)
         return False
     return True
+
+
+async def tell_member(
+    bot: Bot,
+    i18n: I18n,
+    session: AsyncSession,
+    recipient_id: int,
+    *,
+    default_locale: str,
+    render: Render,
+) -> bool:
+    """tell() someone known only by id: their stored language is looked up first."""
+    recipient = await get_member(session, recipient_id)
+    return await tell(
+        bot, i18n, recipient_id, recipient, default_locale=default_locale, render=render
+    )
 
 
 def open_chat_keyboard(member_id: int) -> InlineKeyboardMarkup:

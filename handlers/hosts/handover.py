@@ -24,7 +24,7 @@ from bot.services.roles import effective_roles
 from bot.settings import Settings
 from bot.telegram.callbacks import HostAction, HostCallback
 from bot.telegram.commands import set_member_menu
-from bot.telegram.notify import tell
+from bot.telegram.notify import tell, tell_member
 from bot.telegram.screens import Shown, show
 from bot.telegram.views import hosts as views
 from handlers.hosts.common import TYPED, HostFlow
@@ -83,18 +83,12 @@ async def _request(
     organisers = await directory.organiser_ids(session, settings.admin_ids)
     asked = 0
     for organiser_id in organisers:
-        organiser = await session.get(Member, organiser_id)
 
         def render(handover_id: int = handover.id) -> tuple[str, InlineKeyboardMarkup]:
             return views.handover_question(handover_id, group, member, new)
 
-        asked += await tell(
-            bot,
-            i18n,
-            organiser_id,
-            organiser,
-            default_locale=settings.default_locale,
-            render=render,
+        asked += await tell_member(
+            bot, i18n, session, organiser_id, default_locale=settings.default_locale, render=render
         )
     if not asked:
         await message.answer(views.no_organisers())
