@@ -84,13 +84,12 @@ class CalendarRoutes:
                 member, available=i18n.available_locales, default=settings.default_locale
             )
             with i18n.context(), i18n.use_locale(locale):
-                body = calendar.meetings_ics(
+                body = views.personal_ics(
                     [item.meeting for item in dates],
-                    name=views.personal_calendar_name(settings.kv_name),
+                    kv_name=settings.kv_name,
                     zone=settings.zone,
-                    domain=calendar.uid_domain(settings.bot_id),
+                    bot_id=settings.bot_id,
                     now=now,
-                    cancelled_label=views.cancelled_label(),
                 )
         return _calendar_response(body, cache=PERSONAL_CACHE, filename="calendar.ics")
 

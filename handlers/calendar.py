@@ -51,13 +51,12 @@ async def send_all(
     """All the member's upcoming dates as one .ics file."""
     now = utcnow()
     dates = await calendar.member_dates(session, member.id, now=now, until=now + schedule.MAX_AHEAD)
-    data = calendar.meetings_ics(
+    data = views.personal_ics(
         [item.meeting for item in dates],
-        name=views.personal_calendar_name(settings.kv_name),
+        kv_name=settings.kv_name,
         zone=settings.zone,
-        domain=calendar.uid_domain(settings.bot_id),
+        bot_id=settings.bot_id,
         now=now,
-        cancelled_label=views.cancelled_label(),
     )
     await query.answer()
     await message.answer_document(

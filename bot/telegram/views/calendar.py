@@ -12,7 +12,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
-from bot.services.calendar import CalendarDate
+from bot.services.calendar import CalendarDate, meetings_ics, uid_domain
 from bot.telegram.callbacks import CalendarAction, CalendarCallback
 from bot.telegram.format import esc, format_day, format_meeting
 from bot.telegram.views.meeting_card import MAYBE, WAITING, YES, cancelled_line
@@ -29,6 +29,20 @@ def personal_calendar_name(kv_name: str) -> str:
 def cancelled_label() -> str:
     """What goes before a cancelled meeting's title in a calendar app."""
     return _("Cancelled")
+
+
+def personal_ics(
+    meetings: Sequence[Meeting], *, kv_name: str, zone: ZoneInfo, bot_id: int, now: datetime
+) -> bytes:
+    """A member's own dates as one .ics (file or feed), named and labelled in their language."""
+    return meetings_ics(
+        meetings,
+        name=personal_calendar_name(kv_name),
+        zone=zone,
+        domain=uid_domain(bot_id),
+        now=now,
+        cancelled_label=cancelled_label(),
+    )
 
 
 def _mark(answer: Attendance | None) -> str:
