@@ -76,6 +76,13 @@ def _stored_id(data: dict[str, Any], key: str) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
+async def in_step(state: FSMContext, step: State, key: str, value: int) -> bool:
+    """Whether the conversation is still at `step` about `key` = `value`: a button from an
+    earlier or another step's message must not act on the current one."""
+    data = await state.get_data()
+    return await state.get_state() == step.state and data.get(key) == value
+
+
 async def typed_group(
     session: AsyncSession, member: Member, roles: frozenset[Role], state: FSMContext
 ) -> Group:

@@ -28,6 +28,7 @@ from handlers.hosts.common import (
     TYPED,
     HostFlow,
     group_view,
+    in_step,
     meeting_view,
     schedule_refusals,
     typed_group,
@@ -441,11 +442,7 @@ async def no_label_pressed(
     state: FSMContext,
 ) -> None:
     """Pause without a name (only while that pause is being asked for)."""
-    data = await state.get_data()
-    if (
-        await state.get_state() != HostFlow.label.state
-        or data.get("group_id") != callback_data.group_id
-    ):
+    if not await in_step(state, HostFlow.label, "group_id", callback_data.group_id):
         await query.answer(views.step_closed())
         return
     await query.answer()

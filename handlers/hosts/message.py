@@ -29,7 +29,7 @@ from bot.telegram.screens import Shown, show
 from bot.telegram.views import broadcast as broadcast_views
 from bot.telegram.views import hosts as views
 from handlers.broadcast import follow_up
-from handlers.hosts.common import HostFlow, typed_meeting
+from handlers.hosts.common import HostFlow, in_step, typed_meeting
 from models import Category, Meeting, Member, Role
 from models.base import utcnow
 
@@ -116,13 +116,10 @@ async def send_pressed(
     wake_outbox: Callable[[], None] | None = None,
 ) -> None:
     """Send it now to the meeting's yes and maybe; the progress and report follow as usual."""
-    data = await state.get_data()
-    if (
-        await state.get_state() != HostFlow.message_ready.state
-        or data.get("meeting_id") != callback_data.meeting_id
-    ):
+    if not await in_step(state, HostFlow.message_ready, "meeting_id", callback_data.meeting_id):
         await query.answer(views.message_closed())
         return
+    data = await state.get_data()
     meeting = await typed_meeting(session, member, roles, state)
     try:
         draft = Draft.from_json(data.get(DRAFT))
