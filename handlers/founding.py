@@ -39,7 +39,7 @@ from bot.telegram.notify import tell, tell_member
 from bot.telegram.screens import Shown, edit
 from bot.telegram.views import founding as views
 from models import District, GroupProposal, Member, Role
-from models.base import utcnow
+from models.base import utcnow, valid_id
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ async def district_chosen(
     district_id = callback_data.value
     name = views.whole_kv()
     if district_id:
-        district = await session.get(District, district_id) if 0 < district_id < 2**31 else None
+        district = await session.get(District, district_id) if valid_id(district_id) else None
         if district is None:
             raise ProposalError("district")
         name = district.name

@@ -52,6 +52,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+# Ids of INTEGER primary keys; buttons and links carry any number a forger likes, and one past
+# what the column holds must be "unknown", not a database error.
+MAX_ID = 2**31
+
+
+def valid_id(value: int) -> bool:
+    """Whether `value` can be the id of a row (a button's or link's id is checked first)."""
+    return 0 < value < MAX_ID
+
+
 def utcnow() -> datetime:
     """The current time as aware UTC."""
     return datetime.now(UTC)

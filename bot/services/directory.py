@@ -33,9 +33,8 @@ from models import (
     ServedChat,
     Topic,
 )
+from models.base import valid_id
 
-# Ids in buttons and links are database integers; anything outside is forged.
-MAX_ID = 2**31
 # The kinds of group in the order the browse buttons list them (buttons carry the index).
 GROUP_TYPES: tuple[GroupType, ...] = tuple(GroupType)
 # How many dates a list looks at per group: enough to show cancelled ones before the next.
@@ -119,7 +118,7 @@ async def active_groups(session: AsyncSession) -> list[Group]:
 
 async def active_group(session: AsyncSession, group_id: int) -> Group | None:
     """An active group by id; None for unknown, dropped or forged (out of range) ones."""
-    if not 0 < group_id < MAX_ID:
+    if not valid_id(group_id):
         return None
     group = await session.get(Group, group_id)
     return group if group is not None and group.active else None
@@ -215,11 +214,11 @@ async def browse(
             raise GroupError("unknown_filter")
         chosen = [group for group in groups if group.type == GROUP_TYPES[value]]
     elif kind == "district":
-        if value and not (0 < value < MAX_ID and await session.get(District, value)):
+        if value and not (valid_id(value) and await session.get(District, value)):
             raise GroupError("unknown_filter")
         chosen = [group for group in groups if (group.district_id or 0) == value]
     else:
-        if not (0 < value < MAX_ID and await session.get(Topic, value)):
+        if not (valid_id(value) and await session.get(Topic, value)):
             raise GroupError("unknown_filter")
         chosen = [group for group in groups if any(topic.id == value for topic in group.topics)]
     pages = _page_bounds(len(chosen), page, size)

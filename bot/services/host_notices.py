@@ -35,6 +35,7 @@ from models import (
     Member,
     RsvpAnswer,
 )
+from models.base import valid_id
 
 HOST_ANSWER = "host_answer"
 HOST_SUMMARY = "host_summary"
@@ -215,7 +216,7 @@ async def _meeting_for(
         meeting_id = int(row_payload["meeting_id"])
     except (KeyError, TypeError, ValueError):
         return None
-    if not 0 < meeting_id < 2**31:
+    if not valid_id(meeting_id):
         return None
     meeting = await session.get(Meeting, meeting_id)
     if meeting is None or not meeting.group.active or meeting.cancelled or meeting.starts_at <= now:

@@ -34,6 +34,7 @@ from models import (
     Role,
     ServedChat,
 )
+from models.base import valid_id
 
 # Roles that may manage every group.
 MANAGER_ROLES = frozenset({Role.ORGANISER, Role.ADMIN})
@@ -115,16 +116,12 @@ async def managed_groups(
     return [group for group in groups if group.id in own]
 
 
-def _valid_id(value: int) -> bool:
-    return 0 < value < 2**31
-
-
 async def managed_group(
     session: AsyncSession, member: Member, member_roles: Collection[Role], group_id: int
 ) -> Group:
     """The group, when the member may manage it; HostError("unknown") for an unknown, dropped
     or forged id, HostError("not_host") for someone else's group."""
-    group = await session.get(Group, group_id) if _valid_id(group_id) else None
+    group = await session.get(Group, group_id) if valid_id(group_id) else None
     if group is None or not group.active:
         raise HostError("unknown")
     if not await can_manage(session, member_id=member.id, member_roles=member_roles, group=group):
@@ -225,7 +222,7 @@ async def request_handover(
     The member must be known and have agreed in /start, and not host the group already. An
     earlier open request for the group is superseded. The caller commits.
     """
-    new = await session.get(Member, to_member_id) if _valid_id(to_member_id) else None
+    new = await session.get(Member, to_member_id) if valid_id(to_member_id) else None
     if new is None or not new.consented:
         raise HostError("unknown_member")
     if new.id == from_member.id:
@@ -254,7 +251,7 @@ async def request_handover(
 
 async def pending_handover(session: AsyncSession, handover_id: int) -> HostHandover:
     """An open handover; HostError("handover_done") when decided already, unknown or forged."""
-    handover = await session.get(HostHandover, handover_id) if _valid_id(handover_id) else None
+    handover = await session.get(HostHandover, handover_id) if valid_id(handover_id) else None
     if handover is None or handover.status != HandoverStatus.PENDING:
         raise HostError("handover_done")
     return handover

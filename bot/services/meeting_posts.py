@@ -26,6 +26,7 @@ from bot.services import hosting, rsvp
 from bot.services.errors import DomainError
 from bot.services.rsvp import Counts, RsvpError
 from models import Meeting, MeetingPost, MeetingStatus, Role, ServedChat
+from models.base import valid_id
 
 # Telegram takes about 20 messages a minute into one group; edits count too. One edit per chat
 # every 3 s stays within that however many answers come in.
@@ -86,7 +87,7 @@ class Snapshot:
 
 
 async def _meeting(session: AsyncSession, meeting_id: int) -> Meeting:
-    if not 0 < meeting_id < 2**31:
+    if not valid_id(meeting_id):
         raise PostError("unknown")
     meeting = await session.get(Meeting, meeting_id)
     if meeting is None or not meeting.group.active:

@@ -32,6 +32,7 @@ from models import (
     RsvpAnswer,
     Topic,
 )
+from models.base import valid_id
 
 # Bumped when the consent text changes in substance, so members can be asked again.
 CONSENT_VERSION = 1
@@ -290,7 +291,7 @@ async def leave_group(
     host counting on a yes from someone who left would be misled. A confirmed place frees up
     for the waiting list (who moves up is told); answers to past meetings stay.
     """
-    if not 0 < group_id < 2**31:
+    if not valid_id(group_id):
         raise ProfileError("unknown_group")
     group = await session.get(Group, group_id)
     if group is None:

@@ -31,6 +31,7 @@ from models import (
     ProposalStatus,
     Role,
 )
+from models.base import valid_id
 from models.kv import KEY_LENGTH, NAME_LENGTH
 from models.meeting import PLACE_LENGTH
 
@@ -96,7 +97,7 @@ async def propose(
     if rule is not None:
         rule = check_rhythm(rule)[0]
     if district_id is not None and (
-        not 0 < district_id < 2**31 or await session.get(District, district_id) is None
+        not valid_id(district_id) or await session.get(District, district_id) is None
     ):
         raise ProposalError("district")
     proposal = GroupProposal(
@@ -115,7 +116,7 @@ async def propose(
 
 async def get_proposal(session: AsyncSession, proposal_id: int) -> GroupProposal:
     """A proposal by id; ProposalError("unknown") otherwise (also for forged ids)."""
-    if not 0 < proposal_id < 2**31:
+    if not valid_id(proposal_id):
         raise ProposalError("unknown")
     proposal = await session.get(GroupProposal, proposal_id)
     if proposal is None:

@@ -42,6 +42,7 @@ from models import (
     Profile,
     RsvpAnswer,
 )
+from models.base import valid_id
 from models.profile import DEFAULT_REMINDER_OFFSETS
 
 KIND = meeting_notices.MEETING_REMINDER
@@ -254,7 +255,7 @@ async def still_due(
         offset = int(row_payload["offset"])
     except (KeyError, TypeError, ValueError):
         return None
-    if not 0 < meeting_id < 2**31:
+    if not valid_id(meeting_id):
         return None
     meeting = await session.get(Meeting, meeting_id)
     if meeting is None or not meeting.group.active or meeting.cancelled:

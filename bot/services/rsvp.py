@@ -19,6 +19,7 @@ from sqlalchemy.orm import aliased
 from bot.services import meeting_notices
 from bot.services.errors import DomainError
 from models import Attendance, Group, Meeting, MeetingStatus, Member, RsvpAnswer
+from models.base import valid_id
 from models.meeting import MAX_GUESTS
 
 
@@ -74,7 +75,7 @@ class Attendee:
 
 
 async def _locked_meeting(session: AsyncSession, meeting_id: int) -> Meeting:
-    if not 0 < meeting_id < 2**31:
+    if not valid_id(meeting_id):
         raise RsvpError("unknown")
     query = (
         select(Meeting).where(Meeting.id == meeting_id).execution_options(populate_existing=True)

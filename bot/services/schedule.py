@@ -29,6 +29,7 @@ from models import (
     MeetingStatus,
     RsvpAnswer,
 )
+from models.base import valid_id
 from models.meeting import NOTE_LENGTH, PLACE_LENGTH
 
 HORIZON = timedelta(weeks=8)
@@ -211,7 +212,7 @@ async def get_meeting(session: AsyncSession, meeting_id: int) -> Meeting:
 
 
 async def _get_meeting(session: AsyncSession, meeting_id: int, *, lock: bool) -> Meeting:
-    if not 0 < meeting_id < 2**31:
+    if not valid_id(meeting_id):
         raise ScheduleError("unknown")
     if lock and session.get_bind().dialect.name == "postgresql":
         # The row lock answers take (bot.services.rsvp): counting places and changing them

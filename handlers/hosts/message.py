@@ -31,7 +31,7 @@ from bot.telegram.views import hosts as views
 from handlers.broadcast import follow_up
 from handlers.hosts.common import HostFlow, in_step, typed_meeting
 from models import Category, Meeting, Member, Role
-from models.base import utcnow
+from models.base import utcnow, valid_id
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ class OwnBroadcast(Filter):
             return False
         try:
             data = BroadcastCallback.unpack(event.data)
-            if not 0 < data.value < 2**31:
+            if not valid_id(data.value):
                 return False
             broadcast = await broadcasts.find(session, data.value)
         except (ValueError, TypeError, BroadcastError):
