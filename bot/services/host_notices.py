@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import directory, rsvp
+from bot.services import directory, rsvp, schedule
 from bot.services.delivery import enqueue_once
 from models import (
     Attendance,
@@ -35,7 +35,6 @@ from models import (
     Member,
     RsvpAnswer,
 )
-from models.base import valid_id
 
 HOST_ANSWER = "host_answer"
 HOST_SUMMARY = "host_summary"
@@ -216,10 +215,8 @@ async def _meeting_for(
         meeting_id = int(row_payload["meeting_id"])
     except (KeyError, TypeError, ValueError):
         return None
-    if not valid_id(meeting_id):
-        return None
-    meeting = await session.get(Meeting, meeting_id)
-    if meeting is None or not meeting.group.active or meeting.cancelled or meeting.starts_at <= now:
+    meeting = await schedule.find_meeting(session, meeting_id)
+    if meeting is None or meeting.cancelled or meeting.starts_at <= now:
         return None
     if "start" in row_payload and int(meeting.starts_at.timestamp()) != row_payload["start"]:
         return None  # moved: the list for the new date comes on its own evening

@@ -22,11 +22,10 @@ from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.services import hosting, rsvp
+from bot.services import hosting, rsvp, schedule
 from bot.services.errors import DomainError
 from bot.services.rsvp import Counts, RsvpError
 from models import Meeting, MeetingPost, MeetingStatus, Role, ServedChat
-from models.base import valid_id
 
 # Telegram takes about 20 messages a minute into one group; edits count too. One edit per chat
 # every 3 s stays within that however many answers come in.
@@ -87,10 +86,8 @@ class Snapshot:
 
 
 async def _meeting(session: AsyncSession, meeting_id: int) -> Meeting:
-    if not valid_id(meeting_id):
-        raise PostError("unknown")
-    meeting = await session.get(Meeting, meeting_id)
-    if meeting is None or not meeting.group.active:
+    meeting = await schedule.find_meeting(session, meeting_id)
+    if meeting is None:
         raise PostError("unknown")
     return meeting
 

@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.dialect import dialect_insert
-from bot.services import meeting_notices
+from bot.services import meeting_notices, schedule
 from bot.services.delivery import KEY_LENGTH, enqueue_once
 from bot.services.preferences import opted_out_among
 from bot.services.profile import REMINDER_CHOICES
@@ -42,7 +42,6 @@ from models import (
     Profile,
     RsvpAnswer,
 )
-from models.base import valid_id
 from models.profile import DEFAULT_REMINDER_OFFSETS
 
 KIND = meeting_notices.MEETING_REMINDER
@@ -255,10 +254,8 @@ async def still_due(
         offset = int(row_payload["offset"])
     except (KeyError, TypeError, ValueError):
         return None
-    if not valid_id(meeting_id):
-        return None
-    meeting = await session.get(Meeting, meeting_id)
-    if meeting is None or not meeting.group.active or meeting.cancelled:
+    meeting = await schedule.find_meeting(session, meeting_id)
+    if meeting is None or meeting.cancelled:
         return None
     if int(meeting.starts_at.timestamp()) != start or meeting.starts_at <= now:
         return None

@@ -206,25 +206,31 @@ async def _withdraw(session: AsyncSession, meeting_ids: list[int], *, now: datet
     return len(meeting_ids)
 
 
+async def find_meeting(session: AsyncSession, meeting_id: int) -> Meeting | None:
+    """A meeting of an active group; None otherwise (also for forged ids)."""
+    meeting = await session.get(Meeting, meeting_id) if valid_id(meeting_id) else None
+    return meeting if meeting is not None and meeting.group.active else None
+
+
 async def get_meeting(session: AsyncSession, meeting_id: int) -> Meeting:
     """A meeting of an active group; ScheduleError("unknown") otherwise (also for forged ids)."""
     return await _get_meeting(session, meeting_id, lock=False)
 
 
 async def _get_meeting(session: AsyncSession, meeting_id: int, *, lock: bool) -> Meeting:
-    if not valid_id(meeting_id):
-        raise ScheduleError("unknown")
-    if lock and session.get_bind().dialect.name == "postgresql":
-        # The row lock answers take (bot.services.rsvp): counting places and changing them
-        # happen one at a time.
-        meeting = await session.scalar(
-            select(Meeting)
-            .where(Meeting.id == meeting_id)
-            .with_for_update(of=Meeting)
-            .execution_options(populate_existing=True)
-        )
-    else:
-        meeting = await session.get(Meeting, meeting_id)
+    if not (lock and valid_id(meeting_id) and session.get_bind().dialect.name == "postgresql"):
+        meeting = await find_meeting(session, meeting_id)
+        if meeting is None:
+            raise ScheduleError("unknown")
+        return meeting
+    # The row lock answers take (bot.services.rsvp): counting places and changing them happen
+    # one at a time.
+    meeting = await session.scalar(
+        select(Meeting)
+        .where(Meeting.id == meeting_id)
+        .with_for_update(of=Meeting)
+        .execution_options(populate_existing=True)
+    )
     if meeting is None or not meeting.group.active:
         raise ScheduleError("unknown")
     return meeting
