@@ -75,6 +75,22 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # After this many days without a group, a newcomer appears in the organisers' digest.
     newcomer_days: int = Field(default=14, ge=1, le=365)
+    # Field actions: a shift still lacking people this many hours before its start gets a call
+    # for help; a member is called at most once in this many days.
+    shortfall_hours: int = Field(default=48, ge=1, le=14 * 24)
+    help_call_cooldown_days: int = Field(default=7, ge=0, le=365)
+    # Shift reminders: the evening before at this local hour (none: no evening reminder), and
+    # this many minutes before the start (0: none).
+    shift_reminder_evening_hour: int | None = Field(default=19, ge=0, le=23)
+    shift_reminder_minutes: int = Field(default=60, ge=0, le=24 * 60)
+    # Whoever plans an action hears of a shift that empties this close to its start.
+    shift_emptied_hours: int = Field(default=48, ge=1, le=14 * 24)
+    # Gedenktage: members are reminded these many days before (comma-separated), organisers
+    # this many days before to plan the KV's event; a reminder late by downtime still goes out
+    # within the grace window, later it is dropped.
+    memorial_reminder_days: Annotated[tuple[int, ...], NoDecode] = (7, 1)
+    memorial_organiser_days: int = Field(default=21, ge=1, le=180)
+    memorial_grace_hours: int = Field(default=24, ge=1, le=14 * 24)
     # Bulk messages per second. Telegram allows about 30/s; paid broadcasts up to 1000/s.
     # (paid_broadcast comes first: send_rate's check reads it.)
     paid_broadcast: bool = False
@@ -116,6 +132,23 @@ class Settings(BaseSettings):
             if not all(item.isdigit() for item in items):
                 raise ValueError("not a list of numeric ids")
             return frozenset(int(item) for item in items)
+        return value
+
+    @field_validator("shift_reminder_evening_hour", mode="before")
+    @classmethod
+    def _no_hour(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in {"", "none", "off"}:
+            return None
+        return value
+
+    @field_validator("memorial_reminder_days", mode="before")
+    @classmethod
+    def _split_days(cls, value: object) -> object:
+        if isinstance(value, str):
+            items = [item.strip() for item in value.split(",") if item.strip()]
+            if not all(item.isdigit() and 0 < int(item) <= 180 for item in items):
+                raise ValueError("not a list of days between 1 and 180")
+            return tuple(sorted({int(item) for item in items}, reverse=True))
         return value
 
     @field_validator("timezone")

@@ -3,6 +3,21 @@
 from models.base import Base, UTCDateTime
 from models.broadcast import Broadcast, BroadcastStatus, Category, OptOut
 from models.delivery import Delivery, DeliveryStatus
+from models.field_action import (
+    ActionDate,
+    ActionKind,
+    ActionPlanner,
+    ActionResult,
+    ActionResultTopic,
+    ActionStatus,
+    Campaign,
+    FieldAction,
+    HelpCall,
+    Shift,
+    ShiftSignup,
+    ShiftSwap,
+    SwapStatus,
+)
 from models.fsm import FsmRecord
 from models.kv import (
     ActivityType,
@@ -32,6 +47,7 @@ from models.meeting import (
     RsvpAnswer,
 )
 from models.member import Member, MemberRole, Role
+from models.memorial import Memorial, MemorialAnswer, MemorialDate
 from models.processed_update import ProcessedUpdate
 from models.profile import (
     DEFAULT_REMINDER_OFFSETS,
@@ -43,18 +59,26 @@ from models.profile import (
 
 __all__ = [
     "DEFAULT_REMINDER_OFFSETS",
+    "ActionDate",
+    "ActionKind",
+    "ActionPlanner",
+    "ActionResult",
+    "ActionResultTopic",
+    "ActionStatus",
     "ActivityType",
     "Attendance",
     "Base",
     "Broadcast",
     "BroadcastStatus",
     "CalendarFeed",
+    "Campaign",
     "CancelReason",
     "Category",
     "ContactFrequency",
     "Delivery",
     "DeliveryStatus",
     "District",
+    "FieldAction",
     "FreeTime",
     "FsmRecord",
     "Group",
@@ -65,6 +89,7 @@ __all__ = [
     "GroupType",
     "GuideSection",
     "HandoverStatus",
+    "HelpCall",
     "HostHandover",
     "HostNotice",
     "HostPreference",
@@ -74,6 +99,9 @@ __all__ = [
     "MeetingStatus",
     "Member",
     "MemberRole",
+    "Memorial",
+    "MemorialAnswer",
+    "MemorialDate",
     "OptOut",
     "ProcessedUpdate",
     "Profile",
@@ -81,6 +109,10 @@ __all__ = [
     "Role",
     "RsvpAnswer",
     "ServedChat",
+    "Shift",
+    "ShiftSignup",
+    "ShiftSwap",
+    "SwapStatus",
     "Topic",
     "UTCDateTime",
 ]

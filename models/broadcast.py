@@ -18,6 +18,8 @@ class Category(enum.StrEnum):
     ANNOUNCEMENTS = "announcements"
     REMINDERS = "reminders"
     CALLS_FOR_HELP = "calls_for_help"
+    # Gedenktage: reminders of memorial dates (never a broadcast's category).
+    MEMORIALS = "memorials"
 
 
 class BroadcastStatus(enum.StrEnum):

@@ -50,6 +50,14 @@ class KvProfile(Base):
     setup_source: Mapped[str | None] = mapped_column(Text)
 
 
+district_neighbours = Table(
+    "district_neighbours",
+    Base.metadata,
+    Column("district_id", ForeignKey("districts.id", ondelete="CASCADE"), primary_key=True),
+    Column("neighbour_id", ForeignKey("districts.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
 class District(Base):
     """A Stadtteil or Ortsverband."""
 
@@ -59,6 +67,14 @@ class District(Base):
     key: Mapped[str] = mapped_column(String(KEY_LENGTH), unique=True)
     name: Mapped[str] = mapped_column(String(NAME_LENGTH))
     position: Mapped[int] = mapped_column(Integer, default=0)
+
+    # Stadtteile next to this one (calls for help reach them too); stored both ways.
+    neighbours: Mapped[list[District]] = relationship(
+        secondary=district_neighbours,
+        primaryjoin=lambda: District.id == district_neighbours.c.district_id,
+        secondaryjoin=lambda: District.id == district_neighbours.c.neighbour_id,
+        lazy="selectin",
+    )
 
 
 class Topic(Base):
@@ -81,6 +97,10 @@ class ActivityType(Base):
     key: Mapped[str] = mapped_column(String(KEY_LENGTH), unique=True)
     name: Mapped[str] = mapped_column(String(NAME_LENGTH))
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # The kind of field action this way of helping is (models.field_action.ActionKind's value:
+    # "infostand", "door_to_door"); members who chose it are asked when such a shift lacks
+    # people. None: no field action.
+    action_kind: Mapped[str | None] = mapped_column(String(16))
 
 
 group_topics = Table(

@@ -337,3 +337,99 @@ class CalendarCallback(CallbackData, prefix="cal1"):
 
     action: CalendarAction
     meeting_id: int = 0
+
+
+class ActionAct(StrEnum):
+    """A member's button of /aktionen (field actions); handlers reload and re-check everything.
+
+    Ids: `date_id` an action's date, `shift_id` a shift, `swap_id` a swap offer. Each button says
+    what it sets (sign up, cancel), so a second press is harmless.
+    """
+
+    LIST = "list"  # the upcoming actions, page `page` (here)
+    DATE = "date"  # one date's card with its shifts (`date_id`)
+    SIGN_UP = "in"  # sign up for `shift_id`; `call` 1: pressed under a call for help
+    CANCEL = "out"  # ask before giving up `shift_id`
+    CANCEL_OK = "outok"  # give up `shift_id` (confirmed)
+    SWAP = "swap"  # offer `shift_id` to someone else
+    SWAP_WITHDRAW = "swapno"  # take back offer `swap_id`
+    SWAP_TAKE = "take"  # take over offer `swap_id`
+    MINE = "mine"  # the member's own shifts
+
+
+class ActionCallback(CallbackData, prefix="fa1"):
+    """/aktionen for members: `act` on the ids it names."""
+
+    act: ActionAct
+    date_id: int = 0
+    shift_id: int = 0
+    swap_id: int = 0
+    page: int = 0
+    call: int = 0
+
+
+class PlanAct(StrEnum):
+    """A planner's button (organisers, and hosts they allow): creating actions, the staffing
+    overview, one date's management, and allowing hosts; handlers re-check the role."""
+
+    MENU = "menu"  # what a planner can do
+    STAFFING = "staff"  # every upcoming date with filled/needed per shift, page `page`
+    DATE = "date"  # one date to manage (`date_id`)
+    SHIFT = "shift"  # who holds `shift_id`, how many were called, who came through a call
+    NEEDED = "need"  # set how many `shift_id` needs (`value`)
+    CANCEL_DATE = "cancel"  # ask before calling off `date_id`
+    CANCEL_DATE_OK = "cancelok"
+    NEW = "new"  # start a new action
+    KIND = "kind"  # the new action's kind (`value`: index into ActionKind)
+    DISTRICT = "dist"  # its Stadtteil (`value`: a district id, 0 none)
+    CAMPAIGN = "camp"  # its campaign (`value`: a campaign id, 0 none)
+    PRESET = "preset"  # a ready-made shift plan (`value`: its index)
+    SKIP = "skip"  # skip the current optional step
+    SAVE = "save"  # create the action as summarised
+    PLANNERS = "planners"  # hosts who may plan actions (organisers only)
+    PLANNER = "planner"  # allow (`value` 1) or stop (`value` 0) host `member_id`
+
+
+class PlanCallback(CallbackData, prefix="fp1"):
+    """A planner's button: `act` on the ids it names."""
+
+    act: PlanAct
+    date_id: int = 0
+    shift_id: int = 0
+    member_id: int = 0
+    value: int = 0
+    page: int = 0
+
+
+class ResultAct(StrEnum):
+    """A button of the result log after a shift (counts and topics only)."""
+
+    OPEN = "open"  # open the log for `shift_id`
+    SET = "set"  # set field `field` (index) to bucket `value`
+    TOPIC = "topic"  # toggle topic `value`
+    SAVE = "save"  # store the result
+
+
+class ResultCallback(CallbackData, prefix="ar1"):
+    """The result log of shift `shift_id`."""
+
+    act: ResultAct
+    shift_id: int
+    field: int = 0
+    value: int = 0
+
+
+class MemorialAct(StrEnum):
+    """A button under a memorial reminder (Gedenktag); answers say what they set."""
+
+    YES = "y"
+    MAYBE = "m"
+    NO = "n"
+    SHOW = "s"  # show the memorial date's card
+
+
+class MemorialCallback(CallbackData, prefix="gd1"):
+    """An answer to the KV's event on memorial date `date_id`."""
+
+    act: MemorialAct
+    date_id: int

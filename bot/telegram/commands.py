@@ -57,6 +57,9 @@ PROFILE = CommandSpec({"de": "profil", "en": "profile"}, __("Your interests and 
 GROUPS = CommandSpec({"de": "gruppen", "en": "groups"}, __("Groups that fit you"))
 DATES = CommandSpec({"de": "termine", "en": "dates"}, __("The next meetings"))
 CALENDAR = CommandSpec({"de": "kalender", "en": "calendar"}, __("Your dates for your calendar"))
+ACTIONS = CommandSpec(
+    {"de": "aktionen", "en": "actions"}, __("Info stands and door-to-door rounds: sign up")
+)
 GUIDE = CommandSpec({"de": "kv", "en": "kv"}, __("How our KV works"))
 SETTINGS = CommandSpec(
     {"de": "einstellungen", "en": "settings"}, __("Which messages you get from me")
@@ -88,6 +91,7 @@ ALL_COMMANDS: tuple[CommandSpec, ...] = (
     PROFILE,
     GROUPS,
     DATES,
+    ACTIONS,
     CALENDAR,
     GUIDE,
     PRIVACY,

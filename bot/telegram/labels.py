@@ -67,6 +67,7 @@ def category_label(category: Category) -> str:
         Category.ANNOUNCEMENTS: _("Announcements"),
         Category.REMINDERS: _("Reminders"),
         Category.CALLS_FOR_HELP: _("Calls for help"),
+        Category.MEMORIALS: _("Memorial dates"),
     }
     return labels[category]
 
@@ -75,7 +76,8 @@ def category_hint(category: Category) -> str:
     """What a kind of bulk message covers, for /einstellungen."""
     hints = {
         Category.ANNOUNCEMENTS: _("news and invitations from the KV"),
-        Category.REMINDERS: _("meetings, shifts and memorial dates coming up"),
+        Category.REMINDERS: _("meetings and your shifts coming up"),
         Category.CALLS_FOR_HELP: _("when hands are needed, e.g. for an info stand"),
+        Category.MEMORIALS: _("Gedenktage and the KV's events on them"),
     }
     return hints[category]

@@ -36,7 +36,12 @@ DIMENSION_OF: dict[AudienceKind, Dimension] = {
 }
 KIND_OF = {dimension: kind for kind, dimension in DIMENSION_OF.items()}
 # The kinds of message in the order of their page; a button names one by its position here.
-CATEGORIES: tuple[Category, ...] = tuple(Category)
+# What a broadcast can be; memorial reminders are the bot's own, never an organiser's message.
+CATEGORIES: tuple[Category, ...] = (
+    Category.ANNOUNCEMENTS,
+    Category.REMINDERS,
+    Category.CALLS_FOR_HELP,
+)
 PAGE_SIZE = 20
 
 
