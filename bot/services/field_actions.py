@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.errors import DomainError
+from bot.services.kv_setup.schema import derive_key
 from bot.services.recurrence import RuleError, expand, parse_rule, to_rrule
 from models import (
     ActionDate,
@@ -37,7 +38,7 @@ from models import (
 )
 from models.base import valid_id
 from models.field_action import LABEL_LENGTH, MATERIAL_LENGTH, MAX_NEEDED, MAX_SHIFTS, PLACE_LENGTH
-from models.kv import NAME_LENGTH
+from models.kv import KEY_LENGTH, NAME_LENGTH
 
 HORIZON = timedelta(weeks=8)
 # How far ahead a single action may be planned.
@@ -201,10 +202,16 @@ async def create(
     campaign_id: int | None = None,
     material: str | None = None,
     contact_id: int | None = None,
+    key: str | None = None,
 ) -> FieldAction:
     """Plan an action (one day, or a rule within an optional period) and make its dates up to
     the horizon. Everything is checked first; nothing is stored when anything is wrong. The
-    caller commits."""
+    caller commits.
+
+    Without a `key` the action gets one made from its title (unique, "-2", "-3" appended), so
+    an action planned in the chat appears in the setup file's export and a re-import of that
+    export finds it again.
+    """
     check_details(title=title, place=place, material=material)
     plan = check_shift_plan(shifts)
     if (on_day is None) == (rule is None):
@@ -223,6 +230,7 @@ async def create(
             raise ActionError("period")
     position = await session.scalar(select(func.coalesce(func.max(FieldAction.position), 0)))
     action = FieldAction(
+        key=key or await _free_key(session, title),
         kind=kind,
         title=title.strip(),
         place=place.strip(),
@@ -243,6 +251,18 @@ async def create(
     await session.flush()
     await extend_horizon(session, now=now, zone=zone, action_ids=[action.id])
     return action
+
+
+async def _free_key(session: AsyncSession, title: str) -> str:
+    base = (derive_key(title) or "aktion")[: KEY_LENGTH - 4]
+    taken = set(
+        await session.scalars(select(FieldAction.key).where(FieldAction.key.like(f"{base}%")))
+    )
+    candidate, number = base, 1
+    while candidate in taken:
+        number += 1
+        candidate = f"{base}-{number}"
+    return candidate
 
 
 # --- dates on the horizon -----------------------------------------------------------------------

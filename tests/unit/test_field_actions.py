@@ -335,3 +335,22 @@ async def test_simultaneous_sign_ups_never_overfill(
     assert counts == {shift_ids[1]: 3, shift_ids[2]: 3}
     assert outcomes.count("ok") == 6
     assert set(outcomes) == {"ok", "full"}
+
+
+async def test_actions_planned_in_the_chat_get_unique_keys(session_pool: SessionPool) -> None:
+    keys = []
+    async with session_pool() as session:
+        for _ in range(3):
+            action = await field_actions.create(
+                session,
+                kind=ActionKind.INFOSTAND,
+                title="Infostand Südstadt",
+                place="Markt",
+                shifts=PLAN,
+                on_day=SATURDAY,
+                now=NOW,
+                zone=ZONE,
+            )
+            keys.append(action.key)
+        await session.commit()
+    assert keys == ["infostand-suedstadt", "infostand-suedstadt-2", "infostand-suedstadt-3"]
