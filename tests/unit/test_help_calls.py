@@ -401,7 +401,7 @@ async def test_calls_stop_when_the_shift_fills_and_unsent_ones_do_not_count(
     # 601's call goes out and they answer it; the shift still lacks one.
     first = await _render(app, rows[601])
     assert isinstance(first, tuple)
-    assert "1 person" in first[0] or "1 Person" in first[0]
+    assert "In dieser Schicht fehlen noch 2 Personen:" in first[0]
     await _sign_up(app, shift, 601, via_call=True)
     # Someone else fills the last place before the other calls went out: both are withdrawn.
     await _member(pool, 604, "N", district=places.sued, activities=[], free=[])

@@ -277,7 +277,7 @@ async def test_the_reminder_names_the_others_and_the_material_in_each_language(
     assert "Marktplatz & Brunnen" in for_anna.text
     assert "Aufbau" in for_anna.text
     assert "Material: Thermoskannen, Flyer" in for_anna.text
-    assert "Außer dir sind 2 Personen in der Schicht: Ben <3 und ein Mitglied" in for_anna.text
+    assert "Außer dir sind 2 Personen in der Schicht: ein Mitglied und Ben <3" in for_anna.text
     assert "Es fehlt noch 1 Person." in for_anna.text
     buttons = [button for row in for_anna.reply_markup["inline_keyboard"] for button in row]
     assert [button["callback_data"] for button in buttons] == [
@@ -287,7 +287,7 @@ async def test_the_reminder_names_the_others_and_the_material_in_each_language(
     [for_ben] = fake_api.sent_to(ben.id)
     assert for_ben.text is not None
     assert for_ben.text.startswith("⏰ Reminder: your shift starts in ")
-    assert "2 other people are on this shift: Anna and a member" in for_ben.text
+    assert "2 other people are on this shift: a member and Anna" in for_ben.text
     assert "1 more person is needed." in for_ben.text
 
 
