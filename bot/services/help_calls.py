@@ -63,7 +63,8 @@ class CallStats:
 
 
 async def stats(session: AsyncSession, shift_ids: Collection[int]) -> dict[int, CallStats]:
-    """The calls for each of the shifts (shifts without calls are left out)."""
+    """The calls for each of the shifts (shifts without calls are left out). `asked` counts
+    the calls that went out or are queued to (a withdrawn one was deleted at sending time)."""
     found: dict[int, CallStats] = {}
     if not shift_ids:
         return found

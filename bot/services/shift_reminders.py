@@ -198,7 +198,9 @@ async def queue_due(
     wanted: list[Due] = []
     missed: list[Due] = []
     for shift_id, starts_at, member_id, signed_at in await _candidates(
-        session, start_after=now - DROP_LOOKBACK, start_until=now + MAX_AHEAD
+        session,
+        start_after=now - DROP_LOOKBACK,
+        start_until=now + max(MAX_AHEAD, timedelta(minutes=plan.minutes)),
     ):
         started = starts_at <= now
         # Before the start anything due until now counts; after it, what was due before it.

@@ -8,6 +8,7 @@ against the real clock, so the shift lies several days ahead of the real now.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -438,3 +439,25 @@ async def test_a_call_to_someone_who_joined_meanwhile_is_withdrawn(app: Applicat
     assert await _render(app, row) is None
     async with pool() as session:
         assert await help_calls.stats(session, [shift.id]) == {}
+
+
+async def test_two_instances_racing_call_each_member_once(app: Application) -> None:
+    """Meaningful on PostgreSQL; SQLite runs one writer at a time, so there it checks the same
+    rule without a real race."""
+    pool = app.session_pool
+    places = await _places(pool)
+    shift = await _action(pool, district=places.mitte)
+    for member_id in range(800, 830):
+        await _member(
+            pool, member_id, "M", district=places.mitte, activities=[places.stand], free=BOTH
+        )
+    now = shift.starts_at - 47 * HOUR
+    results = await asyncio.gather(
+        *(queue_help_calls(_ctx(app), now=now) for _instance in range(3))
+    )
+    assert sum(result.called for result in results) == 30
+    rows = await _calls(app)
+    assert len(rows) == 30
+    assert len({row.recipient_id for row in rows}) == 30
+    async with pool() as session:
+        assert (await help_calls.stats(session, [shift.id]))[shift.id].asked == 30

@@ -33,6 +33,7 @@ from bot.services.shift_reminders import (
     moments,
 )
 from bot.telegram.callbacks import ActionAct, ActionCallback
+from bot.telegram.views.shift_reminders import shift_reminder
 from jobs.field_actions import extend_horizon, queue_shift_reminders
 from models import (
     ActionDate,
@@ -298,14 +299,27 @@ async def test_the_evening_reminder_says_tomorrow_and_a_lone_member_hears_so(
     shift = await _shift(pool, needed=1)
     await _member(pool, 1, "Anna", language="en")
     await _sign_up(pool, shift, 1)
-    result = await _remind(app, _local(DAY_OF_SHIFT - timedelta(days=1), 19))
+    evening = _local(DAY_OF_SHIFT - timedelta(days=1), 19)
+    result = await _remind(app, evening)
     assert result.queued == 1
     [row] = await _rows(app)
-    rendered = await _render(app, row)
-    assert isinstance(rendered, tuple)
-    assert rendered[0].startswith("⏰ <b>Reminder:</b> your shift is tomorrow.")
-    assert "So far you are the only one on this shift." in rendered[0]
-    assert "more person" not in rendered[0]
+    assert isinstance(await _render(app, row), tuple)
+
+    async def text_at(now: datetime) -> str:
+        async with pool() as session:
+            member = await session.get(Member, 1)
+            reminder = await shift_reminders.still_due(session, row.payload, member, now=REAL_NOW)
+            assert reminder is not None
+            with app.i18n.context(), app.i18n.use_locale("en"):
+                return shift_reminder(reminder, ZONE, now=now)[0]
+
+    text = await text_at(evening)
+    assert text.startswith("⏰ <b>Reminder:</b> your shift is tomorrow.")
+    assert "So far you are the only one on this shift." in text
+    assert "more person" not in text
+    # Sent late after downtime, on the morning of the shift: how soon, not "tomorrow".
+    late = await text_at(shift.starts_at - 2 * HOUR)
+    assert late.startswith("⏰ <b>Reminder:</b> your shift starts in 2 hours.")
 
 
 async def test_reminders_are_withdrawn_when_the_member_left_the_date_was_called_off_or_it_moved(

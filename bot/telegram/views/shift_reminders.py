@@ -6,7 +6,7 @@ The shift's lines (`shift_lines`) are shared with the calls for help, so both re
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -80,7 +80,9 @@ def date_button(shift: Shift) -> InlineKeyboardButton:
 def shift_reminder(reminder: ShiftReminder, zone: ZoneInfo, *, now: datetime) -> Message:
     """The reminder: when the shift is, what and where, who else is on it, what it lacks."""
     shift = reminder.shift
-    if reminder.which == EVENING:
+    tomorrow = now.astimezone(zone).date() + timedelta(days=1)
+    # An evening reminder sent late after downtime (the next morning) says how soon instead.
+    if reminder.which == EVENING and shift.starts_at.astimezone(zone).date() == tomorrow:
         heading = _("⏰ <b>Reminder:</b> your shift is tomorrow.")
     else:
         heading = _("⏰ <b>Reminder:</b> your shift starts {when}.").format(
