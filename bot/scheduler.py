@@ -19,6 +19,11 @@ MEETING_REMINDER_INTERVAL = timedelta(minutes=1)
 HOST_ANSWER_INTERVAL = timedelta(minutes=1)
 # The hosts' evening summaries and lists: looked for often, so a restart catches up that evening.
 HOST_EVENING_INTERVAL = timedelta(minutes=5)
+# Field actions: their dates like the meetings' (at start-up and hourly), shift reminders every
+# minute like meeting reminders, calls for help every few minutes (they look 48 h ahead).
+ACTIONS_HORIZON_INTERVAL = timedelta(hours=1)
+SHIFT_REMINDER_INTERVAL = timedelta(minutes=1)
+HELP_CALL_INTERVAL = timedelta(minutes=5)
 # Scheduled broadcasts start within this of their time; progress messages follow at this pace.
 BROADCAST_INTERVAL = timedelta(seconds=2)
 # Meeting posts in group chats are edited at this pace (each chat at most every 3 s).
@@ -92,6 +97,32 @@ def register_jobs(scheduler: AsyncIOScheduler, ctx: JobContext) -> None:
         kwargs={"ctx": ctx},
         replace_existing=True,
         misfire_grace_time=int(HOST_EVENING_INTERVAL.total_seconds()),
+    )
+    scheduler.add_job(
+        "jobs.field_actions:extend_horizon",
+        trigger=IntervalTrigger(seconds=ACTIONS_HORIZON_INTERVAL.total_seconds(), timezone=UTC),
+        id="actions-horizon",
+        kwargs={"ctx": ctx},
+        replace_existing=True,
+        # Also right at start-up, like the meetings' horizon.
+        next_run_time=datetime.now(UTC),
+    )
+    scheduler.add_job(
+        "jobs.field_actions:queue_shift_reminders",
+        trigger=IntervalTrigger(seconds=SHIFT_REMINDER_INTERVAL.total_seconds(), timezone=UTC),
+        id="actions-shift-reminders",
+        kwargs={"ctx": ctx},
+        replace_existing=True,
+        # A missed minute is simply the next one; the job itself catches up on what was due.
+        misfire_grace_time=int(SHIFT_REMINDER_INTERVAL.total_seconds()),
+    )
+    scheduler.add_job(
+        "jobs.field_actions:queue_help_calls",
+        trigger=IntervalTrigger(seconds=HELP_CALL_INTERVAL.total_seconds(), timezone=UTC),
+        id="actions-help-calls",
+        kwargs={"ctx": ctx},
+        replace_existing=True,
+        misfire_grace_time=int(HELP_CALL_INTERVAL.total_seconds()),
     )
     scheduler.add_job(
         "jobs.meeting_posts:refresh_posts",

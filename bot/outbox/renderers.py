@@ -13,20 +13,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.outbox.rendering import Copy, Rendered, Renderer, kv_zone
 from bot.services import (
     broadcasts,
+    help_calls,
     host_notices,
     meeting_notices,
     onboarding,
     reminders,
     rsvp,
     schedule,
+    shift_reminders,
 )
 from bot.services.schedule import ScheduleError
 from bot.telegram.views import broadcast as broadcast_views
+from bot.telegram.views import help_calls as call_views
 from bot.telegram.views import host_notices as host_views
 from bot.telegram.views import meeting_notices as notice_views
 from bot.telegram.views.intake import intake_reminder
 from bot.telegram.views.newcomers import newcomer_digest
 from bot.telegram.views.reminders import meeting_reminder
+from bot.telegram.views.shift_reminders import shift_reminder
 from models import Attendance, Delivery, Meeting, Member, RsvpAnswer
 from models.base import utcnow
 
@@ -167,6 +171,23 @@ async def render_rsvp_promoted(
     return notice_views.promoted(meeting, counts, kv_zone(session), answer=answer)
 
 
+async def render_shift_reminder(
+    session: AsyncSession, row: Delivery, member: Member | None
+) -> Rendered:
+    """The shift reminder, unless the member left the shift, its date was called off, or it
+    moved or started meanwhile."""
+    now = utcnow()
+    reminder = await shift_reminders.still_due(session, row.payload, member, now=now)
+    return None if reminder is None else shift_reminder(reminder, kv_zone(session), now=now)
+
+
+async def render_help_call(session: AsyncSession, row: Delivery, member: Member | None) -> Rendered:
+    """The call for help, unless the shift filled up, was called off or started, or the member
+    is on it (or an overlapping shift) by now; a withdrawn call no longer counts as asked."""
+    call = await help_calls.still_open(session, row.payload, member, now=utcnow())
+    return None if call is None else call_views.help_call(call, kv_zone(session))
+
+
 RENDERERS: dict[str, Renderer] = {
     onboarding.INTAKE_REMINDER: render_intake_reminder,
     onboarding.NEWCOMER_DIGEST: render_newcomer_digest,
@@ -177,4 +198,6 @@ RENDERERS: dict[str, Renderer] = {
     host_notices.HOST_LIST: render_host_list,
     meeting_notices.MEETING_CHANGED: render_meeting_changed,
     meeting_notices.RSVP_PROMOTED: render_rsvp_promoted,
+    shift_reminders.SHIFT_REMINDER: render_shift_reminder,
+    help_calls.HELP_CALL: render_help_call,
 }

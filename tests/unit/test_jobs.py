@@ -49,6 +49,9 @@ async def test_scheduler_runs_in_utc_with_fixed_job_ids(app: Application) -> Non
     finally:
         scheduler.shutdown(wait=False)
     assert sorted(job.id for job in jobs) == [
+        "actions-help-calls",
+        "actions-horizon",
+        "actions-shift-reminders",
         "broadcasts-progress",
         "housekeeping-prune-update-ids",
         "meetings-horizon",
