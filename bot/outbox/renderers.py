@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.outbox.rendering import Copy, Rendered, Renderer, kv_zone
 from bot.services import (
+    action_results,
     broadcasts,
     host_notices,
     meeting_notices,
@@ -21,6 +22,7 @@ from bot.services import (
     schedule,
 )
 from bot.services.schedule import ScheduleError
+from bot.telegram.views import action_results as result_views
 from bot.telegram.views import broadcast as broadcast_views
 from bot.telegram.views import host_notices as host_views
 from bot.telegram.views import meeting_notices as notice_views
@@ -167,6 +169,17 @@ async def render_rsvp_promoted(
     return notice_views.promoted(meeting, counts, kv_zone(session), answer=answer)
 
 
+async def render_result_prompt(
+    session: AsyncSession, row: Delivery, member: Member | None
+) -> Rendered:
+    """ "How did the shift go? Log the result", withdrawn when a teammate logged it meanwhile,
+    the member left the shift or withdrew consent, or the date was called off."""
+    if member is None or not member.consented:
+        return None
+    shift = await action_results.prompt_still_wanted(session, row.payload, member.id, now=utcnow())
+    return None if shift is None else result_views.result_prompt(shift, kv_zone(session))
+
+
 RENDERERS: dict[str, Renderer] = {
     onboarding.INTAKE_REMINDER: render_intake_reminder,
     onboarding.NEWCOMER_DIGEST: render_newcomer_digest,
@@ -177,4 +190,5 @@ RENDERERS: dict[str, Renderer] = {
     host_notices.HOST_LIST: render_host_list,
     meeting_notices.MEETING_CHANGED: render_meeting_changed,
     meeting_notices.RSVP_PROMOTED: render_rsvp_promoted,
+    action_results.RESULT_PROMPT: render_result_prompt,
 }
