@@ -191,12 +191,12 @@ async def _save(
     counts: Counts,
     topic_ids: frozenset[int],
 ) -> None:
-    result = await action_results.log(
-        session, callback_data.shift_id, member.id, roles, counts, topic_ids, now=utcnow()
-    )
-    await session.commit()
     found = await _target(session, callback_data, member, roles)
+    result = await action_results.log(
+        session, found.shift.id, member.id, roles, counts, topic_ids, now=utcnow()
+    )
     topics = await action_results.topics(session)
+    await session.commit()
     await query.answer(views.saved_note())
     await show(message, *views.saved(found.shift, settings.zone, result, topics))
 
