@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services import field_actions
 from bot.services.delivery import enqueue_once
 from bot.services.errors import DomainError
+from bot.services.preferences import opted_out_among
 from models import (
     ActionDate,
     ActionKind,
@@ -44,6 +45,8 @@ from models.base import valid_id
 
 # The outbox kind of "How did the shift go? Log the result".
 RESULT_PROMPT = "action_result_prompt"
+# The prompt is a reminder: members who switched reminders off are not asked.
+PROMPT_CATEGORY = Category.REMINDERS
 # Shifts that ended longer ago than this are not prompted any more (after downtime, too).
 PROMPT_WINDOW = timedelta(hours=24)
 # A result can be logged (or replaced) until this long after the shift's end.
@@ -272,8 +275,8 @@ async def log(
 async def queue_prompts(session: AsyncSession, *, now: datetime) -> int:
     """Ask the people of every shift that ended in the last PROMPT_WINDOW (and has no result
     yet) to log it: one outbox row per shift and member, under a key naming both, so reruns,
-    restarts and a second instance add nothing. Returns how many were queued; the caller
-    commits."""
+    restarts and a second instance add nothing. Not those who switched reminders off.
+    Returns how many were queued; the caller commits."""
     rows = await session.execute(
         select(Shift.id, Shift.ends_at, ShiftSignup.member_id)
         .join(ShiftSignup, ShiftSignup.shift_id == Shift.id)
@@ -291,8 +294,13 @@ async def queue_prompts(session: AsyncSession, *, now: datetime) -> int:
         )
         .order_by(Shift.ends_at, Shift.id, ShiftSignup.member_id)
     )
+    wanted = list(rows)
+    # Members who switched reminders off are not asked (the worker checks again when sending).
+    opted_out = await opted_out_among(session, {row[2] for row in wanted}, PROMPT_CATEGORY)
     queued = 0
-    for shift_id, ends_at, member_id in rows:
+    for shift_id, ends_at, member_id in wanted:
+        if member_id in opted_out:
+            continue
         queued += await enqueue_once(
             session,
             member_id,
@@ -300,7 +308,7 @@ async def queue_prompts(session: AsyncSession, *, now: datetime) -> int:
             kind=RESULT_PROMPT,
             payload={"shift_id": shift_id},
             due_at=ends_at,
-            category=Category.REMINDERS.value,
+            category=PROMPT_CATEGORY.value,
         )
     return queued
 
@@ -382,6 +390,31 @@ async def date_summary(session: AsyncSession, date_id: int) -> DateSummary | Non
         _totals(row),
         await _topic_counts(session, ActionDate.id == date_id),
     )
+
+
+async def date_summaries(
+    session: AsyncSession, start: date, end: date, *, kind: ActionKind | None = None
+) -> list[DateSummary]:
+    """The summary of every action date from `start` to `end` (local days, inclusive) with at
+    least one logged result, by day: per area (the action's place and Stadtteil) and date, for
+    reports. Only dates of `kind` when given."""
+    query = (
+        select(ActionDate.id)
+        .join(Shift, Shift.action_date_id == ActionDate.id)
+        .join(ActionResult, ActionResult.shift_id == Shift.id)
+        .join(FieldAction, FieldAction.id == ActionDate.action_id)
+        .where(ActionDate.day.between(start, end))
+        .group_by(ActionDate.id, ActionDate.day)
+        .order_by(ActionDate.day, ActionDate.id)
+    )
+    if kind is not None:
+        query = query.where(FieldAction.kind == kind)
+    summaries = []
+    for date_id in list(await session.scalars(query)):
+        summary = await date_summary(session, date_id)
+        if summary is not None:
+            summaries.append(summary)
+    return summaries
 
 
 async def period_summary(session: AsyncSession, start: date, end: date) -> PeriodSummary:

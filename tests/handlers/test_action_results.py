@@ -360,3 +360,37 @@ async def test_forged_and_stale_presses_get_a_polite_answer(
     )
     async with app.session_pool() as session:
         assert await session.scalar(select(func.count()).select_from(ActionResult)) == 0
+
+
+# --- the planners' summary ------------------------------------------------------------------------
+
+
+async def test_the_date_summary_for_planners_in_both_languages(
+    app: Application, people: People, shift_ids: list[int]
+) -> None:
+    from bot.telegram.views import action_results as views
+
+    async with app.session_pool() as session:
+        topic_ids = list(await session.scalars(select(Topic.id).where(Topic.name == "Miete")))
+        await action_results.log(
+            session, shift_ids[0], people.anna.id, {Role.MEMBER}, Counts(1, 25, 2), topic_ids,
+            now=utcnow(),
+        )  # fmt: skip
+        await session.commit()
+        shift = await session.get(Shift, shift_ids[0])
+        assert shift is not None
+        summary = await action_results.date_summary(session, shift.action_date_id)
+    assert summary is not None
+    with app.i18n.context(), app.i18n.use_locale("de"):
+        german = views.date_summary(summary, ZONE)
+    with app.i18n.context(), app.i18n.use_locale("en"):
+        english = views.date_summary(summary, ZONE)
+    assert german.startswith("📊 <b>Ergebnisse: Infostand</b>\n")
+    assert "Marktplatz &lt;Süd&gt;" in german
+    assert "Ergebnis eingetragen für 1 von 2 Schichten." in german
+    assert "💬 1 Gespräch\n📄 25 Flyer verteilt\n🤝 2 neue Kontakte" in german
+    assert german.endswith("Angesprochene Themen:\n• Miete: 1-mal")
+    assert "Results logged for 1 of 2 shifts." in english
+    assert "💬 1 conversation\n📄 25 leaflets\n🤝 2 new contacts" in english
+    assert english.endswith("Topics raised:\n• Miete: 1 time")
+    assert "Anna" not in german + english

@@ -22,12 +22,14 @@ from bot.services.action_results import (
     Totals,
 )
 from bot.services.field_actions import PlannedShift
+from bot.services.preferences import set_opted_out
 from bot.telegram.callbacks import ResultAct, ResultCallback
 from models import (
     ActionKind,
     ActionResult,
     ActionResultTopic,
     Base,
+    Category,
     Delivery,
     District,
     Member,
@@ -352,6 +354,16 @@ async def test_summaries_per_date_and_over_a_period(session_pool: SessionPool) -
             ("Miete", 3),
             ("Klima", 2),
         ]
+        # Per area and date for reports: only dates with a result, by day; or of one kind.
+        listed = await action_results.date_summaries(
+            session, SATURDAY, SATURDAY + timedelta(days=7)
+        )
+        assert [item.action_date.id for item in listed] == [stand, doors, later]
+        assert listed[2].totals == Totals(1, 1, 1, 1)
+        doors_only = await action_results.date_summaries(
+            session, SATURDAY, SATURDAY, kind=ActionKind.DOOR_TO_DOOR
+        )
+        assert [item.action_date.id for item in doors_only] == [doors]
         empty = await action_results.period_summary(session, date(2031, 1, 1), date(2031, 2, 1))
         assert dict(empty.by_kind) == {}
         assert empty.topics == ()
@@ -393,6 +405,18 @@ async def test_prompts_are_queued_once_per_member_after_the_end(
     assert {row.recipient_id for row in rows} == {ANNA, BEN}
     assert all(row.payload == {"shift_id": shift} for row in rows)
     assert {row.due_at for row in rows} == {FIRST_END}
+
+
+async def test_members_who_switched_reminders_off_are_not_asked(
+    session_pool: SessionPool, setup: tuple[int, list[int], list[int]]
+) -> None:
+    async with session_pool() as session:
+        await set_opted_out(session, BEN, Category.REMINDERS, opted_out=True)
+        await session.commit()
+    assert await _queue(session_pool, FIRST_END) == 1
+    [row] = await _prompts(session_pool)
+    assert row.recipient_id == ANNA
+    assert row.category == Category.REMINDERS.value
 
 
 async def test_no_prompt_for_old_shifts_or_when_a_result_exists(
