@@ -6,11 +6,13 @@ Every test runs on SQLite and (with TEST_DATABASE_URL) on PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import JSON, Integer, String, Text, func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from bot.db.session import SessionPool
 from bot.services import action_results, field_actions, shifts
@@ -459,3 +461,45 @@ async def test_the_prompt_is_withdrawn_once_a_teammate_logged(
         await session.commit()
     async with session_pool() as session:
         assert await action_results.prompt_still_wanted(session, payload, BEN, now=AFTER) is None
+
+
+async def test_teammates_saving_at_once_leave_one_consistent_result(
+    engine: AsyncEngine, session_pool: SessionPool, setup: tuple[int, list[int], list[int]]
+) -> None:
+    _date_id, [shift, _other], topic_ids = setup
+    async with session_pool() as session:
+        await shifts.sign_up(session, shift, CEM, now=PLANNED)
+        await session.commit()
+    wide = None
+    pool = session_pool
+    if engine.dialect.name == "postgresql":
+        wide = create_async_engine(engine.url, pool_size=10, max_overflow=0)
+        pool = async_sessionmaker(wide, expire_on_commit=False)
+    start = asyncio.Event()
+
+    async def save(index: int, member_id: int) -> None:
+        await start.wait()
+        async with pool() as session:
+            counts = Counts(index + 1, index + 1, index + 1)
+            await action_results.log(
+                session, shift, member_id, MEMBER, counts, [topic_ids[index]], now=AFTER
+            )
+            await session.commit()
+
+    tasks = [
+        asyncio.create_task(save(index, member_id))
+        for index, member_id in enumerate((ANNA, BEN, CEM))
+    ]
+    await asyncio.sleep(0)
+    start.set()
+    await asyncio.gather(*tasks)
+    if wide is not None:
+        await wide.dispose()
+    async with session_pool() as session:
+        stored = await action_results.logged(session, shift)
+    assert stored is not None
+    winner = stored.counts.conversations - 1
+    assert stored.counts == Counts(winner + 1, winner + 1, winner + 1)
+    assert stored.topic_ids == {topic_ids[winner]}
+    assert await _count(session_pool, ActionResult) == 1
+    assert await _count(session_pool, ActionResultTopic) == 1
