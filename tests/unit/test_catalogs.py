@@ -115,6 +115,7 @@ GLOSSARY_MESSAGES = {
     "Basisgruppen",
     "Stadtteil",
     "Stadtteil: {value}",
+    "Infostand",
     "September",
 }
 

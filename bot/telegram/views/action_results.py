@@ -55,10 +55,11 @@ def _button(text: str, data: ResultCallback) -> InlineKeyboardButton:
 
 
 def kind_label(kind: ActionKind) -> str:
-    """ "Infostand" / "Haustür-Runde" in the member's language."""
+    """ "Infostand" / "Haustür-Runde" ("door-to-door round"); the same words as the shift
+    reminders' (Infostand stays German, like the glossary's other terms)."""
     if kind == ActionKind.DOOR_TO_DOOR:
-        return _("Door-to-door round")
-    return _("Info stand")
+        return _("door-to-door round")
+    return _("Infostand")
 
 
 def _time(shift: Shift, zone: ZoneInfo) -> str:
