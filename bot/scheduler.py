@@ -24,6 +24,8 @@ HOST_EVENING_INTERVAL = timedelta(minutes=5)
 ACTIONS_HORIZON_INTERVAL = timedelta(hours=1)
 SHIFT_REMINDER_INTERVAL = timedelta(minutes=1)
 HELP_CALL_INTERVAL = timedelta(minutes=5)
+# Shifts that ended are looked for at this pace; their people are asked for the result.
+RESULT_PROMPT_INTERVAL = timedelta(minutes=5)
 # Scheduled broadcasts start within this of their time; progress messages follow at this pace.
 BROADCAST_INTERVAL = timedelta(seconds=2)
 # Meeting posts in group chats are edited at this pace (each chat at most every 3 s).
@@ -131,6 +133,14 @@ def register_jobs(scheduler: AsyncIOScheduler, ctx: JobContext) -> None:
         kwargs={"ctx": ctx},
         replace_existing=True,
         misfire_grace_time=int(POSTS_INTERVAL.total_seconds()),
+    )
+    scheduler.add_job(
+        "jobs.action_results:queue_result_prompts",
+        trigger=IntervalTrigger(seconds=RESULT_PROMPT_INTERVAL.total_seconds(), timezone=UTC),
+        id="action-result-prompts",
+        kwargs={"ctx": ctx},
+        replace_existing=True,
+        misfire_grace_time=int(RESULT_PROMPT_INTERVAL.total_seconds()),
     )
     # Monday morning in the KV's own time zone, when the office plans its week.
     scheduler.add_job(

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.outbox.rendering import Copy, Rendered, Renderer, kv_zone
 from bot.services import (
+    action_results,
     broadcasts,
     help_calls,
     host_notices,
@@ -23,6 +24,7 @@ from bot.services import (
     shift_reminders,
 )
 from bot.services.schedule import ScheduleError
+from bot.telegram.views import action_results as result_views
 from bot.telegram.views import broadcast as broadcast_views
 from bot.telegram.views import help_calls as call_views
 from bot.telegram.views import host_notices as host_views
@@ -188,6 +190,17 @@ async def render_help_call(session: AsyncSession, row: Delivery, member: Member 
     return None if call is None else call_views.help_call(call, kv_zone(session))
 
 
+async def render_result_prompt(
+    session: AsyncSession, row: Delivery, member: Member | None
+) -> Rendered:
+    """ "How did the shift go? Log the result", withdrawn when a teammate logged it meanwhile,
+    the member left the shift or withdrew consent, or the date was called off."""
+    if member is None or not member.consented:
+        return None
+    shift = await action_results.prompt_still_wanted(session, row.payload, member.id, now=utcnow())
+    return None if shift is None else result_views.result_prompt(shift, kv_zone(session))
+
+
 RENDERERS: dict[str, Renderer] = {
     onboarding.INTAKE_REMINDER: render_intake_reminder,
     onboarding.NEWCOMER_DIGEST: render_newcomer_digest,
@@ -200,4 +213,5 @@ RENDERERS: dict[str, Renderer] = {
     meeting_notices.RSVP_PROMOTED: render_rsvp_promoted,
     shift_reminders.SHIFT_REMINDER: render_shift_reminder,
     help_calls.HELP_CALL: render_help_call,
+    action_results.RESULT_PROMPT: render_result_prompt,
 }

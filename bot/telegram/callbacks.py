@@ -402,11 +402,21 @@ class PlanCallback(CallbackData, prefix="fp1"):
 
 
 class ResultAct(StrEnum):
-    """A button of the result log after a shift (counts and topics only)."""
+    """A button of the result log after a shift (counts and topics only); handlers reload the
+    shift and re-check who may log it on every press.
 
-    OPEN = "open"  # open the log for `shift_id`
-    SET = "set"  # set field `field` (index) to bucket `value`
+    The log's draft lives in the member's conversation data under a random `rev`; a button
+    carries the rev it was drawn for, so a press on an older screen only refreshes it.
+    """
+
+    OPEN = "open"  # open the log for `shift_id` (`field` 1: conversations preset to `value`)
+    QUICK = "q"  # the prompt's quick choice: `value` conversations; asks to save
+    QUICK_SAVE = "qs"  # store `value` conversations (nothing else) for `shift_id`
+    FOCUS = "f"  # show the quick values and steppers of field `field`
+    SET = "set"  # set field `field` (index) to `value`
+    ADD = "add"  # add `value` (negative: subtract) to field `field`
     TOPIC = "topic"  # toggle topic `value`
+    PAGE = "page"  # the topics' page `page`
     SAVE = "save"  # store the result
 
 
@@ -417,6 +427,8 @@ class ResultCallback(CallbackData, prefix="ar1"):
     shift_id: int
     field: int = 0
     value: int = 0
+    rev: int = 0
+    page: int = 0
 
 
 class MemorialAct(StrEnum):

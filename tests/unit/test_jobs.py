@@ -49,6 +49,7 @@ async def test_scheduler_runs_in_utc_with_fixed_job_ids(app: Application) -> Non
     finally:
         scheduler.shutdown(wait=False)
     assert sorted(job.id for job in jobs) == [
+        "action-result-prompts",
         "actions-help-calls",
         "actions-horizon",
         "actions-shift-reminders",
