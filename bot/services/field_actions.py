@@ -10,6 +10,7 @@ cancelled (their people are told by bot.services.action_notices).
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from models import (
     ActionPlanner,
     ActionStatus,
     Campaign,
+    District,
     FieldAction,
     Role,
     Shift,
@@ -551,6 +553,35 @@ async def upcoming_staffing(
     """Every scheduled date ahead until `until` with its staffing: the organisers' overview."""
     dates = await upcoming_dates(session, now=now, until=until, include_cancelled=False)
     return await staffing(session, dates)
+
+
+class Nearness(enum.IntEnum):
+    """How close a date is to a member's Stadtteil, closest first."""
+
+    OWN = 0
+    NEIGHBOUR = 1
+    OTHER = 2
+
+
+def nearness(row: ActionDate, district: District | None) -> Nearness:
+    """Whether the date's action is in `district`, next to it, or elsewhere (an action without
+    a Stadtteil, or a member without one: elsewhere)."""
+    if district is None or row.action.district_id is None:
+        return Nearness.OTHER
+    if row.action.district_id == district.id:
+        return Nearness.OWN
+    if any(near.id == row.action.district_id for near in district.neighbours):
+        return Nearness.NEIGHBOUR
+    return Nearness.OTHER
+
+
+def by_nearness(
+    items: Sequence[DateStaffing], district: District | None
+) -> list[tuple[Nearness, DateStaffing]]:
+    """The dates with their nearness, the member's own Stadtteil first, then its neighbours,
+    then the rest; each group keeps the given (time) order."""
+    ranked = [(nearness(item.action_date, district), item) for item in items]
+    return sorted(ranked, key=lambda pair: pair[0])
 
 
 async def campaigns(session: AsyncSession) -> list[Campaign]:

@@ -52,3 +52,13 @@ async def stats(session: AsyncSession, shift_ids: Collection[int]) -> dict[int, 
             asked=int(asked.get(shift_id, 0)), answered=tuple(answered.get(shift_id, ()))
         )
     return found
+
+
+async def calls_received(session: AsyncSession, member_id: int) -> int:
+    """How many calls for help the member was sent (kept with their profile; /datenschutz)."""
+    return int(
+        await session.scalar(
+            select(func.count()).select_from(HelpCall).where(HelpCall.member_id == member_id)
+        )
+        or 0
+    )
