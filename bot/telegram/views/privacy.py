@@ -84,6 +84,28 @@ def _coming(meetings: Sequence[Meeting], zone: ZoneInfo) -> str:
     )
 
 
+def _field_action_lines(shifts: Sequence[Shift], help_calls: int, zone: ZoneInfo) -> list[str]:
+    lines = []
+    if shifts:
+        held = "; ".join(
+            _("{shift} ({title})").format(
+                shift=action_views.format_shift_day(shift, zone),
+                title=esc(shift.action_date.action.title),
+            )
+            for shift in shifts
+        )
+        lines.append(_("Shifts at info stands and door-to-door rounds: {value}").format(value=held))
+    if help_calls:
+        lines.append(
+            ngettext(
+                "You were sent {n} call for help with a shift.",
+                "You were sent {n} calls for help with shifts.",
+                help_calls,
+            ).format(n=help_calls)
+        )
+    return lines
+
+
 def my_data(
     member: Member,
     *,
@@ -141,23 +163,7 @@ def my_data(
         lines.append(_("Meetings you might come to: {value}").format(value=_coming(maybe, zone)))
     if declined:
         lines.append(_("Meetings you said no to: {value}").format(value=_coming(declined, zone)))
-    if shifts:
-        held = "; ".join(
-            _("{shift} ({title})").format(
-                shift=action_views.format_shift_day(shift, zone),
-                title=esc(shift.action_date.action.title),
-            )
-            for shift in shifts
-        )
-        lines.append(_("Shifts at info stands and door-to-door rounds: {value}").format(value=held))
-    if help_calls:
-        lines.append(
-            ngettext(
-                "You were sent {n} call for help with a shift.",
-                "You were sent {n} calls for help with shifts.",
-                help_calls,
-            ).format(n=help_calls)
-        )
+    lines += _field_action_lines(shifts, help_calls, zone)
     if profile is not None and profile.reminder_offsets:
         offsets = join_names(
             offset_label(minutes) for minutes in sorted(profile.reminder_offsets, reverse=True)
