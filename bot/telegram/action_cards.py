@@ -34,6 +34,8 @@ async def board_screen(
     dates = await field_actions.upcoming_dates(session, now=now, until=now + field_actions.HORIZON)
     staffing = await field_actions.staffing(session, dates)
     district = await _district(session, member)
+    district_id = district.id if district is not None else None
+    neighbours = await field_actions.neighbour_ids(session, district_id)
     mine: set[int] = set()
     if member.consented:
         holders = await shifts.holder_ids(
@@ -45,7 +47,7 @@ async def board_screen(
             if any(member.id in holders.get(shift.id, ()) for shift in row.shifts)
         }
     return views.board(
-        field_actions.by_nearness(staffing, district),
+        field_actions.by_nearness(staffing, district_id, neighbours),
         mine=mine,
         district=district,
         page=page,
