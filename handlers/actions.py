@@ -136,6 +136,8 @@ async def _refuse(
     card as it stands now, so its buttons are current again."""
     text = views.error_text(error, settings.zone)
     await session.rollback()
+    # The rollback expired what the session had loaded; the card reads the member again.
+    await session.refresh(member)
     await query.answer(text, show_alert=True)
     if swap_id:
         date_id = await _date_of_swap(session, swap_id)
@@ -314,6 +316,7 @@ async def take_pressed(
         swap = await shifts.take_swap(session, swap_id, member.id, now=now)
     except ShiftError as error:
         await session.rollback()
+        await session.refresh(member)
         again = await shifts.find_swap(session, swap_id)
         if again is None or again.to_member_id != member.id:
             await _refuse(query, message, session, settings, member, roles, error, swap_id=swap_id)
