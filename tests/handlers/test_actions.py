@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from bot.app import Application
 from bot.services import action_notices, field_actions, shifts
 from bot.services.field_actions import PlannedShift
+from bot.services.profile import withdraw_consent
 from models import (
     ActionDate,
     ActionKind,
@@ -680,8 +681,6 @@ async def test_datenschutz_lists_shifts_and_erasure_removes_them(
     async with app.session_pool() as session:
         member = await session.get(Member, anna.id)
         assert member is not None
-        from bot.services.profile import withdraw_consent
-
         await withdraw_consent(session, member)
         await session.commit()
     async with app.session_pool() as session:
