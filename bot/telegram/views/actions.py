@@ -273,7 +273,7 @@ def date_card(
     lines.append(f"🗓 {long_day(row.day, zone)}")
     lines.append(f"📍 {esc(action.place)}")
     if action.district is not None:
-        lines.append(_("Stadtteil: {name}").format(name=esc(action.district.name)))
+        lines.append(_("Stadtteil: {value}").format(value=esc(action.district.name)))
     if row.cancelled:
         lines.append("")
         lines.append(f"{CANCELLED} <b>" + _("This date was called off.") + "</b>")
