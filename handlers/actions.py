@@ -64,7 +64,7 @@ async def date_pressed(
     session: AsyncSession,
     settings: Settings,
     member: Member,
-    roles: frozenset[Role],
+    roles: frozenset[Role] = frozenset(),
 ) -> None:
     """A date's card, here (ActionError for a forged or gone date, explained)."""
     screen = await action_cards.date_screen(
@@ -153,7 +153,7 @@ async def sign_up_pressed(
     session: AsyncSession,
     settings: Settings,
     member: Member,
-    roles: frozenset[Role],
+    roles: frozenset[Role] = frozenset(),
 ) -> None:
     """Sign up for the shift with one tap (a second tap changes nothing); `call` 1: pressed
     under a call for help."""
@@ -180,7 +180,7 @@ async def cancel_pressed(
     session: AsyncSession,
     settings: Settings,
     member: Member,
-    roles: frozenset[Role],
+    roles: frozenset[Role] = frozenset(),
 ) -> None:
     """Ask before giving up a shift the member holds."""
     if not member.consented:
@@ -210,7 +210,7 @@ async def cancel_confirmed(
     session: AsyncSession,
     settings: Settings,
     member: Member,
-    roles: frozenset[Role],
+    roles: frozenset[Role] = frozenset(),
     wake_outbox: Wake = None,
 ) -> None:
     """Give the shift up; whoever plans the action hears when it empties close to its start."""
@@ -243,7 +243,7 @@ async def swap_pressed(
     session: AsyncSession,
     settings: Settings,
     member: Member,
-    roles: frozenset[Role],
+    roles: frozenset[Role] = frozenset(),
 ) -> None:
     """Offer the member's shift for a swap (they stay on it until someone takes it)."""
     if not member.consented:
@@ -269,7 +269,7 @@ async def withdraw_pressed(
     session: AsyncSession,
     settings: Settings,
     member: Member,
-    roles: frozenset[Role],
+    roles: frozenset[Role] = frozenset(),
 ) -> None:
     """Take back the member's own offer (a second tap changes nothing)."""
     if not member.consented:
@@ -302,7 +302,7 @@ async def take_pressed(
     session: AsyncSession,
     settings: Settings,
     member: Member,
-    roles: frozenset[Role],
+    roles: frozenset[Role] = frozenset(),
     wake_outbox: Wake = None,
 ) -> None:
     """Take over someone's offered shift; whoever plans the action and the offering member

@@ -84,8 +84,14 @@ def _coming(meetings: Sequence[Meeting], zone: ZoneInfo) -> str:
     )
 
 
+MAX_SHIFTS_SHOWN = 20
+
+
 def _field_action_lines(shifts: Sequence[Shift], help_calls: int, zone: ZoneInfo) -> list[str]:
     lines = []
+    # The latest ones; a long history would not fit into one message.
+    earlier = max(0, len(shifts) - MAX_SHIFTS_SHOWN)
+    shifts = shifts[earlier:]
     if shifts:
         held = "; ".join(
             _("{shift} ({title})").format(
@@ -94,6 +100,10 @@ def _field_action_lines(shifts: Sequence[Shift], help_calls: int, zone: ZoneInfo
             )
             for shift in shifts
         )
+        if earlier:
+            held += " " + ngettext(
+                "(and {n} earlier shift)", "(and {n} earlier shifts)", earlier
+            ).format(n=earlier)
         lines.append(_("Shifts at info stands and door-to-door rounds: {value}").format(value=held))
     if help_calls:
         lines.append(
