@@ -6,6 +6,7 @@ from aiogram import Router
 
 from handlers import (
     action_results,
+    actions,
     admin,
     basics,
     broadcast,
@@ -49,6 +50,7 @@ def build_router() -> Router:
         meeting_posts.create_router(),  # posting meetings into group chats; answers there
         hosts.create_router(),  # /meine_gruppen: hosts run their meetings (before broadcast)
         action_results.create_router(),  # the result log after a shift (counts, topics)
+        actions.create_router(),  # /aktionen: field action dates, shifts, sign-ups, swaps
         calendar.create_router(),  # /kalender: my dates as .ics files and a feed to subscribe
         privacy.create_router(),  # /datenschutz: what is stored, show it, erase it
         message_settings.create_router(),  # /einstellungen

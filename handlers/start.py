@@ -1,7 +1,8 @@
 """/start: the greeting and the consent question; hosts and organisers get their own welcome.
 
-Links to a group (j<id>) or a meeting (m<id>) open its card; a link that names nothing says so
-politely and the start goes on as usual.
+Links to a group (j<id>) or a meeting (m<id>) open its card; a link to a field action's date
+(a<id>) shows its card with the shifts (looking needs no consent); a link that names nothing
+says so politely and the start goes on as usual.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import directory, schedule
+from bot.services.field_actions import ActionError
 from bot.services.members import get_member, set_reachable
 from bot.services.profile import give_consent, start_intake
 from bot.services.schedule import ScheduleError
 from bot.services.welcome import served_chat
 from bot.settings import Settings
-from bot.telegram import intake_steps, membership, pending
+from bot.telegram import action_cards, intake_steps, membership, pending
 from bot.telegram.callbacks import ConsentAction, ConsentCallback
 from bot.telegram.deeplinks import parse_payload
 from bot.telegram.format import esc, first_name_or_you
@@ -43,6 +45,7 @@ async def start(
     settings: Settings,
     state: FSMContext,
     bot: Bot,
+    roles: frozenset[Role] = frozenset(),
 ) -> None:
     """Greet in the member's language; without consent ask for it, otherwise carry on.
 
@@ -56,7 +59,8 @@ async def start(
     if origin:
         lines.append(origin)
     target = await _target(session, command.args)
-    if target is GONE:
+    action = await _action_card(session, member, roles, command.args, settings)
+    if target is GONE or action is GONE:
         lines.append(views.link_gone())
     if not member.consented:
         question, keyboard = views.consent_question(kv)
@@ -65,6 +69,7 @@ async def start(
             await pending.keep(state, target)
             question = kept_views.before_consent(what or "") + "\n\n" + question
         await message.answer("\n\n".join(lines))
+        await _send_card(message, action)
         await message.answer(question, reply_markup=keyboard)
         return
     assert member.profile is not None
@@ -77,10 +82,12 @@ async def start(
         lines.append(views.carry_on())
         text, keyboard = await intake_steps.begin(state, session, member)
         await message.answer("\n\n".join(lines))
+        await _send_card(message, action)
         await message.answer(text, reply_markup=keyboard)
         return
     lines.append(views.welcome_back())
     await message.answer("\n\n".join(lines))
+    await _send_card(message, action)
 
 
 async def start_for_roles(
@@ -99,11 +106,13 @@ async def start_for_roles(
     kv = await directory.kv_name(session, settings.kv_name)
     text = views.role_greeting(_name(message, member), kv, roles)
     target = await _target(session, command.args)
-    if target is GONE:
+    action = await _action_card(session, member, roles, command.args, settings)
+    if target is GONE or action is GONE:
         text += "\n\n" + views.link_gone()
     await message.answer(text)
     if isinstance(target, Kept):
         await _open(message, session, member, settings, bot, target)
+    await _send_card(message, action)
 
 
 # A link to a group or meeting that isn't there (any more), or a forged one.
@@ -123,6 +132,30 @@ async def _target(session: AsyncSession, args: str | None) -> Kept | object | No
     except ScheduleError:
         return GONE
     return Kept("meeting", payload.id)
+
+
+async def _action_card(
+    session: AsyncSession,
+    member: Member,
+    roles: frozenset[Role],
+    args: str | None,
+    settings: Settings,
+) -> action_cards.Screen | object | None:
+    """The card of the field action's date an a<id> link names: its screen, GONE, or None."""
+    payload = parse_payload(args)
+    if payload is None or payload.kind != "action_date":
+        return None
+    try:
+        return await action_cards.date_screen(
+            session, member, roles, payload.id, now=utcnow(), zone=settings.zone
+        )
+    except ActionError:
+        return GONE
+
+
+async def _send_card(message: Message, card: action_cards.Screen | object | None) -> None:
+    if isinstance(card, tuple):
+        await message.answer(card[0], reply_markup=card[1])
 
 
 async def _open(

@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.outbox.rendering import Copy, Rendered, Renderer, kv_zone
 from bot.services import (
+    action_notices,
     action_results,
     broadcasts,
+    field_actions,
     help_calls,
     host_notices,
     meeting_notices,
@@ -22,9 +24,11 @@ from bot.services import (
     rsvp,
     schedule,
     shift_reminders,
+    shifts,
 )
 from bot.services.schedule import ScheduleError
 from bot.telegram.views import action_results as result_views
+from bot.telegram.views import actions as action_views
 from bot.telegram.views import broadcast as broadcast_views
 from bot.telegram.views import help_calls as call_views
 from bot.telegram.views import host_notices as host_views
@@ -33,7 +37,7 @@ from bot.telegram.views.intake import intake_reminder
 from bot.telegram.views.newcomers import newcomer_digest
 from bot.telegram.views.reminders import meeting_reminder
 from bot.telegram.views.shift_reminders import shift_reminder
-from models import Attendance, Delivery, Meeting, Member, RsvpAnswer
+from models import Attendance, Delivery, Meeting, Member, RsvpAnswer, Shift, SwapStatus
 from models.base import utcnow
 
 
@@ -201,6 +205,98 @@ async def render_result_prompt(
     return None if shift is None else result_views.result_prompt(shift, kv_zone(session))
 
 
+def _payload_id(row: Delivery, key: str) -> int:
+    value = row.payload.get(key)
+    return value if isinstance(value, int) else 0
+
+
+async def render_action_cancelled(
+    session: AsyncSession, row: Delivery, member: Member | None
+) -> Rendered:
+    """ "Called off", while the date still is (not when it was re-scheduled) and its last shift
+    has not ended, to a member still on one of its shifts."""
+    if member is None or not member.consented:
+        return None
+    date = await field_actions.find_date(session, _payload_id(row, "date_id"))
+    if date is None or not date.cancelled or not date.shifts:
+        return None
+    if date.shifts[-1].ends_at <= utcnow():
+        return None
+    holders = await shifts.holder_ids(session, [shift.id for shift in date.shifts])
+    held = [shift for shift in date.shifts if member.id in holders.get(shift.id, set())]
+    if not held:
+        return None
+    return action_views.action_cancelled(date, held, kv_zone(session))
+
+
+async def _taken_swap(session: AsyncSession, row: Delivery) -> tuple[Shift, Member] | None:
+    """The swap's shift and its taker, while the swap stands: taken, the taker still on the
+    shift, the shift of a date that takes place and not started."""
+    swap = await shifts.find_swap(session, _payload_id(row, "swap_id"))
+    if swap is None or swap.status != SwapStatus.TAKEN or swap.to_member_id is None:
+        return None
+    shift = await field_actions.find_shift(session, swap.shift_id)
+    if shift is None or shift.action_date.cancelled or shift.starts_at <= utcnow():
+        return None
+    holders = await shifts.holder_ids(session, [shift.id])
+    if swap.to_member_id not in holders.get(shift.id, set()):
+        return None
+    taker = await session.get(Member, swap.to_member_id)
+    return (shift, taker) if taker is not None else None
+
+
+def _name(member: Member | None) -> str:
+    return member.first_name if member is not None and member.first_name else ""
+
+
+async def render_shift_swapped(
+    session: AsyncSession, row: Delivery, member: Member | None
+) -> Rendered:
+    """To whoever plans the action: who took over whose shift, while that still stands."""
+    del member
+    found = await _taken_swap(session, row)
+    if found is None:
+        return None
+    shift, taker = found
+    swap = await shifts.find_swap(session, _payload_id(row, "swap_id"))
+    assert swap is not None
+    giver = await session.get(Member, swap.from_member_id)
+    return action_views.shift_swapped(
+        swap,
+        shift,
+        _name(giver) or action_views.someone(),
+        _name(taker) or action_views.someone(),
+        kv_zone(session),
+    )
+
+
+async def render_swap_taken(
+    session: AsyncSession, row: Delivery, member: Member | None
+) -> Rendered:
+    """To the member whose offer was taken, while the taker still holds the shift."""
+    if member is None or not member.consented:
+        return None
+    found = await _taken_swap(session, row)
+    if found is None:
+        return None
+    shift, taker = found
+    return action_views.swap_taken(shift, _name(taker) or action_views.someone(), kv_zone(session))
+
+
+async def render_shift_emptied(
+    session: AsyncSession, row: Delivery, member: Member | None
+) -> Rendered:
+    """To whoever plans the action: a shift emptied close to its start, while it is still
+    empty, of a date that takes place, and not started."""
+    del member
+    shift = await field_actions.find_shift(session, _payload_id(row, "shift_id"))
+    if shift is None or shift.action_date.cancelled or shift.starts_at <= utcnow():
+        return None
+    if await shifts.count(session, shift.id):
+        return None
+    return action_views.shift_emptied(shift, kv_zone(session))
+
+
 RENDERERS: dict[str, Renderer] = {
     onboarding.INTAKE_REMINDER: render_intake_reminder,
     onboarding.NEWCOMER_DIGEST: render_newcomer_digest,
@@ -214,4 +310,8 @@ RENDERERS: dict[str, Renderer] = {
     shift_reminders.SHIFT_REMINDER: render_shift_reminder,
     help_calls.HELP_CALL: render_help_call,
     action_results.RESULT_PROMPT: render_result_prompt,
+    action_notices.ACTION_CANCELLED: render_action_cancelled,
+    action_notices.SHIFT_SWAPPED: render_shift_swapped,
+    action_notices.SHIFT_EMPTIED: render_shift_emptied,
+    action_notices.SWAP_TAKEN: render_swap_taken,
 }

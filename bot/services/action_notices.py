@@ -2,13 +2,14 @@
 
 Whoever plans an action (its contact, else every organiser) hears when a shift changes hands
 by a swap and when a shift empties close to its start; the people on a date hear when it is
-called off. Rows carry ids only; the renderers read what is still true when they send, and each
+called off; a member whose offered shift was taken over hears who took it. Rows carry ids
+only; the renderers read what is still true when they send, and each
 key makes a notice once-only across restarts and instances.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,7 @@ from models import ActionDate, FieldAction, Member, MemberRole, Role, Shift, Shi
 ACTION_CANCELLED = "action_cancelled"
 SHIFT_SWAPPED = "shift_swapped"
 SHIFT_EMPTIED = "shift_emptied"
+SWAP_TAKEN = "swap_taken"
 
 
 async def planner_ids(session: AsyncSession, action: FieldAction) -> list[int]:
@@ -93,3 +95,20 @@ async def queue_emptied(session: AsyncSession, shift: Shift, *, now: datetime) -
             due_at=now,
         )
     return queued
+
+
+async def queue_swap_taken(session: AsyncSession, swap: ShiftSwap, *, now: datetime) -> bool:
+    """Tell the member who offered a shift that someone took it over. The caller commits."""
+    return await enqueue_once(
+        session,
+        swap.from_member_id,
+        key=f"atkn:{swap.id}",
+        kind=SWAP_TAKEN,
+        payload={"swap_id": swap.id},
+        due_at=now,
+    )
+
+
+def shift_emptied_soon(shift: Shift, *, now: datetime, hours: int) -> bool:
+    """Whether an emptied shift starts within `hours`: close enough to tell whoever plans it."""
+    return shift.starts_at - now <= timedelta(hours=hours)

@@ -10,6 +10,7 @@ cancelled (their people are told by bot.services.action_notices).
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from models import (
 )
 from models.base import valid_id
 from models.field_action import LABEL_LENGTH, MATERIAL_LENGTH, MAX_NEEDED, MAX_SHIFTS, PLACE_LENGTH
-from models.kv import KEY_LENGTH, NAME_LENGTH
+from models.kv import KEY_LENGTH, NAME_LENGTH, district_neighbours
 
 HORIZON = timedelta(weeks=8)
 # How far ahead a single action may be planned.
@@ -551,6 +552,48 @@ async def upcoming_staffing(
     """Every scheduled date ahead until `until` with its staffing: the organisers' overview."""
     dates = await upcoming_dates(session, now=now, until=until, include_cancelled=False)
     return await staffing(session, dates)
+
+
+class Nearness(enum.IntEnum):
+    """How close a date is to a member's Stadtteil, closest first."""
+
+    OWN = 0
+    NEIGHBOUR = 1
+    OTHER = 2
+
+
+async def neighbour_ids(session: AsyncSession, district_id: int | None) -> set[int]:
+    """The Stadtteile next to `district_id` (none for None)."""
+    if district_id is None:
+        return set()
+    return set(
+        await session.scalars(
+            select(district_neighbours.c.neighbour_id).where(
+                district_neighbours.c.district_id == district_id
+            )
+        )
+    )
+
+
+def nearness(row: ActionDate, district_id: int | None, neighbours: Collection[int]) -> Nearness:
+    """Whether the date's action is in Stadtteil `district_id`, one of its `neighbours`, or
+    elsewhere (an action without a Stadtteil, or a member without one: elsewhere)."""
+    if district_id is None or row.action.district_id is None:
+        return Nearness.OTHER
+    if row.action.district_id == district_id:
+        return Nearness.OWN
+    if row.action.district_id in neighbours:
+        return Nearness.NEIGHBOUR
+    return Nearness.OTHER
+
+
+def by_nearness(
+    items: Sequence[DateStaffing], district_id: int | None, neighbours: Collection[int]
+) -> list[tuple[Nearness, DateStaffing]]:
+    """The dates with their nearness, the member's own Stadtteil first, then its neighbours,
+    then the rest; each group keeps the given (time) order."""
+    ranked = [(nearness(item.action_date, district_id, neighbours), item) for item in items]
+    return sorted(ranked, key=lambda pair: pair[0])
 
 
 async def campaigns(session: AsyncSession) -> list[Campaign]:

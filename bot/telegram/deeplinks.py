@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-PayloadKind = Literal["group_chat", "meeting", "invite", "group"]
+PayloadKind = Literal["group_chat", "meeting", "invite", "group", "action_date"]
 
 # "j" (join us) for a group of the KV: "g" already names a served Telegram chat.
 _PREFIXES: dict[str, PayloadKind] = {
@@ -18,14 +18,16 @@ _PREFIXES: dict[str, PayloadKind] = {
     "m": "meeting",
     "i": "invite",
     "j": "group",
+    "a": "action_date",
 }
-_PATTERN = re.compile(r"^([gmij])(-?\d{1,20})$")
+_PATTERN = re.compile(r"^([gmija])(-?\d{1,20})$")
 
 
 @dataclass(frozen=True, slots=True)
 class Payload:
-    """A parsed start payload: a served Telegram group, a meeting, an inviting member, or a
-    group of the KV. `id` is as written: it may name nothing, or be out of any id's range."""
+    """A parsed start payload: a served Telegram group, a meeting, an inviting member, a
+    group of the KV, or a field action's date. `id` is as written: it may name nothing, or be
+    out of any id's range."""
 
     kind: PayloadKind
     id: int
@@ -44,6 +46,11 @@ def group_payload(group_id: int) -> str:
 def meeting_payload(meeting_id: int) -> str:
     """For sharing a meeting: the link opens its card with the answer buttons."""
     return f"m{meeting_id}"
+
+
+def action_date_payload(date_id: int) -> str:
+    """For sharing a field action's date: the link opens its card with the shifts."""
+    return f"a{date_id}"
 
 
 def parse_payload(text: str | None) -> Payload | None:

@@ -8,13 +8,24 @@ from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from babel import Locale, UnknownLocaleError
 
 from bot.telegram.callbacks import PrivacyAction, PrivacyCallback
 from bot.telegram.format import esc, format_day, formatting_locale, join_names, meeting_dates
 from bot.telegram.labels import category_label, frequency_label, slot_label
+from bot.telegram.views import actions as action_views
 from bot.telegram.views.message_settings import offset_label
-from models import Attendance, Category, ContactFrequency, Group, Meeting, Member, RsvpAnswer
+from models import (
+    Attendance,
+    Category,
+    ContactFrequency,
+    Group,
+    Meeting,
+    Member,
+    RsvpAnswer,
+    Shift,
+)
 
 FREQUENCIES = {frequency.value: frequency for frequency in ContactFrequency}
 
@@ -73,6 +84,38 @@ def _coming(meetings: Sequence[Meeting], zone: ZoneInfo) -> str:
     )
 
 
+MAX_SHIFTS_SHOWN = 20
+
+
+def _field_action_lines(shifts: Sequence[Shift], help_calls: int, zone: ZoneInfo) -> list[str]:
+    lines = []
+    # The latest ones; a long history would not fit into one message.
+    earlier = max(0, len(shifts) - MAX_SHIFTS_SHOWN)
+    shifts = shifts[earlier:]
+    if shifts:
+        held = "; ".join(
+            _("{shift} ({title})").format(
+                shift=action_views.format_shift_day(shift, zone),
+                title=esc(shift.action_date.action.title),
+            )
+            for shift in shifts
+        )
+        if earlier:
+            held += " " + ngettext(
+                "(and {n} earlier shift)", "(and {n} earlier shifts)", earlier
+            ).format(n=earlier)
+        lines.append(_("Shifts at info stands and door-to-door rounds: {value}").format(value=held))
+    if help_calls:
+        lines.append(
+            ngettext(
+                "You were sent {n} call for help with a shift.",
+                "You were sent {n} calls for help with shifts.",
+                help_calls,
+            ).format(n=help_calls)
+        )
+    return lines
+
+
 def my_data(
     member: Member,
     *,
@@ -81,8 +124,12 @@ def my_data(
     switched_off: Collection[Category],
     zone: ZoneInfo,
     calendar_link_since: datetime | None = None,
+    shifts: Sequence[Shift] = (),
+    help_calls: int = 0,
 ) -> str:
-    """Everything stored about `member`, one line per kind, dates in the member's locale."""
+    """Everything stored about `member`, one line per kind, dates in the member's locale;
+    the field action shifts they signed up for (past ones too) and how many calls for help
+    they were sent."""
     nothing = _("not given")
     lines = [_("<b>What I store about you</b>")]
     lines.append(_("Telegram ID: {value}").format(value=member.id))
@@ -126,6 +173,7 @@ def my_data(
         lines.append(_("Meetings you might come to: {value}").format(value=_coming(maybe, zone)))
     if declined:
         lines.append(_("Meetings you said no to: {value}").format(value=_coming(declined, zone)))
+    lines += _field_action_lines(shifts, help_calls, zone)
     if profile is not None and profile.reminder_offsets:
         offsets = join_names(
             offset_label(minutes) for minutes in sorted(profile.reminder_offsets, reverse=True)
