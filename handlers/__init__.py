@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram import Router
 
 from handlers import (
+    action_planning,
     admin,
     basics,
     broadcast,
@@ -47,6 +48,7 @@ def build_router() -> Router:
         meetings.create_router(),  # /termine: the next meetings, saying you come
         meeting_posts.create_router(),  # posting meetings into group chats; answers there
         hosts.create_router(),  # /meine_gruppen: hosts run their meetings (before broadcast)
+        action_planning.create_router(),  # /aktionen_planen: planners (guarded), re-checked
         calendar.create_router(),  # /kalender: my dates as .ics files and a feed to subscribe
         privacy.create_router(),  # /datenschutz: what is stored, show it, erase it
         message_settings.create_router(),  # /einstellungen
