@@ -198,6 +198,13 @@ async def _date_view(session: AsyncSession, row: ActionDate, settings: Settings)
     return views.date_screen(item, people=people, calls=calls, zone=settings.zone, now=utcnow())
 
 
+async def _date_view_of(session: AsyncSession, shift: Shift, settings: Settings) -> tuple[str, Any]:
+    # A date reached through a shift has no shifts loaded: load it by its own query.
+    with action_refusals():
+        row = await field_actions.get_date(session, shift.action_date_id)
+    return await _date_view(session, row, settings)
+
+
 async def date_pressed(
     query: CallbackQuery,
     callback_data: PlanCallback,
@@ -226,14 +233,13 @@ async def needed_pressed(
 ) -> None:
     """➖/➕: the shift needs `value` people (an absolute number, so a second tap is harmless)."""
     shift = await _managed_shift(session, member, roles, callback_data.shift_id)
-    row = shift.action_date
-    if row.cancelled:
+    if shift.action_date.cancelled:
         raise PlanningError("cancelled")
     with action_refusals():
         shift = await field_actions.set_needed(session, shift.id, callback_data.value, now=utcnow())
     await session.commit()
     await query.answer(views.needed_set(shift, settings.zone))
-    await show(message, *await _date_view(session, row, settings))
+    await show(message, *await _date_view_of(session, shift, settings))
 
 
 async def shift_pressed(
@@ -284,7 +290,7 @@ async def needed_typed(
     await state.clear()
     await session.commit()
     await message.answer(views.needed_set(shift, settings.zone))
-    text, keyboard = await _date_view(session, shift.action_date, settings)
+    text, keyboard = await _date_view_of(session, shift, settings)
     await message.answer(text, reply_markup=keyboard)
 
 

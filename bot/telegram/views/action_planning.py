@@ -272,7 +272,7 @@ def date_screen(
         f"{_day(row.day, zone)} · {esc(action.place)}",
     ]
     if action.district is not None:
-        lines.append(_("Stadtteil: {name}").format(name=esc(action.district.name)))
+        lines.append(_("Stadtteil: {value}").format(value=esc(action.district.name)))
     if action.material:
         lines.append(_("Material: {notes}").format(notes=esc(action.material)))
     if row.cancelled:
@@ -562,7 +562,7 @@ def summary(
         "",
         f"{kind_label(kind)}: <b>{esc(title)}</b>",
         _("Where: {place}").format(place=esc(place)),
-        _("Stadtteil: {name}").format(name=esc(district) if district else none_word()),
+        _("Stadtteil: {value}").format(value=esc(district) if district else none_word()),
         _("Campaign: {name}").format(name=esc(campaign) if campaign else none_word()),
         _("When: {when}").format(when=when_text(when, zone)),
         _("Shifts:"),
