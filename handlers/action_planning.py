@@ -543,7 +543,7 @@ async def when_typed(
     text = (message.text or "").strip()
     today = utcnow().astimezone(settings.zone).date()
     if len(text) > MAX_WHEN_LENGTH:
-        await message.answer(views.when_error(text[:40] + "…"))
+        await message.answer(views.input_error("when_long"))
         return
     try:
         when = field_actions.parse_when(text, today=today)

@@ -35,6 +35,8 @@ PAGE_DATES = 10
 BUTTON_TITLE = 32
 KINDS = tuple(ActionKind)
 MAX_LISTED_HOSTS = 90
+# Stadtteile and campaigns offered as buttons (a keyboard holds at most 100).
+MAX_CHOICES = 60
 
 
 def plan_button(
@@ -439,7 +441,7 @@ def ask_district(districts: Sequence[District]) -> tuple[str, InlineKeyboardMark
     """Step 4: the Stadtteil, or none."""
     rows = [
         [plan_button(_short(district.name, 40), PlanAct.DISTRICT, value=district.id)]
-        for district in districts
+        for district in districts[:MAX_CHOICES]
     ]
     rows.append([plan_button(_("No Stadtteil"), PlanAct.DISTRICT, value=0)])
     text = _("<b>New action</b> (step 4 of 8)\n\nIn which Stadtteil?")
@@ -455,7 +457,7 @@ def ask_campaign(campaigns: Sequence[Campaign]) -> tuple[str, InlineKeyboardMark
     """Step 5: the campaign, or none."""
     rows = [
         [plan_button(_short(campaign.name, 40), PlanAct.CAMPAIGN, value=campaign.id)]
-        for campaign in campaigns
+        for campaign in campaigns[:MAX_CHOICES]
     ]
     rows.append([plan_button(_("No campaign"), PlanAct.CAMPAIGN, value=0)])
     text = _(
@@ -626,6 +628,7 @@ def input_error(reason: str, part: str = "") -> str:
         "too_far": lambda: _("That is too far ahead (at most a year). Send an earlier day."),
         "rule": lambda: _("I can't read that rule. Send e.g. “every Saturday”."),
         "period": lambda: _("The period ends before it starts."),
+        "when_long": lambda: _("That is too long. Send one day or a rule."),
     }
     limits = {
         "title": NAME_LENGTH,
