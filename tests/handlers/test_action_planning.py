@@ -541,3 +541,45 @@ async def test_stale_buttons_of_an_earlier_step_do_nothing(
     assert driver.last_answer()["text"] == "This step is over. /plan_actions starts again."
     async with app.session_pool() as session:
         assert list(await session.scalars(select(FieldAction.id))) == []
+
+
+async def test_allowed_host_manages_own_action_only(
+    driver: BotDriver, app: Application, world: World
+) -> None:
+    own = await plan_action(app, title="Hannas Stand", contact=world.hanna)
+    other = await plan_action(app, title="Orga Stand", contact=world.orga)
+    menu = await open_menu(driver, world.hanna)
+    assert [label for label, _d in menu.buttons] == ["➕ New action", "📋 Staffing"]
+    await driver.press(world.hanna, menu, press(PlanAct.STAFFING))
+    assert "Hannas Stand" in (menu.text or "")
+    assert "Orga Stand" in (menu.text or "")
+    dates = [data for _label, data in menu.buttons if data.startswith("fp1:date:")]
+    assert dates == [press(PlanAct.DATE, date_id=await date_of(app, own[0]))]
+    await driver.press(world.hanna, menu, dates[0])
+    await driver.press(world.hanna, menu, press(PlanAct.NEEDED, shift_id=own[1], value=5))
+    assert driver.last_answer()["text"] == "10:00–12:00 now needs 5 people."
+    await driver.press(world.hanna, menu, press(PlanAct.NEEDED, shift_id=other[1], value=5))
+    assert driver.last_answer()["text"] == (
+        "Only organisers and whoever planned this action can change it."
+    )
+    other_date = await date_of(app, other[0])
+    await driver.press(world.hanna, menu, press(PlanAct.CANCEL_DATE_OK, date_id=other_date))
+    assert driver.last_answer()["text"] == (
+        "Only organisers and whoever planned this action can change it."
+    )
+    async with app.session_pool() as session:
+        shift = await session.get(Shift, other[1])
+        assert shift is not None
+        assert shift.needed == 3
+        row = await session.get(ActionDate, other_date)
+        assert row is not None
+        assert row.status == ActionStatus.SCHEDULED
+
+
+async def test_malformed_planner_data_gets_the_stale_button_answer(
+    driver: BotDriver, world: World
+) -> None:
+    menu = await open_menu(driver, world.orga)
+    for data in ("fp1:bogus:0:0:0:0:0", "fp1:date:x:0:0:0:0", "fp1:menu"):
+        assert await driver.press(world.orga, menu, data) == []
+        assert driver.last_answer()["text"] == "This button is no longer valid."
