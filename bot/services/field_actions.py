@@ -618,11 +618,10 @@ _RULE_WORDS = re.compile(
     re.IGNORECASE,
 )
 _DAY = r"(?:\d{1,2}\.\d{1,2}\.(?:\d{4}|\d{2})?|\d{4}-\d{1,2}-\d{1,2})"
-_PERIOD_TAIL = re.compile(
-    rf"(?:\b(?:vom|von|from|ab)\s+)?{_DAY}\s*(?:-|–|—|bis|to|until)\s*{_DAY}\s*$"
-    rf"|\b(?:bis|until)\s+{_DAY}\s*$",
-    re.IGNORECASE,
-)
+_PERIOD = rf"(?:\b(?:vom|von|from|ab)\s+)?{_DAY}\s*(?:-|–|—|bis|to|until)\s*{_DAY}"
+# The period after the rule ("jeden Samstag 1.12.-28.2.", "... bis 28.2.") or before it.
+_PERIOD_TAIL = re.compile(rf"{_PERIOD}\s*$|\b(?:bis|until)\s+{_DAY}\s*$", re.IGNORECASE)
+_PERIOD_HEAD = re.compile(rf"^\s*{_PERIOD}(?=[\s,:]|$)", re.IGNORECASE)
 
 
 class ShiftTextError(ActionError):
@@ -697,7 +696,8 @@ class When:
 
 def parse_when(text: str, *, today: date) -> When:
     """One day ("Sa 12.12.", "12.12.2026", "morgen") or a rule ("jeden Samstag", "samstags")
-    with an optional period after it ("jeden Samstag 1.12.-28.2.", "... bis 28.2.").
+    with an optional period after or before it ("jeden Samstag 1.12.-28.2.", "... bis 28.2.",
+    "1.12.-28.2. jeden Samstag").
 
     Raises the recurrence parser's RuleError (a MomentError for days and periods), whose
     message, in the active locale, says what is wrong; it quotes what was typed.
@@ -706,10 +706,10 @@ def parse_when(text: str, *, today: date) -> When:
     if not _RULE_WORDS.search(text):
         return When(on_day=parse_day(text, today=today))
     starts_on = ends_on = None
-    period = _PERIOD_TAIL.search(text)
+    period = _PERIOD_TAIL.search(text) or _PERIOD_HEAD.search(text)
     if period is not None:
         starts_on, ends_on = parse_period(period.group(0), today=today)
-        text = text[: period.start()].strip().rstrip(",").strip()
+        text = (text[: period.start()] + " " + text[period.end() :]).strip(" ,:")
     parse_rule(text)
     return When(rule=text, starts_on=starts_on, ends_on=ends_on)
 

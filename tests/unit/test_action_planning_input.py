@@ -74,6 +74,12 @@ def test_when_is_one_day_or_a_rule_with_a_period() -> None:
         TODAY,
         date(2027, 2, 28),
     )
+    head = read("vom 1.12. bis 28.2.: samstags", today=TODAY)
+    assert (head.rule, head.starts_on, head.ends_on) == (
+        "samstags",
+        date(2026, 12, 1),
+        date(2027, 2, 28),
+    )
     assert read("every Saturday", today=TODAY).rule == "every Saturday"
     assert read("every Saturday", today=TODAY).starts_on is None
 
