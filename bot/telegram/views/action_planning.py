@@ -606,11 +606,10 @@ def saved(
 
 def input_error(reason: str, part: str = "") -> str:
     """Why a typed answer of the new action's conversation can't be used; the step waits."""
-    quoted = esc(part)
+    limited = _limit_error(reason, esc(part))
+    if limited is not None:
+        return limited
     texts = {
-        "title": lambda: _("Send a title of 1 to {limit} characters."),
-        "place": lambda: _("Send a place of 1 to {limit} characters."),
-        "material": lambda: _("Material notes can be at most {limit} characters long."),
         "format": lambda: _(
             "I can't read “{part}”. Write each shift as start-end, an optional name and the "
             "number of people, e.g. <code>10-12 3</code>."
@@ -618,29 +617,57 @@ def input_error(reason: str, part: str = "") -> str:
         "time": lambda: _("“{part}” has a time I can't read. Write e.g. 9:30 or 10."),
         "reversed": lambda: _("The shift “{part}” ends before it starts."),
         "overlap": lambda: _("The shift “{part}” overlaps the one before it."),
-        "needed": lambda: _("A shift needs 1 to {limit} people (“{part}”)."),
-        "label": lambda: _(
-            "The name of the shift “{part}” is too long (at most {limit} characters)."
-        ),
-        "shifts": lambda: _("Send 1 to {limit} shifts."),
-        "too_long": lambda: _("That is too long. Send at most {limit} shifts."),
         "past": lambda: _("The first shift on that day has already begun. Send a later day."),
         "too_far": lambda: _("That is too far ahead (at most a year). Send an earlier day."),
         "rule": lambda: _("I can't read that rule. Send e.g. “every Saturday”."),
         "period": lambda: _("The period ends before it starts."),
         "when_long": lambda: _("That is too long. Send one day or a rule."),
     }
-    limits = {
-        "title": NAME_LENGTH,
-        "place": PLACE_LENGTH,
-        "material": MATERIAL_LENGTH,
-        "needed": MAX_NEEDED,
-        "label": LABEL_LENGTH,
-        "shifts": MAX_SHIFTS,
-        "too_long": MAX_SHIFTS,
-    }
     text = texts.get(reason, lambda: _("That doesn't work. Please try again."))()
-    return text.format(part=quoted, limit=limits.get(reason, ""))
+    return text.format(part=esc(part))
+
+
+def _limit_error(reason: str, quoted: str) -> str | None:
+    """The refusals that name a limit (in plural forms); `quoted` is the escaped part."""
+    if reason == "title":
+        text = ngettext(
+            "Send a title of 1 to {limit} character.",
+            "Send a title of 1 to {limit} characters.",
+            NAME_LENGTH,
+        )
+        return text.format(limit=NAME_LENGTH, part=quoted)
+    if reason == "place":
+        text = ngettext(
+            "Send a place of 1 to {limit} character.",
+            "Send a place of 1 to {limit} characters.",
+            PLACE_LENGTH,
+        )
+        return text.format(limit=PLACE_LENGTH, part=quoted)
+    if reason == "material":
+        text = ngettext(
+            "Material notes can be at most {limit} character long.",
+            "Material notes can be at most {limit} characters long.",
+            MATERIAL_LENGTH,
+        )
+        return text.format(limit=MATERIAL_LENGTH, part=quoted)
+    if reason == "needed":
+        text = ngettext(
+            "A shift needs 1 to {limit} person (“{part}”).",
+            "A shift needs 1 to {limit} people (“{part}”).",
+            MAX_NEEDED,
+        )
+        return text.format(limit=MAX_NEEDED, part=quoted)
+    if reason == "label":
+        text = ngettext(
+            "The name of the shift “{part}” is too long (at most {limit} character).",
+            "The name of the shift “{part}” is too long (at most {limit} characters).",
+            LABEL_LENGTH,
+        )
+        return text.format(limit=LABEL_LENGTH, part=quoted)
+    if reason in {"shifts", "too_long"}:
+        text = ngettext("Send 1 to {limit} shift.", "Send 1 to {limit} shifts.", MAX_SHIFTS)
+        return text.format(limit=MAX_SHIFTS, part=quoted)
+    return None
 
 
 def when_error(message: str) -> str:
