@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram import Router
 
 from handlers import (
+    action_planning,
     action_results,
     actions,
     admin,
@@ -51,6 +52,7 @@ def build_router() -> Router:
         hosts.create_router(),  # /meine_gruppen: hosts run their meetings (before broadcast)
         action_results.create_router(),  # the result log after a shift (counts, topics)
         actions.create_router(),  # /aktionen: field action dates, shifts, sign-ups, swaps
+        action_planning.create_router(),  # /aktionen_planen: planners (guarded), re-checked
         calendar.create_router(),  # /kalender: my dates as .ics files and a feed to subscribe
         privacy.create_router(),  # /datenschutz: what is stored, show it, erase it
         message_settings.create_router(),  # /einstellungen

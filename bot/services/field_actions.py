@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.errors import DomainError
 from bot.services.kv_setup.schema import derive_key
-from bot.services.recurrence import RuleError, expand, parse_rule, to_rrule
+from bot.services.recurrence import RuleError, expand, parse_day, parse_period, parse_rule, to_rrule
 from models import (
     ActionDate,
     ActionKind,
@@ -33,6 +33,8 @@ from models import (
     ActionStatus,
     Campaign,
     FieldAction,
+    Member,
+    MemberRole,
     Role,
     Shift,
     ShiftSignup,
@@ -638,3 +640,146 @@ async def allow_planner(
         await session.flush()
         return True
     return False
+
+
+# --- what planners type in the chat --------------------------------------------------------------
+
+# "9:30-10 Aufbau 2": a start, an end (hours alone are whole hours), an optional label and the
+# number of people; "Uhr"/"h" after a time and "Pers."/"people" after the number are allowed.
+_CLOCK = r"\d{1,2}(?:[:.]\d{2})?"
+_SHIFT_PART = re.compile(
+    rf"^(?P<start>{_CLOCK})\s*(?:uhr|h)?\s*(?:-|–|—|bis|to)\s*(?P<end>{_CLOCK})\s*(?:uhr|h)?"
+    r"(?:\s+(?P<label>.*?))??"
+    r"(?:\s+(?P<needed>\d{1,6})\s*(?:pers\.?|personen|person|people|leute|p)?)?\s*$",
+    re.IGNORECASE,
+)
+MAX_SHIFT_TEXT = 600
+# Words that make a typed "when" a rule rather than one day ("jeden Samstag", "samstags").
+_RULE_WORDS = re.compile(
+    r"\b(jede[nrms]?|every|each|alle|wöchentlich|woechentlich|weekly|monatlich|monthly|"
+    r"biweekly|fortnightly|\w+tags|mittwochs|\w+days)\b",
+    re.IGNORECASE,
+)
+_DAY = r"(?:\d{1,2}\.\d{1,2}\.(?:\d{4}|\d{2})?|\d{4}-\d{1,2}-\d{1,2})"
+_PERIOD = rf"(?:\b(?:vom|von|from|ab)\s+)?{_DAY}\s*(?:-|–|—|bis|to|until)\s*{_DAY}"
+# The period after the rule ("jeden Samstag 1.12.-28.2.", "... bis 28.2.") or before it.
+_PERIOD_TAIL = re.compile(rf"{_PERIOD}\s*$|\b(?:bis|until)\s+{_DAY}\s*$", re.IGNORECASE)
+_PERIOD_HEAD = re.compile(rf"^\s*{_PERIOD}(?=[\s,:]|$)", re.IGNORECASE)
+
+
+class ShiftTextError(ActionError):
+    """A typed shift plan that can't be used; `part` is the piece of text at fault (empty when
+    the plan as a whole is wrong). Reasons: "format", "time", "reversed" (ends before it
+    starts), "overlap" (`part` names the later of two shifts), "needed", "label", "shifts"
+    (none or more than MAX_SHIFTS), "too_long"."""
+
+    def __init__(self, reason: str, part: str = "") -> None:
+        super().__init__(reason)
+        self.part = part
+
+
+def _clock(text: str) -> time:
+    return parse_time(text if re.search(r"[:.]", text) else f"{text}:00")
+
+
+def parse_shifts(text: str) -> tuple[PlannedShift, ...]:
+    """A shift plan as typed: "9:30-10 Aufbau 2, 10-12 3, 12-14 3" (parts separated by commas,
+    semicolons or lines; each "start-end [label] people"), checked like check_shift_plan.
+    Raises ShiftTextError naming the part at fault."""
+    if len(text) > MAX_SHIFT_TEXT:
+        raise ShiftTextError("too_long")
+    parts = [part.strip() for part in re.split(r"[,;\n]+", text) if part.strip()]
+    if not 0 < len(parts) <= MAX_SHIFTS:
+        raise ShiftTextError("shifts")
+    found: list[tuple[PlannedShift, str]] = []
+    for part in parts:
+        match = _SHIFT_PART.match(part)
+        if match is None or match.group("needed") is None:
+            raise ShiftTextError("format", part)
+        try:
+            start, end = _clock(match.group("start")), _clock(match.group("end"))
+        except ActionError as error:
+            raise ShiftTextError("time", part) from error
+        if end <= start:
+            raise ShiftTextError("reversed", part)
+        needed = int(match.group("needed"))
+        if not 1 <= needed <= MAX_NEEDED:
+            raise ShiftTextError("needed", part)
+        label = (match.group("label") or "").strip() or None
+        if label is not None and len(label) > LABEL_LENGTH:
+            raise ShiftTextError("label", part)
+        found.append((PlannedShift(start=start, end=end, needed=needed, label=label), part))
+    found.sort(key=lambda item: (item[0].start, item[0].end))
+    for (earlier, _part), (later, part) in pairwise(found):
+        if later.start < earlier.end:
+            raise ShiftTextError("overlap", part)
+    return check_shift_plan(item for item, _part in found)
+
+
+def check_day(day: date, plan: Sequence[PlannedShift], *, now: datetime, zone: ZoneInfo) -> None:
+    """Refuse a single day whose first shift has begun ("past") or that lies further ahead than
+    an action may be planned ("too_far"), as create would."""
+    today = now.astimezone(zone).date()
+    if day < today or (plan and _shift_start(day, plan[0], zone) <= now):
+        raise ActionError("past")
+    if day > today + MAX_AHEAD:
+        raise ActionError("too_far")
+
+
+@dataclass(frozen=True, slots=True)
+class When:
+    """When a typed action takes place: one day, or a rule (as typed, and read) within an
+    optional period."""
+
+    on_day: date | None = None
+    rule: str | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+
+def parse_when(text: str, *, today: date) -> When:
+    """One day ("Sa 12.12.", "12.12.2026", "morgen") or a rule ("jeden Samstag", "samstags")
+    with an optional period after or before it ("jeden Samstag 1.12.-28.2.", "... bis 28.2.",
+    "1.12.-28.2. jeden Samstag").
+
+    Raises the recurrence parser's RuleError (a MomentError for days and periods), whose
+    message, in the active locale, says what is wrong; it quotes what was typed.
+    """
+    text = text.strip()
+    if not _RULE_WORDS.search(text):
+        return When(on_day=parse_day(text, today=today))
+    starts_on = ends_on = None
+    period = _PERIOD_TAIL.search(text) or _PERIOD_HEAD.search(text)
+    if period is not None:
+        starts_on, ends_on = parse_period(period.group(0), today=today)
+        text = (text[: period.start()] + " " + text[period.end() :]).strip(" ,:")
+    parse_rule(text)
+    return When(rule=text, starts_on=starts_on, ends_on=ends_on)
+
+
+async def hosts_as_planners(session: AsyncSession) -> list[tuple[Member, bool]]:
+    """Every member with the host role, by first name, and whether they may plan actions."""
+    hosts = list(
+        (
+            await session.scalars(
+                select(Member)
+                .join(MemberRole, MemberRole.member_id == Member.id)
+                .where(MemberRole.role == Role.HOST)
+                .order_by(Member.first_name, Member.id)
+            )
+        ).unique()
+    )
+    allowed = set(await session.scalars(select(ActionPlanner.member_id)))
+    return [(host, host.id in allowed) for host in hosts]
+
+
+async def is_host(session: AsyncSession, member_id: int) -> bool:
+    """Whether the member holds the host role (whom organisers may allow to plan actions)."""
+    if not valid_id(member_id):
+        return False
+    found = await session.scalar(
+        select(MemberRole.member_id).where(
+            MemberRole.member_id == member_id, MemberRole.role == Role.HOST
+        )
+    )
+    return found is not None

@@ -60,6 +60,11 @@ CALENDAR = CommandSpec({"de": "kalender", "en": "calendar"}, __("Your dates for 
 ACTIONS = CommandSpec(
     {"de": "aktionen", "en": "actions"}, __("Info stands and door-to-door rounds: sign up")
 )
+PLAN_ACTIONS = CommandSpec(
+    {"de": "aktionen_planen", "en": "plan_actions"},
+    __("Plan info stands and door-to-door rounds, see their staffing"),
+    frozenset({Role.HOST, Role.ORGANISER, Role.ADMIN}),
+)
 GUIDE = CommandSpec({"de": "kv", "en": "kv"}, __("How our KV works"))
 SETTINGS = CommandSpec(
     {"de": "einstellungen", "en": "settings"}, __("Which messages you get from me")
@@ -92,6 +97,7 @@ ALL_COMMANDS: tuple[CommandSpec, ...] = (
     GROUPS,
     DATES,
     ACTIONS,
+    PLAN_ACTIONS,
     CALENDAR,
     GUIDE,
     PRIVACY,

@@ -158,7 +158,7 @@ async def test_help_for_an_admin_lists_the_role_commands(
     [reply] = await driver.send(admin_user, "/help")
     commands = [line.split(" ")[0] for line in reply.text.splitlines() if line.startswith("/")]
     assert commands[-4:] == ["/meine_gruppen", "/rundschreiben", "/rolle", "/rollen"]
-    assert len(commands) == 16
+    assert len(commands) == 17
 
 
 async def test_language_switch(driver: BotDriver, fake_api: FakeBotAPI, app: Application) -> None:
