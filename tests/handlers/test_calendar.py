@@ -239,7 +239,7 @@ async def test_no_consent_no_dates_and_forged_buttons_are_refused(
     await signed_up(app.session_pool, anna)
     [overview] = await driver.send(anna, "/kalender")
     for meeting_id in (0, 999_999, 2**63, 2**70):
-        forged = CalendarCallback(action=CalendarAction.MEETING, meeting_id=meeting_id).pack()
+        forged = CalendarCallback(action=CalendarAction.MEETING, item_id=meeting_id).pack()
         assert await driver.press(anna, overview, forged) == []
         answer = driver.last_answer()
         assert answer["show_alert"] is True
