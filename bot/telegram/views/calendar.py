@@ -274,7 +274,9 @@ def link_text(url: str, *, public_url: str | None, renewed: bool) -> str:
     if public_url:
         lines += [
             "",
-            _("Everyone's KV calendar (open meetings, field actions, Gedenktage): {url}").format(url=esc(public_url)),
+            _("Everyone's KV calendar (open meetings, field actions, Gedenktage): {url}").format(
+                url=esc(public_url)
+            ),
         ]
     return "\n".join(lines)
 
