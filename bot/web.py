@@ -77,15 +77,19 @@ class CalendarRoutes:
             member = await calendar.feed_member(session, token)
             if member is None:
                 return _not_found()
-            dates = await calendar.member_dates(
-                session, member.id, now=now - calendar.FEED_PAST, until=now + schedule.MAX_AHEAD
+            items = await calendar.member_calendar(
+                session,
+                member.id,
+                now=now - calendar.FEED_PAST,
+                until=now + schedule.MAX_AHEAD,
+                zone=settings.zone,
             )
             locale = member_locale(
                 member, available=i18n.available_locales, default=settings.default_locale
             )
             with i18n.context(), i18n.use_locale(locale):
                 body = views.personal_ics(
-                    [item.meeting for item in dates],
+                    items,
                     kv_name=settings.kv_name,
                     zone=settings.zone,
                     bot_id=settings.bot_id,

@@ -1,4 +1,5 @@
-"""/kalender: the member's dates, as a list, as .ics files, and as a feed to subscribe to."""
+"""/kalender: the member's dates (meetings, shifts, Gedenktage), as a list, as .ics files, and
+as a feed to subscribe to."""
 
 from __future__ import annotations
 
@@ -30,9 +31,11 @@ async def show_calendar(
         await message.answer(views.no_consent())
         return
     now = utcnow()
-    dates = await calendar.member_dates(session, member.id, now=now, until=now + schedule.HORIZON)
+    items = await calendar.member_calendar(
+        session, member.id, now=now, until=now + schedule.HORIZON, zone=settings.zone
+    )
     text, keyboard = views.overview(
-        dates,
+        items,
         shown=MAX_LISTED,
         zone=settings.zone,
         can_subscribe=settings.public_base_url is not None,
@@ -50,9 +53,11 @@ async def send_all(
 ) -> None:
     """All the member's upcoming dates as one .ics file."""
     now = utcnow()
-    dates = await calendar.member_dates(session, member.id, now=now, until=now + schedule.MAX_AHEAD)
+    items = await calendar.member_calendar(
+        session, member.id, now=now, until=now + schedule.MAX_AHEAD, zone=settings.zone
+    )
     data = views.personal_ics(
-        [item.meeting for item in dates],
+        items,
         kv_name=settings.kv_name,
         zone=settings.zone,
         bot_id=settings.bot_id,
@@ -61,7 +66,7 @@ async def send_all(
     await query.answer()
     await message.answer_document(
         BufferedInputFile(data, filename=views.all_dates_filename()),
-        caption=views.file_caption(len(dates)),
+        caption=views.file_caption(len(items)),
     )
 
 
@@ -73,7 +78,7 @@ async def send_meeting(
     settings: Settings,
 ) -> None:
     """One meeting as an .ics file (meetings are listed for every member in /termine alike)."""
-    meeting = await schedule.get_meeting(session, callback_data.meeting_id)
+    meeting = await schedule.get_meeting(session, callback_data.item_id)
     data = calendar.meetings_ics(
         [meeting],
         name=settings.kv_name,
@@ -86,6 +91,56 @@ async def send_meeting(
     await message.answer_document(
         BufferedInputFile(data, filename=views.meeting_filename(meeting, settings.zone)),
         caption=views.meeting_caption(meeting, settings.zone),
+    )
+
+
+async def send_shift(
+    query: CallbackQuery,
+    callback_data: CalendarCallback,
+    message: Message,
+    session: AsyncSession,
+    settings: Settings,
+    member: Member,
+) -> None:
+    """One of the member's shifts as an .ics file; any other id gets a polite no."""
+    shift = await calendar.member_shift(session, member.id, callback_data.item_id)
+    if shift is None:
+        await query.answer(views.shift_gone(), show_alert=True)
+        return
+    data = views.item_ics(
+        calendar.ShiftEntry(shift),
+        kv_name=settings.kv_name,
+        zone=settings.zone,
+        bot_id=settings.bot_id,
+        now=utcnow(),
+    )
+    await query.answer()
+    await message.answer_document(
+        BufferedInputFile(data, filename=views.shift_filename(shift, settings.zone)),
+        caption=views.shift_caption(shift, settings.zone),
+    )
+
+
+async def send_memorial(
+    query: CallbackQuery,
+    callback_data: CalendarCallback,
+    message: Message,
+    session: AsyncSession,
+    settings: Settings,
+) -> None:
+    """One Gedenktag's date as an .ics file (they are the same for every member)."""
+    row = await calendar.find_memorial_date(session, callback_data.item_id)
+    if row is None:
+        await query.answer(views.memorial_gone(), show_alert=True)
+        return
+    entry = calendar.memorial_entry(row, settings.zone)
+    data = views.item_ics(
+        entry, kv_name=settings.kv_name, zone=settings.zone, bot_id=settings.bot_id, now=utcnow()
+    )
+    await query.answer()
+    await message.answer_document(
+        BufferedInputFile(data, filename=views.memorial_filename(row)),
+        caption=views.memorial_caption(entry, settings.zone),
     )
 
 
@@ -160,8 +215,12 @@ def create_router() -> Router:
     router.callback_query.register(
         send_meeting, CalendarCallback.filter(F.action == CalendarAction.MEETING), Shown()
     )
+    router.callback_query.register(
+        send_memorial, CalendarCallback.filter(F.action == CalendarAction.MEMORIAL), Shown()
+    )
     buttons = {
         CalendarAction.FILE: send_all,
+        CalendarAction.SHIFT: send_shift,
         CalendarAction.LINK: show_link,
         CalendarAction.RENEW: renew_link,
     }

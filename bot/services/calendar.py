@@ -1,9 +1,15 @@
 """Calendars: a member's dates, .ics files (icalendar), and the secret feed URLs.
 
 A member's dates are their groups' meetings and the meetings they answered yes, maybe or
-waiting to (a "no" leaves the date out). Files list each meeting as its own event; the public
-KV feed gives a group's series as one event with its RRULE, the cancelled dates as EXDATEs and
-moved or changed dates as RECURRENCE-ID overrides, so a phone calendar shows the series as one.
+waiting to (a "no" leaves the date out), the shifts they hold (a called-off date stays, marked
+cancelled), and the Gedenktage (left out for members who switched Gedenktage off, unless they
+answered the KV's event). Files list each of them as its own event; the public KV feed gives a
+group's series as one event with its RRULE, the cancelled dates as EXDATEs and moved or changed
+dates as RECURRENCE-ID overrides, so a phone calendar shows the series as one, and every date of
+an active field action (first shift's start to last shift's end) and every Gedenktag.
+
+A Gedenktag with the KV's event is a timed event (MEMORIAL_LENGTH long, at the event's place);
+one without, or one whose event the member said no to, is an all-day event on its day.
 
 Times carry the KV's zone (TZID plus a VTIMEZONE built from zoneinfo), so 19:00 stays 19:00
 across the DST changes. A personal feed's URL holds a random token; only its SHA-256 is stored,
@@ -23,14 +29,33 @@ from icalendar import Calendar, Event, vRecur
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import schedule
+from bot.services import field_actions, schedule, shifts
 from bot.services.directory import member_groups
+from bot.services.preferences import opted_out_categories
 from bot.services.recurrence import RuleError, expand
 from bot.services.rsvp import member_meetings
-from models import Attendance, CalendarFeed, Group, GroupPause, Meeting, Member, RsvpAnswer
+from models import (
+    ActionDate,
+    Attendance,
+    CalendarFeed,
+    Category,
+    Group,
+    GroupPause,
+    Meeting,
+    Member,
+    Memorial,
+    MemorialAnswer,
+    MemorialDate,
+    RsvpAnswer,
+    Shift,
+    ShiftSignup,
+)
+from models.base import valid_id
 
 # How long a meeting lasts in a calendar; meetings have no end time of their own.
 MEETING_LENGTH = timedelta(hours=2)
+# How long the KV's event on a Gedenktag lasts in a calendar (it has no end time either).
+MEMORIAL_LENGTH = timedelta(minutes=90)
 # Feeds keep recent meetings a while, so a date doesn't vanish from the calendar as it starts.
 FEED_PAST = timedelta(days=30)
 # The token in a feed URL: 32 random bytes, URL-safe base64 (43 characters).
@@ -45,6 +70,49 @@ class CalendarDate:
 
     meeting: Meeting
     answer: Attendance | None
+
+    @property
+    def starts_at(self) -> datetime:
+        """When it starts (UTC), for sorting with the other kinds of dates."""
+        return self.meeting.starts_at
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftEntry:
+    """A shift the member holds (its date may have been called off: shift.action_date)."""
+
+    shift: Shift
+
+    @property
+    def starts_at(self) -> datetime:
+        """When the shift starts (UTC)."""
+        return self.shift.starts_at
+
+
+@dataclass(frozen=True, slots=True)
+class MemorialEntry:
+    """A Gedenktag's date, the member's answer to the KV's event (None: none given or no
+    member), and where it sorts: the event's start, or the start of its day in the KV's zone."""
+
+    date: MemorialDate
+    answer: RsvpAnswer | None
+    starts_at: datetime
+
+    @property
+    def timed(self) -> bool:
+        """Whether it is the KV's event at a time (else the day alone): there is an event and
+        the member didn't say no to it."""
+        return self.date.event_starts_at is not None and self.answer != RsvpAnswer.NO
+
+    @property
+    def place(self) -> str | None:
+        """Where this year's event is (the memorial's usual place if the year names none)."""
+        if self.date.event_starts_at is None:
+            return None
+        return self.date.event_place or self.date.memorial.event_place
+
+
+CalendarItem = CalendarDate | ShiftEntry | MemorialEntry
 
 
 # --- feed tokens ------------------------------------------------------------------------------
@@ -124,6 +192,99 @@ async def member_dates(
     ]
     dates.sort(key=lambda item: (item.meeting.starts_at, item.meeting.id))
     return dates
+
+
+async def member_shift(session: AsyncSession, member_id: int, shift_id: int) -> Shift | None:
+    """A shift of an active action that `member_id` holds; None for any other id (forged,
+    gone, or someone else's), so nobody gets another member's shift."""
+    if not valid_id(shift_id):
+        return None
+    held = await session.scalar(
+        select(ShiftSignup.shift_id).where(
+            ShiftSignup.shift_id == shift_id, ShiftSignup.member_id == member_id
+        )
+    )
+    if held is None:
+        return None
+    return await field_actions.find_shift(session, shift_id)
+
+
+def _day_start(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=zone).astimezone(UTC)
+
+
+def _memorial_entry(row: MemorialDate, answer: RsvpAnswer | None, zone: ZoneInfo) -> MemorialEntry:
+    starts_at = (
+        row.event_starts_at if row.event_starts_at is not None else _day_start(row.day, zone)
+    )
+    return MemorialEntry(row, answer, starts_at)
+
+
+async def memorial_dates(
+    session: AsyncSession, *, now: datetime, until: datetime, zone: ZoneInfo
+) -> list[MemorialDate]:
+    """Dates of active Gedenktage from `now`'s day (in the KV's zone) to `until`'s, soonest
+    first."""
+    rows = await session.scalars(
+        select(MemorialDate)
+        .join(Memorial, Memorial.id == MemorialDate.memorial_id)
+        .where(
+            Memorial.active.is_(True),
+            MemorialDate.day >= now.astimezone(zone).date(),
+            MemorialDate.day <= until.astimezone(zone).date(),
+        )
+        .order_by(MemorialDate.day, Memorial.position, MemorialDate.id)
+    )
+    return list(rows.unique())
+
+
+async def find_memorial_date(session: AsyncSession, date_id: int) -> MemorialDate | None:
+    """A date of an active Gedenktag; None otherwise (also for forged ids)."""
+    row = await session.get(MemorialDate, date_id) if valid_id(date_id) else None
+    return row if row is not None and row.memorial.active else None
+
+
+def memorial_entry(row: MemorialDate, zone: ZoneInfo) -> MemorialEntry:
+    """A Gedenktag's date as a calendar entry without anyone's answer."""
+    return _memorial_entry(row, None, zone)
+
+
+async def member_calendar(
+    session: AsyncSession, member_id: int, *, now: datetime, until: datetime, zone: ZoneInfo
+) -> list[CalendarItem]:
+    """Everything in the member's calendar from `now` to `until`, in one list by time: their
+    meetings (as member_dates), the shifts they hold that have not ended (called-off dates
+    too), and the Gedenktage from today on with their answer (without the ones they switched
+    off, unless they answered yes or maybe)."""
+    items: list[CalendarItem] = list(await member_dates(session, member_id, now=now, until=until))
+    held = await shifts.held_shifts(session, member_id, now=now)
+    items += [ShiftEntry(row.shift) for row in held if row.shift.starts_at <= until]
+    rows = await memorial_dates(session, now=now, until=until, zone=zone)
+    answers: dict[int, RsvpAnswer] = {}
+    if rows:
+        found = await session.execute(
+            select(MemorialAnswer.memorial_date_id, MemorialAnswer.answer).where(
+                MemorialAnswer.member_id == member_id,
+                MemorialAnswer.memorial_date_id.in_([row.id for row in rows]),
+            )
+        )
+        answers = {date_id: RsvpAnswer(answer) for date_id, answer in found}
+    switched_off = Category.MEMORIALS in await opted_out_categories(session, member_id)
+    for row in rows:
+        answer = answers.get(row.id)
+        if switched_off and answer not in (RsvpAnswer.YES, RsvpAnswer.MAYBE):
+            continue
+        items.append(_memorial_entry(row, answer, zone))
+    items.sort(key=_item_order)
+    return items
+
+
+def _item_order(item: CalendarItem) -> tuple[datetime, int, int]:
+    if isinstance(item, CalendarDate):
+        return item.starts_at, 0, item.meeting.id
+    if isinstance(item, ShiftEntry):
+        return item.starts_at, 1, item.shift.id
+    return item.starts_at, 2, item.date.id
 
 
 async def open_groups(session: AsyncSession) -> list[Group]:
@@ -224,6 +385,121 @@ def meetings_ics(
             )
         )
         earliest = min(earliest, meeting.starts_at)
+    return _finish(calendar, earliest)
+
+
+def _date_sequence(row: ActionDate) -> int:
+    # As for meetings: seconds from creation to the last change (a new plan, a cancellation).
+    if row.changed_at is None or row.created_at is None:
+        return 0
+    return max(0, int((row.changed_at - row.created_at).total_seconds()))
+
+
+def _labelled(summary: str, cancelled: bool, cancelled_label: str | None) -> str:
+    return f"{cancelled_label}: {summary}" if cancelled and cancelled_label else summary
+
+
+def _shift_event(
+    shift: Shift, *, zone: ZoneInfo, domain: str, now: datetime, cancelled_label: str | None
+) -> Event:
+    row = shift.action_date
+    action = row.action
+    event = Event()
+    event.add("uid", _uid("shift", shift.id, domain))
+    event.add("dtstamp", (row.changed_at or row.created_at or now).astimezone(UTC))
+    event.add("dtstart", _local(shift.starts_at, zone))
+    event.add("dtend", _local(shift.ends_at, zone))
+    summary = f"{action.title} – {shift.label}" if shift.label else action.title
+    event.add("summary", _labelled(summary, row.cancelled, cancelled_label))
+    event.add("location", action.place)
+    if action.material:
+        event.add("description", action.material)
+    event.add("sequence", _date_sequence(row))
+    event.add("status", "CANCELLED" if row.cancelled else "CONFIRMED")
+    return event
+
+
+def _action_date_event(row: ActionDate, *, zone: ZoneInfo, domain: str, now: datetime) -> Event:
+    """One date of an action for everyone: from the first shift's start to the last one's end,
+    the title and the place; nothing about who comes or how many."""
+    action = row.action
+    event = Event()
+    event.add("uid", _uid("action", row.id, domain))
+    event.add("dtstamp", (row.changed_at or row.created_at or now).astimezone(UTC))
+    event.add("dtstart", _local(min(shift.starts_at for shift in row.shifts), zone))
+    event.add("dtend", _local(max(shift.ends_at for shift in row.shifts), zone))
+    event.add("summary", action.title)
+    event.add("location", action.place)
+    event.add("sequence", _date_sequence(row))
+    event.add("status", "CANCELLED" if row.cancelled else "CONFIRMED")
+    return event
+
+
+def _memorial_event(entry: MemorialEntry, *, zone: ZoneInfo, domain: str, now: datetime) -> Event:
+    row = entry.date
+    memorial = row.memorial
+    event = Event()
+    event.add("uid", _uid("memorial", row.id, domain))
+    event.add("dtstamp", (row.created_at or now).astimezone(UTC))
+    notes = [memorial.about or ""]
+    if entry.timed and row.event_starts_at is not None:
+        event.add("dtstart", _local(row.event_starts_at, zone))
+        event.add("dtend", _local(row.event_starts_at + MEMORIAL_LENGTH, zone))
+        if entry.place:
+            event.add("location", entry.place)
+        notes.append(memorial.event_note or "")
+    else:
+        # An all-day event (VALUE=DATE): the day itself, in every zone.
+        event.add("dtstart", row.day)
+        event.add("dtend", row.day + timedelta(days=1))
+        event.add("transp", "TRANSPARENT")
+    event.add("summary", memorial.name)
+    description = "\n\n".join(note.strip() for note in notes if note and note.strip())
+    if description:
+        event.add("description", description)
+    event.add("sequence", 0)
+    event.add("status", "CONFIRMED")
+    return event
+
+
+def item_event(
+    item: CalendarItem,
+    *,
+    zone: ZoneInfo,
+    domain: str,
+    now: datetime,
+    cancelled_label: str | None = None,
+) -> Event:
+    """The calendar event of one of a member's dates (meeting, shift or Gedenktag)."""
+    if isinstance(item, CalendarDate):
+        return _meeting_event(
+            item.meeting, zone=zone, domain=domain, now=now, cancelled_label=cancelled_label
+        )
+    if isinstance(item, ShiftEntry):
+        return _shift_event(
+            item.shift, zone=zone, domain=domain, now=now, cancelled_label=cancelled_label
+        )
+    return _memorial_event(item, zone=zone, domain=domain, now=now)
+
+
+def items_ics(
+    items: Iterable[CalendarItem],
+    *,
+    name: str,
+    zone: ZoneInfo,
+    domain: str,
+    now: datetime,
+    cancelled_label: str | None = None,
+) -> bytes:
+    """An .ics with one event per meeting, shift and Gedenktag (cancelled ones with
+    STATUS:CANCELLED and, when given, `cancelled_label` before the summary)."""
+    calendar = _new_calendar(name, zone)
+    earliest = now
+    for item in items:
+        calendar.add_component(
+            item_event(item, zone=zone, domain=domain, now=now, cancelled_label=cancelled_label)
+        )
+        earliest = min(earliest, item.starts_at)
     return _finish(calendar, earliest)
 
 
@@ -338,7 +614,9 @@ async def public_ics(
     session: AsyncSession, *, name: str, zone: ZoneInfo, domain: str, now: datetime
 ) -> bytes:
     """The public KV feed: the open groups' series (RRULE, EXDATE, overrides) and one-off
-    meetings (cancelled ones as STATUS:CANCELLED). No member data: no names, no answers."""
+    meetings (cancelled ones as STATUS:CANCELLED), the dates of active field actions
+    (scheduled and cancelled) and the Gedenktage. No member data: no names, no answers, no
+    counts of people."""
     since = now - FEED_PAST
     calendar = _new_calendar(name, zone)
     groups = await open_groups(session)
@@ -375,6 +653,16 @@ async def public_ics(
             calendar.add_component(
                 _meeting_event(meeting, zone=zone, domain=domain, now=now, cancelled_label=None)
             )
+    for row in await field_actions.upcoming_dates(
+        session, now=since, until=now + schedule.MAX_AHEAD
+    ):
+        if row.shifts:
+            calendar.add_component(_action_date_event(row, zone=zone, domain=domain, now=now))
+    for memorial_date in await memorial_dates(
+        session, now=since, until=now + schedule.MAX_AHEAD, zone=zone
+    ):
+        entry = memorial_entry(memorial_date, zone)
+        calendar.add_component(_memorial_event(entry, zone=zone, domain=domain, now=now))
     return _finish(calendar, since)
 
 

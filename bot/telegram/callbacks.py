@@ -324,19 +324,23 @@ class HostCallback(CallbackData, prefix="ho1"):
 
 
 class CalendarAction(StrEnum):
-    """A button of /kalender; handlers re-check consent and reload the meeting."""
+    """A button of /kalender; handlers re-check consent and reload what `item_id` names (a
+    shift only when the member holds it)."""
 
     FILE = "file"  # all my dates as one .ics file
-    MEETING = "meet"  # one meeting (`meeting_id`) as an .ics file
+    MEETING = "meet"  # one meeting (`item_id`) as an .ics file
+    SHIFT = "shift"  # one of my shifts (`item_id` a shift) as an .ics file
+    MEMORIAL = "gd"  # one Gedenktag's date (`item_id` a memorial date) as an .ics file
     LINK = "link"  # my subscription link (made now if I have none)
     RENEW = "new"  # a new subscription link; the old one stops working
 
 
 class CalendarCallback(CallbackData, prefix="cal1"):
-    """/kalender's buttons: `action`, on `meeting_id` where it names one."""
+    """/kalender's buttons: `action`, on `item_id` where it names a meeting, shift or memorial
+    date (the packed data is positional, so buttons from before the rename still work)."""
 
     action: CalendarAction
-    meeting_id: int = 0
+    item_id: int = 0
 
 
 class ActionAct(StrEnum):

@@ -1,9 +1,12 @@
-"""End to end: the bot process in polling mode serves the calendar feeds over real HTTP."""
+"""End to end: the bot process in polling mode serves the calendar feeds over real HTTP: a
+member's meetings and shift in their feed, the open group, an Infostand and a Gedenktag in the
+public one."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -11,8 +14,10 @@ import pytest
 from icalendar import Calendar
 
 from bot.db.session import SessionPool
-from bot.services import schedule
+from bot.services import field_actions, schedule, shifts
+from bot.services.field_actions import PlannedShift
 from bot.services.kv_setup import apply_setup, load_setup
+from models import ActionKind, Memorial, MemorialDate
 from models.base import utcnow
 from tests.driver import free_port
 from tests.e2e.test_process import BotProcess, _start_polling
@@ -55,6 +60,41 @@ async def test_polling_bot_serves_personal_and_public_feeds(
         await session.commit()
     anna = fake_api.add_user(first_name="Anna", language_code="de")
     await signed_up(session_pool, anna, group="Stammtisch Mitte")
+    # An Infostand in four days, Anna on its second shift; a Gedenktag with the KV's event.
+    now = utcnow()
+    day = (now.astimezone(BERLIN) + timedelta(days=4)).date()
+    async with session_pool() as session:
+        action = await field_actions.create(
+            session,
+            kind=ActionKind.INFOSTAND,
+            title="Infostand Marktplatz",
+            place="Marktplatz",
+            shifts=(
+                PlannedShift(time(9, 30), time(10, 0), 2, "Aufbau"),
+                PlannedShift(time(10, 0), time(12, 0), 3),
+            ),
+            on_day=day,
+            now=now,
+            zone=BERLIN,
+        )
+        [action_date] = await field_actions.upcoming_dates(
+            session, now=now, until=now + timedelta(days=10), action_ids=[action.id]
+        )
+        _setup_shift, main_shift = action_date.shifts
+        await shifts.sign_up(session, main_shift.id, anna.id, now=now)
+        shift_id, date_id = main_shift.id, action_date.id
+        memorial_day = day + timedelta(days=2)
+        memorial_date = MemorialDate(
+            memorial=Memorial(
+                key="befreiung", name="Tag der Befreiung", rule="08.05.", rrule="FREQ=YEARLY"
+            ),
+            day=memorial_day,
+            event_starts_at=datetime.combine(memorial_day, time(17, 0), tzinfo=BERLIN),
+            event_place="Ehrenmal",
+        )
+        session.add(memorial_date)
+        await session.commit()
+        memorial_id = memorial_date.id
 
     bot = spawn()
     await _start_polling(fake_api, bot)
@@ -75,16 +115,34 @@ async def test_polling_bot_serves_personal_and_public_feeds(
     assert content_type == "text/calendar; charset=utf-8"
     feed = Calendar.from_ical(body)
     assert feed.timezones[0].tz_name == "Europe/Berlin"
-    events = list(feed.events)
-    assert events
-    assert {str(event["summary"]) for event in events} == {"Stammtisch Mitte"}
-    assert all(event.decoded("dtstart").astimezone(BERLIN).hour == 19 for event in events)
+    events = {str(event["uid"]).split("@")[0]: event for event in feed.events}
+    meetings = [event for uid, event in events.items() if uid.startswith("meeting-")]
+    assert meetings
+    assert {str(event["summary"]) for event in meetings} == {"Stammtisch Mitte"}
+    assert all(event.decoded("dtstart").astimezone(BERLIN).hour == 19 for event in meetings)
+    shift = events[f"shift-{shift_id}"]
+    assert str(shift["summary"]) == "Infostand Marktplatz"
+    assert shift["dtstart"].params["TZID"] == "Europe/Berlin"
+    assert shift.decoded("dtstart").astimezone(BERLIN).time() == time(10, 0)
+    assert shift.decoded("dtend").astimezone(BERLIN).time() == time(12, 0)
+    assert str(shift["location"]) == "Marktplatz"
+    assert f"memorial-{memorial_id}" in events
 
     status, content_type, body = await _get(f"{base}/calendar/kv.ics")
     assert status == 200
     assert b"Anna" not in body
-    [series] = Calendar.from_ical(body).events
-    assert "rrule" in series
+    public = {str(event["uid"]).split("@")[0]: event for event in Calendar.from_ical(body).events}
+    [series] = [event for event in public.values() if "rrule" in event]
+    assert str(series["summary"]) == "Stammtisch Mitte"
+    assert not any(uid.startswith("shift-") for uid in public)
+    stand = public[f"action-{date_id}"]
+    assert str(stand["summary"]) == "Infostand Marktplatz"
+    assert stand.decoded("dtstart").astimezone(BERLIN).time() == time(9, 30)
+    assert stand.decoded("dtend").astimezone(BERLIN).time() == time(12, 0)
+    memorial = public[f"memorial-{memorial_id}"]
+    assert str(memorial["summary"]) == "Tag der Befreiung"
+    assert memorial.decoded("dtstart").astimezone(BERLIN).time() == time(17, 0)
+    assert str(memorial["location"]) == "Ehrenmal"
 
     # A new link: the old one is refused at once.
     await anna.send_message("/kalender")

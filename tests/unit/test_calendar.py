@@ -1,19 +1,35 @@
 """Calendars parsed back with icalendar: events, TZID, RRULE/EXDATE/overrides, cancelled dates,
-local times across both DST changes, and the secret feed tokens."""
+local times across both DST changes, shifts and Gedenktage (timed and all-day), the public
+feed's action dates without anybody in them, and the secret feed tokens."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rruleset, rrulestr
 from icalendar import Calendar, Event
 
 from bot.db.session import SessionPool
-from bot.services import calendar, rsvp, schedule
+from bot.services import calendar, field_actions, rsvp, schedule, shifts
+from bot.services.field_actions import PlannedShift
+from bot.services.preferences import set_opted_out
 from bot.services.profile import withdraw_consent
 from bot.services.recurrence import parse_rule, to_rrule
-from models import CalendarFeed, Group, GroupMembership, GroupType, Member, Profile, RsvpAnswer
+from models import (
+    ActionKind,
+    CalendarFeed,
+    Category,
+    Group,
+    GroupMembership,
+    GroupType,
+    Member,
+    Memorial,
+    MemorialAnswer,
+    MemorialDate,
+    Profile,
+    RsvpAnswer,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # A Friday, nine days before summer time starts (29 March 2026).
@@ -360,3 +376,250 @@ async def test_a_biweekly_series_keeps_its_weeks(session_pool: SessionPool) -> N
     ]
     assert instances == expected
     assert expected[0] == _wall(2026, 4, 1, 19, 30)  # the anchor's weeks: 7 Jan + 6 x 14 days
+
+
+# --- shifts and Gedenktage ----------------------------------------------------------------------
+
+WINTER_SATURDAY = date(2026, 3, 28)  # the day before summer time starts
+SUMMER_SATURDAY = date(2026, 4, 4)
+
+
+async def _actions(pool: SessionPool) -> dict[str, int]:
+    """Two Infostände (28 March, winter time; 4 April, summer time) with a setup shift and a
+    main shift, and a door-to-door round whose action is no longer active. Anna holds both
+    main shifts, Ben the setup shift on 28 March; the 4 April date is called off later."""
+    plan = (
+        PlannedShift(time(9, 30), time(10, 0), 2, "Aufbau"),
+        PlannedShift(time(10, 0), time(12, 0), 3),
+    )
+    ids: dict[str, int] = {}
+    async with pool() as session:
+        for name, day in (("winter", WINTER_SATURDAY), ("summer", SUMMER_SATURDAY)):
+            action = await field_actions.create(
+                session,
+                kind=ActionKind.INFOSTAND,
+                title="Infostand Marktplatz",
+                place="Marktplatz vor dem Rathaus",
+                material="Pavillon und Flyer aus dem Büro",
+                shifts=plan,
+                on_day=day,
+                now=NOW,
+                zone=BERLIN,
+            )
+            [row] = await field_actions.upcoming_dates(
+                session, now=NOW, until=NOW + timedelta(days=60), action_ids=[action.id]
+            )
+            ids[f"{name}_date"] = row.id
+            ids[f"{name}_setup"], ids[f"{name}_main"] = (shift.id for shift in row.shifts)
+        gone = await field_actions.create(
+            session,
+            kind=ActionKind.DOOR_TO_DOOR,
+            title="Haustür-Runde Altstadt",
+            place="Altstadt",
+            shifts=plan,
+            on_day=WINTER_SATURDAY,
+            now=NOW,
+            zone=BERLIN,
+        )
+        gone.active = False
+        await shifts.sign_up(session, ids["winter_main"], 10, now=NOW)
+        await shifts.sign_up(session, ids["summer_main"], 10, now=NOW)
+        await shifts.sign_up(session, ids["winter_setup"], 11, now=NOW)
+        await session.commit()
+    return ids
+
+
+async def _memorials(pool: SessionPool) -> dict[str, int]:
+    """Tag der Befreiung (8 May) with the KV's event at 17:00 (summer time), and a Gedenktag
+    without an event on 28 March; plus an inactive one."""
+    async with pool() as session:
+        liberation = Memorial(
+            key="befreiung",
+            name="Tag der Befreiung",
+            rule="08.05.",
+            rrule="FREQ=YEARLY;BYMONTH=5;BYMONTHDAY=8",
+            about="Ende des Zweiten Weltkriegs in Europa.",
+            event_time=time(17, 0),
+            event_place="Ehrenmal im Stadtpark",
+            event_note="Blumen mitbringen",
+        )
+        quiet = Memorial(key="maerz", name="Gedenken im März", rule="28.03.", rrule="FREQ=YEARLY")
+        dropped = Memorial(
+            key="alt", name="Alter Gedenktag", rule="01.04.", rrule="FREQ=YEARLY", active=False
+        )
+        rows = {
+            "liberation": MemorialDate(
+                memorial=liberation,
+                day=date(2026, 5, 8),
+                event_starts_at=datetime(2026, 5, 8, 17, 0, tzinfo=BERLIN),
+            ),
+            "quiet": MemorialDate(memorial=quiet, day=WINTER_SATURDAY),
+            "dropped": MemorialDate(memorial=dropped, day=date(2026, 4, 1)),
+        }
+        session.add_all(rows.values())
+        await session.commit()
+        return {name: row.id for name, row in rows.items()}
+
+
+def _by_uid(events: list[Event]) -> dict[str, Event]:
+    return {str(event["uid"]).split("@")[0]: event for event in events}
+
+
+async def test_my_file_has_my_shifts_and_the_gedenktage_in_local_time(
+    session_pool: SessionPool,
+) -> None:
+    await _setup(session_pool)
+    ids = await _actions(session_pool)
+    memorials = await _memorials(session_pool)
+    later = NOW + timedelta(hours=2)
+    async with session_pool() as session:
+        await field_actions.cancel_date(session, ids["summer_date"], now=later)
+        session.add(
+            MemorialAnswer(
+                memorial_date_id=memorials["liberation"], member_id=10, answer=RsvpAnswer.YES
+            )
+        )
+        await session.commit()
+        items = await calendar.member_calendar(
+            session, 10, now=later, until=later + timedelta(days=60), zone=BERLIN
+        )
+        data = calendar.items_ics(
+            items,
+            name="KV Test",
+            zone=BERLIN,
+            domain=DOMAIN,
+            now=later,
+            cancelled_label="Abgesagt",
+        )
+    # One list by time; the Gedenktag without an event sorts at the start of its day.
+    kinds = [type(item).__name__ for item in items]
+    assert kinds.index("ShiftEntry") > kinds.index("MemorialEntry")
+    assert [item.starts_at for item in items] == sorted(item.starts_at for item in items)
+    quiet = next(item for item in items if isinstance(item, calendar.MemorialEntry))
+    assert quiet.starts_at == datetime(2026, 3, 28, 0, 0, tzinfo=BERLIN)
+    events = _by_uid(_events(data))
+    # Anna's two shifts, not Ben's setup shift, nothing of the inactive round or memorial.
+    shift_uids = sorted(uid for uid in events if uid.startswith("shift-"))
+    assert shift_uids == sorted([f"shift-{ids['winter_main']}", f"shift-{ids['summer_main']}"])
+    assert f"memorial-{memorials['dropped']}" not in events
+    assert "Haustür-Runde Altstadt" not in data.decode()
+
+    winter = events[f"shift-{ids['winter_main']}"]
+    assert winter["dtstart"].params["TZID"] == "Europe/Berlin"
+    assert _start(winter) == datetime(2026, 3, 28, 10, 0, tzinfo=BERLIN)
+    assert _start(winter).astimezone(UTC) == datetime(2026, 3, 28, 9, 0, tzinfo=UTC)
+    assert winter.decoded("dtend") == datetime(2026, 3, 28, 12, 0, tzinfo=BERLIN)
+    assert str(winter["summary"]) == "Infostand Marktplatz"
+    assert str(winter["location"]) == "Marktplatz vor dem Rathaus"
+    assert str(winter["description"]) == "Pavillon und Flyer aus dem Büro"
+    assert str(winter["status"]) == "CONFIRMED"
+    assert winter.decoded("sequence") == 0
+    # Summer time: 10:00 local is 08:00 UTC; the date was called off.
+    summer = events[f"shift-{ids['summer_main']}"]
+    assert _start(summer) == datetime(2026, 4, 4, 10, 0, tzinfo=BERLIN)
+    assert _start(summer).astimezone(UTC) == datetime(2026, 4, 4, 8, 0, tzinfo=UTC)
+    assert str(summer["status"]) == "CANCELLED"
+    assert str(summer["summary"]) == "Abgesagt: Infostand Marktplatz"
+    assert summer.decoded("sequence") == 2 * 3600
+
+    # The KV's event: 17:00 local (15:00 UTC in summer), 90 minutes, at its place.
+    liberation = events[f"memorial-{memorials['liberation']}"]
+    assert liberation["dtstart"].params["TZID"] == "Europe/Berlin"
+    assert _start(liberation).astimezone(UTC) == datetime(2026, 5, 8, 15, 0, tzinfo=UTC)
+    assert liberation.decoded("dtend") - _start(liberation) == timedelta(minutes=90)
+    assert str(liberation["summary"]) == "Tag der Befreiung"
+    assert str(liberation["location"]) == "Ehrenmal im Stadtpark"
+    assert "Blumen mitbringen" in str(liberation["description"])
+    # Without an event: the day itself, all day.
+    quiet_event = events[f"memorial-{memorials['quiet']}"]
+    assert quiet_event["dtstart"].params["VALUE"] == "DATE"
+    assert quiet_event.decoded("dtstart") == WINTER_SATURDAY
+    assert quiet_event.decoded("dtend") == WINTER_SATURDAY + timedelta(days=1)
+    assert "location" not in quiet_event
+    assert "DTSTART;VALUE=DATE:20260328" in data.decode()
+
+
+async def test_a_no_to_the_event_leaves_the_day_and_switched_off_gedenktage_stay_out(
+    session_pool: SessionPool,
+) -> None:
+    await _setup(session_pool)
+    memorials = await _memorials(session_pool)
+    async with session_pool() as session:
+        session.add(
+            MemorialAnswer(
+                memorial_date_id=memorials["liberation"], member_id=10, answer=RsvpAnswer.NO
+            )
+        )
+        await set_opted_out(session, 11, Category.MEMORIALS, opted_out=True)
+        await session.commit()
+        anna = await calendar.member_calendar(
+            session, 10, now=NOW, until=NOW + timedelta(days=60), zone=BERLIN
+        )
+        ben = await calendar.member_calendar(
+            session, 11, now=NOW, until=NOW + timedelta(days=60), zone=BERLIN
+        )
+        data = calendar.items_ics(anna, name="KV", zone=BERLIN, domain=DOMAIN, now=NOW)
+    said_no = next(
+        item
+        for item in anna
+        if isinstance(item, calendar.MemorialEntry) and item.date.id == memorials["liberation"]
+    )
+    assert said_no.answer == RsvpAnswer.NO
+    assert not said_no.timed
+    event = _by_uid(_events(data))[f"memorial-{memorials['liberation']}"]
+    assert event.decoded("dtstart") == date(2026, 5, 8)
+    assert "location" not in event
+    assert not any(isinstance(item, calendar.MemorialEntry) for item in ben)
+
+
+async def test_public_feed_has_action_dates_and_gedenktage_but_nobody_in_them(
+    session_pool: SessionPool,
+) -> None:
+    await _setup(session_pool)
+    ids = await _actions(session_pool)
+    memorials = await _memorials(session_pool)
+    later = NOW + timedelta(hours=1)
+    async with session_pool() as session:
+        await field_actions.cancel_date(session, ids["summer_date"], now=later)
+        await session.commit()
+        data = await calendar.public_ics(
+            session, name="KV Test", zone=BERLIN, domain=DOMAIN, now=later
+        )
+    text = data.decode()
+    for private in ("Anna", "Ben", "Pavillon", "Aufbau", "Haustür-Runde", "Alter Gedenktag"):
+        assert private not in text
+    events = _by_uid(_events(data))
+    assert not any(uid.startswith("shift-") for uid in events)
+    winter = events[f"action-{ids['winter_date']}"]
+    # From the first shift's start to the last one's end, in local time.
+    assert winter["dtstart"].params["TZID"] == "Europe/Berlin"
+    assert _start(winter) == datetime(2026, 3, 28, 9, 30, tzinfo=BERLIN)
+    assert winter.decoded("dtend") == datetime(2026, 3, 28, 12, 0, tzinfo=BERLIN)
+    assert str(winter["summary"]) == "Infostand Marktplatz"
+    assert str(winter["location"]) == "Marktplatz vor dem Rathaus"
+    assert str(winter["status"]) == "CONFIRMED"
+    summer = events[f"action-{ids['summer_date']}"]
+    assert _start(summer).astimezone(UTC) == datetime(2026, 4, 4, 7, 30, tzinfo=UTC)
+    assert str(summer["status"]) == "CANCELLED"
+    assert str(summer["summary"]) == "Infostand Marktplatz"
+    assert summer.decoded("sequence") == 3600
+    liberation = events[f"memorial-{memorials['liberation']}"]
+    assert _start(liberation) == datetime(2026, 5, 8, 17, 0, tzinfo=BERLIN)
+    assert str(liberation["location"]) == "Ehrenmal im Stadtpark"
+    quiet = events[f"memorial-{memorials['quiet']}"]
+    assert quiet.decoded("dtstart") == WINTER_SATURDAY
+    assert f"memorial-{memorials['dropped']}" not in events
+
+
+async def test_a_shift_is_found_only_for_who_holds_it(session_pool: SessionPool) -> None:
+    await _setup(session_pool)
+    ids = await _actions(session_pool)
+    async with session_pool() as session:
+        mine = await calendar.member_shift(session, 10, ids["winter_main"])
+        assert mine is not None
+        assert mine.id == ids["winter_main"]
+        assert await calendar.member_shift(session, 10, ids["winter_setup"]) is None  # Ben's
+        assert await calendar.member_shift(session, 11, ids["winter_main"]) is None
+        for forged in (0, -1, 999_999, 2**63):
+            assert await calendar.member_shift(session, 10, forged) is None
+        assert await calendar.find_memorial_date(session, 2**70) is None
