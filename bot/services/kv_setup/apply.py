@@ -240,8 +240,13 @@ async def apply_setup(
 
     Entries are matched by key (guide sections by title, served chats by chat id): new ones are
     added, changed ones updated, positions follow the file. Districts, topics, activity types,
-    guide sections and served chats missing from the file are deleted; groups missing from it are
-    set inactive so members' history stays, and become active again when they come back. Hosts
+    campaigns, guide sections and served chats missing from the file are deleted (actions of a
+    deleted campaign stay, without one); groups, field actions and memorials missing from it
+    are set inactive so members' history stays, and become active again when they come back.
+    A district's neighbours are stored both ways. An action's shift plan is stored as
+    PlannedShift.as_json() gives it; its dates are field_actions.extend_horizon's business
+    (`mitmachbot import` runs it in the same transaction). Raises SetupInvalidError, before writing
+    anything, when an action's contact is no member the bot knows. Hosts
     are replaced per group when they differ. Rows that already match are not written, so applying
     the same setup twice issues no INSERT, UPDATE or DELETE the second time. A served chat's
     last_welcome_message_id is left alone. Flushes at the end, so database errors surface here.

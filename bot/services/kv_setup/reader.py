@@ -96,8 +96,11 @@ def load_setup(text: str) -> KvSetup:
     """Validate a setup file's text and return it as a KvSetup.
 
     Every problem is collected (syntax, unknown or duplicate keys, types, lengths, references
-    between sections, meeting rules, welcome placeholders) and raised together as
-    SetupInvalidError, each error with the line it is on.
+    between sections, meeting, action and memorial rules, dates, periods, shift plans, welcome
+    placeholders) and raised together as SetupInvalidError, each error with the line it is on.
+    Whether an action's contact is a member the bot knows only the database can tell:
+    apply_setup checks that. Dates in the past are no error: an export of last year's state
+    must read back.
     """
     root = compose_setup(text)
     reader = _Reader()
