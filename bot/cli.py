@@ -61,10 +61,11 @@ def _parser() -> argparse.ArgumentParser:
         "import",
         help="validate a KV setup file (YAML) and apply it to the database",
         description="Validate the KV setup file (Stadtteile, topics, activity types, groups, "
-        "guide, Telegram groups; format: examples/kv-musterstadt.yaml) and bring the database in "
-        "line with it in one transaction: new entries are added, changed ones updated, missing "
-        "ones removed (missing groups are kept, inactive). Every error is printed with its line "
-        "and nothing is written if there is any. Migrates the database first.",
+        "campaigns, field actions, Gedenktage, guide, Telegram groups; format: "
+        "examples/kv-musterstadt.yaml) and bring the database in line with it in one "
+        "transaction: new entries are added, changed ones updated, missing ones removed "
+        "(missing groups, actions and Gedenktage are kept, inactive). Every error is printed "
+        "with its line and nothing is written if there is any. Migrates the database first.",
     )
     import_.add_argument("file", metavar="FILE", type=Path, help="the setup file (UTF-8 YAML)")
     import_.add_argument(
@@ -208,6 +209,9 @@ def _import(settings: Settings, path: Path, *, dry_run: bool) -> int:
     try:
         source = decode_setup(data)
         setup = load_setup(source)
+        # What only the database can tell (an action's contact the bot doesn't know) is found
+        # while applying; the transaction is then rolled back.
+        summary = asyncio.run(_apply_setup(settings, setup, source, dry_run=dry_run))
     except SetupInvalidError as exc:
         for error in exc.errors:
             print(error, file=sys.stderr)
@@ -219,7 +223,6 @@ def _import(settings: Settings, path: Path, *, dry_run: bool) -> int:
         )
         print(message.format(path=path, count=count), file=sys.stderr)
         return 1
-    summary = asyncio.run(_apply_setup(settings, setup, source, dry_run=dry_run))
     if summary is None:
         print(
             _(
@@ -247,7 +250,7 @@ async def _apply_setup(
     from bot.db import migrations  # noqa: PLC0415
     from bot.db.engine import engine_from_settings  # noqa: PLC0415
     from bot.db.session import create_session_pool  # noqa: PLC0415
-    from bot.services import schedule  # noqa: PLC0415
+    from bot.services import action_notices, field_actions, schedule  # noqa: PLC0415
     from bot.services.kv_setup import apply_setup  # noqa: PLC0415
     from models.base import utcnow  # noqa: PLC0415
 
@@ -267,7 +270,15 @@ async def _apply_setup(
             else:
                 # The groups' new or changed rules give their meetings at once (the running
                 # bot's hourly job would, too): who answered a withdrawn date is told.
-                await schedule.extend_horizon(session, now=utcnow(), zone=settings.zone)
+                now = utcnow()
+                await schedule.extend_horizon(session, now=now, zone=settings.zone)
+                # Likewise the field actions' dates and shifts; a date the new plan no longer
+                # gives is withdrawn (cancelled when people had signed up).
+                horizon = await field_actions.extend_horizon(session, now=now, zone=settings.zone)
+                for date_id in horizon.cancelled:
+                    row = await field_actions.find_date(session, date_id)
+                    if row is not None:
+                        await action_notices.queue_cancelled(session, row, now=now)
                 await session.commit()
             return summary
     finally:

@@ -1,7 +1,9 @@
 """The KV's setup as one YAML file: validate it, apply it to the database, export it again.
 
-An organiser keeps Stadtteile, topics, activity types, groups, the guide and the served Telegram
-groups in one file (format: examples/kv-musterstadt.yaml). `load_setup` reads it into plain frozen
+An organiser keeps Stadtteile (with their neighbours), topics, activity types (with the kind of
+field action they are), groups, campaigns, field actions (Infostände, Haustür-Runden) with their
+shifts, Gedenktage, the guide and the served Telegram groups in one file (format:
+examples/kv-musterstadt.yaml). `load_setup` reads it into plain frozen
 dataclasses and reports every mistake at once with its line; `apply_setup` brings the database in
 line with it inside the caller's transaction and keeps the file's text; `export_setup` writes
 the stored state back into that file, its comments kept (or in a normalised form when there is
@@ -29,15 +31,20 @@ from bot.services.kv_setup.schema import (
     PRIVACY_CONTACT_LENGTH,
     PROFILE_ID,
     RULE_LENGTH,
+    ActionSetup,
+    CampaignSetup,
     ChatSetup,
     Entry,
     GroupSetup,
     GuideEntry,
     Host,
     KvSetup,
+    MemorialEvent,
+    MemorialSetup,
     NothingToExportError,
     SetupError,
     SetupInvalidError,
+    ShiftSetup,
     derive_key,
 )
 
@@ -50,6 +57,8 @@ __all__ = [
     "PRIVACY_CONTACT_LENGTH",
     "PROFILE_ID",
     "RULE_LENGTH",
+    "ActionSetup",
+    "CampaignSetup",
     "ChangeSummary",
     "ChatSetup",
     "Entry",
@@ -57,10 +66,13 @@ __all__ = [
     "GuideEntry",
     "Host",
     "KvSetup",
+    "MemorialEvent",
+    "MemorialSetup",
     "NothingToExportError",
     "SectionChanges",
     "SetupError",
     "SetupInvalidError",
+    "ShiftSetup",
     "apply_setup",
     "decode_setup",
     "derive_key",

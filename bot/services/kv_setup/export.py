@@ -8,17 +8,23 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import field_actions
 from bot.services.kv_setup.form import (
     FlowList,
     FlowMap,
+    action_out,
+    campaign_out,
     chat_out,
     entry_out,
     group_out,
     guide_out,
+    memorial_out,
 )
 from bot.services.kv_setup.roundtrip import update_source
 from bot.services.kv_setup.schema import (
     PROFILE_ID,
+    ActionSetup,
+    CampaignSetup,
     ChatSetup,
     Entry,
     EntryModel,
@@ -26,15 +32,32 @@ from bot.services.kv_setup.schema import (
     GuideEntry,
     Host,
     KvSetup,
+    MemorialEvent,
+    MemorialSetup,
     NothingToExportError,
+    ShiftSetup,
 )
 from bot.services.translation import gettext as _
-from models import ActivityType, District, Group, GuideSection, KvProfile, ServedChat, Topic
+from models import (
+    ActionKind,
+    ActivityType,
+    Campaign,
+    District,
+    FieldAction,
+    Group,
+    GuideSection,
+    KvProfile,
+    Member,
+    Memorial,
+    ServedChat,
+    Topic,
+)
+from models.kv import district_neighbours
 
 
 async def read_setup(session: AsyncSession) -> KvSetup:
-    """The stored setup as a KvSetup (active groups only); NothingToExportError before the
-    first import."""
+    """The stored setup as a KvSetup (active groups, actions and memorials only);
+    NothingToExportError before the first import."""
     profile = await session.get(KvProfile, PROFILE_ID)
     if profile is None:
         raise NothingToExportError(_("no KV setup has been imported yet"))
@@ -42,6 +65,15 @@ async def read_setup(session: AsyncSession) -> KvSetup:
     async def entries(model: EntryModel) -> tuple[Entry, ...]:
         rows = (await session.scalars(select(model).order_by(model.position, model.id))).all()
         return tuple(Entry(row.key, row.name) for row in rows)
+
+    activity_types = tuple(
+        Entry(row.key, row.name, action=_action_kind(row.action_kind))
+        for row in (
+            await session.scalars(
+                select(ActivityType).order_by(ActivityType.position, ActivityType.id)
+            )
+        ).all()
+    )
 
     groups = (
         await session.scalars(
@@ -53,13 +85,35 @@ async def read_setup(session: AsyncSession) -> KvSetup:
         await session.scalars(select(GuideSection).order_by(GuideSection.position, GuideSection.id))
     ).all()
     chats = (await session.scalars(select(ServedChat).order_by(ServedChat.chat_id))).all()
+    campaigns = (
+        await session.scalars(select(Campaign).order_by(Campaign.position, Campaign.id))
+    ).all()
+    actions = (
+        await session.scalars(
+            select(FieldAction)
+            .where(FieldAction.active.is_(True), FieldAction.key.is_not(None))
+            .order_by(FieldAction.position, FieldAction.id)
+        )
+    ).unique()
+    memorials = (
+        await session.scalars(
+            select(Memorial)
+            .where(Memorial.active.is_(True))
+            .order_by(Memorial.position, Memorial.id)
+        )
+    ).all()
     return KvSetup(
         name=profile.name,
         privacy_contact=profile.privacy_contact,
-        districts=await entries(District),
+        districts=await _districts(session),
         topics=await entries(Topic),
-        activity_types=await entries(ActivityType),
+        activity_types=activity_types,
         groups=tuple(_group_setup(group) for group in groups),
+        campaigns=tuple(
+            CampaignSetup(row.key, row.name, row.starts_on, row.ends_on) for row in campaigns
+        ),
+        actions=tuple([await _action_setup(session, action) for action in actions]),
+        memorials=tuple(_memorial_setup(memorial) for memorial in memorials),
         guide=tuple(GuideEntry(section.title, section.body) for section in sections),
         telegram_groups=tuple(
             ChatSetup(
@@ -75,6 +129,81 @@ async def read_setup(session: AsyncSession) -> KvSetup:
             )
             for chat in chats
         ),
+    )
+
+
+async def _districts(session: AsyncSession) -> tuple[Entry, ...]:
+    rows = (await session.scalars(select(District).order_by(District.position, District.id))).all()
+    order = {row.id: position for position, row in enumerate(rows)}
+    keys = {row.id: row.key for row in rows}
+    # Read from the link table: both directions are rows, and the file lists each pair under
+    # both districts, in the districts' order.
+    neighbours: dict[int, list[int]] = {row.id: [] for row in rows}
+    for district_id, neighbour_id in await session.execute(select(district_neighbours)):
+        if district_id != neighbour_id and neighbour_id in keys and district_id in neighbours:
+            neighbours[district_id].append(neighbour_id)
+    return tuple(
+        Entry(
+            row.key,
+            row.name,
+            neighbours=tuple(keys[other] for other in sorted(neighbours[row.id], key=order.get)),
+        )
+        for row in rows
+    )
+
+
+def _action_kind(value: str | None) -> ActionKind | None:
+    try:
+        return ActionKind(value) if value else None
+    except ValueError:
+        # Not a kind this bot knows (an older or newer value): exported without one.
+        return None
+
+
+async def _action_setup(session: AsyncSession, action: FieldAction) -> ActionSetup:
+    contact = None
+    if action.contact_id is not None:
+        member = await session.get(Member, action.contact_id)
+        if member is not None and member.username:
+            contact = Host(username=member.username)
+        elif member is not None:
+            contact = Host(telegram_id=member.id)
+    assert action.key is not None
+    return ActionSetup(
+        key=action.key,
+        kind=action.kind,
+        title=action.title,
+        place=action.place,
+        shifts=tuple(
+            ShiftSetup(start=item.start, end=item.end, people=item.needed, label=item.label)
+            for item in field_actions.plan_of(action)
+        ),
+        campaign=action.campaign.key if action.campaign else None,
+        district=action.district.key if action.district else None,
+        on_day=action.on_day,
+        # As stored: the organiser's phrase.
+        repeats=action.rule if action.on_day is None else None,
+        starts_on=action.starts_on if action.on_day is None else None,
+        ends_on=action.ends_on if action.on_day is None else None,
+        material=action.material,
+        contact=contact,
+    )
+
+
+def _memorial_setup(memorial: Memorial) -> MemorialSetup:
+    event = None
+    if memorial.event_time is not None:
+        event = MemorialEvent(
+            time=memorial.event_time,
+            place=memorial.event_place or "",
+            note=memorial.event_note,
+        )
+    return MemorialSetup(
+        key=memorial.key,
+        name=memorial.name,
+        rule=memorial.rule,
+        about=memorial.about,
+        event=event,
     )
 
 
@@ -160,6 +289,12 @@ def dump_setup(setup: KvSetup) -> str:
             document[section] = [entry_out(entry) for entry in entries]
     if setup.groups:
         document["groups"] = [group_out(group) for group in setup.groups]
+    if setup.campaigns:
+        document["campaigns"] = [campaign_out(campaign) for campaign in setup.campaigns]
+    if setup.actions:
+        document["actions"] = [action_out(action) for action in setup.actions]
+    if setup.memorials:
+        document["memorials"] = [memorial_out(memorial) for memorial in setup.memorials]
     if setup.guide:
         document["guide"] = [guide_out(entry) for entry in setup.guide]
     if setup.telegram_groups:

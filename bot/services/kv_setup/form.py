@@ -6,7 +6,20 @@ so an entry the latter has to write looks like one the former would.
 
 from __future__ import annotations
 
-from bot.services.kv_setup.schema import ChatSetup, Entry, GroupSetup, GuideEntry, derive_key
+from datetime import date, time
+
+from bot.services.kv_setup.schema import (
+    ActionSetup,
+    CampaignSetup,
+    ChatSetup,
+    Entry,
+    GroupSetup,
+    GuideEntry,
+    Host,
+    MemorialSetup,
+    ShiftSetup,
+    derive_key,
+)
 
 
 class FlowMap(dict[str, object]):
@@ -18,10 +31,95 @@ class FlowList(list[object]):
 
 
 def entry_out(entry: Entry) -> object:
-    """A bare name when the key derives from it, else {key, name} on one line."""
-    if derive_key(entry.name) == entry.key:
+    """A bare name when the key derives from it and there is nothing more, else {key, name}
+    on one line, with a district's neighbours and an activity type's action."""
+    if derive_key(entry.name) == entry.key and not entry.neighbours and entry.action is None:
         return entry.name
-    return FlowMap(key=entry.key, name=entry.name)
+    out = FlowMap(key=entry.key, name=entry.name)
+    if entry.neighbours:
+        out["neighbours"] = FlowList(entry.neighbours)
+    if entry.action is not None:
+        out["action"] = entry.action.value
+    return out
+
+
+def day_out(day: date) -> str:
+    """A date as German organisers write it: 12.12.2026."""
+    return day.strftime("%d.%m.%Y")
+
+
+def clock_out(moment: time) -> str:
+    """A wall-clock time: 09:30."""
+    return moment.strftime("%H:%M")
+
+
+def host_out(host: Host) -> object:
+    """@username, or the numeric id."""
+    return f"@{host.username}" if host.username else host.telegram_id
+
+
+def campaign_out(campaign: CampaignSetup) -> dict[str, object]:
+    """A campaign: key, name and the period's ends that are set."""
+    out: dict[str, object] = {"key": campaign.key, "name": campaign.name}
+    if campaign.starts_on:
+        out["from"] = day_out(campaign.starts_on)
+    if campaign.ends_on:
+        out["until"] = day_out(campaign.ends_on)
+    return out
+
+
+def shift_out(shift: ShiftSetup) -> FlowMap:
+    """A shift on one line: {label: Aufbau, time: 09:30-10:00, people: 2}."""
+    out = FlowMap()
+    if shift.label:
+        out["label"] = shift.label
+    out["time"] = f"{clock_out(shift.start)}-{clock_out(shift.end)}"
+    out["people"] = shift.people
+    return out
+
+
+def action_out(action: ActionSetup) -> dict[str, object]:
+    """A field action's keys in file order; empty optional fields left out."""
+    out: dict[str, object] = {
+        "key": action.key,
+        "kind": action.kind.value,
+        "title": action.title,
+    }
+    if action.campaign:
+        out["campaign"] = action.campaign
+    if action.district:
+        out["district"] = action.district
+    out["place"] = action.place
+    if action.on_day:
+        out["date"] = day_out(action.on_day)
+    if action.repeats:
+        out["repeats"] = action.repeats
+    if action.starts_on:
+        out["from"] = day_out(action.starts_on)
+    if action.ends_on:
+        out["until"] = day_out(action.ends_on)
+    out["shifts"] = [shift_out(shift) for shift in action.shifts]
+    if action.material:
+        out["material"] = action.material
+    if action.contact:
+        out["contact"] = host_out(action.contact)
+    return out
+
+
+def memorial_out(memorial: MemorialSetup) -> dict[str, object]:
+    """A Gedenktag's keys in file order; the event as a mapping of its own."""
+    out: dict[str, object] = {"key": memorial.key, "name": memorial.name, "rule": memorial.rule}
+    if memorial.about:
+        out["about"] = memorial.about
+    if memorial.event:
+        event: dict[str, object] = {
+            "time": clock_out(memorial.event.time),
+            "place": memorial.event.place,
+        }
+        if memorial.event.note:
+            event["note"] = memorial.event.note
+        out["event"] = event
+    return out
 
 
 def group_out(group: GroupSetup) -> dict[str, object]:
@@ -36,9 +134,7 @@ def group_out(group: GroupSetup) -> dict[str, object]:
     if group.place:
         out["place"] = group.place
     if group.hosts:
-        out["hosts"] = FlowList(
-            f"@{host.username}" if host.username else host.telegram_id for host in group.hosts
-        )
+        out["hosts"] = FlowList(host_out(host) for host in group.hosts)
     out["newcomer_friendly"] = group.newcomer_friendly
     out["open_to_non_members"] = group.open_to_non_members
     if group.description:

@@ -35,19 +35,34 @@ from ruamel.yaml.scalarstring import (
 from ruamel.yaml.tokens import CommentToken
 from ruamel.yaml.util import load_yaml_guess_indent
 
-from bot.services.kv_setup.form import FlowList, FlowMap, chat_out, entry_out, group_out, guide_out
+from bot.services.kv_setup.form import (
+    FlowList,
+    FlowMap,
+    action_out,
+    campaign_out,
+    chat_out,
+    entry_out,
+    group_out,
+    guide_out,
+    memorial_out,
+)
 from bot.services.kv_setup.reader import load_setup
 from bot.services.kv_setup.schema import (
+    ACTION_KEYS,
+    CAMPAIGN_KEYS,
     CHAT_KEYS,
-    ENTRY_KEYS,
     GROUP_KEYS,
     GUIDE_KEYS,
+    MEMORIAL_KEYS,
     TOP_KEYS,
+    ActionSetup,
+    CampaignSetup,
     ChatSetup,
     Entry,
     GroupSetup,
     GuideEntry,
     KvSetup,
+    MemorialSetup,
     SetupInvalidError,
     derive_key,
 )
@@ -61,7 +76,11 @@ _MAPPING_INDENT, _SEQUENCE_INDENT, _SEQUENCE_OFFSET = 2, 4, 2
 # "  - text: |" or "description: >-": a key whose value is a block scalar.
 _BLOCK_SCALAR_HEAD = re.compile(r"^[ ]*(?:-[ ]+)*(?P<key>[a-z_]+):[ ]+[|>][-+0-9]*[ ]*(?:#.*)?$")
 
-_Spec = TypeVar("_Spec", Entry, GroupSetup, GuideEntry, ChatSetup)
+_Spec = TypeVar(
+    "_Spec", Entry, GroupSetup, GuideEntry, ChatSetup, CampaignSetup, ActionSetup, MemorialSetup
+)
+# An entry written as a mapping: every key any of the three entry sections allows, in order.
+_ENTRY_ORDER = ("key", "name", "neighbours", "action")
 
 
 class _CannotMergeError(Exception):
@@ -131,7 +150,7 @@ def _round_trip(source: str) -> YAML:
 
 def _block_scalar_indent(source: str) -> int:
     """How far the file indents a "|" text under its key; a mapping's indent is the same thing
-    to ruamel, and the format has no other nested mappings."""
+    to ruamel (a memorial's event is the one nested mapping, indented alike)."""
     lines = source.splitlines()
     for number, line in enumerate(lines[:-1]):
         head = _BLOCK_SCALAR_HEAD.match(line)
@@ -301,6 +320,26 @@ def _update_fields(
             _delete(mapping, key)
 
 
+def _update_form(
+    mapping: CommentedMap,
+    old_out: dict[str, object],
+    new_out: dict[str, object],
+    order: Sequence[str],
+) -> None:
+    """Write the keys whose exported form differs between old and new; drop those new omits.
+
+    For entries whose file keys are not their fields' names ("from", "date"); the first key is
+    the identity, which matched already.
+    """
+    for key in order[1:]:
+        if old_out.get(key) == new_out.get(key):
+            continue
+        if key in new_out:
+            _put(mapping, key, _node(new_out[key]), order)
+        elif key in mapping:
+            _delete(mapping, key)
+
+
 def _update_document(document: CommentedMap, old: KvSetup, new: KvSetup) -> None:
     for key in ("name", "privacy_contact"):
         if getattr(old, key) == getattr(new, key):
@@ -329,6 +368,20 @@ def _update_document(document: CommentedMap, old: KvSetup, new: KvSetup) -> None
         update=_update_group,
         create=lambda group: _node(group_out(group)),
     )
+    for section, out, order in (
+        ("campaigns", campaign_out, CAMPAIGN_KEYS),
+        ("actions", action_out, ACTION_KEYS),
+        ("memorials", memorial_out, MEMORIAL_KEYS),
+    ):
+        _update_section(
+            document,
+            section,
+            getattr(old, section),
+            getattr(new, section),
+            identity=lambda spec: spec.key,
+            update=_form_updater(out, order),
+            create=lambda spec, out=out: _node(out(spec)),  # type: ignore[misc]
+        )
     _update_section(
         document,
         "guide",
@@ -430,16 +483,42 @@ def _drop_comments(items: CommentedSeq, kept: list[bool]) -> CommentToken | None
     return section_rest
 
 
+def _entry_fields(entry: Entry) -> dict[str, object]:
+    out = entry_out(entry)
+    return dict(out) if isinstance(out, dict) else {"key": entry.key, "name": entry.name}
+
+
 def _update_entry(item: Any, old: Entry, new: Entry) -> Any:
     if old == new:
         return item
     if not isinstance(item, CommentedMap):
-        # A bare name: the export's form for the new name (a name, or {key, name}).
+        # A bare name: the export's form for the new entry (a name, or {key, name, ...}).
         return _node(entry_out(new))
-    _put(item, "name", _text(new.name), ENTRY_KEYS)
+    _update_form(item, _entry_fields(old), _entry_fields(new), _ENTRY_ORDER)
     if "key" not in item and derive_key(new.name) != new.key:
-        _put(item, "key", new.key, ENTRY_KEYS)
+        _put(item, "key", new.key, _ENTRY_ORDER)
     return item
+
+
+def _form_updater(
+    out: Callable[[Any], dict[str, object]], order: Sequence[str]
+) -> Callable[[Any, Any, Any], Any]:
+    """Updates an entry of campaigns, actions or memorials in the export's form."""
+
+    def update(item: Any, old: Any, new: Any) -> Any:
+        if old == new:
+            return item
+        if not isinstance(item, CommentedMap):
+            raise _CannotMergeError
+        new_out = out(new)
+        _update_form(item, out(old), new_out, order)
+        # Without a key the name or title gives it; a new one must not change it.
+        named = new.title if isinstance(new, ActionSetup) else new.name
+        if "key" not in item and derive_key(named) != new.key:
+            _put(item, "key", new.key, order)
+        return item
+
+    return update
 
 
 def _update_group(item: Any, old: GroupSetup, new: GroupSetup) -> Any:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, time
 
 from bot.services.translation import gettext as _
-from models import ActivityType, District, GroupType, Topic
+from models import ActionKind, ActivityType, District, GroupType, Topic
 from models.kv import KEY_LENGTH
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -37,10 +38,34 @@ TOP_KEYS = (
     "topics",
     "activity_types",
     "groups",
+    "campaigns",
+    "actions",
+    "memorials",
     "guide",
     "telegram_groups",
 )
 ENTRY_KEYS = ("key", "name")
+DISTRICT_KEYS = ("key", "name", "neighbours")
+ACTIVITY_KEYS = ("key", "name", "action")
+CAMPAIGN_KEYS = ("key", "name", "from", "until")
+ACTION_KEYS = (
+    "key",
+    "kind",
+    "title",
+    "campaign",
+    "district",
+    "place",
+    "date",
+    "repeats",
+    "from",
+    "until",
+    "shifts",
+    "material",
+    "contact",
+)
+SHIFT_KEYS = ("label", "time", "people")
+MEMORIAL_KEYS = ("key", "name", "rule", "about", "event")
+EVENT_KEYS = ("time", "place", "note")
 GROUP_KEYS = (
     "key",
     "name",
@@ -72,10 +97,17 @@ EntryModel = type[District] | type[Topic] | type[ActivityType]
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """A district, topic or activity type: a stable key and the name members see."""
+    """A district, topic or activity type: a stable key and the name members see.
+
+    Districts may have neighbours (keys of other districts, in the districts' order; the
+    relation is symmetric, so each side lists the other); activity types may be a kind of field
+    action (members who chose them are asked when such a shift lacks people).
+    """
 
     key: str
     name: str
+    neighbours: tuple[str, ...] = ()
+    action: ActionKind | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +143,70 @@ class GroupSetup:
 
 
 @dataclass(frozen=True, slots=True)
+class CampaignSetup:
+    """A campaign with its period (local dates, inclusive; None: open on that side)."""
+
+    key: str
+    name: str
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftSetup:
+    """One shift of an action's plan: local wall-clock times and how many people it needs."""
+
+    start: time
+    end: time
+    people: int
+    label: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActionSetup:
+    """An Infostand or door-to-door round: one day (`on_day`) or a rule (`repeats`, in the
+    organiser's words, runs of spaces made one) within an optional period. Shifts are sorted
+    by start. `contact` is resolved to a member on import; `contact_line` only says where it
+    was written, for the error when nobody matches."""
+
+    key: str
+    kind: ActionKind
+    title: str
+    place: str
+    shifts: tuple[ShiftSetup, ...]
+    campaign: str | None = None
+    district: str | None = None
+    on_day: date | None = None
+    repeats: str | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+    material: str | None = None
+    contact: Host | None = None
+    contact_line: int = field(default=0, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class MemorialEvent:
+    """The KV's own event on a memorial day: local start time, place, a note."""
+
+    time: time
+    place: str
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MemorialSetup:
+    """A Gedenktag: a yearly rule as written ("27.01.", "2. Sonntag im September"), why it
+    matters, and the KV's event that day when there is one."""
+
+    key: str
+    name: str
+    rule: str
+    about: str | None = None
+    event: MemorialEvent | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class GuideEntry:
     """One section of "how our KV works"."""
 
@@ -137,8 +233,10 @@ class ChatSetup:
 class KvSetup:
     """A whole, validated setup file in normalised form.
 
-    Group topics follow the order of the topics section and served chats are sorted by chat id,
-    because the database keeps no order for either; everything else keeps the file's order.
+    Group topics and district neighbours follow the order of their sections, and served chats
+    are sorted by chat id, because the database keeps no order for them; neighbours are made
+    symmetric (listing B under A makes A a neighbour of B); everything else keeps the file's
+    order.
     """
 
     name: str
@@ -147,6 +245,9 @@ class KvSetup:
     topics: tuple[Entry, ...] = ()
     activity_types: tuple[Entry, ...] = ()
     groups: tuple[GroupSetup, ...] = ()
+    campaigns: tuple[CampaignSetup, ...] = ()
+    actions: tuple[ActionSetup, ...] = ()
+    memorials: tuple[MemorialSetup, ...] = ()
     guide: tuple[GuideEntry, ...] = ()
     telegram_groups: tuple[ChatSetup, ...] = ()
 
