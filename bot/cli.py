@@ -247,7 +247,7 @@ async def _apply_setup(
     from bot.db import migrations  # noqa: PLC0415
     from bot.db.engine import engine_from_settings  # noqa: PLC0415
     from bot.db.session import create_session_pool  # noqa: PLC0415
-    from bot.services import schedule  # noqa: PLC0415
+    from bot.services import memorials, schedule  # noqa: PLC0415
     from bot.services.kv_setup import apply_setup  # noqa: PLC0415
     from models.base import utcnow  # noqa: PLC0415
 
@@ -268,6 +268,8 @@ async def _apply_setup(
                 # The groups' new or changed rules give their meetings at once (the running
                 # bot's hourly job would, too): who answered a withdrawn date is told.
                 await schedule.extend_horizon(session, now=utcnow(), zone=settings.zone)
+                # The Gedenktage's dates too, with the events as the file now plans them.
+                await memorials.extend_horizon(session, now=utcnow(), zone=settings.zone)
                 await session.commit()
             return summary
     finally:

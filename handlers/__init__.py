@@ -21,6 +21,7 @@ from handlers import (
     kept,
     meeting_posts,
     meetings,
+    memorials,
     message_settings,
     privacy,
     start,
@@ -47,6 +48,7 @@ def build_router() -> Router:
         meetings.create_router(),  # /termine: the next meetings, saying you come
         meeting_posts.create_router(),  # posting meetings into group chats; answers there
         hosts.create_router(),  # /meine_gruppen: hosts run their meetings (before broadcast)
+        memorials.create_router(),  # /gedenktage: memorial dates, answering the KV's events
         calendar.create_router(),  # /kalender: my dates as .ics files and a feed to subscribe
         privacy.create_router(),  # /datenschutz: what is stored, show it, erase it
         message_settings.create_router(),  # /einstellungen

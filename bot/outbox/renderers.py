@@ -15,6 +15,7 @@ from bot.services import (
     broadcasts,
     host_notices,
     meeting_notices,
+    memorials,
     onboarding,
     reminders,
     rsvp,
@@ -24,6 +25,7 @@ from bot.services.schedule import ScheduleError
 from bot.telegram.views import broadcast as broadcast_views
 from bot.telegram.views import host_notices as host_views
 from bot.telegram.views import meeting_notices as notice_views
+from bot.telegram.views import memorials as memorial_views
 from bot.telegram.views.intake import intake_reminder
 from bot.telegram.views.newcomers import newcomer_digest
 from bot.telegram.views.reminders import meeting_reminder
@@ -167,6 +169,32 @@ async def render_rsvp_promoted(
     return notice_views.promoted(meeting, counts, kv_zone(session), answer=answer)
 
 
+async def render_memorial_reminder(
+    session: AsyncSession, row: Delivery, member: Member | None
+) -> Rendered:
+    """A Gedenktag ahead, with the KV's event and its answer buttons, unless the date is over,
+    its memorial retired, or the member withdrew consent meanwhile."""
+    now, zone = utcnow(), kv_zone(session)
+    due = await memorials.still_due(session, row.payload, member, now=now, zone=zone)
+    if due is None:
+        return None
+    return memorial_views.reminder(due, zone, now=now)
+
+
+async def render_memorial_planning(
+    session: AsyncSession, row: Delivery, member: Member | None
+) -> Rendered:
+    """The organisers' note ahead of a Gedenktag, unless the date is over or the member is no
+    organiser any more."""
+    now, zone = utcnow(), kv_zone(session)
+    due = await memorials.still_due(
+        session, row.payload, member, now=now, zone=zone, organiser=True
+    )
+    if due is None:
+        return None
+    return memorial_views.planning_note(due, zone, now=now)
+
+
 RENDERERS: dict[str, Renderer] = {
     onboarding.INTAKE_REMINDER: render_intake_reminder,
     onboarding.NEWCOMER_DIGEST: render_newcomer_digest,
@@ -177,4 +205,6 @@ RENDERERS: dict[str, Renderer] = {
     host_notices.HOST_LIST: render_host_list,
     meeting_notices.MEETING_CHANGED: render_meeting_changed,
     meeting_notices.RSVP_PROMOTED: render_rsvp_promoted,
+    memorials.MEMORIAL_REMINDER: render_memorial_reminder,
+    memorials.MEMORIAL_PLANNING: render_memorial_planning,
 }

@@ -60,6 +60,9 @@ CALENDAR = CommandSpec({"de": "kalender", "en": "calendar"}, __("Your dates for 
 ACTIONS = CommandSpec(
     {"de": "aktionen", "en": "actions"}, __("Info stands and door-to-door rounds: sign up")
 )
+MEMORIALS = CommandSpec(
+    {"de": "gedenktage", "en": "memorials"}, __("Gedenktage and the KV's events on them")
+)
 GUIDE = CommandSpec({"de": "kv", "en": "kv"}, __("How our KV works"))
 SETTINGS = CommandSpec(
     {"de": "einstellungen", "en": "settings"}, __("Which messages you get from me")
@@ -92,6 +95,7 @@ ALL_COMMANDS: tuple[CommandSpec, ...] = (
     GROUPS,
     DATES,
     ACTIONS,
+    MEMORIALS,
     CALENDAR,
     GUIDE,
     PRIVACY,

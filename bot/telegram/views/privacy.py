@@ -13,8 +13,18 @@ from babel import Locale, UnknownLocaleError
 from bot.telegram.callbacks import PrivacyAction, PrivacyCallback
 from bot.telegram.format import esc, format_day, formatting_locale, join_names, meeting_dates
 from bot.telegram.labels import category_label, frequency_label, slot_label
+from bot.telegram.views import memorials as memorial_views
 from bot.telegram.views.message_settings import offset_label
-from models import Attendance, Category, ContactFrequency, Group, Meeting, Member, RsvpAnswer
+from models import (
+    Attendance,
+    Category,
+    ContactFrequency,
+    Group,
+    Meeting,
+    Member,
+    MemorialDate,
+    RsvpAnswer,
+)
 
 FREQUENCIES = {frequency.value: frequency for frequency in ContactFrequency}
 
@@ -73,6 +83,31 @@ def _coming(meetings: Sequence[Meeting], zone: ZoneInfo) -> str:
     )
 
 
+def _answer_lines(
+    answers: Sequence[tuple[Meeting, Attendance]],
+    memorial_answers: Sequence[tuple[MemorialDate, RsvpAnswer]],
+    zone: ZoneInfo,
+) -> list[str]:
+    """The member's answers to meetings, by kind, and to the Gedenktage's events."""
+    lines: list[str] = []
+    coming = [m for m, a in answers if a.answer == RsvpAnswer.YES and not a.waitlisted]
+    waiting = [m for m, a in answers if a.answer == RsvpAnswer.YES and a.waitlisted]
+    maybe = [m for m, a in answers if a.answer == RsvpAnswer.MAYBE]
+    declined = [m for m, a in answers if a.answer == RsvpAnswer.NO]
+    if coming:
+        lines.append(_("Meetings you come to: {value}").format(value=_coming(coming, zone)))
+    if waiting:
+        lines.append(_("On the waiting list for: {value}").format(value=_coming(waiting, zone)))
+    if maybe:
+        lines.append(_("Meetings you might come to: {value}").format(value=_coming(maybe, zone)))
+    if declined:
+        lines.append(_("Meetings you said no to: {value}").format(value=_coming(declined, zone)))
+    memorial_line = memorial_views.answers_line(memorial_answers, zone)
+    if memorial_line:
+        lines.append(memorial_line)
+    return lines
+
+
 def my_data(
     member: Member,
     *,
@@ -81,6 +116,7 @@ def my_data(
     switched_off: Collection[Category],
     zone: ZoneInfo,
     calendar_link_since: datetime | None = None,
+    memorial_answers: Sequence[tuple[MemorialDate, RsvpAnswer]] = (),
 ) -> str:
     """Everything stored about `member`, one line per kind, dates in the member's locale."""
     nothing = _("not given")
@@ -114,18 +150,7 @@ def my_data(
     if groups:
         names = ", ".join(esc(group.name) for group in groups)
         lines.append(_("Groups: {value}").format(value=names))
-    coming = [m for m, a in answers if a.answer == RsvpAnswer.YES and not a.waitlisted]
-    waiting = [m for m, a in answers if a.answer == RsvpAnswer.YES and a.waitlisted]
-    maybe = [m for m, a in answers if a.answer == RsvpAnswer.MAYBE]
-    declined = [m for m, a in answers if a.answer == RsvpAnswer.NO]
-    if coming:
-        lines.append(_("Meetings you come to: {value}").format(value=_coming(coming, zone)))
-    if waiting:
-        lines.append(_("On the waiting list for: {value}").format(value=_coming(waiting, zone)))
-    if maybe:
-        lines.append(_("Meetings you might come to: {value}").format(value=_coming(maybe, zone)))
-    if declined:
-        lines.append(_("Meetings you said no to: {value}").format(value=_coming(declined, zone)))
+    lines += _answer_lines(answers, memorial_answers, zone)
     if profile is not None and profile.reminder_offsets:
         offsets = join_names(
             offset_label(minutes) for minutes in sorted(profile.reminder_offsets, reverse=True)
