@@ -72,14 +72,24 @@ async def answer_pressed(
     Each button says what it sets, so a repeated tap changes nothing.
     """
     now = utcnow()
-    result = await memorials.answer(
-        session,
-        date_id=callback_data.date_id,
-        member_id=member.id,
-        consented=member.consented,
-        answer=ANSWERS[callback_data.act],
-        now=now,
-    )
+    try:
+        result = await memorials.answer(
+            session,
+            date_id=callback_data.date_id,
+            member_id=member.id,
+            consented=member.consented,
+            answer=ANSWERS[callback_data.act],
+            now=now,
+        )
+    except MemorialError as error:
+        if error.reason == "past":
+            # The card still offers buttons: show it closed (the alert follows).
+            row = await memorials.find_date(session, callback_data.date_id)
+            if row is not None:
+                counts = await memorials.counts(session, row.id)
+                answer = await memorials.member_answer(session, row.id, member.id)
+                await edit(message, *views.card(row, counts, settings.zone, answer=answer, now=now))
+        raise
     await session.commit()
     await query.answer(views.answer_noted(result.answer))
     row = await memorials.find_date(session, callback_data.date_id)
