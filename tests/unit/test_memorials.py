@@ -7,6 +7,7 @@ Every test with a database runs on SQLite and (with TEST_DATABASE_URL) on Postgr
 
 from __future__ import annotations
 
+import asyncio
 import calendar
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -477,3 +478,28 @@ async def test_a_queued_reminder_is_withdrawn_when_the_member_erased_or_the_date
             assert (
                 await memorials.still_due(session, bad, member, now=_moment(1), zone=ZONE) is None
             )
+
+
+async def test_two_instances_at_once_make_each_date_and_reminder_once(
+    session_pool: SessionPool,
+) -> None:
+    await _add(session_pool, _memorial("2. Sonntag im September", event=time(18)))
+    await _members(session_pool, 1, 2, 3)
+    start = asyncio.Event()
+
+    async def instance() -> tuple[memorials.Horizon, Queued]:
+        await start.wait()
+        async with session_pool() as session:
+            horizon = await memorials.extend_horizon(session, now=_moment(7), zone=ZONE)
+            await session.commit()
+        return horizon, await _queue(session_pool, _moment(7))
+
+    tasks = [asyncio.create_task(instance()) for _ in range(2)]
+    await asyncio.sleep(0)
+    start.set()
+    results = await asyncio.gather(*tasks)
+    assert sum(horizon.added for horizon, _queued in results) == 2
+    assert sum(queued.reminders for _horizon, queued in results) == 3
+    assert len(await _dates(session_pool)) == 2
+    rows = await _rows(session_pool)
+    assert sorted(row.recipient_id for row in rows) == [1, 2, 3]

@@ -20,6 +20,8 @@ from models import MemorialDate, RsvpAnswer
 CANDLE, YES, MAYBE, NO = "🕯", "✅", "🤔", "❌"
 # Telegram allows 100 buttons per keyboard; the list shows far fewer dates.
 MAX_LISTED = 12
+# The note is free text from the setup file; a message holds 4096 characters in all.
+MAX_NOTE = 1000
 
 
 def day_label(day: date, zone: ZoneInfo) -> str:
@@ -57,7 +59,10 @@ def event_lines(row: MemorialDate, zone: ZoneInfo) -> list[str]:
     if row.event_place:
         lines.append(f"📍 {esc(row.event_place)}")
     if row.memorial.event_note:
-        lines.append(f"📝 {esc(row.memorial.event_note)}")
+        note = row.memorial.event_note
+        if len(note) > MAX_NOTE:
+            note = note[: MAX_NOTE - 1] + "…"
+        lines.append(f"📝 {esc(note)}")
     return lines
 
 
