@@ -139,8 +139,9 @@ async def test_the_reminder_carries_the_event_and_its_buttons_in_each_language(
     assert [label for label, _data in anna_sees.buttons] == ["✅ Ja", "🤔 Vielleicht", "❌ Nein"]
     [ben_sees] = fake_api.sent_to(kv.ben.id)
     assert ben_sees.text is not None
-    assert ben_sees.text.startswith(f"🕯 Gedenktag in {AHEAD} days")
+    assert ben_sees.text.startswith(f"🕯 Gedenktag coming in {AHEAD} days")
     assert "Our event:" in ben_sees.text
+    assert "/settings" in ben_sees.text
     assert [label for label, _data in ben_sees.buttons] == ["✅ Yes", "🤔 Maybe", "❌ No"]
 
     # Anna says yes under her reminder: the card shows it, with the count.

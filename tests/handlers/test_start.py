@@ -139,6 +139,8 @@ async def test_help_lists_exactly_the_member_commands(
         "/profil",
         "/gruppen",
         "/termine",
+        "/aktionen",
+        "/gedenktage",
         "/kalender",
         "/kv",
         "/datenschutz",
@@ -157,7 +159,7 @@ async def test_help_for_an_admin_lists_the_role_commands(
     [reply] = await driver.send(admin_user, "/help")
     commands = [line.split(" ")[0] for line in reply.text.splitlines() if line.startswith("/")]
     assert commands[-4:] == ["/meine_gruppen", "/rundschreiben", "/rolle", "/rollen"]
-    assert len(commands) == 15
+    assert len(commands) == 17
 
 
 async def test_language_switch(driver: BotDriver, fake_api: FakeBotAPI, app: Application) -> None:
@@ -182,6 +184,8 @@ async def test_language_switch(driver: BotDriver, fake_api: FakeBotAPI, app: App
         "profile",
         "groups",
         "dates",
+        "actions",
+        "memorials",
         "calendar",
         "kv",
         "privacy",

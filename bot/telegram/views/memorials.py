@@ -148,11 +148,11 @@ def reminder(
     due: Reminder, zone: ZoneInfo, *, now: datetime
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """A member's reminder: a heading with the days left, then the card and its buttons."""
-    heading = _("{icon} <b>Gedenktag {when}</b>").format(
+    heading = _("{icon} <b>Gedenktag coming {when}</b>").format(
         icon=CANDLE, when=days_left(due.row.day, now, zone)
     )
     text, keyboard = card(due.row, due.counts, zone, answer=due.answer, now=now)
-    footer = _("Don't want these reminders? Switch off “Memorial dates” in /einstellungen.")
+    footer = _("Don't want these reminders? Switch off “Memorial dates” in /settings.")
     return f"{heading}\n\n{text}\n\n{footer}", keyboard
 
 
