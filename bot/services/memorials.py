@@ -314,9 +314,13 @@ async def answer(
         raise MemorialError("no_event")
     if row.event_starts_at <= now:
         raise MemorialError("past")
-    before = await member_answer(session, row.id, member_id)
-    if before == answer:
-        return Answered(row, answer, changed=False)
+    before = await session.get(MemorialAnswer, (row.id, member_id))
+    if before is not None:
+        if before.answer == answer:
+            return Answered(row, answer, changed=False)
+        before.answer, before.answered_at = answer, now
+        await session.flush()
+        return Answered(row, answer, changed=True)
     # An upsert: a double tap racing itself (or two instances) leaves one row.
     statement = dialect_insert(session)(MemorialAnswer).values(
         memorial_date_id=row.id, member_id=member_id, answer=answer, answered_at=now
@@ -327,7 +331,6 @@ async def answer(
             set_={"answer": answer, "answered_at": now},
         )
     )
-    session.expire_all()
     return Answered(row, answer, changed=True)
 
 

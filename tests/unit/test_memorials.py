@@ -503,3 +503,21 @@ async def test_two_instances_at_once_make_each_date_and_reminder_once(
     assert len(await _dates(session_pool)) == 2
     rows = await _rows(session_pool)
     assert sorted(row.recipient_id for row in rows) == [1, 2, 3]
+
+
+async def test_simultaneous_double_taps_leave_one_answer(session_pool: SessionPool) -> None:
+    date_id = await _one_date(session_pool)
+    await _members(session_pool, 1)
+    start = asyncio.Event()
+
+    async def tap(answer: RsvpAnswer) -> None:
+        await start.wait()
+        await _answer(session_pool, date_id, 1, answer)
+
+    tasks = [asyncio.create_task(tap(answer)) for answer in (RsvpAnswer.YES, RsvpAnswer.YES)]
+    await asyncio.sleep(0)
+    start.set()
+    await asyncio.gather(*tasks)
+    async with session_pool() as session:
+        rows = list(await session.scalars(select(MemorialAnswer)))
+    assert [(row.member_id, row.answer) for row in rows] == [(1, RsvpAnswer.YES)]
