@@ -250,7 +250,7 @@ async def _apply_setup(
     from bot.db import migrations  # noqa: PLC0415
     from bot.db.engine import engine_from_settings  # noqa: PLC0415
     from bot.db.session import create_session_pool  # noqa: PLC0415
-    from bot.services import action_notices, field_actions, schedule  # noqa: PLC0415
+    from bot.services import action_notices, field_actions, memorials, schedule  # noqa: PLC0415
     from bot.services.kv_setup import apply_setup  # noqa: PLC0415
     from models.base import utcnow  # noqa: PLC0415
 
@@ -279,6 +279,8 @@ async def _apply_setup(
                     row = await field_actions.find_date(session, date_id)
                     if row is not None:
                         await action_notices.queue_cancelled(session, row, now=now)
+                # The Gedenktage's dates too, with the events as the file now plans them.
+                await memorials.extend_horizon(session, now=now, zone=settings.zone)
                 await session.commit()
             return summary
     finally:

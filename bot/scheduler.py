@@ -26,6 +26,10 @@ SHIFT_REMINDER_INTERVAL = timedelta(minutes=1)
 HELP_CALL_INTERVAL = timedelta(minutes=5)
 # Shifts that ended are looked for at this pace; their people are asked for the result.
 RESULT_PROMPT_INTERVAL = timedelta(minutes=5)
+# Gedenktage: their dates are made daily (and at start-up); reminders looked for every 5 minutes
+# (they go out at a set morning hour, so a few minutes late is nothing).
+MEMORIAL_HORIZON_INTERVAL = timedelta(days=1)
+MEMORIAL_REMINDER_INTERVAL = timedelta(minutes=5)
 # Scheduled broadcasts start within this of their time; progress messages follow at this pace.
 BROADCAST_INTERVAL = timedelta(seconds=2)
 # Meeting posts in group chats are edited at this pace (each chat at most every 3 s).
@@ -125,6 +129,24 @@ def register_jobs(scheduler: AsyncIOScheduler, ctx: JobContext) -> None:
         kwargs={"ctx": ctx},
         replace_existing=True,
         misfire_grace_time=int(HELP_CALL_INTERVAL.total_seconds()),
+    )
+    scheduler.add_job(
+        "jobs.memorials:extend_horizon",
+        trigger=IntervalTrigger(seconds=MEMORIAL_HORIZON_INTERVAL.total_seconds(), timezone=UTC),
+        id="memorials-horizon",
+        kwargs={"ctx": ctx},
+        replace_existing=True,
+        next_run_time=datetime.now(UTC),
+    )
+    scheduler.add_job(
+        "jobs.memorials:queue_reminders",
+        trigger=IntervalTrigger(seconds=MEMORIAL_REMINDER_INTERVAL.total_seconds(), timezone=UTC),
+        id="memorials-reminders",
+        kwargs={"ctx": ctx},
+        replace_existing=True,
+        # Soon after start-up too, once the horizon has run: what downtime missed is decided.
+        next_run_time=datetime.now(UTC) + timedelta(seconds=30),
+        misfire_grace_time=int(MEMORIAL_REMINDER_INTERVAL.total_seconds()),
     )
     scheduler.add_job(
         "jobs.meeting_posts:refresh_posts",

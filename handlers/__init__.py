@@ -24,6 +24,7 @@ from handlers import (
     kept,
     meeting_posts,
     meetings,
+    memorials,
     message_settings,
     privacy,
     start,
@@ -53,6 +54,7 @@ def build_router() -> Router:
         action_results.create_router(),  # the result log after a shift (counts, topics)
         actions.create_router(),  # /aktionen: field action dates, shifts, sign-ups, swaps
         action_planning.create_router(),  # /aktionen_planen: planners (guarded), re-checked
+        memorials.create_router(),  # /gedenktage: memorial dates, answering the KV's events
         calendar.create_router(),  # /kalender: my dates as .ics files and a feed to subscribe
         privacy.create_router(),  # /datenschutz: what is stored, show it, erase it
         message_settings.create_router(),  # /einstellungen

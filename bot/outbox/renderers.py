@@ -19,6 +19,7 @@ from bot.services import (
     help_calls,
     host_notices,
     meeting_notices,
+    memorials,
     onboarding,
     reminders,
     rsvp,
@@ -33,6 +34,7 @@ from bot.telegram.views import broadcast as broadcast_views
 from bot.telegram.views import help_calls as call_views
 from bot.telegram.views import host_notices as host_views
 from bot.telegram.views import meeting_notices as notice_views
+from bot.telegram.views import memorials as memorial_views
 from bot.telegram.views.intake import intake_reminder
 from bot.telegram.views.newcomers import newcomer_digest
 from bot.telegram.views.reminders import meeting_reminder
@@ -297,6 +299,32 @@ async def render_shift_emptied(
     return action_views.shift_emptied(shift, kv_zone(session))
 
 
+async def render_memorial_reminder(
+    session: AsyncSession, row: Delivery, member: Member | None
+) -> Rendered:
+    """A Gedenktag ahead, with the KV's event and its answer buttons, unless the date is over,
+    its memorial retired, or the member withdrew consent meanwhile."""
+    now, zone = utcnow(), kv_zone(session)
+    due = await memorials.still_due(session, row.payload, member, now=now, zone=zone)
+    if due is None:
+        return None
+    return memorial_views.reminder(due, zone, now=now)
+
+
+async def render_memorial_planning(
+    session: AsyncSession, row: Delivery, member: Member | None
+) -> Rendered:
+    """The organisers' note ahead of a Gedenktag, unless the date is over or the member is no
+    organiser any more."""
+    now, zone = utcnow(), kv_zone(session)
+    due = await memorials.still_due(
+        session, row.payload, member, now=now, zone=zone, organiser=True
+    )
+    if due is None:
+        return None
+    return memorial_views.planning_note(due, zone, now=now)
+
+
 RENDERERS: dict[str, Renderer] = {
     onboarding.INTAKE_REMINDER: render_intake_reminder,
     onboarding.NEWCOMER_DIGEST: render_newcomer_digest,
@@ -314,4 +342,6 @@ RENDERERS: dict[str, Renderer] = {
     action_notices.SHIFT_SWAPPED: render_shift_swapped,
     action_notices.SHIFT_EMPTIED: render_shift_emptied,
     action_notices.SWAP_TAKEN: render_swap_taken,
+    memorials.MEMORIAL_REMINDER: render_memorial_reminder,
+    memorials.MEMORIAL_PLANNING: render_memorial_planning,
 }

@@ -65,6 +65,9 @@ PLAN_ACTIONS = CommandSpec(
     __("Plan info stands and door-to-door rounds, see their staffing"),
     frozenset({Role.HOST, Role.ORGANISER, Role.ADMIN}),
 )
+MEMORIALS = CommandSpec(
+    {"de": "gedenktage", "en": "memorials"}, __("Gedenktage and the KV's events on them")
+)
 GUIDE = CommandSpec({"de": "kv", "en": "kv"}, __("How our KV works"))
 SETTINGS = CommandSpec(
     {"de": "einstellungen", "en": "settings"}, __("Which messages you get from me")
@@ -98,6 +101,7 @@ ALL_COMMANDS: tuple[CommandSpec, ...] = (
     DATES,
     ACTIONS,
     PLAN_ACTIONS,
+    MEMORIALS,
     CALENDAR,
     GUIDE,
     PRIVACY,

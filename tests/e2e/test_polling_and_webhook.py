@@ -51,12 +51,10 @@ async def test_member_journey_by_polling(
     # Start-up: no webhook left behind, menus per language, the admin's personal menu.
     assert fake_api.webhook is None
     default = '{"type":"default"}'
-    german = ["start", "hilfe", "profil", "gruppen", "termine", "aktionen", "kalender", "kv"]
-    german += ["datenschutz"]
-    german += ["einstellungen", "sprache"]
-    english = ["start", "help", "profile", "groups", "dates", "actions", "calendar", "kv"]
-    english += ["privacy"]
-    english += ["settings", "language"]
+    german = ["start", "hilfe", "profil", "gruppen", "termine", "aktionen", "gedenktage"]
+    german += ["kalender", "kv", "datenschutz", "einstellungen", "sprache"]
+    english = ["start", "help", "profile", "groups", "dates", "actions", "memorials"]
+    english += ["calendar", "kv", "privacy", "settings", "language"]
     assert [c["command"] for c in fake_api.commands[(default, "de")]] == [*german, "abbrechen"]
     assert [c["command"] for c in fake_api.commands[(default, "en")]] == [*english, "cancel"]
     admin_scope = BotCommandScopeChat(chat_id=admin_user.id).model_dump_json(exclude_none=True)

@@ -140,6 +140,7 @@ async def test_help_lists_exactly_the_member_commands(
         "/gruppen",
         "/termine",
         "/aktionen",
+        "/gedenktage",
         "/kalender",
         "/kv",
         "/datenschutz",
@@ -158,7 +159,7 @@ async def test_help_for_an_admin_lists_the_role_commands(
     [reply] = await driver.send(admin_user, "/help")
     commands = [line.split(" ")[0] for line in reply.text.splitlines() if line.startswith("/")]
     assert commands[-4:] == ["/meine_gruppen", "/rundschreiben", "/rolle", "/rollen"]
-    assert len(commands) == 17
+    assert len(commands) == 18
 
 
 async def test_language_switch(driver: BotDriver, fake_api: FakeBotAPI, app: Application) -> None:
@@ -184,6 +185,7 @@ async def test_language_switch(driver: BotDriver, fake_api: FakeBotAPI, app: App
         "groups",
         "dates",
         "actions",
+        "memorials",
         "calendar",
         "kv",
         "privacy",

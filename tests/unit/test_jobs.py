@@ -60,6 +60,8 @@ async def test_scheduler_runs_in_utc_with_fixed_job_ids(app: Application) -> Non
         "meetings-host-evening",
         "meetings-posts",
         "meetings-reminders",
+        "memorials-horizon",
+        "memorials-reminders",
         "onboarding-intake-reminders",
         "onboarding-newcomer-digest",
     ]

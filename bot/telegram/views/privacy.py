@@ -15,6 +15,7 @@ from bot.telegram.callbacks import PrivacyAction, PrivacyCallback
 from bot.telegram.format import esc, format_day, formatting_locale, join_names, meeting_dates
 from bot.telegram.labels import category_label, frequency_label, slot_label
 from bot.telegram.views import actions as action_views
+from bot.telegram.views import memorials as memorial_views
 from bot.telegram.views.message_settings import offset_label
 from models import (
     Attendance,
@@ -23,6 +24,7 @@ from models import (
     Group,
     Meeting,
     Member,
+    MemorialDate,
     RsvpAnswer,
     Shift,
 )
@@ -88,7 +90,8 @@ MAX_SHIFTS_SHOWN = 20
 
 
 def _field_action_lines(shifts: Sequence[Shift], help_calls: int, zone: ZoneInfo) -> list[str]:
-    lines = []
+    """The member's shifts (the latest MAX_SHIFTS_SHOWN) and how many calls for help they got."""
+    lines: list[str] = []
     # The latest ones; a long history would not fit into one message.
     earlier = max(0, len(shifts) - MAX_SHIFTS_SHOWN)
     shifts = shifts[earlier:]
@@ -116,6 +119,31 @@ def _field_action_lines(shifts: Sequence[Shift], help_calls: int, zone: ZoneInfo
     return lines
 
 
+def _answer_lines(
+    answers: Sequence[tuple[Meeting, Attendance]],
+    memorial_answers: Sequence[tuple[MemorialDate, RsvpAnswer]],
+    zone: ZoneInfo,
+) -> list[str]:
+    """The member's answers to meetings, by kind, and to the Gedenktage's events."""
+    lines: list[str] = []
+    coming = [m for m, a in answers if a.answer == RsvpAnswer.YES and not a.waitlisted]
+    waiting = [m for m, a in answers if a.answer == RsvpAnswer.YES and a.waitlisted]
+    maybe = [m for m, a in answers if a.answer == RsvpAnswer.MAYBE]
+    declined = [m for m, a in answers if a.answer == RsvpAnswer.NO]
+    if coming:
+        lines.append(_("Meetings you come to: {value}").format(value=_coming(coming, zone)))
+    if waiting:
+        lines.append(_("On the waiting list for: {value}").format(value=_coming(waiting, zone)))
+    if maybe:
+        lines.append(_("Meetings you might come to: {value}").format(value=_coming(maybe, zone)))
+    if declined:
+        lines.append(_("Meetings you said no to: {value}").format(value=_coming(declined, zone)))
+    memorial_line = memorial_views.answers_line(memorial_answers, zone)
+    if memorial_line:
+        lines.append(memorial_line)
+    return lines
+
+
 def my_data(
     member: Member,
     *,
@@ -126,6 +154,7 @@ def my_data(
     calendar_link_since: datetime | None = None,
     shifts: Sequence[Shift] = (),
     help_calls: int = 0,
+    memorial_answers: Sequence[tuple[MemorialDate, RsvpAnswer]] = (),
 ) -> str:
     """Everything stored about `member`, one line per kind, dates in the member's locale;
     the field action shifts they signed up for (past ones too) and how many calls for help
@@ -161,18 +190,7 @@ def my_data(
     if groups:
         names = ", ".join(esc(group.name) for group in groups)
         lines.append(_("Groups: {value}").format(value=names))
-    coming = [m for m, a in answers if a.answer == RsvpAnswer.YES and not a.waitlisted]
-    waiting = [m for m, a in answers if a.answer == RsvpAnswer.YES and a.waitlisted]
-    maybe = [m for m, a in answers if a.answer == RsvpAnswer.MAYBE]
-    declined = [m for m, a in answers if a.answer == RsvpAnswer.NO]
-    if coming:
-        lines.append(_("Meetings you come to: {value}").format(value=_coming(coming, zone)))
-    if waiting:
-        lines.append(_("On the waiting list for: {value}").format(value=_coming(waiting, zone)))
-    if maybe:
-        lines.append(_("Meetings you might come to: {value}").format(value=_coming(maybe, zone)))
-    if declined:
-        lines.append(_("Meetings you said no to: {value}").format(value=_coming(declined, zone)))
+    lines += _answer_lines(answers, memorial_answers, zone)
     lines += _field_action_lines(shifts, help_calls, zone)
     if profile is not None and profile.reminder_offsets:
         offsets = join_names(
