@@ -276,7 +276,7 @@ async def _apply_setup(
                 # gives is withdrawn (cancelled when people had signed up).
                 horizon = await field_actions.extend_horizon(session, now=now, zone=settings.zone)
                 for date_id in horizon.cancelled:
-                    row = await field_actions.find_date(session, date_id)
+                    row = await field_actions.find_date(session, date_id, retired_too=True)
                     if row is not None:
                         await action_notices.queue_cancelled(session, row, now=now)
                 # The Gedenktage's dates too, with the events as the file now plans them.

@@ -550,12 +550,16 @@ async def when_typed(
     except RuleError as error:
         await message.answer(views.when_error(str(error)))
         return
-    if when.on_day is not None:
-        try:
+    campaign = await field_actions.find_campaign(
+        session, (await state.get_data()).get("campaign_id")
+    )
+    try:
+        field_actions.check_when(when, campaign=campaign)
+        if when.on_day is not None:
             field_actions.check_day(when.on_day, (), now=utcnow(), zone=settings.zone)
-        except ActionError as error:
-            await message.answer(views.input_error(error.reason))
-            return
+    except ActionError as error:
+        await message.answer(views.input_error(error.reason))
+        return
     await state.update_data(when=_when_data(when))
     await _ask(message, state, PlanFlow.shifts, *views.ask_shifts())
 

@@ -24,7 +24,7 @@ async def extend_horizon(ctx: JobContext, now: datetime | None = None) -> field_
     async with ctx.scope() as session:
         result = await field_actions.extend_horizon(session, now=now, zone=ctx.settings.zone)
         for date_id in result.cancelled:
-            row = await field_actions.find_date(session, date_id)
+            row = await field_actions.find_date(session, date_id, retired_too=True)
             if row is not None:
                 told += await action_notices.queue_cancelled(session, row, now=now)
         await session.commit()

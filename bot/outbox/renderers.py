@@ -219,7 +219,7 @@ async def render_action_cancelled(
     has not ended, to a member still on one of its shifts."""
     if member is None or not member.consented:
         return None
-    date = await field_actions.find_date(session, _payload_id(row, "date_id"))
+    date = await field_actions.find_date(session, _payload_id(row, "date_id"), retired_too=True)
     if date is None or not date.cancelled or not date.shifts:
         return None
     if date.shifts[-1].ends_at <= utcnow():

@@ -82,6 +82,22 @@ async def enqueue_once(
     return bool(result.rowcount)
 
 
+# Keys looked up per query (well under every database's parameter limit).
+KEY_LOOKUP_CHUNK = 500
+
+
+async def existing_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
+    """Which of the dedupe keys the outbox already holds (in any status): jobs that queue once
+    per occasion skip those before building their rows."""
+    found: set[str] = set()
+    for index in range(0, len(keys), KEY_LOOKUP_CHUNK):
+        chunk = list(keys[index : index + KEY_LOOKUP_CHUNK])
+        found.update(
+            await session.scalars(select(Delivery.dedupe_key).where(Delivery.dedupe_key.in_(chunk)))
+        )
+    return found
+
+
 async def reclaim_expired(session: AsyncSession, *, now: datetime, lease: timedelta) -> int:
     """Put rows whose sender vanished (claimed longer ago than the lease) back to PENDING."""
     result = await session.execute(

@@ -217,20 +217,16 @@ async def create(
     """
     check_details(title=title, place=place, material=material)
     plan = check_shift_plan(shifts)
-    if (on_day is None) == (rule is None):
-        raise ActionError("when")
-    today = now.astimezone(zone).date()
+    campaign = await find_campaign(session, campaign_id)
+    check_when(
+        When(on_day=on_day, rule=rule, starts_on=starts_on, ends_on=ends_on), campaign=campaign
+    )
     rrule = None
     if on_day is not None:
-        if on_day < today or _shift_start(on_day, plan[0], zone) <= now:
-            raise ActionError("past")
-        if on_day > today + MAX_AHEAD:
-            raise ActionError("too_far")
+        check_day(on_day, plan, now=now, zone=zone)
     else:
         assert rule is not None
         rrule = rule_text(rule)
-        if starts_on is not None and ends_on is not None and ends_on < starts_on:
-            raise ActionError("period")
     position = await session.scalar(select(func.coalesce(func.max(FieldAction.position), 0)))
     action = FieldAction(
         key=key or await _free_key(session, title),
@@ -341,8 +337,10 @@ async def extend_horizon(
     if action_ids is not None:
         query = query.where(FieldAction.id.in_(list(action_ids)))
     actions = list((await session.scalars(query)).unique())
+    # Actions the setup file dropped: their dates ahead go too (told like withdrawn ones).
+    retired = await _retire_inactive(session, now=now) if action_ids is None else Horizon(0, 0)
     if not actions:
-        return Horizon(added=0, withdrawn=0)
+        return retired
     today = now.astimezone(zone).date()
     end = now + HORIZON
     existing: dict[tuple[int, date], ActionDate] = {
@@ -385,8 +383,20 @@ async def extend_horizon(
         and row.shifts
         and row.shifts[-1].ends_at > now
     ]
+    cancelled = await _withdraw(session, stale, now=now)
+    return Horizon(
+        added=added,
+        withdrawn=len(stale) + retired.withdrawn,
+        cancelled=(*retired.cancelled, *cancelled),
+    )
+
+
+async def _withdraw(
+    session: AsyncSession, rows: Sequence[ActionDate], *, now: datetime
+) -> tuple[int, ...]:
+    """Delete dates nobody signed up for; cancel the others and return their ids."""
     cancelled: list[int] = []
-    for row in stale:
+    for row in rows:
         if await _has_signups(session, [shift.id for shift in row.shifts]):
             row.status = ActionStatus.CANCELLED
             row.changed_at = now
@@ -394,7 +404,27 @@ async def extend_horizon(
         else:
             await session.execute(delete(ActionDate).where(ActionDate.id == row.id))
     await session.flush()
-    return Horizon(added=added, withdrawn=len(stale), cancelled=tuple(cancelled))
+    return tuple(cancelled)
+
+
+async def _retire_inactive(session: AsyncSession, *, now: datetime) -> Horizon:
+    """Withdraw the scheduled dates ahead of inactive actions (their last shift not ended)."""
+    rows = [
+        row
+        for row in (
+            await session.scalars(
+                select(ActionDate)
+                .join(FieldAction, FieldAction.id == ActionDate.action_id)
+                .where(
+                    FieldAction.active.is_(False),
+                    ActionDate.status == ActionStatus.SCHEDULED,
+                    ActionDate.day >= (now - timedelta(days=1)).date(),
+                )
+            )
+        ).unique()
+        if row.shifts and row.shifts[-1].ends_at > now
+    ]
+    return Horizon(added=0, withdrawn=len(rows), cancelled=await _withdraw(session, rows, now=now))
 
 
 async def _follow_plan(
@@ -460,14 +490,17 @@ async def find_action(session: AsyncSession, action_id: int) -> FieldAction | No
     return action if action is not None and action.active else None
 
 
-async def find_date(session: AsyncSession, date_id: int) -> ActionDate | None:
-    """A date of an active action; None otherwise (also for forged ids)."""
+async def find_date(
+    session: AsyncSession, date_id: int, *, retired_too: bool = False
+) -> ActionDate | None:
+    """A date of an active action (with `retired_too` also of one the setup file dropped, for
+    telling its people it was called off); None otherwise (also for forged ids)."""
     if not valid_id(date_id):
         return None
     # A query, not session.get: a date already loaded through a shift has no shifts loaded
     # (eager loading stops at the cycle), and the query's eager load fills them in.
     row = await session.scalar(select(ActionDate).where(ActionDate.id == date_id))
-    return row if row is not None and row.action.active else None
+    return row if row is not None and (row.action.active or retired_too) else None
 
 
 async def get_date(session: AsyncSession, date_id: int) -> ActionDate:
@@ -596,6 +629,13 @@ def by_nearness(
     then the rest; each group keeps the given (time) order."""
     ranked = [(nearness(item.action_date, district_id, neighbours), item) for item in items]
     return sorted(ranked, key=lambda pair: pair[0])
+
+
+async def find_campaign(session: AsyncSession, campaign_id: int | None) -> Campaign | None:
+    """A campaign by id; None for none, unknown or forged ids."""
+    if campaign_id is None or not valid_id(campaign_id):
+        return None
+    return await session.get(Campaign, campaign_id)
 
 
 async def campaigns(session: AsyncSession) -> list[Campaign]:
@@ -735,6 +775,34 @@ class When:
     rule: str | None = None
     starts_on: date | None = None
     ends_on: date | None = None
+
+
+def check_when(when: When, *, campaign: Campaign | None = None) -> None:
+    """Refuse what the setup file would refuse too, so an action planned in the chat always
+    reads back from an export: neither or both of a day and a rule ("when"), a period for a
+    single day ("when"), a period ending before it starts ("period"), a rule with a time of day
+    (the shifts give the times: "rule_time"), a rule that can't be read ("rule"), and a day
+    outside its campaign's period ("campaign")."""
+    if (when.on_day is None) == (when.rule is None):
+        raise ActionError("when")
+    if when.on_day is not None:
+        if when.starts_on is not None or when.ends_on is not None:
+            raise ActionError("when")
+        if campaign is not None and (
+            (campaign.starts_on is not None and when.on_day < campaign.starts_on)
+            or (campaign.ends_on is not None and when.on_day > campaign.ends_on)
+        ):
+            raise ActionError("campaign")
+        return
+    assert when.rule is not None
+    try:
+        rule = parse_rule(when.rule)
+    except RuleError as error:
+        raise ActionError("rule") from error
+    if rule.time is not None:
+        raise ActionError("rule_time")
+    if when.starts_on is not None and when.ends_on is not None and when.ends_on < when.starts_on:
+        raise ActionError("period")
 
 
 def parse_when(text: str, *, today: date) -> When:

@@ -29,7 +29,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.dialect import dialect_insert
-from bot.services.delivery import KEY_LENGTH, enqueue_once
+from bot.services.delivery import KEY_LENGTH, enqueue_once, existing_keys
 from bot.services.errors import DomainError
 from bot.services.preferences import opted_out_among
 from bot.services.recurrence import RuleError, expand
@@ -56,7 +56,6 @@ HORIZON = timedelta(days=400)
 # When, local time, the reminders of a day go out: mid-morning, not at midnight.
 REMIND_AT = time(10, 0)
 DROPPED = "missed during downtime, past its grace window"
-_CHUNK = 500
 
 
 class MemorialError(DomainError):
@@ -405,16 +404,6 @@ async def organiser_ids(session: AsyncSession) -> list[int]:
     return list(dict.fromkeys(rows))
 
 
-async def _existing_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for index in range(0, len(keys), _CHUNK):
-        chunk = list(keys[index : index + _CHUNK])
-        found.update(
-            await session.scalars(select(Delivery.dedupe_key).where(Delivery.dedupe_key.in_(chunk)))
-        )
-    return found
-
-
 def reminder_payload(row: MemorialDate, days: int) -> dict[str, Any]:
     """What a reminder or note row carries: the date and how many days before it was meant."""
     return {"date_id": row.id, "days": days}
@@ -462,7 +451,7 @@ async def _queue(
     zone: ZoneInfo,
 ) -> int:
     keys = {member_id: key(row.id, days, member_id) for member_id in recipients}
-    existing = await _existing_keys(session, list(keys.values()))
+    existing = await existing_keys(session, list(keys.values()))
     moment = reminder_moment(row.day, days, zone)
     payload = reminder_payload(row, days)
     done = 0

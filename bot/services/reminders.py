@@ -17,7 +17,7 @@ moved, not started) and the member's answer and offsets, and the renderer withdr
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.dialect import dialect_insert
 from bot.services import meeting_notices, schedule
-from bot.services.delivery import KEY_LENGTH, enqueue_once
+from bot.services.delivery import KEY_LENGTH, enqueue_once, existing_keys
 from bot.services.preferences import opted_out_among
 from bot.services.profile import REMINDER_CHOICES
 from models import (
@@ -50,8 +50,6 @@ MAX_OFFSET = timedelta(minutes=max((*REMINDER_CHOICES, *DEFAULT_REMINDER_OFFSETS
 # Meetings that started this recently are checked for reminders downtime made miss (counted).
 DROP_LOOKBACK = timedelta(days=1)
 DROPPED = "meeting started before the reminder could go out"
-# Keys looked up per query (well under every database's parameter limit).
-_CHUNK = 500
 _REMINDED = (RsvpAnswer.YES, RsvpAnswer.MAYBE)
 
 
@@ -140,22 +138,12 @@ async def _candidates(
     return [(m, start, member, answered, offsets) for m, start, member, answered, offsets in rows]
 
 
-async def _existing_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for index in range(0, len(keys), _CHUNK):
-        chunk = list(keys[index : index + _CHUNK])
-        found.update(
-            await session.scalars(select(Delivery.dedupe_key).where(Delivery.dedupe_key.in_(chunk)))
-        )
-    return found
-
-
 async def _new(session: AsyncSession, wanted: list[Due]) -> list[Due]:
     """Those of `wanted` whose key is not in the outbox yet, and whose member still wants
     reminders at all (the worker checks the opt-out again at sending time)."""
     if not wanted:
         return []
-    existing = await _existing_keys(session, [due.key for due in wanted])
+    existing = await existing_keys(session, [due.key for due in wanted])
     fresh = [due for due in wanted if due.key not in existing]
     opted_out = await opted_out_among(session, {due.member_id for due in fresh}, Category.REMINDERS)
     return [due for due in fresh if due.member_id not in opted_out]

@@ -18,7 +18,6 @@ renderer withdraws the rest. Category REMINDERS: a member who switched reminders
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -29,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.dialect import dialect_insert
 from bot.services import field_actions, shifts
-from bot.services.delivery import KEY_LENGTH, enqueue_once
+from bot.services.delivery import KEY_LENGTH, enqueue_once, existing_keys
 from bot.services.preferences import opted_out_among
 from models import (
     ActionDate,
@@ -54,7 +53,6 @@ MAX_AHEAD = timedelta(hours=49)
 # Shifts that started this recently are checked for reminders downtime made miss (counted).
 DROP_LOOKBACK = timedelta(days=1)
 DROPPED = "shift started before the reminder could go out"
-_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,22 +138,12 @@ async def _candidates(
     return [(shift, start, member, signed) for shift, start, member, signed in rows]
 
 
-async def _existing_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for index in range(0, len(keys), _CHUNK):
-        chunk = list(keys[index : index + _CHUNK])
-        found.update(
-            await session.scalars(select(Delivery.dedupe_key).where(Delivery.dedupe_key.in_(chunk)))
-        )
-    return found
-
-
 async def _new(session: AsyncSession, wanted: list[Due]) -> list[Due]:
     """Those of `wanted` not in the outbox yet whose member still wants reminders (the worker
     checks the opt-out again at sending time)."""
     if not wanted:
         return []
-    existing = await _existing_keys(session, [due.key for due in wanted])
+    existing = await existing_keys(session, [due.key for due in wanted])
     fresh = [due for due in wanted if due.key not in existing]
     opted_out = await opted_out_among(session, {due.member_id for due in fresh}, Category.REMINDERS)
     return [due for due in fresh if due.member_id not in opted_out]

@@ -354,3 +354,58 @@ async def test_actions_planned_in_the_chat_get_unique_keys(session_pool: Session
             keys.append(action.key)
         await session.commit()
     assert keys == ["infostand-suedstadt", "infostand-suedstadt-2", "infostand-suedstadt-3"]
+
+
+def test_the_chat_refuses_what_the_setup_file_refuses() -> None:
+    winter = Campaign(key="w", name="Winter", starts_on=date(2030, 1, 1), ends_on=date(2030, 2, 28))
+    cases = {
+        "when": field_actions.When(),
+        "rule_time": field_actions.When(rule="jeden Samstag 10 Uhr"),
+        "rule": field_actions.When(rule="wenn es passt"),
+        "period": field_actions.When(
+            rule="jeden Samstag", starts_on=date(2030, 2, 1), ends_on=date(2030, 1, 1)
+        ),
+        "campaign": field_actions.When(on_day=date(2030, 3, 2)),
+    }
+    for reason, when in cases.items():
+        with pytest.raises(ActionError) as caught:
+            field_actions.check_when(when, campaign=winter)
+        assert caught.value.reason == reason
+    with pytest.raises(ActionError, match="when"):
+        field_actions.check_when(
+            field_actions.When(on_day=SATURDAY, starts_on=SATURDAY), campaign=None
+        )
+    field_actions.check_when(field_actions.When(on_day=SATURDAY), campaign=winter)
+    field_actions.check_when(field_actions.When(rule="jeden Samstag"), campaign=winter)
+
+
+async def test_dropped_actions_lose_their_dates_ahead(session_pool: SessionPool) -> None:
+    members = await _members(session_pool, 1)
+    async with session_pool() as session:
+        action = await field_actions.create(
+            session,
+            kind=ActionKind.INFOSTAND,
+            title="Stand",
+            place="Markt",
+            shifts=PLAN,
+            rule="jeden Samstag",
+            now=NOW,
+            zone=ZONE,
+        )
+        dates = await field_actions.upcoming_dates(
+            session, now=NOW, until=NOW + timedelta(days=60), action_ids=[action.id]
+        )
+        await shifts.sign_up(session, dates[0].shifts[0].id, members[0], now=NOW)
+        # The setup file no longer has it.
+        action.active = False
+        result = await field_actions.extend_horizon(session, now=NOW, zone=ZONE)
+        await session.commit()
+        assert result.cancelled == (dates[0].id,)
+        assert result.withdrawn == len(dates)
+        kept = await field_actions.find_date(session, dates[0].id, retired_too=True)
+        assert kept is not None
+        assert kept.cancelled
+        # Members no longer see it; the notice to its people still can.
+        assert await field_actions.find_date(session, dates[0].id) is None
+        remaining = await session.scalar(select(func.count()).select_from(ActionDate))
+        assert remaining == 1

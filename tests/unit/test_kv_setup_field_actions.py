@@ -629,7 +629,7 @@ BROKEN = [
     pytest.param(
         _file(*HEAD, "    date: 12.12.2026", "    shifts: []"),
         9,
-        "actions[0].shifts: an action needs 1 to 8 shifts, not 0",
+        "actions[0].shifts: an action needs at least one shift and at most 8; this one has 0",
         id="shifts-empty",
     ),
     pytest.param(
@@ -640,7 +640,7 @@ BROKEN = [
             *[f"      - {{time: '{hour}:00-{hour}:30', people: 1}}" for hour in range(8, 17)],
         ),
         10,  # where the list starts
-        "actions[0].shifts: an action needs 1 to 8 shifts, not 9",
+        "actions[0].shifts: an action needs at least one shift and at most 8; this one has 9",
         id="shifts-too-many",
     ),
     pytest.param(

@@ -653,9 +653,9 @@ class _Reader(NodeReader):
             self.error(
                 list_node,
                 list_path,
-                _("an action needs 1 to {limit} shifts, not {count}").format(
-                    limit=MAX_SHIFTS, count=len(nodes)
-                ),
+                _(
+                    "an action needs at least one shift and at most {limit}; this one has {count}"
+                ).format(limit=MAX_SHIFTS, count=len(nodes)),
             )
             return None
         shifts: list[tuple[ShiftSetup, Node]] = []

@@ -621,6 +621,11 @@ def input_error(reason: str, part: str = "") -> str:
         "too_far": lambda: _("That is too far ahead (at most a year). Send an earlier day."),
         "rule": lambda: _("I can't read that rule. Send e.g. “every Saturday”."),
         "period": lambda: _("The period ends before it starts."),
+        "rule_time": lambda: _(
+            "Leave the time out of the rule (e.g. “every Saturday”): the shifts give the times."
+        ),
+        "campaign": lambda: _("That day lies outside the campaign's period. Send a day within it."),
+        "when": lambda: _("Send one day, or a rule with an optional period."),
         "when_long": lambda: _("That is too long. Send one day or a rule."),
     }
     text = texts.get(reason, lambda: _("That doesn't work. Please try again."))()
