@@ -132,10 +132,19 @@ def database_url(
 
 
 async def _truncate_all(url: str) -> None:
+    """Empty every table and start every id at 1 again.
+
+    DELETE, not TRUNCATE: a test leaves a few rows in a few tables, and TRUNCATE gives each of
+    the 50-odd tables new files on disk every time (about 0.4 s per test); deleting from empty
+    tables costs next to nothing.
+    """
     engine = create_engine(url)
-    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
     async with engine.begin() as connection:
-        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        for table in reversed(Base.metadata.sorted_tables):
+            await connection.execute(table.delete())
+        await connection.execute(
+            text("SELECT setval(c.oid, 1, false) FROM pg_class c WHERE c.relkind = 'S'")
+        )
     await engine.dispose()
 
 

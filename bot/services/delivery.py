@@ -98,6 +98,44 @@ async def existing_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
     return found
 
 
+async def enqueue_once_many(
+    session: AsyncSession,
+    keyed: Sequence[tuple[int, str]],
+    *,
+    kind: str,
+    payload: dict[str, Any],
+    due_at: datetime,
+    category: str | None = None,
+) -> int:
+    """enqueue_once for many (recipient, key) pairs sharing kind and payload, in a few
+    multi-row INSERTs; returns how many were added. The caller commits.
+
+    For jobs that queue hundreds at once: one statement per chunk instead of one per member
+    keeps the write transaction (and SQLite's write lock) short.
+    """
+    added = 0
+    created = utcnow()
+    for index in range(0, len(keyed), KEY_LOOKUP_CHUNK):
+        rows = [
+            {
+                "recipient_id": recipient_id,
+                "kind": kind,
+                "payload": dict(payload),
+                "due_at": due_at,
+                "category": category,
+                "status": DeliveryStatus.PENDING,
+                "attempts": 0,
+                "created_at": created,
+                "dedupe_key": key[:KEY_LENGTH],
+            }
+            for recipient_id, key in keyed[index : index + KEY_LOOKUP_CHUNK]
+        ]
+        insert = dialect_insert(session)(Delivery).values(rows)
+        result = await session.execute(insert.on_conflict_do_nothing(index_elements=["dedupe_key"]))
+        added += int(result.rowcount or 0)
+    return added
+
+
 async def reclaim_expired(session: AsyncSession, *, now: datetime, lease: timedelta) -> int:
     """Put rows whose sender vanished (claimed longer ago than the lease) back to PENDING."""
     result = await session.execute(

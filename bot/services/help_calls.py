@@ -33,7 +33,7 @@ from sqlalchemy.orm import aliased
 
 from bot.db.dialect import dialect_insert
 from bot.services import field_actions, shifts
-from bot.services.delivery import KEY_LENGTH, enqueue_once
+from bot.services.delivery import KEY_LENGTH, enqueue_once_many
 from bot.services.recurrence.occurrences import local_slot
 from models import (
     ActionDate,
@@ -202,15 +202,29 @@ async def candidates(
     return [member_id for member_id, free_time in rows if covers(free_time, slots)]
 
 
-async def _record(session: AsyncSession, shift_id: int, member_id: int, *, now: datetime) -> bool:
-    """The HelpCall row, once: a second instance calling the same member finds it and stops."""
-    insert = dialect_insert(session)(HelpCall).values(
-        shift_id=shift_id, member_id=member_id, called_at=now
-    )
-    result = await session.execute(
-        insert.on_conflict_do_nothing(index_elements=["shift_id", "member_id"])
-    )
-    return bool(result.rowcount)
+# HelpCall rows per INSERT (three parameters each, well under every database's limit).
+_INSERT_CHUNK = 500
+
+
+async def _record(
+    session: AsyncSession, shift_id: int, member_ids: list[int], *, now: datetime
+) -> list[int]:
+    """The HelpCall rows, once each; returns the members recorded now (a second instance
+    calling the same member finds the row and leaves them out)."""
+    recorded: list[int] = []
+    for index in range(0, len(member_ids), _INSERT_CHUNK):
+        rows = [
+            {"shift_id": shift_id, "member_id": member_id, "called_at": now}
+            for member_id in member_ids[index : index + _INSERT_CHUNK]
+        ]
+        insert = dialect_insert(session)(HelpCall).values(rows)
+        result = await session.scalars(
+            insert.on_conflict_do_nothing(index_elements=["shift_id", "member_id"]).returning(
+                HelpCall.member_id
+            )
+        )
+        recorded += list(result)
+    return sorted(recorded)
 
 
 def call_key(shift_id: int, member_id: int, called_at: datetime) -> str:
@@ -233,18 +247,16 @@ async def queue_calls(
     called = 0
     for shift in short:
         # Later shifts of this run see the calls made for earlier ones (the cooldown).
-        for member_id in await candidates(session, shift, now=now, zone=zone, cooldown=cooldown):
-            if not await _record(session, shift.id, member_id, now=now):
-                continue
-            called += await enqueue_once(
-                session,
-                member_id,
-                key=call_key(shift.id, member_id, now),
-                kind=HELP_CALL,
-                payload={"shift_id": shift.id},
-                due_at=now,
-                category=Category.CALLS_FOR_HELP.value,
-            )
+        found = await candidates(session, shift, now=now, zone=zone, cooldown=cooldown)
+        recorded = await _record(session, shift.id, found, now=now) if found else []
+        called += await enqueue_once_many(
+            session,
+            [(member_id, call_key(shift.id, member_id, now)) for member_id in recorded],
+            kind=HELP_CALL,
+            payload={"shift_id": shift.id},
+            due_at=now,
+            category=Category.CALLS_FOR_HELP.value,
+        )
     return Calls(shifts=len(short), called=called)
 
 

@@ -105,3 +105,19 @@ async def test_expand_bench_prints_its_figures() -> None:
     text = await _run_bench("bench.meetings_expand", "--groups", "20", database=None)
     assert re.search(rf"warm \(median of 5\)\s+\d+ dates\s+{NUMBER} ms", text), text
     assert "engines disagree" not in text, text
+
+
+@pytest.mark.parametrize("database", DATABASES)
+async def test_field_actions_bench_prints_its_figures(database: str | None) -> None:
+    text = await _run_bench(
+        "bench.field_actions", "--members", "300", "--actions", "6", database=database
+    )
+    assert re.search(rf"horizon first run\s+\+\s*[1-9]\d* dates\s+{NUMBER} ms", text), text
+    assert re.search(rf"horizon again \(steady state\)\s+\+\s*0 dates\s+{NUMBER} ms", text), text
+    assert re.search(
+        rf"calls first run\s+[1-9]\d* short shifts\s+[1-9]\d* called\s+{NUMBER} ms", text
+    ), text
+    assert re.search(
+        rf"calls again \(cooldown\)\s+\d+ short shifts\s+0 called\s+{NUMBER} ms", text
+    ), text
+    assert re.search(rf"reminders \(\d+ sign-ups\)\s+\d+ queued\s+{NUMBER} ms", text), text

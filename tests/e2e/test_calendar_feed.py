@@ -17,6 +17,7 @@ from bot.db.session import SessionPool
 from bot.services import field_actions, schedule, shifts
 from bot.services.field_actions import PlannedShift
 from bot.services.kv_setup import apply_setup, load_setup
+from bot.services.recurrence import parse_rule, to_rrule
 from models import ActionKind, Memorial, MemorialDate
 from models.base import utcnow
 from tests.driver import free_port
@@ -84,9 +85,16 @@ async def test_polling_bot_serves_personal_and_public_feeds(
         await shifts.sign_up(session, main_shift.id, anna.id, now=now)
         shift_id, date_id = main_shift.id, action_date.id
         memorial_day = day + timedelta(days=2)
+        # A real yearly rule for that day: the running bot's memorial horizon keeps the date.
+        rule = f"{memorial_day.day:02d}.{memorial_day.month:02d}."
         memorial_date = MemorialDate(
             memorial=Memorial(
-                key="befreiung", name="Tag der Befreiung", rule="08.05.", rrule="FREQ=YEARLY"
+                key="befreiung",
+                name="Tag der Befreiung",
+                rule=rule,
+                rrule=to_rrule(parse_rule(rule)),
+                event_time=time(17, 0),
+                event_place="Ehrenmal",
             ),
             day=memorial_day,
             event_starts_at=datetime.combine(memorial_day, time(17, 0), tzinfo=BERLIN),

@@ -13,6 +13,8 @@ from bot.services.delivery import (
     cancel_batch,
     claim_due,
     enqueue,
+    enqueue_once,
+    enqueue_once_many,
     mark_many,
     mark_result,
     mark_sent,
@@ -182,3 +184,22 @@ async def test_mark_many_gives_a_final_status_without_an_attempt(
     ] * 2
     assert stored[1].claimed_by is None
     assert stored[3].status is DeliveryStatus.SENDING
+
+
+async def test_many_keyed_rows_are_queued_once(session_pool: SessionPool) -> None:
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    keyed = [(member_id, f"bulk:{member_id}") for member_id in range(1, 1203)]
+    async with session_pool() as session:
+        assert await enqueue_once(session, 7, key="bulk:7", kind="k", payload={}, due_at=now)
+        added = await enqueue_once_many(
+            session, keyed, kind="k", payload={"shift_id": 3}, due_at=now, category="reminders"
+        )
+        again = await enqueue_once_many(session, keyed, kind="k", payload={}, due_at=now)
+        await session.commit()
+        rows = list(await session.scalars(select(Delivery).order_by(Delivery.recipient_id)))
+    # More than two chunks; the row queued before and a second run add nothing.
+    assert (added, again) == (1201, 0)
+    assert len(rows) == 1202
+    assert rows[-1].payload == {"shift_id": 3}
+    assert rows[-1].category == "reminders"
+    assert {row.status for row in rows} == {DeliveryStatus.PENDING}
