@@ -122,7 +122,7 @@ async def _kv(pool: SessionPool, members: int, seed: int) -> None:
 async def _actions(pool: SessionPool, count: int, zone: ZoneInfo, seed: int) -> None:
     rng = random.Random(seed)
     async with pool() as session:
-        districts = list(await session.scalars(select(District.id)))
+        districts = list(await session.scalars(select(District.id).order_by(District.id)))
         for index in range(count):
             weekly = index % 2 == 0
             await field_actions.create(
@@ -159,8 +159,10 @@ async def _take_places(pool: SessionPool, share: float, seed: int) -> int:
     the reminders job reads what is stored)."""
     rng = random.Random(seed)
     async with pool() as session:
-        members = list(await session.scalars(select(Profile.member_id)))
-        shift_rows = (await session.execute(select(Shift.id, Shift.needed))).all()
+        members = list(await session.scalars(select(Profile.member_id).order_by(Profile.member_id)))
+        shift_rows = (
+            await session.execute(select(Shift.id, Shift.needed).order_by(Shift.id))
+        ).all()
         signed = NOW - timedelta(days=3)
         rows = [
             {"shift_id": shift_id, "member_id": member_id, "signed_at": signed, "via_call": False}
