@@ -34,6 +34,7 @@ from bot.telegram.callbacks import PlanAct, PlanCallback
 from bot.telegram.commands import PLAN_ACTIONS
 from bot.telegram.format import esc
 from bot.telegram.guards import explain, guard, private_router
+from bot.telegram.labels import action_kind_label
 from bot.telegram.screens import Shown, show
 from bot.telegram.views import action_planning as views
 from models import ActionDate, ActionKind, Member, Role, Shift
@@ -396,7 +397,7 @@ async def kind_pressed(
         raise PlanningError("unknown")
     kind = views.KINDS[callback_data.value]
     await query.answer()
-    await show(message, views.chosen(views.kind_word(), views.kind_label(kind)), None)
+    await show(message, views.chosen(views.kind_word(), action_kind_label(kind)), None)
     await state.update_data(kind=kind.value)
     await _ask(message, state, PlanFlow.title, views.ask_title(), None)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from aiogram.utils.i18n import gettext as _
 
-from models import Category, ContactFrequency, GroupType, Role
+from models import ActionKind, Category, ContactFrequency, GroupType, Role
 
 
 def role_label(role: Role) -> str:
@@ -81,3 +81,11 @@ def category_hint(category: Category) -> str:
         Category.MEMORIALS: _("Gedenktage and the KV's events on them"),
     }
     return hints[category]
+
+
+def action_kind_label(kind: ActionKind, *, capitalised: bool = True) -> str:
+    """What a field action is: "Infostand" (a glossary term, German in every language) or
+    "door-to-door round" (Haustür-Runde), capitalised to start a line or label."""
+    if kind == ActionKind.DOOR_TO_DOOR:
+        return _("Door-to-door round") if capitalised else _("door-to-door round")
+    return _("Infostand")

@@ -158,8 +158,8 @@ async def test_organiser_creates_a_one_day_action(
     ]
     [kinds] = await driver.press(user, menu, press(PlanAct.NEW))
     assert "What kind of action?" in (kinds.text or "")
-    [ask_title] = await driver.press(user, kinds, button(kinds, "Info stand"))
-    assert kinds.text == "Kind: Info stand"
+    [ask_title] = await driver.press(user, kinds, button(kinds, "Infostand"))
+    assert kinds.text == "Kind: Infostand"
     assert kinds.buttons == []
     assert "What is it called?" in (ask_title.text or "")
     [ask_place] = await driver.send(user, "Stand <b>Markt</b> & Co")
@@ -176,7 +176,7 @@ async def test_organiser_creates_a_one_day_action(
     [_ask_material] = await driver.send(user, "9:30-10 Aufbau 2, 10-12 3, 12-14:30 <Team> 4")
     [summary] = await driver.send(user, "Flyer & Tisch <mitbringen>")
     text = summary.text or ""
-    assert "Info stand: Stand <b>Markt</b> & Co" in text
+    assert "Infostand: Stand <b>Markt</b> & Co" in text
     assert "Where: Marktplatz <am Brunnen>" in text
     assert "Stadtteil: Mitte" in text
     assert "Campaign: none" in text

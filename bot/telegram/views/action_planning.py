@@ -22,6 +22,7 @@ from bot.services.help_calls import CallStats
 from bot.services.recurrence import parse_rule
 from bot.telegram.callbacks import PlanAct, PlanCallback
 from bot.telegram.format import describe_rule, esc, formatting_locale, join_names, number
+from bot.telegram.labels import action_kind_label
 from models import ActionKind, Campaign, District, Member, Shift
 from models.field_action import LABEL_LENGTH, MATERIAL_LENGTH, MAX_NEEDED, MAX_SHIFTS, PLACE_LENGTH
 from models.kv import NAME_LENGTH
@@ -62,14 +63,6 @@ def _keyboard(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardM
 
 def _short(text: str, limit: int = BUTTON_TITLE) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def kind_label(kind: ActionKind) -> str:
-    """Infostand or Haustür-Runde, in words."""
-    return {
-        ActionKind.INFOSTAND: _("Info stand"),
-        ActionKind.DOOR_TO_DOOR: _("Door-to-door round"),
-    }[kind]
 
 
 def _day(day: date, zone: ZoneInfo) -> str:
@@ -270,7 +263,7 @@ def date_screen(
     row = item.action_date
     action = row.action
     lines = [
-        f"<b>{esc(action.title)}</b> ({kind_label(action.kind)})",
+        f"<b>{esc(action.title)}</b> ({action_kind_label(action.kind)})",
         f"{_day(row.day, zone)} · {esc(action.place)}",
     ]
     if action.district is not None:
@@ -404,7 +397,7 @@ def presets() -> tuple[Preset, ...]:
 def ask_kind() -> tuple[str, InlineKeyboardMarkup]:
     """The first step: which kind of action."""
     rows = [
-        [plan_button(kind_label(kind), PlanAct.KIND, value=index)]
+        [plan_button(action_kind_label(kind), PlanAct.KIND, value=index)]
         for index, kind in enumerate(KINDS)
     ]
     text = _("<b>New action</b> (step 1 of 8)\n\nWhat kind of action? (/cancel stops here)")
@@ -562,7 +555,7 @@ def summary(
     lines = [
         _("<b>New action: please check</b>"),
         "",
-        f"{kind_label(kind)}: <b>{esc(title)}</b>",
+        f"{action_kind_label(kind)}: <b>{esc(title)}</b>",
         _("Where: {place}").format(place=esc(place)),
         _("Stadtteil: {value}").format(value=esc(district) if district else none_word()),
         _("Campaign: {name}").format(name=esc(campaign) if campaign else none_word()),

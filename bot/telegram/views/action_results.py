@@ -27,7 +27,8 @@ from bot.services.action_results import (
 )
 from bot.telegram.callbacks import ResultAct, ResultCallback
 from bot.telegram.format import esc, format_day, formatting_locale, number
-from models import ActionKind, Shift, Topic
+from bot.telegram.labels import action_kind_label
+from models import Shift, Topic
 
 # The prompt's quick choices of conversations: one tap, then "Save".
 QUICK_CONVERSATIONS = (0, 5, 10, 20, 30, 50)
@@ -54,14 +55,6 @@ def _button(text: str, data: ResultCallback) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=data.pack())
 
 
-def kind_label(kind: ActionKind) -> str:
-    """ "Infostand" / "Haustür-Runde" ("door-to-door round"); the same words as the shift
-    reminders' (Infostand stays German, like the glossary's other terms)."""
-    if kind == ActionKind.DOOR_TO_DOOR:
-        return _("door-to-door round")
-    return _("Infostand")
-
-
 def _time(shift: Shift, zone: ZoneInfo) -> str:
     locale = formatting_locale(zone)
     start = format_time(shift.starts_at.astimezone(zone), format="short", locale=locale)
@@ -76,7 +69,7 @@ def shift_heading(shift: Shift, zone: ZoneInfo) -> str:
     if shift.label:
         when = f"{when} ({esc(shift.label)})"
     title, place = esc(action.title), esc(action.place)
-    return f"<b>{title}</b> · {kind_label(action.kind)}\n{when} · {place}"
+    return f"<b>{title}</b> · {action_kind_label(action.kind, capitalised=False)}\n{when} · {place}"
 
 
 def field_name(index: int, value: int) -> str:

@@ -19,7 +19,8 @@ from bot.services.field_actions import ActionError, DateStaffing, Nearness, Shif
 from bot.services.shifts import ShiftError
 from bot.telegram.callbacks import ActionAct, ActionCallback, PlanAct, PlanCallback
 from bot.telegram.format import esc, format_day, formatting_locale
-from models import ActionDate, ActionKind, District, Shift, ShiftSwap
+from bot.telegram.labels import action_kind_label
+from models import ActionDate, District, Shift, ShiftSwap
 
 Screen = tuple[str, InlineKeyboardMarkup | None]
 
@@ -44,13 +45,6 @@ class CardShift:
 
 
 # --- pieces -------------------------------------------------------------------------------------
-
-
-def kind_label(kind: ActionKind) -> str:
-    """ "Infostand" / "Haustür-Runde"."""
-    if kind == ActionKind.DOOR_TO_DOOR:
-        return _("Door-to-door round")
-    return _("Info stand")
 
 
 def _clock(moment: datetime, zone: ZoneInfo) -> str:
@@ -159,7 +153,7 @@ def board(
         action = row.action
         mark = f"{MINE} " if row.id in mine else ""
         head = _("{mark}<b>{kind}</b>: {title}").format(
-            mark=mark, kind=kind_label(action.kind), title=esc(action.title)
+            mark=mark, kind=action_kind_label(action.kind), title=esc(action.title)
         )
         if action.campaign is not None:
             head += f" · {esc(action.campaign.name)}"
@@ -266,7 +260,7 @@ def date_card(
     row = item.action_date
     action = row.action
     lines = [f"<b>{esc(action.title)}</b>"]
-    what = kind_label(action.kind)
+    what = action_kind_label(action.kind)
     if action.campaign is not None:
         what += " · " + _("Campaign: {name}").format(name=esc(action.campaign.name))
     lines.append(what)
@@ -335,7 +329,7 @@ def my_shifts(held: Sequence[tuple[Shift, bool]], zone: ZoneInfo) -> Screen:
             mark=CANCELLED if row.cancelled else MINE,
             day=short_day(row.day, zone),
             shift=shift_name(shift, zone),
-            kind=kind_label(action.kind),
+            kind=action_kind_label(action.kind),
             title=esc(action.title),
             place=esc(action.place),
         )
@@ -457,7 +451,7 @@ def action_cancelled(row: ActionDate, held: Sequence[Shift], zone: ZoneInfo) -> 
         "Thank you for wanting to help! /actions shows where else you can lend a hand."
     ).format(
         icon=CANCELLED,
-        kind=kind_label(action.kind),
+        kind=action_kind_label(action.kind),
         title=esc(action.title),
         day=long_day(row.day, zone),
         place=esc(action.place),

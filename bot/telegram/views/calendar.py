@@ -24,8 +24,9 @@ from bot.services.calendar import (
 )
 from bot.telegram.callbacks import CalendarAction, CalendarCallback
 from bot.telegram.format import esc, format_day, format_meeting, formatting_locale
+from bot.telegram.labels import action_kind_label
 from bot.telegram.views.meeting_card import MAYBE, NO, WAITING, YES, cancelled_line
-from models import ActionKind, Attendance, Meeting, MemorialDate, RsvpAnswer, Shift
+from models import Attendance, Meeting, MemorialDate, RsvpAnswer, Shift
 
 CALENDAR = "🗓"
 SHIFT = "🧰"
@@ -87,13 +88,6 @@ def _cut(text: str, limit: int) -> str:
     if " " in cut[limit // 2 :]:
         cut = cut.rsplit(" ", 1)[0]
     return cut.rstrip(" ,–-&") + "…"
-
-
-def kind_name(kind: ActionKind) -> str:
-    """ "Infostand" / "Haustür-Runde"."""
-    if kind == ActionKind.DOOR_TO_DOOR:
-        return _("Door-to-door round")
-    return _("Info stand")
 
 
 def _mark(answer: Attendance | None) -> str:
@@ -162,7 +156,7 @@ def _shift_line(item: ShiftEntry, zone: ZoneInfo) -> tuple[str, list[InlineKeybo
     if shift.action_date.cancelled:
         cancelled = _("cancelled")
         return f"{NO} <s>{when}</s> – {cancelled} · {title}", None
-    what = kind_name(action.kind)
+    what = action_kind_label(action.kind)
     if shift.label:
         what = f"{what}, {esc(shift.label)}"
     place = esc(_cut(action.place, PLACE_LIMIT))

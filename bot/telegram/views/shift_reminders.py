@@ -17,18 +17,10 @@ from babel.dates import format_time, format_timedelta
 from bot.services.shift_reminders import EVENING, ShiftReminder
 from bot.telegram.callbacks import ActionAct, ActionCallback
 from bot.telegram.format import esc, format_meeting, formatting_locale, join_names
-from models import ActionKind, Member, Shift
+from bot.telegram.labels import action_kind_label
+from models import Member, Shift
 
 Message = tuple[str, InlineKeyboardMarkup | None]
-
-
-def kind_label(kind: ActionKind) -> str:
-    """Infostand or Haustür-Runde in words."""
-    labels = {
-        ActionKind.INFOSTAND: _("Infostand"),
-        ActionKind.DOOR_TO_DOOR: _("door-to-door round"),
-    }
-    return labels.get(kind, str(kind))
 
 
 def shift_time(shift: Shift, zone: ZoneInfo) -> str:
@@ -43,7 +35,9 @@ def shift_lines(shift: Shift, zone: ZoneInfo) -> list[str]:
     and the material notes, one line each."""
     action = shift.action_date.action
     lines = [
-        _("<b>{title}</b> ({kind})").format(title=esc(action.title), kind=kind_label(action.kind))
+        _("<b>{title}</b> ({kind})").format(
+            title=esc(action.title), kind=action_kind_label(action.kind, capitalised=False)
+        )
     ]
     when = shift_time(shift, zone)
     if shift.label:
