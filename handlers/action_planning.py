@@ -495,8 +495,7 @@ async def campaign_pressed(
     name = views.none_word()
     campaign_id = None
     if callback_data.value:
-        found = {item.id: item for item in await field_actions.campaigns(session)}
-        campaign = found.get(callback_data.value)
+        campaign = await field_actions.find_campaign(session, callback_data.value)
         if campaign is None:
             raise PlanningError("unknown")
         name, campaign_id = campaign.name, campaign.id
