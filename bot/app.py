@@ -45,6 +45,7 @@ from bot.services.pacing import Pacer, PacingLimits
 from bot.services.roles import effective_roles, privileged_members
 from bot.services.welcome import WelcomeBook
 from bot.settings import Settings
+from bot.startup import telegram_call
 from bot.telegram.commands import set_default_menus, set_member_menu
 from bot.telegram.session import BotApiSession
 from bot.web import build_web_app, start_web_server
@@ -274,7 +275,12 @@ async def run_polling(app: Application, *, handle_signals: bool = True) -> None:
         runner = await start_web_server(build_web_app(app), host, port)
     try:
         # getUpdates is refused while a webhook is set, e.g. after switching modes.
-        await app.bot.delete_webhook(drop_pending_updates=False)
+        await telegram_call(
+            "deleteWebhook",
+            lambda: app.bot.delete_webhook(drop_pending_updates=False),
+            app.settings,
+            setting="BOT_TOKEN",
+        )
         await app.dispatcher.start_polling(
             app.bot,
             allowed_updates=app.dispatcher.resolve_used_update_types(),
@@ -299,11 +305,7 @@ async def run_webhook(app: Application, *, stop: asyncio.Event | None = None) ->
         raise ValueError("WEBHOOK_URL and WEBHOOK_SECRET are required in webhook mode")
     if not settings.web_server:
         raise ValueError("WEBHOOK_LISTEN is required in webhook mode")
-    web_app = build_webhook_app(app)
-    runner = web.AppRunner(web_app, handle_signals=False)
-    await runner.setup()
     host, port = settings.webhook_host_port
-    site = web.TCPSite(runner, host, port)
     own_stop = stop is None
     stop = stop or asyncio.Event()
     if own_stop:
@@ -311,16 +313,24 @@ async def run_webhook(app: Application, *, stop: asyncio.Event | None = None) ->
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
     await app.dispatcher.emit_startup(bot=app.bot, dispatcher=app.dispatcher)
+    runner = None
     try:
-        await site.start()
-        await app.bot.set_webhook(
-            settings.webhook_url,
-            secret_token=settings.webhook_secret.get_secret_value(),
-            allowed_updates=app.dispatcher.resolve_used_update_types(),
-            drop_pending_updates=False,
+        runner = await start_web_server(build_webhook_app(app), host, port)
+        secret = settings.webhook_secret.get_secret_value()
+        await telegram_call(
+            "setWebhook",
+            lambda: app.bot.set_webhook(
+                settings.webhook_url or "",
+                secret_token=secret,
+                allowed_updates=app.dispatcher.resolve_used_update_types(),
+                drop_pending_updates=False,
+            ),
+            settings,
+            setting="WEBHOOK_URL",
         )
-        logger.info("webhook server listening on %s:%s", host, port)
+        logger.info("webhook registered; updates arrive on %s", settings.webhook_path)
         await stop.wait()
     finally:
-        await runner.cleanup()
+        if runner is not None:
+            await runner.cleanup()
         await app.dispatcher.emit_shutdown(bot=app.bot, dispatcher=app.dispatcher)

@@ -19,6 +19,8 @@ from bot.logs import configure_logging
 from bot.settings import SUPPORTED_LOCALES, Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     from bot.services.kv_setup import ChangeSummary, KvSetup
 
 EXIT_CONFIG = 2
@@ -94,10 +96,20 @@ def _safe_url(url: str) -> str:
 
 
 async def _run(settings: Settings, *, webhook: bool) -> None:
+    from bot import startup  # noqa: PLC0415
+    from bot.db import migrations  # noqa: PLC0415
+
+    # The database first, before importing aiogram (seconds): a database that refuses is
+    # one line at once.
+    await _wait_for_database(settings)
     from bot.app import build_application, run_polling, run_webhook  # noqa: PLC0415
 
-    app = await build_application(settings)
+    app = await build_application(settings, migrate=False)
     try:
+        # Before migrating, so a refused token ends start-up with nothing written.
+        await startup.wait_for_telegram(app.bot, settings)
+        with startup.database_errors(settings):
+            await migrations.upgrade(app.engine)
         if webhook:
             await run_webhook(app)
         else:
@@ -106,23 +118,32 @@ async def _run(settings: Settings, *, webhook: bool) -> None:
         await app.close()
 
 
-async def _migrate(settings: Settings) -> None:
+async def _wait_for_database(settings: Settings, *, migrate: bool = False) -> None:
+    """Wait for the database (STARTUP_WAIT_SECONDS); with `migrate`, bring it up to date."""
+    from bot import startup  # noqa: PLC0415
     from bot.db import migrations  # noqa: PLC0415
     from bot.db.engine import engine_from_settings  # noqa: PLC0415
 
     engine = engine_from_settings(settings)
     try:
-        await migrations.upgrade(engine)
+        await startup.wait_for_database(engine, settings)
+        if migrate:
+            with startup.database_errors(settings):
+                await migrations.upgrade(engine)
     finally:
         await engine.dispose()
+
+
+async def _migrate(settings: Settings) -> None:
+    await _wait_for_database(settings, migrate=True)
     print(f"database {_safe_url(settings.database_url)} is at the newest schema")
 
 
 async def _check(settings: Settings) -> int:
-    from aiogram.exceptions import TelegramAPIError  # noqa: PLC0415
+    from aiogram.exceptions import ClientDecodeError, TelegramAPIError  # noqa: PLC0415
 
+    from bot import startup  # noqa: PLC0415
     from bot.app import create_bot  # noqa: PLC0415
-    from bot.db import migrations  # noqa: PLC0415
     from bot.db.engine import engine_from_settings  # noqa: PLC0415
     from bot.i18n import TranslationsMissingError, create_i18n  # noqa: PLC0415
 
@@ -138,34 +159,48 @@ async def _check(settings: Settings) -> int:
         failures += 1
         print(f"translations  FAIL {exc}")
 
-    engine = engine_from_settings(settings)
     try:
-        async with engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-        pending = await migrations.pending_heads(engine)
-        if pending:
-            failures += 1
-            print(
-                "database      FAIL reachable, but migrations are pending: run `mitmachbot migrate`"
-            )
-        else:
-            print("database      ok  (reachable, schema up to date)")
-    except Exception as exc:
+        engine = engine_from_settings(settings)
+    except SettingsError as exc:
         failures += 1
-        print(f"database      FAIL {type(exc).__name__}: {exc}".splitlines()[0])
-    finally:
-        await engine.dispose()
+        print(f"database      FAIL {exc}")
+    else:
+        failures += await _check_database(engine)
 
     bot = create_bot(settings)
     try:
-        me = await bot.get_me()
+        me = await bot.get_me(request_timeout=int(startup.ATTEMPT_TIMEOUT))
         print(f"telegram      ok  (@{me.username}, id {me.id})")
-    except (TelegramAPIError, OSError, TimeoutError) as exc:
+    except (TelegramAPIError, ClientDecodeError, OSError, TimeoutError) as exc:
         failures += 1
         print(f"telegram      FAIL {type(exc).__name__}: {exc}".splitlines()[0])
     finally:
         await bot.session.close()
     return 1 if failures else 0
+
+
+async def _check_database(engine: AsyncEngine) -> int:
+    """One line on the database; 1 if it fails. Doesn't wait: a health check wants the now."""
+    from bot import startup  # noqa: PLC0415
+    from bot.db import migrations  # noqa: PLC0415
+
+    try:
+        async with asyncio.timeout(startup.ATTEMPT_TIMEOUT):
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            pending = await migrations.pending_heads(engine)
+    except Exception as exc:
+        problem = startup.database_problem(exc)
+        reason = problem.reason if problem else f"{type(exc).__name__}: {exc}"
+        print(f"database      FAIL {reason}".splitlines()[0])
+        return 1
+    finally:
+        await engine.dispose()
+    if pending:
+        print("database      FAIL reachable, but migrations are pending: run `mitmachbot migrate`")
+        return 1
+    print("database      ok  (reachable, schema up to date)")
+    return 0
 
 
 def admin_locale(settings: Settings, environ: Mapping[str, str]) -> str:
@@ -247,6 +282,7 @@ def _import(settings: Settings, path: Path, *, dry_run: bool) -> int:
 async def _apply_setup(
     settings: Settings, setup: KvSetup, source: str, *, dry_run: bool
 ) -> ChangeSummary | None:
+    from bot import startup  # noqa: PLC0415
     from bot.db import migrations  # noqa: PLC0415
     from bot.db.engine import engine_from_settings  # noqa: PLC0415
     from bot.db.session import create_session_pool  # noqa: PLC0415
@@ -256,11 +292,12 @@ async def _apply_setup(
 
     engine = engine_from_settings(settings)
     try:
-        if not dry_run:
-            await migrations.upgrade(engine)
-        elif await migrations.pending_heads(engine):
-            # A dry run writes nothing, not even the schema; without it there is nothing to diff.
-            return None
+        with startup.database_errors(settings):
+            if not dry_run:
+                await migrations.upgrade(engine)
+            elif await migrations.pending_heads(engine):
+                # A dry run writes nothing, not even the schema: without it, nothing to diff.
+                return None
         async with create_session_pool(engine)() as session:
             # The file's text is kept so that `export` can keep its comments; a dry run rolls
             # it back with everything else.
@@ -317,6 +354,7 @@ def _export(settings: Settings, path: Path | None) -> int:
 
 
 async def _read_export(settings: Settings) -> str | None:
+    from bot import startup  # noqa: PLC0415
     from bot.db import migrations  # noqa: PLC0415
     from bot.db.engine import engine_from_settings  # noqa: PLC0415
     from bot.db.session import create_session_pool  # noqa: PLC0415
@@ -324,12 +362,45 @@ async def _read_export(settings: Settings) -> str | None:
 
     engine = engine_from_settings(settings)
     try:
-        if await migrations.pending_heads(engine):
-            return None
+        with startup.database_errors(settings):
+            if await migrations.pending_heads(engine):
+                return None
         async with create_session_pool(engine)() as session:
             return await export_setup(session)
     finally:
         await engine.dispose()
+
+
+def _run_command(settings: Settings, *, webhook: bool) -> int:
+    if webhook and (not settings.webhook_url or settings.webhook_secret is None):
+        missing = "WEBHOOK_URL" if not settings.webhook_url else "WEBHOOK_SECRET"
+        print(
+            f"Configuration error: {missing} is missing; webhook mode needs WEBHOOK_URL "
+            "and WEBHOOK_SECRET.",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    if webhook and not settings.web_server:
+        print(
+            "Configuration error: WEBHOOK_LISTEN is empty; webhook mode needs the web "
+            "server (host:port, like 0.0.0.0:8080).",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    from bot.startup import ListenError  # noqa: PLC0415
+
+    try:
+        asyncio.run(_run(settings, webhook=webhook))
+    except ListenError as exc:
+        print(
+            f"{exc}. Set WEBHOOK_LISTEN to a free host:port, or leave it empty to run "
+            "without the web server (calendar feeds, /healthz).",
+            file=sys.stderr,
+        )
+        # A port another process holds may be free on the next start; an address
+        # this machine doesn't have won't be.
+        return 1 if exc.in_use else EXIT_CONFIG
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -341,38 +412,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
     configure_logging(settings.log_level)
-    # Imported here so `--help` and settings errors don't pay for importing aiogram.
-    from bot.i18n import TranslationsMissingError  # noqa: PLC0415
+    from bot.startup import StartupError  # noqa: PLC0415
 
     try:
         if args.command == "run":
-            if args.webhook and (not settings.webhook_url or settings.webhook_secret is None):
-                missing = "WEBHOOK_URL" if not settings.webhook_url else "WEBHOOK_SECRET"
-                print(
-                    f"Configuration error: {missing} is missing; webhook mode needs WEBHOOK_URL "
-                    "and WEBHOOK_SECRET.",
-                    file=sys.stderr,
-                )
-                return EXIT_CONFIG
-            if args.webhook and not settings.web_server:
-                print(
-                    "Configuration error: WEBHOOK_LISTEN is empty; webhook mode needs the web "
-                    "server (host:port, like 0.0.0.0:8080).",
-                    file=sys.stderr,
-                )
-                return EXIT_CONFIG
-            from bot.web import ListenError  # noqa: PLC0415
-
-            try:
-                asyncio.run(_run(settings, webhook=args.webhook))
-            except ListenError as exc:
-                print(
-                    f"{exc}. Set WEBHOOK_LISTEN to a free host:port, or leave it empty to run "
-                    "without the web server (calendar feeds, /healthz).",
-                    file=sys.stderr,
-                )
-                return 1
-        elif args.command == "migrate":
+            return _run_command(settings, webhook=args.webhook)
+        if args.command == "migrate":
             asyncio.run(_migrate(settings))
         elif args.command == "check":
             return asyncio.run(_check(settings))
@@ -382,11 +427,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "export":
             with _admin_language(settings):
                 return _export(settings, args.file)
-    except TranslationsMissingError as exc:
+    except SettingsError as exc:  # found after loading, like a data folder that can't be made
         print(exc, file=sys.stderr)
-        return 1
+        return EXIT_CONFIG
+    except StartupError as exc:
+        print(exc, file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         return 0
+    except Exception as exc:
+        # bot.i18n imports aiogram (seconds): `--help`, settings and database errors don't wait
+        # for it, and it raises only once imported.
+        i18n = sys.modules.get("bot.i18n")
+        if i18n is not None and isinstance(exc, i18n.TranslationsMissingError):
+            print(exc, file=sys.stderr)  # an installation without compiled catalogs
+            return EXIT_CONFIG
+        raise
     return 0
 
 

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 # Telegram tokens are "<bot id>:<35 url-safe characters>"; checking the shape catches the
 # common copy-paste mistakes (quotes, a missing half) before the first network call.
@@ -36,6 +38,16 @@ EXPECTATIONS: dict[str, str] = {
     "SEND_RATE": "messages per second, above 0 (at most 30, or 1000 with PAID_BROADCAST)",
     "PAID_BROADCAST": "true or false",
     "DELIVERY_LEASE_SECONDS": "a whole number of seconds, at least 5",
+    "SHORTFALL_HOURS": "a whole number of hours from 1 to 336",
+    "HELP_CALL_COOLDOWN_DAYS": "a whole number of days from 0 to 365",
+    "SHIFT_REMINDER_EVENING_HOUR": "an hour from 0 to 23, or off",
+    "SHIFT_REMINDER_MINUTES": "a whole number of minutes from 0 to 1440",
+    "SHIFT_EMPTIED_HOURS": "a whole number of hours from 1 to 336",
+    "MEMORIAL_REMINDER_DAYS": "comma-separated days from 1 to 180, like 7,1",
+    "MEMORIAL_ORGANISER_DAYS": "a whole number of days from 1 to 180",
+    "MEMORIAL_GRACE_HOURS": "a whole number of hours from 1 to 336",
+    "STARTUP_WAIT_SECONDS": "seconds to wait at start-up for the database and Telegram, from 0 "
+    "(don't wait) to 3600",
 }
 
 
@@ -98,6 +110,8 @@ class Settings(BaseSettings):
     # How long a claimed outbox message may stay unconfirmed before another instance (or this
     # one after a restart) takes it back and sends it again.
     delivery_lease_seconds: int = Field(default=120, ge=5)
+    # How long start-up waits for a database or Bot API that doesn't answer yet (bot.startup).
+    startup_wait_seconds: float = Field(default=300.0, ge=0, le=3600)
 
     @field_validator("bot_token")
     @classmethod
@@ -122,6 +136,16 @@ class Settings(BaseSettings):
     def _database_url(cls, value: str) -> str:
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("unsupported driver")
+        # A port that isn't a number (or out of range) would otherwise fail at the first
+        # connection, with a traceback.
+        try:
+            port = make_url(value).port
+        except ArgumentError as exc:
+            raise ValueError("not a URL") from exc
+        except ValueError as exc:  # int() of what follows the host's colon
+            raise ValueError("the port is not a number") from exc
+        if port is not None and not 0 < port < 65536:
+            raise ValueError("port out of range")
         return value
 
     @field_validator("admin_ids", mode="before")
@@ -256,7 +280,10 @@ def describe_error(error: ValidationError) -> str:
     name = str(first["loc"][0]).upper() if first["loc"] else "settings"
     problem = "is missing" if first["type"] == "missing" else "is malformed"
     expected = EXPECTATIONS.get(name, first["msg"])
-    return f"Configuration error: {name} {problem}; expected {expected}."
+    # What the check found, when it says more than the expectation does ("not host:port").
+    reason = str(first.get("ctx", {}).get("error", "")) if first["type"] == "value_error" else ""
+    found = f" ({reason})" if reason and reason != "malformed" else ""
+    return f"Configuration error: {name} {problem}; expected {expected}{found}."
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -265,3 +292,6 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise SettingsError(describe_error(exc)) from None
+    except (OSError, UnicodeDecodeError) as exc:  # .env unreadable, or not UTF-8
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise SettingsError(f"Configuration error: cannot read .env: {reason}.") from None

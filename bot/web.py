@@ -7,14 +7,19 @@ it are built from PUBLIC_URL (Settings.public_base_url).
 
 from __future__ import annotations
 
+import errno
 import logging
 from typing import TYPE_CHECKING
 
+from aiogram import Bot
+from aiogram.types import Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
+from pydantic import ValidationError
 
 from bot.services import calendar, schedule
 from bot.services.locales import member_locale
+from bot.startup import ListenError
 from bot.telegram.views import calendar as views
 from models.base import utcnow
 
@@ -98,6 +103,49 @@ class CalendarRoutes:
         return _calendar_response(body, cache=PERSONAL_CACHE, filename="calendar.ics")
 
 
+class UpdateRequestHandler(SimpleRequestHandler):
+    """aiogram's webhook handler, answering 400 to a body that isn't a Telegram update.
+
+    aiogram parses the body only once it handles the update: JSON that doesn't parse became a
+    500 with a traceback, JSON that isn't an update a 200 and a traceback in the background
+    task. Here both are checked first (after the secret, so a stranger learns nothing), and
+    logged in one line without the body, which may hold a member's message.
+    """
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """401 without the right secret, 400 for a body that isn't an update, else aiogram's."""
+        bot = await self.resolve_bot(request)
+        if not self.verify_secret(request.headers.get("X-Telegram-Bot-Api-Secret-Token", ""), bot):
+            return web.Response(body="Unauthorized", status=401)
+        problem = await self._body_problem(request, bot)
+        if problem is not None:
+            logger.warning(
+                "webhook request rejected with 400: %s (%s bytes, %s)",
+                problem,
+                request.content_length,
+                request.content_type,
+            )
+            return web.Response(status=400, text=f"Bad Request: {problem}")
+        # aiogram reads the body again; aiohttp keeps it, so this parses but doesn't receive.
+        return await super().handle(request)
+
+    @staticmethod
+    async def _body_problem(request: web.Request, bot: Bot) -> str | None:
+        try:
+            body = await request.json(loads=bot.session.json_loads)
+        except (ValueError, LookupError):  # not JSON, not UTF-8 or an unknown charset
+            return "the body is not JSON"
+        except RecursionError:  # [[[[...]]]] nested deeper than the parser goes
+            return "the body is nested too deeply"
+        try:
+            Update.model_validate(body, context={"bot": bot})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "the body"
+            return f"not a Telegram update ({where}: {first['msg']})"
+        return None
+
+
 def build_web_app(app: Application, *, webhook: bool = False) -> web.Application:
     """The aiohttp app: /healthz, the calendar feeds, and with `webhook` the updates on
     WEBHOOK_URL's path (401 without the right secret token)."""
@@ -106,7 +154,7 @@ def build_web_app(app: Application, *, webhook: bool = False) -> web.Application
     if webhook:
         if settings.webhook_secret is None:
             raise ValueError("WEBHOOK_SECRET is required in webhook mode")
-        SimpleRequestHandler(
+        UpdateRequestHandler(
             dispatcher=app.dispatcher,
             bot=app.bot,
             secret_token=settings.webhook_secret.get_secret_value(),
@@ -120,10 +168,6 @@ def build_web_app(app: Application, *, webhook: bool = False) -> web.Application
     return web_app
 
 
-class ListenError(RuntimeError):
-    """The web server can't listen where WEBHOOK_LISTEN says (port taken, no such address)."""
-
-
 async def start_web_server(web_app: web.Application, host: str, port: int) -> web.AppRunner:
     """Listen on host:port; the returned runner's cleanup() stops the server.
 
@@ -135,7 +179,10 @@ async def start_web_server(web_app: web.Application, host: str, port: int) -> we
         await web.TCPSite(runner, host, port).start()
     except OSError as exc:
         await runner.cleanup()
-        raise ListenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+        raise ListenError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            in_use=exc.errno == errno.EADDRINUSE,
+        ) from exc
     except BaseException:
         await runner.cleanup()
         raise

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.db.sqlite import SQLITE_BUSY_TIMEOUT_MS, configure_sqlite, sqlite_connector
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 
 
 def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
@@ -31,8 +31,17 @@ def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
 
 
 def engine_from_settings(settings: Settings) -> AsyncEngine:
-    """Engine for the configured database, creating the SQLite folder when needed."""
+    """Engine for the configured database, creating the SQLite folder when needed.
+
+    Raises SettingsError (one line) when that folder can't be created.
+    """
     path = settings.sqlite_path()
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SettingsError(
+                f"Configuration error: DATABASE_URL: cannot create the folder {path.parent} "
+                f"for the SQLite file: {exc.strerror or exc}."
+            ) from None
     return create_engine(settings.database_url)
