@@ -29,7 +29,9 @@ ENV PATH="/app/.venv/bin:$PATH"
 VOLUME ["/app/data"]
 EXPOSE 8080
 
-HEALTHCHECK --interval=60s --timeout=20s --start-period=30s --retries=3 \
+# The start period covers start-up's own wait for the database and Telegram
+# (STARTUP_WAIT_SECONDS, default 300).
+HEALTHCHECK --interval=60s --timeout=20s --start-period=300s --retries=3 \
     CMD ["mitmachbot", "check"]
 
 CMD ["mitmachbot", "run"]

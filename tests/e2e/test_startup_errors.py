@@ -239,6 +239,17 @@ def test_an_unreachable_database_fails_after_the_wait(
         line,
     ), line
 
+    # export doesn't wait at all, and says so in one line as well.
+    env = {**cli_env, "DATABASE_URL": url, "STARTUP_WAIT_SECONDS": "60"}
+    code = _main(monkeypatch, env, "export")
+    line = _one_line(capsys.readouterr().err)
+    assert code == 1
+    assert re.fullmatch(
+        r"Not ready: the database postgresql\+asyncpg://bot:\*\*\*@127\.0\.0\.1:\d+/bot: "
+        r"ConnectionRefusedError: .*\.",
+        line,
+    ), line
+
 
 def test_an_unreachable_bot_api_is_retried_then_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], cli_env: dict[str, str]
@@ -321,6 +332,53 @@ async def test_webhook_mode_names_a_webhook_url_telegram_refuses(
         "Bad Request: bad webhook: HTTPS url must be provided."
     )
     assert len([r for r in fake_api.requests if r.method == "setWebhook"]) == 2
+
+
+async def test_an_address_the_machine_lacks_is_exit_2_a_taken_port_exit_1(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    cli_env: dict[str, str],
+    settings: Settings,
+    fake_api: FakeBotAPI,
+) -> None:
+    # 192.0.2.1 is TEST-NET-1: no machine has it.
+    env = {
+        **cli_env,
+        "BOT_TOKEN": fake_api.token,
+        "TELEGRAM_API_URL": fake_api.api_url,
+        "WEBHOOK_LISTEN": "192.0.2.1:8080",
+    }
+    code = await asyncio.to_thread(_main, monkeypatch, env, "run")
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert "Traceback" not in "\n".join(lines)
+    assert lines[-1].startswith("cannot listen on 192.0.2.1:8080: "), lines
+    assert lines[-1].endswith(
+        "Set WEBHOOK_LISTEN to a free host:port, or leave it empty to run without the web "
+        "server (calendar feeds, /healthz)."
+    )
+
+    # Webhook mode: a port another process holds (exit code 1, see test_process for polling).
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        webhook_settings = settings.model_copy(
+            update={
+                "webhook_url": "https://bot.example.org/hook",
+                "webhook_secret": SecretStr("webhook-secret_0123"),
+                "webhook_listen": f"127.0.0.1:{port}",
+            }
+        )
+        app = await build_application(webhook_settings, migrate=False)
+        try:
+            with pytest.raises(startup.ListenError) as caught:
+                await run_webhook(app, stop=asyncio.Event())
+        finally:
+            await app.close()
+    assert caught.value.in_use
+    assert str(caught.value).startswith(f"cannot listen on 127.0.0.1:{port}: ")
+    assert not any(r.method == "setWebhook" for r in fake_api.requests)
 
 
 def test_what_waiting_can_mend_is_told_apart() -> None:
