@@ -51,6 +51,10 @@ EXPECTATIONS: dict[str, str] = {
 }
 
 
+class ReasonError(ValueError):
+    """A setting is malformed in a way its expectation doesn't say; shown after it."""
+
+
 def _http_url(value: str | None) -> str | None:
     if not value:
         return None
@@ -143,9 +147,9 @@ class Settings(BaseSettings):
         except ArgumentError as exc:
             raise ValueError("not a URL") from exc
         except ValueError as exc:  # int() of what follows the host's colon
-            raise ValueError("the port is not a number") from exc
+            raise ReasonError("the port is not a number") from exc
         if port is not None and not 0 < port < 65536:
-            raise ValueError("port out of range")
+            raise ReasonError(f"port {port} is out of range")
         return value
 
     @field_validator("admin_ids", mode="before")
@@ -210,8 +214,12 @@ class Settings(BaseSettings):
         if not value:
             return ""
         host, _, port = value.rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        if not host:
             raise ValueError("not host:port")
+        if not port.isdigit():
+            raise ReasonError("the port is not a number")
+        if not 0 < int(port) < 65536:
+            raise ReasonError(f"port {port} is out of range")
         return value
 
     @field_validator("send_rate")
@@ -280,9 +288,9 @@ def describe_error(error: ValidationError) -> str:
     name = str(first["loc"][0]).upper() if first["loc"] else "settings"
     problem = "is missing" if first["type"] == "missing" else "is malformed"
     expected = EXPECTATIONS.get(name, first["msg"])
-    # What the check found, when it says more than the expectation does ("not host:port").
-    reason = str(first.get("ctx", {}).get("error", "")) if first["type"] == "value_error" else ""
-    found = f" ({reason})" if reason and reason != "malformed" else ""
+    # What the check found, when it says more than the expectation does (a port out of range).
+    reason = str(first.get("ctx", {}).get("error", ""))
+    found = f" ({reason})" if isinstance(first.get("ctx", {}).get("error"), ReasonError) else ""
     return f"Configuration error: {name} {problem}; expected {expected}{found}."
 
 

@@ -90,8 +90,8 @@ def _under_a_file(tmp_path: Path) -> str:
 
 
 SETTINGS_CASES = [
-    ("WEBHOOK_LISTEN", "0.0.0.0:http", "WEBHOOK_LISTEN is malformed; expected", "(not host:port)"),
-    ("WEBHOOK_LISTEN", "127.0.0.1:70000", "WEBHOOK_LISTEN is malformed", "(not host:port)"),
+    ("WEBHOOK_LISTEN", "0.0.0.0:http", "WEBHOOK_LISTEN is malformed", "(the port is not a number)"),
+    ("WEBHOOK_LISTEN", "127.0.0.1:70000", "WEBHOOK_LISTEN is malformed", "(port 70000 is out of"),
     ("NEWCOMER_DAYS", "many", "NEWCOMER_DAYS is malformed; expected a whole", "number of days"),
     ("SHIFT_REMINDER_MINUTES", "-5", "SHIFT_REMINDER_MINUTES is malformed", "minutes"),
     ("MEMORIAL_GRACE_HOURS", "1.5", "MEMORIAL_GRACE_HOURS is malformed; expected a whole", "hours"),
@@ -108,13 +108,28 @@ SETTINGS_CASES = [
         "DATABASE_URL",
         "postgresql+asyncpg://bot@db:99999/bot",
         "DATABASE_URL is malformed",
-        "(port out of range)",
+        "(port 99999 is out of range).",
     ),
-    ("DATABASE_URL", "mysql://bot@db/bot", "DATABASE_URL is malformed", "(unsupported driver)"),
-    ("DATABASE_URL", "postgresql://bot@db/bot", "DATABASE_URL is malformed", "(unsupported"),
-    ("TELEGRAM_API_URL", "ftp://api.example.org", "TELEGRAM_API_URL is malformed", "(not an http"),
+    (
+        "DATABASE_URL",
+        "mysql://bot@db/bot",
+        "DATABASE_URL is malformed",
+        "postgresql+asyncpg://user@host/db.",
+    ),
+    (
+        "DATABASE_URL",
+        "postgresql://bot@db/bot",
+        "DATABASE_URL is malformed",
+        "asyncpg://user@host/db.",
+    ),
+    (
+        "TELEGRAM_API_URL",
+        "ftp://api.example.org",
+        "TELEGRAM_API_URL is malformed",
+        "like https://api.telegram.org.",
+    ),
     ("BOT_TOKEN", "123:abc", "BOT_TOKEN is malformed; expected the token", "digits"),
-    ("ADMIN_IDS", "12,ada", "ADMIN_IDS is malformed", "(not a list of numeric ids)"),
+    ("ADMIN_IDS", "12,ada", "ADMIN_IDS is malformed", "like 12345,67890."),
 ]
 
 
@@ -429,7 +444,8 @@ async def test_the_command_ends_with_one_line_and_exit_2(
         _command({**base, "DATABASE_URL": _not_a_database(tmp_path)}, tmp_path, "run"),
     )
     expected = [
-        "Configuration error: WEBHOOK_LISTEN is malformed; expected host:port",
+        "Configuration error: WEBHOOK_LISTEN is malformed; expected host:port for the bot's web "
+        "server, like 0.0.0.0:8080 (empty: none in polling mode) (the port is not a number).",
         "Configuration error: DATABASE_URL sqlite+aiosqlite:///",
     ]
     for (code, err), start in zip(results, expected, strict=True):
