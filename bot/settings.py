@@ -36,6 +36,8 @@ EXPECTATIONS: dict[str, str] = {
     "SEND_RATE": "messages per second, above 0 (at most 30, or 1000 with PAID_BROADCAST)",
     "PAID_BROADCAST": "true or false",
     "DELIVERY_LEASE_SECONDS": "a whole number of seconds, at least 5",
+    "DB_RETRY_SECONDS": "seconds from 0 to 86400 (0: no retry)",
+    "SQLITE_BUSY_TIMEOUT_SECONDS": "seconds above 0, at most 3600",
 }
 
 
@@ -98,6 +100,11 @@ class Settings(BaseSettings):
     # How long a claimed outbox message may stay unconfirmed before another instance (or this
     # one after a restart) takes it back and sends it again.
     delivery_lease_seconds: int = Field(default=120, ge=5)
+    # An update that fails because the database is unreachable or locked is retried for this
+    # long (from its arrival) before the member gets an apology; 0: no retry.
+    db_retry_seconds: float = Field(default=300.0, ge=0, le=86_400)
+    # How long a SQLite writer waits for another process's write lock before the attempt fails.
+    sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
 
     @field_validator("bot_token")
     @classmethod
