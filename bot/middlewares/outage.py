@@ -35,14 +35,15 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
-from aiogram.methods import Response, TelegramMethod
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.methods import AnswerCallbackQuery, Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import Chat, TelegramObject, Update, User
 from aiogram.utils.i18n import I18n
@@ -111,7 +112,9 @@ class NoteRequestMiddleware(BaseRequestMiddleware):
     """Bot session middleware: marks the update's attempt as having made a Bot API request.
 
     Registered after ReleaseBeforeRequestMiddleware, so a commit that fails before the request
-    (the database went away) leaves the attempt repeatable.
+    (the database went away) leaves the attempt repeatable. On a repeated attempt, "query is
+    too old" in answer to a button's answerCallbackQuery is no error (Telegram lets a callback
+    query expire while the update waited).
     """
 
     async def __call__(
@@ -122,9 +125,22 @@ class NoteRequestMiddleware(BaseRequestMiddleware):
     ) -> Response[TelegramType]:
         """Note the request, then make it."""
         attempt = current_attempt.get()
-        if attempt is not None:
-            attempt.note_effect(type(method).__name__)
-        return await make_request(bot, method)
+        if attempt is None:
+            return await make_request(bot, method)
+        attempt.note_effect(type(method).__name__)
+        if attempt.number == 1 or not isinstance(method, AnswerCallbackQuery):
+            return await make_request(bot, method)
+        try:
+            return await make_request(bot, method)
+        except TelegramBadRequest as error:
+            # After a wait for the database the button's query may have expired; the press
+            # was handled all the same, and the member's app stopped its spinner long ago.
+            if "query is too old" not in error.message:
+                raise
+            logger.info("the callback query expired while its update waited for the database")
+            # What answerCallbackQuery returns; the chain passes results, not Response objects,
+            # whatever aiogram's annotation says.
+            return cast(Response[TelegramType], True)
 
 
 @dataclass(slots=True)
@@ -245,7 +261,7 @@ class DatabaseRetryMiddleware(BaseMiddleware):
                     if first_failure is None:
                         first_failure = now
                         logger.warning(
-                            "database unavailable, retrying update %s for up to %.0f s: %s",
+                            "database unavailable, retrying update %s for up to %.1f s: %s",
                             event.update_id,
                             deadline - now,
                             describe_unavailable(error),
