@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from bot.db.session import SessionPool
 from bot.i18n import create_i18n
 from bot.middlewares.database import BookkeepingMiddleware, DbSessionMiddleware
 from bot.middlewares.outage import DatabaseRetryMiddleware, NoteRequestMiddleware, current_attempt
+from bot.settings import SettingsError, load_settings
 from models import ProcessedUpdate
 
 Handler = Callable[[Any, dict[str, Any]], Awaitable[Any]]
@@ -192,3 +194,31 @@ async def test_the_retry_takes_its_own_claim_for_its_own(session_pool: SessionPo
     assert handler.calls == [1, 1]
     async with session_pool() as session:
         assert await session.scalar(select(func.count()).select_from(ProcessedUpdate)) == 1
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DB_RETRY_SECONDS", "-1"),
+        ("DB_RETRY_SECONDS", "five minutes"),
+        ("SQLITE_BUSY_TIMEOUT_SECONDS", "0"),
+    ],
+)
+def test_the_settings_name_themselves_when_malformed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str, value: str
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env
+    monkeypatch.setenv("BOT_TOKEN", "123456789:" + "A" * 35)
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError, match=f"^Configuration error: {variable} is malformed"):
+        load_settings()
+
+
+def test_the_settings_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("DB_RETRY_SECONDS", "SQLITE_BUSY_TIMEOUT_SECONDS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("BOT_TOKEN", "123456789:" + "A" * 35)
+    settings = load_settings()
+    assert settings.db_retry_seconds == 300
+    assert settings.sqlite_busy_timeout_seconds == 30
