@@ -212,6 +212,7 @@ class Application:
 
     async def on_startup(self) -> None:
         """Start the clock and the outbox; publish the menus (a Telegram hiccup isn't fatal)."""
+        self.dispatcher["db_retry"].resume()
         register_jobs(self.scheduler, self.job_context())
         self.scheduler.start()
         self.worker.start()

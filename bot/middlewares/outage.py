@@ -222,8 +222,17 @@ class DatabaseRetryMiddleware(BaseMiddleware):
 
     def stop(self) -> None:
         """Shutting down: updates waiting for the database get one last attempt now, and the
-        apology when that fails too, instead of waiting on."""
+        apology when that fails too, instead of waiting on.
+
+        An attempt already waiting inside the database (SQLite's busy timeout) can't be cut
+        short; if it outlasts the shutdown grace, the update is dropped with the log line
+        "stopping with N updates still being handled" (bot.app).
+        """
         self._stopping.set()
+
+    def resume(self) -> None:
+        """Starting (again): wait for the database as usual."""
+        self._stopping.clear()
 
     async def __call__(
         self,

@@ -276,3 +276,31 @@ async def test_outage_past_the_bound_gets_one_apology_per_update(
         await member.send_message("/hilfe")
         reply = await fake_api.wait_for_message(member.id, timeout=10)
         assert "/sprache" in (reply.text or "")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_shutdown_while_updates_wait_apologises_instead_of_waiting(
+    settings: Settings, database_url: str, fake_api: FakeBotAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.middlewares.outage")
+    settings = settings.model_copy(
+        update={"sqlite_busy_timeout_seconds": 0.5, "db_retry_seconds": 300.0}
+    )
+    member = fake_api.add_user(first_name="Mitglied", language_code="de")
+    async with contextlib.AsyncExitStack() as outage:
+        async with running(settings, fake_api, "polling") as app:
+            # Held from now until after the shutdown.
+            await outage.enter_async_context(sqlite_writer_lock(_sqlite_file(database_url)))
+            await member.send_message("/hilfe")
+            retry = app.dispatcher["db_retry"]
+            for _ in range(200):  # the bot's state, not the server's: wait_until won't look
+                if retry.waiting > 0:
+                    break
+                await asyncio.sleep(0.05)
+            assert retry.waiting > 0
+            started = time.monotonic()
+        # Stopped within the grace period, not after DB_RETRY_SECONDS.
+        assert time.monotonic() - started < 10
+    [apology] = fake_api.sent_to(member.id)
+    assert (apology.text or "").startswith(APOLOGY)
+    assert any("at shutdown" in r.getMessage() for r in caplog.records)
