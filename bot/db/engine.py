@@ -13,6 +13,9 @@ def create_engine(
 ) -> AsyncEngine:
     """An async engine for the URL, with SQLite tuned for concurrent handlers.
 
+    Statement parameters are left out of error messages and echo: they may be a member's name
+    or text, and a failed update's error goes to the log (e.g. after a database outage).
+
     `sqlite_busy_timeout` (seconds, SQLite only) is how long a writer waits for another
     process's write lock, and an update for the one connection, before giving up.
     """
@@ -25,6 +28,7 @@ def create_engine(
         engine = create_async_engine(
             database_url,
             echo=echo,
+            hide_parameters=True,
             async_creator=sqlite_connector(database_url, busy_timeout_ms=busy_timeout_ms),
             # One connection: SQLite has one writer anyway, and queueing for the connection in
             # asyncio is far cheaper than queueing in SQLite's busy handler, which sleeps in
@@ -38,7 +42,9 @@ def create_engine(
         return engine
     # A ping per checkout costs a few round trips, but a PostgreSQL restart then costs no
     # member a failed update.
-    return create_async_engine(database_url, echo=echo, pool_pre_ping=True)
+    return create_async_engine(
+        database_url, echo=echo, hide_parameters=True, pool_pre_ping=True
+    )
 
 
 def engine_from_settings(settings: Settings) -> AsyncEngine:

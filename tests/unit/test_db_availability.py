@@ -201,3 +201,18 @@ async def test_postgres_pool_timeout(pg_scratch: Any) -> None:
         error = await _raised(second_connection)
     assert is_database_unavailable(error)
     await engine.dispose()
+
+
+async def test_error_messages_carry_no_parameters(tmp_path: Path) -> None:
+    # A failed update's error is logged; its statement's values may be a member's words.
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+
+    async def insert_twice() -> None:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (x TEXT PRIMARY KEY)"))
+            for _ in range(2):
+                await connection.execute(text("INSERT INTO t VALUES (:x)"), {"x": "Geheimnis"})
+
+    error = await _raised(insert_twice)
+    assert "Geheimnis" not in str(error)
+    await engine.dispose()
