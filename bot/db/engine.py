@@ -42,9 +42,7 @@ def create_engine(
         return engine
     # A ping per checkout costs a few round trips, but a PostgreSQL restart then costs no
     # member a failed update.
-    return create_async_engine(
-        database_url, echo=echo, hide_parameters=True, pool_pre_ping=True
-    )
+    return create_async_engine(database_url, echo=echo, hide_parameters=True, pool_pre_ping=True)
 
 
 def engine_from_settings(settings: Settings) -> AsyncEngine:
