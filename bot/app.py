@@ -36,6 +36,7 @@ from bot.middlewares.database import BookkeepingMiddleware, DbSessionMiddleware
 from bot.middlewares.i18n import MemberI18nMiddleware
 from bot.middlewares.inflight import InFlightMiddleware
 from bot.middlewares.logging import HandlerNameMiddleware, UpdateLogMiddleware
+from bot.middlewares.outage import DatabaseRetryMiddleware, NoteRequestMiddleware
 from bot.middlewares.request import ReleaseBeforeRequestMiddleware
 from bot.outbox.renderers import RENDERERS
 from bot.outbox.worker import DeliveryWorker
@@ -61,6 +62,8 @@ def create_bot(settings: Settings) -> Bot:
     """The Bot client, talking to TELEGRAM_API_URL, HTML as the default parse mode."""
     session = BotApiSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     session.middleware(ReleaseBeforeRequestMiddleware())
+    # After the commit above: a request made counts against repeating the update.
+    session.middleware(NoteRequestMiddleware())
     return Bot(
         token=settings.bot_token.get_secret_value(),
         session=session,
@@ -105,6 +108,9 @@ def create_dispatcher(
     in_flight = dispatcher["in_flight"] = InFlightMiddleware()
     dispatcher.update.outer_middleware(in_flight)
     dispatcher.update.outer_middleware(UpdateLogMiddleware())
+    # Before the session: each attempt at an update gets a fresh one (bot.middlewares.outage).
+    db_retry = dispatcher["db_retry"] = DatabaseRetryMiddleware(retry_for=settings.db_retry_seconds)
+    dispatcher.update.outer_middleware(db_retry)
     dispatcher.update.outer_middleware(DbSessionMiddleware(session_pool))
     dispatcher.update.outer_middleware(dispatcher.fsm)
     dispatcher.update.outer_middleware(
@@ -207,6 +213,7 @@ class Application:
 
     async def on_startup(self) -> None:
         """Start the clock and the outbox; publish the menus (a Telegram hiccup isn't fatal)."""
+        self.dispatcher["db_retry"].resume()
         register_jobs(self.scheduler, self.job_context())
         self.scheduler.start()
         self.worker.start()
@@ -221,6 +228,9 @@ class Application:
         Running jobs are not waited for: the database keeps their truth.
         """
         in_flight: InFlightMiddleware = self.dispatcher["in_flight"]
+        # Updates waiting for the database try once more now, then apologise (bounded).
+        db_retry: DatabaseRetryMiddleware = self.dispatcher["db_retry"]
+        db_retry.stop()
         if not await in_flight.wait_idle(SHUTDOWN_GRACE_SECONDS):
             logger.warning("stopping with %d updates still being handled", in_flight.count)
         if self.scheduler.running:

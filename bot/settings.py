@@ -48,6 +48,8 @@ EXPECTATIONS: dict[str, str] = {
     "MEMORIAL_GRACE_HOURS": "a whole number of hours from 1 to 336",
     "STARTUP_WAIT_SECONDS": "seconds to wait at start-up for the database and Telegram, from 0 "
     "(don't wait) to 3600",
+    "DB_RETRY_SECONDS": "seconds from 0 to 86400 (0: no retry)",
+    "SQLITE_BUSY_TIMEOUT_SECONDS": "seconds above 0, at most 3600",
 }
 
 
@@ -116,6 +118,11 @@ class Settings(BaseSettings):
     delivery_lease_seconds: int = Field(default=120, ge=5)
     # How long start-up waits for a database or Bot API that doesn't answer yet (bot.startup).
     startup_wait_seconds: float = Field(default=300.0, ge=0, le=3600)
+    # An update that fails because the database is unreachable or locked is retried for this
+    # long (from its arrival) before the member gets an apology; 0: no retry.
+    db_retry_seconds: float = Field(default=300.0, ge=0, le=86_400)
+    # How long a SQLite writer waits for another process's write lock before the attempt fails.
+    sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
 
     @field_validator("bot_token")
     @classmethod

@@ -8,26 +8,41 @@ from bot.db.sqlite import SQLITE_BUSY_TIMEOUT_MS, configure_sqlite, sqlite_conne
 from bot.settings import Settings, SettingsError
 
 
-def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
-    """An async engine for the URL, with SQLite tuned for concurrent handlers."""
+def create_engine(
+    database_url: str, *, echo: bool = False, sqlite_busy_timeout: float | None = None
+) -> AsyncEngine:
+    """An async engine for the URL, with SQLite tuned for concurrent handlers.
+
+    Statement parameters are left out of error messages and echo: they may be a member's name
+    or text, and a failed update's error goes to the log (e.g. after a database outage).
+
+    `sqlite_busy_timeout` (seconds, SQLite only) is how long a writer waits for another
+    process's write lock, and an update for the one connection, before giving up.
+    """
     if database_url.startswith("sqlite"):
+        busy_timeout_ms = (
+            SQLITE_BUSY_TIMEOUT_MS
+            if sqlite_busy_timeout is None
+            else max(1, round(sqlite_busy_timeout * 1000))
+        )
         engine = create_async_engine(
             database_url,
             echo=echo,
-            async_creator=sqlite_connector(database_url),
+            hide_parameters=True,
+            async_creator=sqlite_connector(database_url, busy_timeout_ms=busy_timeout_ms),
             # One connection: SQLite has one writer anyway, and queueing for the connection in
             # asyncio is far cheaper than queueing in SQLite's busy handler, which sleeps in
             # steps of up to 100 ms. It also means a session must not wait for a second one
             # while holding its own; see current_session and ReleaseBeforeRequestMiddleware.
             pool_size=1,
             max_overflow=0,
-            pool_timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
+            pool_timeout=busy_timeout_ms / 1000,
         )
-        configure_sqlite(engine)
+        configure_sqlite(engine, busy_timeout_ms=busy_timeout_ms)
         return engine
     # A ping per checkout costs a few round trips, but a PostgreSQL restart then costs no
     # member a failed update.
-    return create_async_engine(database_url, echo=echo, pool_pre_ping=True)
+    return create_async_engine(database_url, echo=echo, hide_parameters=True, pool_pre_ping=True)
 
 
 def engine_from_settings(settings: Settings) -> AsyncEngine:
@@ -44,4 +59,6 @@ def engine_from_settings(settings: Settings) -> AsyncEngine:
                 f"Configuration error: DATABASE_URL: cannot create the folder {path.parent} "
                 f"for the SQLite file: {exc.strerror or exc}."
             ) from None
-    return create_engine(settings.database_url)
+    return create_engine(
+        settings.database_url, sqlite_busy_timeout=settings.sqlite_busy_timeout_seconds
+    )

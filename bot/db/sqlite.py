@@ -18,15 +18,17 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-# How long a SQLite writer waits for another before giving up. Transactions here are short, so
-# hitting this means something is stuck, not busy.
+# How long a SQLite writer waits for another before giving up, by default (the setting
+# SQLITE_BUSY_TIMEOUT_SECONDS). Transactions here are short, so hitting this means something is
+# stuck, not busy; the update is then retried (bot.middlewares.outage).
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 _T = TypeVar("_T")
 
 
-def configure_sqlite(engine: AsyncEngine) -> None:
+def configure_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
+    """Pragmas on every new connection, and BEGIN IMMEDIATE for every transaction."""
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "connect")
@@ -35,7 +37,7 @@ def configure_sqlite(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -315,7 +317,9 @@ class InlineSQLiteConnection:
         self._executor.shutdown(wait=False)
 
 
-def sqlite_connector(database_url: str) -> Callable[[], Any]:
+def sqlite_connector(
+    database_url: str, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
+) -> Callable[[], Any]:
     """SQLAlchemy's async_creator for the URL: an InlineSQLiteConnection."""
     args, kwargs = SQLiteDialect_pysqlite().create_connect_args(make_url(database_url))
     for handled in ("timeout", "check_same_thread"):
@@ -323,7 +327,7 @@ def sqlite_connector(database_url: str) -> Callable[[], Any]:
 
     async def connect() -> InlineSQLiteConnection:
         return await InlineSQLiteConnection.connect(
-            *args, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS, **kwargs
+            *args, busy_timeout_ms=busy_timeout_ms, **kwargs
         )
 
     return connect

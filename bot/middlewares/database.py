@@ -11,6 +11,7 @@ from aiogram.types import TelegramObject, Update, User
 from aiogram.utils.i18n import I18n
 
 from bot.db.session import SessionPool, current_session
+from bot.middlewares.outage import UpdateAttempt
 from bot.services.locales import resolve_locale
 from bot.services.members import Sighting, record_sighting
 from bot.services.roles import effective_roles
@@ -48,7 +49,8 @@ class BookkeepingMiddleware(BaseMiddleware):
 
     Claims the update id (a redelivered update stops here), records the sender, works out their
     roles and language, and commits that in one transaction before the handler runs, so handlers
-    start with no transaction open.
+    start with no transaction open. When DatabaseRetryMiddleware repeats an update after an
+    outage, the claim an earlier attempt made is its own, not a duplicate.
     """
 
     def __init__(self, *, admin_ids: Collection[int], i18n: I18n) -> None:
@@ -65,10 +67,17 @@ class BookkeepingMiddleware(BaseMiddleware):
         assert isinstance(event, Update)  # registered on dp.update only
         session = data["session"]
         now = utcnow()
-        if not await claim_update(session, event.update_id, now):
+        # Set by DatabaseRetryMiddleware; absent where the dispatcher is built without it.
+        attempt: UpdateAttempt | None = data.get("update_attempt")
+        claimed = await claim_update(session, event.update_id, now)
+        if not claimed and not (attempt is not None and attempt.claim_ran):
             await session.rollback()
             logger.info("duplicate update skipped")
             return None
+        if attempt is not None:
+            # A retry after this attempt failed finds the claim (if its commit got through)
+            # and knows it for its own.
+            attempt.claim_ran = True
 
         user: User | None = data.get("event_from_user")
         member = None
@@ -83,6 +92,8 @@ class BookkeepingMiddleware(BaseMiddleware):
             stored_roles = member.role_set
         # One commit for the claim and the sighting: the only write most updates cause.
         await session.commit()
+        if attempt is not None:
+            attempt.past_bookkeeping = True
 
         data["member"] = member
         data["roles"] = (
