@@ -36,16 +36,18 @@ from bot.middlewares.database import BookkeepingMiddleware, DbSessionMiddleware
 from bot.middlewares.i18n import MemberI18nMiddleware
 from bot.middlewares.inflight import InFlightMiddleware
 from bot.middlewares.logging import HandlerNameMiddleware, UpdateLogMiddleware
-from bot.middlewares.request import ReleaseBeforeRequestMiddleware
+from bot.middlewares.request import ReleaseBeforeRequestMiddleware, RetryRequestMiddleware
 from bot.outbox.renderers import RENDERERS
 from bot.outbox.worker import DeliveryWorker
 from bot.scheduler import create_scheduler, register_jobs
+from bot.services.flood import FloodGate
 from bot.services.locales import member_locale
 from bot.services.pacing import Pacer, PacingLimits
 from bot.services.roles import effective_roles, privileged_members
 from bot.services.welcome import WelcomeBook
 from bot.settings import Settings
 from bot.telegram.commands import set_default_menus, set_member_menu
+from bot.telegram.retries import RetryBounds
 from bot.telegram.session import BotApiSession
 from bot.web import build_web_app, start_web_server
 from handlers import build_router
@@ -56,10 +58,20 @@ logger = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 10.0
 
 
-def create_bot(settings: Settings) -> Bot:
-    """The Bot client, talking to TELEGRAM_API_URL, HTML as the default parse mode."""
+def create_bot(settings: Settings, gate: FloodGate | None = None) -> Bot:
+    """The Bot client, talking to TELEGRAM_API_URL, HTML as the default parse mode.
+
+    `gate` is the 429 pause shared with the outbox's Pacer (build_application passes it).
+    """
     session = BotApiSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    # The first registered runs outermost: the transaction is committed before the retrying
+    # middleware makes (or waits to make) any attempt.
     session.middleware(ReleaseBeforeRequestMiddleware())
+    session.middleware(
+        RetryRequestMiddleware(
+            gate or FloodGate(), RetryBounds(total_seconds=settings.telegram_retry_seconds)
+        )
+    )
     return Bot(
         token=settings.bot_token.get_secret_value(),
         session=session,
@@ -239,9 +251,14 @@ async def build_application(settings: Settings, *, migrate: bool = True) -> Appl
     if migrate:
         await migrations.upgrade(engine)
     session_pool = create_session_pool(engine)
-    bot = create_bot(settings)
+    # One 429 pause for the outbox and for direct replies, so the two don't fight.
+    gate = FloodGate()
+    bot = create_bot(settings, gate)
     dispatcher = create_dispatcher(settings, session_pool, i18n)
-    pacer = Pacer(PacingLimits(global_per_second=settings.send_rate, paid=settings.paid_broadcast))
+    pacer = Pacer(
+        PacingLimits(global_per_second=settings.send_rate, paid=settings.paid_broadcast),
+        gate=gate,
+    )
     worker = DeliveryWorker(
         JobContext(session_pool, bot, i18n, settings),
         pacer,

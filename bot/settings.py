@@ -36,6 +36,7 @@ EXPECTATIONS: dict[str, str] = {
     "SEND_RATE": "messages per second, above 0 (at most 30, or 1000 with PAID_BROADCAST)",
     "PAID_BROADCAST": "true or false",
     "DELIVERY_LEASE_SECONDS": "a whole number of seconds, at least 5",
+    "TELEGRAM_RETRY_SECONDS": "seconds above 0, at most 600",
 }
 
 
@@ -98,6 +99,9 @@ class Settings(BaseSettings):
     # How long a claimed outbox message may stay unconfirmed before another instance (or this
     # one after a restart) takes it back and sends it again.
     delivery_lease_seconds: int = Field(default=120, ge=5)
+    # How long one reply, edit or other direct request may be retried after Telegram's 429 or
+    # a passing server or network error (answering a button press: at most 8 s of it).
+    telegram_retry_seconds: float = Field(default=60.0, gt=0, le=600)
 
     @field_validator("bot_token")
     @classmethod
