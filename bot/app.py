@@ -47,7 +47,7 @@ from bot.services.roles import effective_roles, privileged_members
 from bot.services.welcome import WelcomeBook
 from bot.settings import Settings
 from bot.telegram.commands import set_default_menus, set_member_menu
-from bot.telegram.retries import RetryBounds
+from bot.telegram.retries import Retries, RetryBounds, retries
 from bot.telegram.session import BotApiSession
 from bot.web import build_web_app, start_web_server
 from handlers import build_router
@@ -222,7 +222,10 @@ class Application:
         self.scheduler.start()
         self.worker.start()
         try:
-            await sync_command_menus(self.bot, self.i18n, self.session_pool, self.settings)
+            # Once, as before the retrying middleware: a start with Telegram away isn't held up
+            # by a minute of retries per menu.
+            with retries(Retries.NONE):
+                await sync_command_menus(self.bot, self.i18n, self.session_pool, self.settings)
         except TelegramAPIError as exc:
             logger.warning("could not set the command menus: %s", exc)
 

@@ -44,8 +44,9 @@ EDITS = frozenset(
 NOT_MODIFIED = "message is not modified"
 CALLBACK_TOO_OLD = "query is too old"
 
-# Polling has its own backoff (aiogram's), and start-up decides by itself what a failure means.
-NOT_RETRIED = frozenset({"getUpdates", "setWebhook", "deleteWebhook", "close", "logOut"})
+# Polling has its own backoff (aiogram's), and start-up (getMe, the webhook) decides by itself
+# what a failure means.
+NOT_RETRIED = frozenset({"getUpdates", "getMe", "setWebhook", "deleteWebhook", "close", "logOut"})
 
 # Requests that do no harm when they arrive twice (see the module's docstring).
 _HARMLESS_TWICE = EDITS | {

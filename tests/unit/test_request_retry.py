@@ -21,7 +21,9 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import (
     AnswerCallbackQuery,
+    DeleteWebhook,
     EditMessageText,
+    GetMe,
     GetUpdates,
     SendMessage,
     TelegramMethod,
@@ -246,10 +248,11 @@ async def test_transient_mode_hands_429_to_the_caller_but_retries_5xx() -> None:
     assert gate.remaining() > 0.9
 
 
-async def test_polling_passes_untouched() -> None:
-    telegram = Telegram(_server_error(GetUpdates(), 502))
+@pytest.mark.parametrize("method", [GetUpdates(), GetMe(), DeleteWebhook()])
+async def test_polling_and_start_up_pass_untouched(method: TelegramMethod[Any]) -> None:
+    telegram = Telegram(_server_error(method, 502))
     with pytest.raises(TelegramServerError):
-        await _call(_middleware(), telegram, GetUpdates())
+        await _call(_middleware(), telegram, method)
     assert len(telegram.calls) == 1
 
 
