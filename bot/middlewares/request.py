@@ -75,7 +75,8 @@ class RetryRequestMiddleware(BaseRequestMiddleware):
 
     Registered after ReleaseBeforeRequestMiddleware, so it runs inside it: the update's
     transaction is committed before the first attempt, and no transaction is open while this
-    waits. getUpdates and the webhook calls at start-up pass untouched (NOT_RETRIED).
+    waits. getUpdates, and getMe and the webhook calls of start-up, pass untouched
+    (NOT_RETRIED): polling has its own backoff, start-up its own judgement.
     """
 
     def __init__(
