@@ -97,7 +97,15 @@ async def _storm(
         retry_after=retry_after,
         timeout_seconds=0.2,
     )
-    calm = asyncio.get_running_loop().call_later(STORM_SECONDS, fake_api.stop_faults)
+
+    async def calm_down() -> None:
+        # The storm lasts STORM_SECONDS from its first fault (a slow machine may take a while
+        # to get to the first reply).
+        await fake_api.wait_until(lambda: sum(fake_api.injected.values()) > 0, timeout=60)
+        await asyncio.sleep(STORM_SECONDS)
+        fake_api.stop_faults()
+
+    calm = asyncio.create_task(calm_down())
     try:
         results = await asyncio.gather(*(_member_talks(driver, user) for user in users))
     finally:
