@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.context import JobContext
 from bot.db import migrations
+from bot.db.availability import describe_unavailable, is_database_unavailable
 from bot.db.engine import engine_from_settings
 from bot.db.fsm_storage import SqlAlchemyStorage
 from bot.db.session import SessionPool, create_session_pool
@@ -37,10 +38,11 @@ from bot.middlewares.i18n import MemberI18nMiddleware
 from bot.middlewares.inflight import InFlightMiddleware
 from bot.middlewares.logging import HandlerNameMiddleware, UpdateLogMiddleware
 from bot.middlewares.outage import DatabaseRetryMiddleware, NoteRequestMiddleware
-from bot.middlewares.request import ReleaseBeforeRequestMiddleware
+from bot.middlewares.request import ReleaseBeforeRequestMiddleware, RetryRequestMiddleware
 from bot.outbox.renderers import RENDERERS
 from bot.outbox.worker import DeliveryWorker
 from bot.scheduler import create_scheduler, register_jobs
+from bot.services.flood import FloodGate
 from bot.services.locales import member_locale
 from bot.services.pacing import Pacer, PacingLimits
 from bot.services.roles import effective_roles, privileged_members
@@ -48,6 +50,7 @@ from bot.services.welcome import WelcomeBook
 from bot.settings import Settings
 from bot.startup import telegram_call
 from bot.telegram.commands import set_default_menus, set_member_menu
+from bot.telegram.retries import Retries, RetryBounds, retries
 from bot.telegram.session import BotApiSession
 from bot.web import build_web_app, start_web_server
 from handlers import build_router
@@ -58,12 +61,22 @@ logger = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 10.0
 
 
-def create_bot(settings: Settings) -> Bot:
-    """The Bot client, talking to TELEGRAM_API_URL, HTML as the default parse mode."""
+def create_bot(settings: Settings, gate: FloodGate | None = None) -> Bot:
+    """The Bot client, talking to TELEGRAM_API_URL, HTML as the default parse mode.
+
+    `gate` is the 429 pause shared with the outbox's Pacer (build_application passes it).
+    """
     session = BotApiSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    # The first registered runs outermost: the transaction is committed before the retrying
+    # middleware makes (or waits to make) any attempt.
     session.middleware(ReleaseBeforeRequestMiddleware())
     # After the commit above: a request made counts against repeating the update.
     session.middleware(NoteRequestMiddleware())
+    session.middleware(
+        RetryRequestMiddleware(
+            gate or FloodGate(), RetryBounds(total_seconds=settings.telegram_retry_seconds)
+        )
+    )
     return Bot(
         token=settings.bot_token.get_secret_value(),
         session=session,
@@ -218,9 +231,21 @@ class Application:
         self.scheduler.start()
         self.worker.start()
         try:
-            await sync_command_menus(self.bot, self.i18n, self.session_pool, self.settings)
+            # Once, as before the retrying middleware: a start with Telegram away isn't held up
+            # by a minute of retries per menu.
+            with retries(Retries.NONE):
+                await sync_command_menus(self.bot, self.i18n, self.session_pool, self.settings)
         except TelegramAPIError as exc:
             logger.warning("could not set the command menus: %s", exc)
+        except Exception as exc:
+            # A database locked or away for a moment must not stop the bot from starting: the
+            # menus are published again at the next start, updates wait for the database.
+            if not is_database_unavailable(exc):
+                raise
+            logger.warning(
+                "could not set the command menus, the database is unavailable: %s",
+                describe_unavailable(exc),
+            )
 
     async def on_shutdown(self) -> None:
         """Let updates in flight finish (bounded), then stop the clock.
@@ -250,9 +275,14 @@ async def build_application(settings: Settings, *, migrate: bool = True) -> Appl
     if migrate:
         await migrations.upgrade(engine)
     session_pool = create_session_pool(engine)
-    bot = create_bot(settings)
+    # One 429 pause for the outbox and for direct replies, so the two don't fight.
+    gate = FloodGate()
+    bot = create_bot(settings, gate)
     dispatcher = create_dispatcher(settings, session_pool, i18n)
-    pacer = Pacer(PacingLimits(global_per_second=settings.send_rate, paid=settings.paid_broadcast))
+    pacer = Pacer(
+        PacingLimits(global_per_second=settings.send_rate, paid=settings.paid_broadcast),
+        gate=gate,
+    )
     worker = DeliveryWorker(
         JobContext(session_pool, bot, i18n, settings),
         pacer,

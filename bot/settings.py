@@ -50,6 +50,7 @@ EXPECTATIONS: dict[str, str] = {
     "(don't wait) to 3600",
     "DB_RETRY_SECONDS": "seconds from 0 to 86400 (0: no retry)",
     "SQLITE_BUSY_TIMEOUT_SECONDS": "seconds above 0, at most 3600",
+    "TELEGRAM_RETRY_SECONDS": "seconds above 0, at most 600",
 }
 
 
@@ -123,6 +124,9 @@ class Settings(BaseSettings):
     db_retry_seconds: float = Field(default=300.0, ge=0, le=86_400)
     # How long a SQLite writer waits for another process's write lock before the attempt fails.
     sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # How long one reply, edit or other direct request may be retried after Telegram's 429 or
+    # a passing server or network error (answering a button press: at most 8 s of it).
+    telegram_retry_seconds: float = Field(default=60.0, gt=0, le=600)
 
     @field_validator("bot_token")
     @classmethod

@@ -7,18 +7,18 @@ happens once.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timedelta
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import InlineKeyboardMarkup
 
 from bot.context import JobContext
 from bot.services import broadcasts
 from bot.services.locales import member_locale
 from bot.services.members import get_member
+from bot.telegram.retries import Retries, retries
 from bot.telegram.views import broadcast as views
 from models import Broadcast
 from models.base import utcnow
@@ -29,7 +29,6 @@ Keyboard = InlineKeyboardMarkup | None
 
 # Telegram allows about one edit per second per chat; every few seconds is plenty for a human.
 PROGRESS_EVERY = timedelta(seconds=4)
-REPORT_ATTEMPTS = 3
 
 
 async def run_broadcasts(ctx: JobContext, now: datetime | None = None) -> None:
@@ -93,53 +92,40 @@ async def post_progress(
                 )
                 await session.commit()
         elif broadcast.progress_message_id is not None:
-            # The last edit, "finished", is the one that must arrive: a 429 is waited out.
-            await _edit(
-                ctx.bot, broadcast, text, keyboard, attempts=REPORT_ATTEMPTS if finished else 1
-            )
+            await _edit(ctx.bot, broadcast, text, keyboard, final=finished)
     if report is not None:
         await _send(ctx.bot, broadcast.author_id, report, report_keyboard)
 
 
 async def _send(bot: Bot, chat_id: int, text: str, keyboard: Keyboard) -> int | None:
-    # The report is sent once (its claim is already committed), so a 429 is waited out.
-    for _attempt in range(REPORT_ATTEMPTS):
-        try:
-            message = await bot.send_message(chat_id, text, reply_markup=keyboard)
-        except TelegramRetryAfter as exc:
-            await asyncio.sleep(exc.retry_after)
-            continue
-        except TelegramAPIError as exc:
-            # The organiser blocked the bot or left; the broadcast itself goes on regardless.
-            logger.info("could not tell the author about a broadcast: %s", exc)
-            return None
-        return message.message_id
-    logger.warning("could not tell the author about a broadcast: rate limited")
-    return None
+    # Sent once (its claim is already committed): Telegram's 429s and passing server errors
+    # are waited out by the request middleware (bot.middlewares.request), within its bound.
+    try:
+        message = await bot.send_message(chat_id, text, reply_markup=keyboard)
+    except TelegramAPIError as exc:
+        # The organiser blocked the bot or left, or Telegram stayed away too long; the
+        # broadcast itself goes on regardless.
+        logger.info("could not tell the author about a broadcast: %s", exc)
+        return None
+    return message.message_id
 
 
 async def _edit(
-    bot: Bot, broadcast: Broadcast, text: str, keyboard: Keyboard, *, attempts: int = 1
+    bot: Bot, broadcast: Broadcast, text: str, keyboard: Keyboard, *, final: bool = False
 ) -> None:
     assert broadcast.progress_chat_id is not None
     assert broadcast.progress_message_id is not None
-    for attempt in range(1, attempts + 1):
-        try:
+    # A progress edit skipped on a 429 is made good by the next one; the final one ("finished")
+    # must arrive, so the request middleware waits the 429 out. ("Message is not modified" is
+    # done, in the middleware too.)
+    mode = Retries.ALL if final else Retries.TRANSIENT
+    try:
+        with retries(mode):
             await bot.edit_message_text(
                 text=text,
                 chat_id=broadcast.progress_chat_id,
                 message_id=broadcast.progress_message_id,
                 reply_markup=keyboard,
             )
-        except TelegramRetryAfter as exc:
-            # A progress edit skipped is made good by the next one; the last is waited for.
-            if attempt < attempts:
-                await asyncio.sleep(exc.retry_after)
-                continue
-            logger.info("could not edit broadcast %s's progress: %s", broadcast.id, exc)
-        except TelegramBadRequest as exc:
-            if "not modified" not in exc.message:
-                logger.info("could not edit broadcast %s's progress: %s", broadcast.id, exc)
-        except TelegramAPIError as exc:
-            logger.info("could not edit broadcast %s's progress: %s", broadcast.id, exc)
-        return
+    except TelegramAPIError as exc:
+        logger.info("could not edit broadcast %s's progress: %s", broadcast.id, exc)

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.context import JobContext
 from bot.services import meeting_posts
 from bot.services.locales import resolve_locale
-from bot.telegram.screens import NOT_MODIFIED
+from bot.telegram.retries import Retries, retries, unchanged
 from bot.telegram.views.meeting_posts import post_view
 from models.base import utcnow
 
@@ -83,9 +83,12 @@ async def _edit(ctx: JobContext, claim: meeting_posts.Claim, now: datetime, run:
         # Nothing held open while Telegram answers.
         await session.commit()
         try:
-            await ctx.bot.edit_message_text(
-                text, chat_id=claim.chat_id, message_id=claim.message_id, reply_markup=keyboard
-            )
+            # A 429 holds this chat back (below) rather than the whole run; passing server
+            # and network errors are retried by the request middleware.
+            with retries(Retries.TRANSIENT):
+                result = await ctx.bot.edit_message_text(
+                    text, chat_id=claim.chat_id, message_id=claim.message_id, reply_markup=keyboard
+                )
         except TelegramRetryAfter as exc:
             run.held_back += 1
             until = now + timedelta(seconds=exc.retry_after)
@@ -93,16 +96,12 @@ async def _edit(ctx: JobContext, claim: meeting_posts.Claim, now: datetime, run:
             await session.commit()
             return
         except TelegramBadRequest as exc:
-            description = exc.message.lower()
-            if NOT_MODIFIED in description:
-                run.unchanged += 1
-            elif any(reason in description for reason in GONE):
+            if any(reason in exc.message.lower() for reason in GONE):
                 await _drop(session, claim, exc, run)
                 return
-            else:
-                run.failed += 1
-                logger.warning("post of meeting=%s not edited: %s", claim.meeting_id, exc.message)
-                return
+            run.failed += 1
+            logger.warning("post of meeting=%s not edited: %s", claim.meeting_id, exc.message)
+            return
         except TelegramForbiddenError as exc:
             await _drop(session, claim, exc, run)
             return
@@ -112,7 +111,10 @@ async def _edit(ctx: JobContext, claim: meeting_posts.Claim, now: datetime, run:
             logger.warning("post of meeting=%s not edited: %s", claim.meeting_id, exc)
             return
         else:
-            run.edited += 1
+            if unchanged(result):
+                run.unchanged += 1
+            else:
+                run.edited += 1
         await meeting_posts.mark_shown(session, claim.meeting_id, claim.chat_id, shot.revision)
         await session.commit()
 

@@ -18,6 +18,7 @@ from aiogram.types import InlineKeyboardMarkup, Message, MessageId
 
 from bot.outbox.rendering import Copy
 from bot.services.pacing import Decision, RetryPolicy, classify, success
+from bot.telegram.retries import Retries, retries
 
 # aiogram parses every answer with `Response[<result type>]`; pydantic keeps such generic
 # classes only while something references them, so without these references a busy sender keeps
@@ -39,19 +40,10 @@ async def attempt(
     # Telegram's paid broadcasts lift the global limit to 1000/s (PAID_BROADCAST).
     allow_paid = paid or None
     try:
-        if isinstance(rendered, Copy):
-            await bot.copy_message(
-                chat_id,
-                rendered.from_chat_id,
-                rendered.message_id,
-                reply_markup=rendered.reply_markup,
-                allow_paid_broadcast=allow_paid,
-            )
-        else:
-            text, keyboard = rendered
-            await bot.send_message(
-                chat_id, text, reply_markup=keyboard, allow_paid_broadcast=allow_paid
-            )
+        # Made once: the worker paces and retries by itself (a retry by the request middleware
+        # too would hold a pacing slot through its waits and count as one attempt).
+        with retries(Retries.NONE):
+            await _send(bot, chat_id, rendered, allow_paid)
     except TelegramRetryAfter as exc:
         return classify(status=429, retry_after=exc.retry_after, attempts=attempts)
     except TelegramForbiddenError as exc:
@@ -64,3 +56,24 @@ async def attempt(
     except (TelegramNetworkError, TimeoutError, TelegramAPIError) as exc:
         return classify(status=None, description=str(exc), attempts=attempts, policy=policy)
     return success()
+
+
+async def _send(
+    bot: Bot,
+    chat_id: int,
+    rendered: tuple[str, InlineKeyboardMarkup | None] | Copy,
+    allow_paid: bool | None,
+) -> None:
+    if isinstance(rendered, Copy):
+        await bot.copy_message(
+            chat_id,
+            rendered.from_chat_id,
+            rendered.message_id,
+            reply_markup=rendered.reply_markup,
+            allow_paid_broadcast=allow_paid,
+        )
+    else:
+        text, keyboard = rendered
+        await bot.send_message(
+            chat_id, text, reply_markup=keyboard, allow_paid_broadcast=allow_paid
+        )

@@ -19,11 +19,9 @@ import random
 import re
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 
-Clock = Callable[[], float]
-"""Monotonic seconds, e.g. time.monotonic."""
+from bot.services.flood import Clock, FloodGate
 
 MAX_GLOBAL_PER_SECOND = 30.0
 MAX_PAID_GLOBAL_PER_SECOND = 1000.0
@@ -81,16 +79,22 @@ class Pacer:
     channels (id < 0): a sliding window of 60 s holding at most group_per_minute sends.
     """
 
-    def __init__(self, limits: PacingLimits, clock: Clock = time.monotonic) -> None:
-        """Start with a full bucket, no pause and no per-chat history."""
+    def __init__(
+        self, limits: PacingLimits, clock: Clock = time.monotonic, gate: FloodGate | None = None
+    ) -> None:
+        """Start with a full bucket and no per-chat history.
+
+        `gate` is the pause shared with the bot's other senders (see bot.services.flood); it
+        must run on the same clock. Without one the pacer has a pause of its own.
+        """
         self._limits = limits
         self._clock = clock
+        self._gate = gate if gate is not None else FloodGate(clock)
         self._rate = limits.global_per_second
         self._capacity = 1.0
         now = clock()
         self._tokens = self._capacity
         self._tokens_at = now
-        self._paused_until = now
         self._catch_up = max(1.0, CATCH_UP_SECONDS * self._rate)
         # When the last sends were made, as many as one second may hold at the rate.
         self._sent: deque[float] = deque(maxlen=max(1, math.ceil(self._rate - _EPSILON)))
@@ -117,7 +121,7 @@ class Pacer:
     @property
     def paused_until(self) -> float:
         """Clock time before which nobody may send (a past time when not paused)."""
-        return self._paused_until
+        return self._gate.paused_until
 
     def delay_for(self, chat_id: int) -> float:
         """Seconds until a send to chat_id is allowed, 0.0 meaning now; consumes nothing."""
@@ -168,7 +172,7 @@ class Pacer:
             level = min(
                 1.0 + self._catch_up,
                 self._tokens + (now - self._tokens_at) * self._rate,
-                1.0 + max(0.0, now - self._paused_until) * self._rate,
+                1.0 + max(0.0, now - self._gate.paused_until) * self._rate,
             )
         else:
             level = self._bucket_level(now)
@@ -199,12 +203,11 @@ class Pacer:
         heapq.heappush(self._arrived, self._clock())
 
     def pause(self, seconds: float) -> None:
-        """Stop all sending for `seconds` (a 429); extends, never shortens, a running pause."""
-        if not (math.isfinite(seconds) and seconds >= 0):
-            raise ValueError(
-                f"pause needs a finite, non-negative number of seconds, got {seconds!r}"
-            )
-        self._paused_until = max(self._paused_until, self._clock() + seconds)
+        """Stop all sending for `seconds` (a 429); extends, never shortens, a running pause.
+
+        The pause is the shared gate's: direct replies wait for it too.
+        """
+        self._gate.pause(seconds)
 
     def forget_idle(self) -> None:
         """Drop per-chat history that no longer limits anything, so memory stays bounded."""
@@ -228,7 +231,7 @@ class Pacer:
         return min(self._capacity, self._tokens + (now - self._tokens_at) * self._rate)
 
     def _global_wait(self, now: float) -> float:
-        wait = max(self._paused_until - now, (1.0 - self._bucket_level(now)) / self._rate)
+        wait = max(self._gate.paused_until - now, (1.0 - self._bucket_level(now)) / self._rate)
         sent = self._sent
         if len(sent) == sent.maxlen:
             # The oldest of the last `maxlen` sends has to leave the second first.

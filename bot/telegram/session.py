@@ -5,8 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.methods import TelegramMethod
+from aiogram.exceptions import ClientDecodeError, TelegramServerError
+from aiogram.methods import Response, TelegramMethod
+from aiogram.methods.base import TelegramType
 from aiohttp.payload import BytesPayload
+
+from bot.telegram.retries import TelegramServerStatusError
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -34,6 +38,25 @@ class BotApiSession(AiohttpSession):
         if files:
             return super().build_form_data(bot, method)
         return BytesPayload(self.json_dumps(parameters).encode(), content_type="application/json")
+
+    def check_response(
+        self, bot: Bot, method: TelegramMethod[TelegramType], status_code: int, content: str
+    ) -> Response[TelegramType]:
+        """aiogram's check, with the HTTP status kept on server errors.
+
+        Whether a failed request may be sent again depends on the status (502: it never
+        reached the Bot API server; 500: it may have been done, see bot.telegram.retries). A
+        5xx page that isn't JSON (a proxy's HTML "Bad Gateway") is a server error too, not a
+        decoding error.
+        """
+        try:
+            return super().check_response(bot, method, status_code, content)
+        except TelegramServerError as exc:
+            raise TelegramServerStatusError(method, exc.message, status_code) from exc
+        except ClientDecodeError as exc:
+            if status_code < 500:
+                raise
+            raise TelegramServerStatusError(method, f"HTTP {status_code}", status_code) from exc
 
     async def close(self) -> None:
         """Close the connections; over plain HTTP without aiogram's 250 ms wait for SSL.
