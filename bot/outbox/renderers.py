@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.outbox.rendering import Copy, Rendered, Renderer, kv_zone
+from bot.outbox.rendering import Copy, Rendered, Renderer, as_parts, kv_zone
 from bot.services import (
     action_notices,
     action_results,
@@ -59,7 +59,7 @@ async def render_newcomer_digest(
     newcomers = await onboarding.newcomers_still_waiting(session, row.payload)
     if not newcomers:
         return None
-    return newcomer_digest(newcomers, onboarding.digest_days(row.payload))
+    return as_parts(newcomer_digest(newcomers, onboarding.digest_days(row.payload)))
 
 
 async def render_broadcast(session: AsyncSession, row: Delivery, member: Member | None) -> Rendered:

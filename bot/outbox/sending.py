@@ -14,9 +14,9 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.methods.base import Response
-from aiogram.types import InlineKeyboardMarkup, Message, MessageId
+from aiogram.types import Message, MessageId
 
-from bot.outbox.rendering import Copy
+from bot.outbox.rendering import Copy, Parts, TextMessage
 from bot.services.pacing import Decision, RetryPolicy, classify, success
 
 # aiogram parses every answer with `Response[<result type>]`; pydantic keeps such generic
@@ -28,7 +28,7 @@ _RESPONSE_TYPES = (Response[Message], Response[MessageId])
 async def attempt(
     bot: Bot,
     chat_id: int,
-    rendered: tuple[str, InlineKeyboardMarkup | None] | Copy,
+    rendered: TextMessage | Parts | Copy,
     *,
     attempts: int,
     paid: bool,
@@ -47,6 +47,12 @@ async def attempt(
                 reply_markup=rendered.reply_markup,
                 allow_paid_broadcast=allow_paid,
             )
+        elif isinstance(rendered, Parts):
+            for text, keyboard in rendered.messages[rendered.sent :]:
+                await bot.send_message(
+                    chat_id, text, reply_markup=keyboard, allow_paid_broadcast=allow_paid
+                )
+                rendered.sent += 1
         else:
             text, keyboard = rendered
             await bot.send_message(
