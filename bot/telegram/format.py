@@ -216,6 +216,13 @@ def shorten(item: str, room: int) -> str:
     return esc(units.decode("utf-16-le", errors="ignore") + "…")
 
 
+def part_label(part: int, parts: int) -> str:
+    """ " · part 2 of 5" after the heading of a list that goes on over several messages."""
+    if parts == 1:
+        return ""
+    return _(" · part {part} of {parts}").format(part=part, parts=parts)
+
+
 def pack(
     lengths: Sequence[int], *, budget: int, separator: int = 1, max_items: int | None = None
 ) -> list[range]:

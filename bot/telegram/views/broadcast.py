@@ -21,12 +21,18 @@ from bot.telegram.callbacks import (
     SettingsAction,
     SettingsCallback,
 )
-from bot.telegram.format import duration, esc, format_meeting, member_label, number
+from bot.telegram.format import (
+    duration,
+    esc,
+    format_meeting,
+    member_label,
+    number,
+    part_label,
+    split_message,
+)
 from bot.telegram.labels import category_label
 from models import Broadcast, BroadcastStatus, Member
 
-# Telegram's limit is 4096 characters; names beyond this many go into "and N more".
-MAX_LISTED = 150
 BAR_WIDTH = 10
 
 
@@ -263,24 +269,17 @@ def report_keyboard(broadcast_id: int) -> InlineKeyboardMarkup:
     )
 
 
-def unreached_text(broadcast_id: int, members: list[Member]) -> str:
-    """Names (and ids) of the members a broadcast missed, for a call."""
+def unreached_text(broadcast_id: int, members: list[Member]) -> list[str]:
+    """Names (and ids) of the members a broadcast missed, for a call: every one of them, in
+    as many messages as it takes."""
     if not members:
-        return _("Broadcast #{id} reached everyone it was sent to.").format(id=broadcast_id)
-    lines = [
-        _("<b>Not reached by broadcast #{id}</b> ({count}):").format(
-            id=broadcast_id, count=number(len(members))
-        )
-    ]
-    lines.extend(f"• {member_label(member)}" for member in members[:MAX_LISTED])
-    if len(members) > MAX_LISTED:
-        more = len(members) - MAX_LISTED
-        lines.append(
-            _("… and {count} more member", "… and {count} more members", more).format(
-                count=number(more)
-            )
-        )
-    return "\n".join(lines)
+        return [_("Broadcast #{id} reached everyone it was sent to.").format(id=broadcast_id)]
+    title = _("<b>Not reached by broadcast #{id}</b> ({count}):").format(
+        id=broadcast_id, count=number(len(members))
+    )
+    lines = [f"• {member_label(member)}" for member in members]
+    parts = split_message(lambda part, parts: title + part_label(part, parts), lines)
+    return [text for text, _run in parts]
 
 
 def settings_button_label() -> str:

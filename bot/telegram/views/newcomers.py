@@ -7,18 +7,11 @@ from collections.abc import Sequence
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from bot.telegram.format import member_label, number, split_message
+from bot.telegram.format import member_label, number, part_label, split_message
 from models import Member
 
 # Newcomers per message: each gets a "write" button, and a keyboard holds 100 at most.
 DIGEST_PER_MESSAGE = 50
-
-
-def part_label(part: int, parts: int) -> str:
-    """ " · part 2 of 5" after a heading whose list goes on over several messages, else ""."""
-    if parts == 1:
-        return ""
-    return _(" · part {part} of {parts}").format(part=part, parts=parts)
 
 
 def newcomer_digest(
