@@ -216,6 +216,16 @@ def shorten(item: str, room: int) -> str:
     return esc(units.decode("utf-16-le", errors="ignore") + "…")
 
 
+def fitting(items: Sequence[str], *, budget: int, max_items: int | None = None) -> int:
+    """How many of `items` (from the start, one a line) fit in `budget` visible characters."""
+    runs = pack([visible_length(item) for item in items], budget=budget, max_items=max_items)
+    if not runs:
+        return 0
+    first = runs[0]
+    # A first item longer than the budget alone doesn't fit either.
+    return len(first) if sum(visible_length(items[i]) for i in first) <= budget else 0
+
+
 def part_label(part: int, parts: int) -> str:
     """ " · part 2 of 5" after the heading of a list that goes on over several messages."""
     if parts == 1:
@@ -245,6 +255,20 @@ def pack(
     if start < len(lengths):
         runs.append(range(start, len(lengths)))
     return runs
+
+
+def value_lines(
+    template: str, values: Sequence[str], *, separator: str = ", ", room: int = TEXT_LIMIT // 2
+) -> list[str]:
+    """ "Groups: A, B, C" as one line, or as several such lines when the values don't fit in
+    `room` characters together (so a message split between lines can hold each)."""
+    label = visible_length(template.format(value=""))
+    runs = pack(
+        [visible_length(value) for value in values],
+        budget=max(room - label, 1),
+        separator=len(separator),
+    )
+    return [template.format(value=separator.join(values[i] for i in run)) for run in runs]
 
 
 def split_message(

@@ -26,8 +26,38 @@ from bot.telegram.views import admin as admin_views
 from bot.telegram.views import broadcast as broadcast_views
 from bot.telegram.views import host_notices as host_notice_views
 from bot.telegram.views import hosts as host_views
+from bot.services.calendar import CalendarDate
+from bot.services.directory import ListedGroup
+from bot.services.field_actions import DateStaffing, ShiftStaffing
+from bot.telegram.views import action_planning as planning_views
+from bot.telegram.views import actions as action_views
+from bot.telegram.views import calendar as calendar_views
+from bot.telegram.views import founding as founding_views
+from bot.telegram.views import groups as group_views
+from bot.telegram.views import meeting_posts as post_views
+from bot.telegram.views import meetings as meeting_views
+from bot.telegram.views import memorials as memorial_views
+from bot.telegram.views import privacy as privacy_views
 from bot.telegram.views.newcomers import newcomer_digest
-from models import Group, GroupType, Meeting, MeetingStatus, Member, Role, RsvpAnswer
+from models import (
+    ActionDate,
+    ActionKind,
+    ActionStatus,
+    Attendance,
+    Campaign,
+    District,
+    FieldAction,
+    Group,
+    GroupType,
+    Meeting,
+    MeetingStatus,
+    Member,
+    Memorial,
+    MemorialDate,
+    Role,
+    RsvpAnswer,
+    Shift,
+)
 from tests.fakebotapi import parse_html, utf16_len
 
 ZONE = ZoneInfo("Europe/Berlin")
@@ -95,6 +125,102 @@ def answers() -> list[Attendee]:
     return [attendee(index, kinds[index % 2]) for index in range(MANY)]
 
 
+def district(index: int) -> District:
+    return District(id=index + 1, key=f"d{index}", name=long_name(index))
+
+
+def campaign(index: int) -> Campaign:
+    return Campaign(id=index + 1, key=f"c{index}", name=long_name(index))
+
+
+def shift(index: int, needed: int = 2) -> Shift:
+    action = FieldAction(
+        id=index + 1,
+        kind=ActionKind.INFOSTAND,
+        title=long_name(index),
+        place=LONG * 3,
+        material=None,
+        district=None,
+        campaign=None,
+    )
+    day = (NOW + timedelta(days=1 + index // 8)).date()
+    row = ActionDate(id=index + 1, action=action, day=day, status=ActionStatus.SCHEDULED)
+    starts = NOW + timedelta(days=1 + index // 8, hours=index % 8)
+    the_shift = Shift(
+        id=index + 1,
+        action_date=row,
+        label=None,
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=1),
+        needed=needed,
+    )
+    row.shifts = [the_shift]
+    return the_shift
+
+
+def memorial_date(index: int) -> MemorialDate:
+    memorial = Memorial(id=index + 1, key=f"m{index}", name=long_name(index), rule="", rrule="")
+    return MemorialDate(
+        id=index + 1,
+        memorial=memorial,
+        day=date(2027, 1, 1) + timedelta(days=index),
+        event_starts_at=NOW + timedelta(days=index),
+        event_place=LONG,
+    )
+
+
+def attendance(answer: RsvpAnswer) -> Attendance:
+    return Attendance(answer=answer, guests=0, waitlisted=False)
+
+
+def my_data() -> list[Message]:
+    person = member(0)
+    meetings = [meeting(index) for index in range(MANY)]
+    kinds = [RsvpAnswer.YES, RsvpAnswer.MAYBE, RsvpAnswer.NO]
+    return [
+        (text, None)
+        for text in privacy_views.my_data(
+            person,
+            groups=[group(index) for index in range(MANY)],
+            answers=[(m, attendance(kinds[i % 3])) for i, m in enumerate(meetings)],
+            switched_off=(),
+            zone=ZONE,
+            memorial_answers=[(memorial_date(i), RsvpAnswer.YES) for i in range(MANY)],
+        )
+    ]
+
+
+def date_screen() -> list[Message]:
+    # As many shifts and people as a date can have, all with the longest names.
+    first = shift(0, needed=50)
+    row = first.action_date
+    row.action.material = "Flyer & Plakate 🌻 " * 50
+    shifts = [first] + [shift(index, needed=50) for index in range(1, 8)]
+    for extra in shifts[1:]:
+        extra.action_date = row
+    row.shifts = shifts
+    people = {
+        each.id: [member(number * 50 + person) for person in range(50)]
+        for number, each in enumerate(shifts)
+    }
+    item = DateStaffing(row, tuple(ShiftStaffing(each, 50) for each in shifts))
+    text, keyboard = planning_views.date_screen(item, people=people, calls={}, zone=ZONE, now=NOW)
+    return [(text, keyboard)]
+
+
+def staffing_pages() -> list[Message]:
+    items = []
+    for index in range(MANY):
+        the_shift = shift(index)
+        items.append(DateStaffing(the_shift.action_date, (ShiftStaffing(the_shift, 1),)))
+    manageable = frozenset(range(1, MANY + 1))
+    pages = len(planning_views.staffing_pages(items, ZONE))
+    return [
+        planning_views.staffing(items, page=page, zone=ZONE, manageable=manageable)
+        for page in range(pages)
+    ]
+
+
 @dataclass(frozen=True)
 class Case:
     """One listing: how to render all its messages or pages, and whether all items show."""
@@ -151,6 +277,81 @@ CASES = [
             for text in broadcast_views.unreached_text(7, [member(i) for i in range(MANY)])
         ],
     ),
+    Case("privacy: my data", my_data),
+    Case("action planning: one date's people", date_screen, complete=False),
+    Case(
+        "my groups",
+        lambda: group_views.my_group_pages(
+            [ListedGroup(group(i), (meeting(i),)) for i in range(MANY)], ZONE
+        ),
+    ),
+    Case(
+        "/termine (the next meetings)",
+        lambda: [
+            meeting_views.dates([meeting(i) for i in range(MANY)], {}, can_answer=True, zone=ZONE)
+        ],
+        complete=False,
+    ),
+    Case(
+        "/termine in a group chat",
+        lambda: [
+            post_views.group_dates(
+                [meeting(i) for i in range(MANY)],
+                ZONE,
+                group_name=None,
+                private_url="https://t.me/bot",
+            )
+        ],
+        complete=False,
+    ),
+    Case(
+        "/kalender",
+        lambda: [
+            calendar_views.overview(
+                [CalendarDate(meeting(i), None) for i in range(MANY)],
+                shown=MANY,
+                zone=ZONE,
+                can_subscribe=True,
+                has_link=True,
+            )
+        ],
+        complete=False,
+    ),
+    Case(
+        "/gedenktage",
+        lambda: [memorial_views.listing([memorial_date(i) for i in range(MANY)], ZONE)],
+        complete=False,
+    ),
+    Case(
+        "founding: which Stadtteil",
+        lambda: [founding_views.ask_district([district(i) for i in range(MANY)])],
+        complete=False,
+    ),
+    Case(
+        "action planning: which Stadtteil",
+        lambda: [planning_views.ask_district([district(i) for i in range(MANY)])],
+        complete=False,
+    ),
+    Case(
+        "action planning: which campaign",
+        lambda: [planning_views.ask_campaign([campaign(i) for i in range(MANY)])],
+        complete=False,
+    ),
+    Case(
+        "action planning: who may plan",
+        lambda: [planning_views.planners([(member(i), i % 2 == 0) for i in range(MANY)])],
+        complete=False,
+    ),
+    Case(
+        "handover: pick the new host",
+        lambda: [host_views.ask_new_host(group(0), [member(i) for i in range(MANY)])],
+        complete=False,
+    ),
+    Case(
+        "my shifts",
+        lambda: action_views.my_shift_pages([(shift(i), False) for i in range(MANY)], ZONE),
+    ),
+    Case("staffing overview", lambda: staffing_pages()),
     Case(
         "host meeting screen",
         lambda: host_views.meeting_pages(

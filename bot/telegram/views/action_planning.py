@@ -21,7 +21,16 @@ from bot.services.field_actions import DateStaffing, PlannedShift, ShiftStaffing
 from bot.services.help_calls import CallStats
 from bot.services.recurrence import parse_rule
 from bot.telegram.callbacks import PlanAct, PlanCallback
-from bot.telegram.format import describe_rule, esc, formatting_locale, join_names, number
+from bot.telegram.format import (
+    TEXT_LIMIT,
+    describe_rule,
+    esc,
+    fitting,
+    formatting_locale,
+    join_names,
+    number,
+    visible_length,
+)
 from bot.telegram.labels import action_kind_label
 from models import ActionKind, Campaign, District, Member, Shift
 from models.field_action import LABEL_LENGTH, MATERIAL_LENGTH, MAX_NEEDED, MAX_SHIFTS, PLACE_LENGTH
@@ -238,7 +247,20 @@ def staffing(
 # --- one date --------------------------------------------------------------------------------
 
 
-def calls_line(stats: CallStats) -> str:
+def names_within(members: Sequence[Member], budget: int) -> str:
+    """ "Anna, Ben and Cem", or as many as fit `budget` characters and "and 12 more"."""
+    names = [esc(_first_name(member)) for member in members]
+    full = join_names(names)
+    if visible_length(full) <= budget:
+        return full
+    shown = fitting(names, budget=max(budget - 40, 0))
+    more = len(names) - shown
+    return ngettext("{names} and {n} more", "{names} and {n} more", more).format(
+        names=", ".join(names[:shown]), n=number(more)
+    )
+
+
+def calls_line(stats: CallStats, budget: int = TEXT_LIMIT // 2) -> str:
     """ "5 asked, of them signed up: Anna, Ben"."""
     asked = ngettext(
         "{count} asked by a call for help", "{count} asked by calls for help", stats.asked
@@ -246,7 +268,7 @@ def calls_line(stats: CallStats) -> str:
     asked = asked.format(count=number(stats.asked))
     if not stats.answered:
         return "📣 " + _("{asked}, nobody signed up through one yet").format(asked=asked)
-    names = join_names(esc(_first_name(member)) for member in stats.answered)
+    names = names_within(stats.answered, budget)
     return "📣 " + _("{asked}, of them signed up: {names}").format(asked=asked, names=names)
 
 
@@ -273,16 +295,21 @@ def date_screen(
     if row.cancelled:
         lines.append("❌ " + _("<b>Called off.</b> Everyone on a shift was told."))
     rows: list[list[InlineKeyboardButton]] = []
+    # The names share what the rest leaves of a message, shift by shift (50 people with long
+    # names on each of 8 shifts would not fit).
+    share = (TEXT_LIMIT - visible_length("\n".join(lines)) - 100 * (len(item.shifts) + 1)) // max(
+        len(item.shifts), 1
+    )
     for staffed in item.shifts:
         shift = staffed.shift
         mark = WARN if staffed.missing else FULL
         lines.append("")
         counts = f"{number(staffed.filled)}/{number(shift.needed)}"
         lines.append(f"<b>{_shift_name(shift, zone)}</b> · {counts} {mark}")
-        names = [esc(_first_name(member)) for member in people.get(shift.id, [])]
-        lines.append(join_names(names) if names else _("nobody yet"))
+        holders = people.get(shift.id, [])
+        lines.append(names_within(holders, share * 2 // 3) if holders else _("nobody yet"))
         if shift.id in calls:
-            lines.append(calls_line(calls[shift.id]))
+            lines.append(calls_line(calls[shift.id], share // 3))
         if row.cancelled or shift.starts_at <= now:
             continue
         buttons = []

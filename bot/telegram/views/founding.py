@@ -38,9 +38,16 @@ def ask_name() -> str:
     )
 
 
+# Stadtteile offered as buttons (a keyboard holds 100); "whole KV / not sure" covers the rest.
+MAX_DISTRICTS = 60
+
+
 def ask_district(districts: Sequence[District]) -> Screen:
     """Which Stadtteil, as buttons (and the whole KV)."""
-    rows = [[_button(district.name, FoundingStep.DISTRICT, district.id)] for district in districts]
+    rows = [
+        [_button(district.name, FoundingStep.DISTRICT, district.id)]
+        for district in districts[:MAX_DISTRICTS]
+    ]
     rows.append([_button(_("Whole KV / not sure"), FoundingStep.DISTRICT, 0)])
     return _("<b>In which Stadtteil?</b>"), InlineKeyboardMarkup(inline_keyboard=rows)
 

@@ -677,6 +677,10 @@ def message_closed() -> str:
 # --- handing over ---------------------------------------------------------------------------
 
 
+# Members offered as buttons (a keyboard holds 100); anyone else is named by @username.
+MAX_CANDIDATES = 40
+
+
 def ask_new_host(group: Group, candidates: Sequence[Member]) -> tuple[str, InlineKeyboardMarkup]:
     """Who takes over: type an @username, or pick one of the group's members."""
     text = _(
@@ -690,7 +694,7 @@ def ask_new_host(group: Group, candidates: Sequence[Member]) -> tuple[str, Inlin
             group_id=group.id,
             value=member.id,
         )
-        for member in candidates
+        for member in candidates[:MAX_CANDIDATES]
     ]
     rows = [buttons[index : index + 2] for index in range(0, len(buttons), 2)]
     rows.append([host_button(_("« Back to the group"), HostAction.GROUP, group_id=group.id)])
