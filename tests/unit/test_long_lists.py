@@ -19,21 +19,24 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 
 from bot.i18n import create_i18n
-from bot.services.host_notices import MeetingAnswers
-from bot.services.rsvp import Attendee, Counts
-from bot.telegram import format as fmt
-from bot.telegram.views import admin as admin_views
-from bot.telegram.views import broadcast as broadcast_views
-from bot.telegram.views import host_notices as host_notice_views
-from bot.telegram.views import hosts as host_views
+from bot.services.broadcasts import Progress
 from bot.services.calendar import CalendarDate
 from bot.services.directory import ListedGroup
 from bot.services.field_actions import DateStaffing, ShiftStaffing
+from bot.services.host_notices import MeetingAnswers
+from bot.services.kv_setup import SetupInvalidError, load_setup
+from bot.services.kv_setup.schema import MAX_ENTRIES
+from bot.services.rsvp import Attendee, Counts
+from bot.telegram import format as fmt
 from bot.telegram.views import action_planning as planning_views
 from bot.telegram.views import actions as action_views
+from bot.telegram.views import admin as admin_views
+from bot.telegram.views import broadcast as broadcast_views
 from bot.telegram.views import calendar as calendar_views
 from bot.telegram.views import founding as founding_views
 from bot.telegram.views import groups as group_views
+from bot.telegram.views import host_notices as host_notice_views
+from bot.telegram.views import hosts as host_views
 from bot.telegram.views import meeting_posts as post_views
 from bot.telegram.views import meetings as meeting_views
 from bot.telegram.views import memorials as memorial_views
@@ -44,7 +47,9 @@ from models import (
     ActionKind,
     ActionStatus,
     Attendance,
+    Broadcast,
     Campaign,
+    Category,
     District,
     FieldAction,
     Group,
@@ -214,11 +219,39 @@ def staffing_pages() -> list[Message]:
         the_shift = shift(index)
         items.append(DateStaffing(the_shift.action_date, (ShiftStaffing(the_shift, 1),)))
     manageable = frozenset(range(1, MANY + 1))
-    pages = len(planning_views.staffing_pages(items, ZONE))
+    pages = planning_views.staffing_pages(items, ZONE)
     return [
-        planning_views.staffing(items, page=page, zone=ZONE, manageable=manageable)
-        for page in range(pages)
+        planning_views.staffing(items, page=page, zone=ZONE, manageable=manageable, pages=pages)
+        for page in range(len(pages))
     ]
+
+
+def broadcast(index: int) -> Broadcast:
+    return Broadcast(
+        id=index + 1,
+        content_type="text",
+        summary=LONG + LONG[: 120 - len(LONG) - len(token(index))] + token(index),
+        category=Category.ANNOUNCEMENTS,
+        scheduled_at=NOW + timedelta(hours=index),
+        opted_out=0,
+    )
+
+
+def broadcast_report() -> list[Message]:
+    progress = Progress(
+        total=MANY * 10,
+        sent=0,
+        blocked=0,
+        failed=MANY * 10,
+        cancelled=0,
+        open=0,
+        rate=0,
+        remaining=None,
+    )
+    # Reasons as Telegram words them, each distinct; the report counts every failure.
+    reasons = [(f"Bad Request: {LONG} {token(index)}", 10) for index in range(MANY)]
+    text = broadcast_views.report_text(broadcast(0), progress, reasons, cancelled=False)
+    return [(text, None)]
 
 
 @dataclass(frozen=True)
@@ -278,6 +311,15 @@ CASES = [
         ],
     ),
     Case("privacy: my data", my_data),
+    Case(
+        "/rundschreiben (scheduled and sent broadcasts)",
+        lambda: broadcast_views.overview(
+            [broadcast(i) for i in range(MANY - 3)],
+            [broadcast(i) for i in range(MANY - 3, MANY)],
+            ZONE,
+        ),
+    ),
+    Case("broadcast report: failure reasons", broadcast_report, complete=False),
     Case("action planning: one date's people", date_screen, complete=False),
     Case(
         "my groups",
@@ -351,7 +393,7 @@ CASES = [
         "my shifts",
         lambda: action_views.my_shift_pages([(shift(i), False) for i in range(MANY)], ZONE),
     ),
-    Case("staffing overview", lambda: staffing_pages()),
+    Case("staffing overview", staffing_pages),
     Case(
         "host meeting screen",
         lambda: host_views.meeting_pages(
@@ -431,3 +473,18 @@ def test_pack_puts_every_item_in_exactly_one_run(lengths: list[int]) -> None:
     for run in runs:
         assert len(run) <= 4
         assert len(run) == 1 or sum(lengths[i] for i in run) + len(run) - 1 <= 30
+
+
+@pytest.mark.parametrize("section", ["districts", "topics", "activity_types"])
+def test_a_setup_file_keeps_choices_within_one_keyboard(section: str) -> None:
+    # The intake, founding and action planning offer these as buttons, one each.
+    def setup(count: int) -> str:
+        entries = "\n".join(f"  - Eintrag {index}" for index in range(count))
+        return f"name: KV Testhausen\n{section}:\n{entries}\n"
+
+    assert len(getattr(load_setup(setup(MAX_ENTRIES)), section)) == MAX_ENTRIES
+    with pytest.raises(SetupInvalidError) as caught:
+        load_setup(setup(MAX_ENTRIES + 1))
+    [error] = caught.value.errors
+    assert f"at most {MAX_ENTRIES} entries" in error.message
+    assert MAX_ENTRIES + 3 <= fmt.KEYBOARD_LIMIT

@@ -45,8 +45,9 @@ PAGE_DATES = 10
 BUTTON_TITLE = 32
 KINDS = tuple(ActionKind)
 MAX_LISTED_HOSTS = 90
-# Stadtteile and campaigns offered as buttons (a keyboard holds at most 100).
-MAX_CHOICES = 60
+# Stadtteile and campaigns offered as buttons (a keyboard holds at most 100); as many
+# Stadtteile as a KV may have (bot.services.kv_setup.schema.MAX_ENTRIES).
+MAX_CHOICES = 90
 
 
 def plan_button(
@@ -184,7 +185,7 @@ def staffing_pages(items: Sequence[DateStaffing], zone: ZoneInfo) -> list[list[i
     current: list[int] = []
     size = 0
     for index, item in enumerate(items):
-        length = len(staffing_block(item, zone)) + 2
+        length = visible_length(staffing_block(item, zone)) + 2
         if current and (size + length > PAGE_CHARS or len(current) >= PAGE_DATES):
             pages.append(current)
             current, size = [], 0
@@ -201,14 +202,15 @@ def staffing(
     page: int,
     zone: ZoneInfo,
     manageable: frozenset[int],
+    pages: list[list[int]] | None = None,
 ) -> tuple[str, InlineKeyboardMarkup]:
     """Every upcoming date with the staffing of its shifts, one page; a button per date the
-    planner may manage."""
+    planner may manage. `pages`: staffing_pages(items), when the caller has them already."""
     back = [plan_button(_("« Plan actions"), PlanAct.MENU)]
     if not items:
         text = _("<b>Staffing</b>\n\nNo info stands or door-to-door rounds in the next 8 weeks.")
         return text, _keyboard([[plan_button(_("➕ New action"), PlanAct.NEW)], back])
-    pages = staffing_pages(items, zone)
+    pages = pages or staffing_pages(items, zone)
     page = min(max(page, 0), len(pages) - 1)
     shown = [items[index] for index in pages[page]]
     missing = sum(1 for item in items if any(shift.missing for shift in item.shifts))

@@ -345,19 +345,32 @@ def _my_shift_pages(lines: Sequence[str]) -> list[range]:
 
 def my_shift_pages(held: Sequence[tuple[Shift, bool]], zone: ZoneInfo) -> list[Screen]:
     """Every page of "My shifts", as « and » go through them."""
+    if not held:
+        return [my_shifts(held, zone)]
     lines = [_my_shift_line(shift, offered, zone) for shift, offered in held]
-    return [my_shifts(held, zone, page=page) for page in range(len(_my_shift_pages(lines)) or 1)]
+    pages = _my_shift_pages(lines)
+    return [_my_shifts_page(held, lines, pages, page, zone) for page in range(len(pages))]
 
 
 def my_shifts(held: Sequence[tuple[Shift, bool]], zone: ZoneInfo, *, page: int = 0) -> Screen:
     """The member's upcoming shifts (`True`: offered for a swap), each date opening its card;
     a page of them when there are more than fit (« and »)."""
-    back = [_button(_("◀ All actions"), ActionCallback(act=ActionAct.LIST))]
     if not held:
+        back = [_button(_("◀ All actions"), ActionCallback(act=ActionAct.LIST))]
         text = _("You haven't signed up for any shift yet. Tap “All actions” to find one.")
         return text, InlineKeyboardMarkup(inline_keyboard=[back])
-    all_lines = [_my_shift_line(shift, offered, zone) for shift, offered in held]
-    pages = _my_shift_pages(all_lines)
+    lines = [_my_shift_line(shift, offered, zone) for shift, offered in held]
+    return _my_shifts_page(held, lines, _my_shift_pages(lines), page, zone)
+
+
+def _my_shifts_page(
+    held: Sequence[tuple[Shift, bool]],
+    all_lines: Sequence[str],
+    pages: Sequence[range],
+    page: int,
+    zone: ZoneInfo,
+) -> Screen:
+    back = [_button(_("◀ All actions"), ActionCallback(act=ActionAct.LIST))]
     page = min(max(page, 0), len(pages) - 1)
     lines = [_("<b>Your shifts</b>")]
     rows: list[list[InlineKeyboardButton]] = []

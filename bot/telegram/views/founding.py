@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
+from bot.services.kv_setup.schema import MAX_ENTRIES
 from bot.services.proposals import MIN_NAME_LENGTH, ProposalError
 from bot.services.recurrence import RuleError, parse_rule
 from bot.telegram.callbacks import (
@@ -38,8 +39,8 @@ def ask_name() -> str:
     )
 
 
-# Stadtteile offered as buttons (a keyboard holds 100); "whole KV / not sure" covers the rest.
-MAX_DISTRICTS = 60
+# A KV has at most this many Stadtteile (the setup file's limit), each a button here.
+MAX_DISTRICTS = MAX_ENTRIES
 
 
 def ask_district(districts: Sequence[District]) -> Screen:
