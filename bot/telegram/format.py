@@ -226,6 +226,18 @@ def fitting(items: Sequence[str], *, budget: int, max_items: int | None = None) 
     return len(first) if sum(visible_length(items[i]) for i in first) <= budget else 0
 
 
+def names_within(names: Sequence[str], budget: int) -> str:
+    """ "Anna, Ben and Cem", or as many as fit `budget` characters and "and 12 more"."""
+    full = join_names(names)
+    if visible_length(full) <= budget:
+        return full
+    shown = fitting(names, budget=max(budget - 40, 0))
+    more = len(names) - shown
+    return _("{names} and {n} more", "{names} and {n} more", more).format(
+        names=", ".join(names[:shown]), n=number(more)
+    )
+
+
 def part_label(part: int, parts: int) -> str:
     """ " · part 2 of 5" after the heading of a list that goes on over several messages."""
     if parts == 1:

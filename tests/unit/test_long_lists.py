@@ -27,6 +27,7 @@ from bot.services.host_notices import MeetingAnswers
 from bot.services.kv_setup import SetupInvalidError, load_setup
 from bot.services.kv_setup.schema import MAX_ENTRIES
 from bot.services.rsvp import Attendee, Counts
+from bot.services.shift_reminders import EVENING, ShiftReminder
 from bot.telegram import format as fmt
 from bot.telegram.views import action_planning as planning_views
 from bot.telegram.views import actions as action_views
@@ -42,6 +43,7 @@ from bot.telegram.views import meetings as meeting_views
 from bot.telegram.views import memorials as memorial_views
 from bot.telegram.views import privacy as privacy_views
 from bot.telegram.views.newcomers import newcomer_digest
+from bot.telegram.views.shift_reminders import shift_reminder as shift_reminder_view
 from models import (
     ActionDate,
     ActionKind,
@@ -153,6 +155,7 @@ def shift(index: int, needed: int = 2) -> Shift:
     starts = NOW + timedelta(days=1 + index // 8, hours=index % 8)
     the_shift = Shift(
         id=index + 1,
+        action_date_id=row.id,
         action_date=row,
         label=None,
         starts_at=starts,
@@ -254,6 +257,14 @@ def broadcast_report() -> list[Message]:
     return [(text, None)]
 
 
+def shift_reminder() -> list[Message]:
+    the_shift = shift(0, needed=50)
+    the_shift.action_date.action.material = ("Flyer & Plakate 🌻 " * 60)[:1000]
+    others = tuple(member(index) for index in range(49))
+    reminder = ShiftReminder(the_shift, EVENING, others, missing=0)
+    return [shift_reminder_view(reminder, ZONE, now=NOW)]
+
+
 @dataclass(frozen=True)
 class Case:
     """One listing: how to render all its messages or pages, and whether all items show."""
@@ -311,6 +322,7 @@ CASES = [
         ],
     ),
     Case("privacy: my data", my_data),
+    Case("shift reminder: who else is on it", shift_reminder, complete=False),
     Case(
         "/rundschreiben (scheduled and sent broadcasts)",
         lambda: broadcast_views.overview(

@@ -25,9 +25,8 @@ from bot.telegram.format import (
     TEXT_LIMIT,
     describe_rule,
     esc,
-    fitting,
     formatting_locale,
-    join_names,
+    names_within,
     number,
     visible_length,
 )
@@ -249,17 +248,8 @@ def staffing(
 # --- one date --------------------------------------------------------------------------------
 
 
-def names_within(members: Sequence[Member], budget: int) -> str:
-    """ "Anna, Ben and Cem", or as many as fit `budget` characters and "and 12 more"."""
-    names = [esc(_first_name(member)) for member in members]
-    full = join_names(names)
-    if visible_length(full) <= budget:
-        return full
-    shown = fitting(names, budget=max(budget - 40, 0))
-    more = len(names) - shown
-    return ngettext("{names} and {n} more", "{names} and {n} more", more).format(
-        names=", ".join(names[:shown]), n=number(more)
-    )
+def _names(members: Sequence[Member], budget: int) -> str:
+    return names_within([esc(_first_name(member)) for member in members], budget)
 
 
 def calls_line(stats: CallStats, budget: int = TEXT_LIMIT // 2) -> str:
@@ -270,7 +260,7 @@ def calls_line(stats: CallStats, budget: int = TEXT_LIMIT // 2) -> str:
     asked = asked.format(count=number(stats.asked))
     if not stats.answered:
         return "📣 " + _("{asked}, nobody signed up through one yet").format(asked=asked)
-    names = names_within(stats.answered, budget)
+    names = _names(stats.answered, budget)
     return "📣 " + _("{asked}, of them signed up: {names}").format(asked=asked, names=names)
 
 
@@ -309,7 +299,7 @@ def date_screen(
         counts = f"{number(staffed.filled)}/{number(shift.needed)}"
         lines.append(f"<b>{_shift_name(shift, zone)}</b> · {counts} {mark}")
         holders = people.get(shift.id, [])
-        lines.append(names_within(holders, share * 2 // 3) if holders else _("nobody yet"))
+        lines.append(_names(holders, share * 2 // 3) if holders else _("nobody yet"))
         if shift.id in calls:
             lines.append(calls_line(calls[shift.id], share // 3))
         if row.cancelled or shift.starts_at <= now:
