@@ -15,10 +15,14 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from aiogram.exceptions import TelegramRetryAfter
+from aiogram.methods import SendMessage
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 
 from bot.i18n import create_i18n
+from bot.outbox.rendering import Parts
+from bot.outbox.sending import attempt
 from bot.services.broadcasts import Progress
 from bot.services.calendar import CalendarDate
 from bot.services.directory import ListedGroup
@@ -26,6 +30,7 @@ from bot.services.field_actions import DateStaffing, ShiftStaffing
 from bot.services.host_notices import MeetingAnswers
 from bot.services.kv_setup import SetupInvalidError, load_setup
 from bot.services.kv_setup.schema import MAX_ENTRIES
+from bot.services.pacing import Outcome, RetryPolicy
 from bot.services.rsvp import Attendee, Counts
 from bot.services.shift_reminders import EVENING, ShiftReminder
 from bot.telegram import format as fmt
@@ -500,3 +505,48 @@ def test_a_setup_file_keeps_choices_within_one_keyboard(section: str) -> None:
     [error] = caught.value.errors
     assert f"at most {MAX_ENTRIES} entries" in error.message
     assert MAX_ENTRIES + 3 <= fmt.KEYBOARD_LIMIT
+
+
+class _Telegram:
+    """Takes messages, and answers 429 once at the `busy`-th one."""
+
+    def __init__(self, busy: int) -> None:
+        self.busy = busy
+        self.calls = 0
+        self.sent: list[str] = []
+
+    async def send_message(self, chat_id: int, text: str, **_kwargs: object) -> None:
+        self.calls += 1
+        if self.calls == self.busy:
+            raise TelegramRetryAfter(
+                method=SendMessage(chat_id=chat_id, text=text),
+                message="Too Many Requests: retry after 3",
+                retry_after=3,
+            )
+        self.sent.append(text)
+
+
+async def test_parts_resume_after_the_last_sent_part_when_telegram_says_wait() -> None:
+    parts = Parts(tuple((f"part {index}", None) for index in range(4)))
+    telegram = _Telegram(busy=3)
+    first = await attempt(
+        telegram,  # type: ignore[arg-type]
+        1,
+        parts,
+        attempts=1,
+        paid=False,
+        policy=RetryPolicy(),
+    )
+    assert first.outcome is Outcome.RETRY_AFTER
+    assert parts.sent == 2
+    second = await attempt(
+        telegram,  # type: ignore[arg-type]
+        1,
+        parts,
+        attempts=1,
+        paid=False,
+        policy=RetryPolicy(),
+    )
+    assert second.outcome is Outcome.SENT
+    # Every part once, in order: the two sent before the 429 were not repeated.
+    assert telegram.sent == [f"part {index}" for index in range(4)]
