@@ -233,7 +233,7 @@ def names_within(names: Sequence[str], budget: int) -> str:
         return full
     shown = fitting(names, budget=max(budget - 40, 0))
     more = len(names) - shown
-    return _("{names} and {n} more", "{names} and {n} more", more).format(
+    return _("{names} and {n} more person", "{names} and {n} more people", more).format(
         names=", ".join(names[:shown]), n=number(more)
     )
 

@@ -268,7 +268,9 @@ def report_text(
             rest = sum(count for _reason, count in reasons[shown:])
             lines.append(
                 ngettext(
-                    "  {count} × for other reasons", "  {count} × for other reasons", rest
+                    "  {count} more message failed for other reasons",
+                    "  {count} more messages failed for other reasons",
+                    rest,
                 ).format(count=number(rest))
             )
     if progress.cancelled:
