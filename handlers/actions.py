@@ -76,6 +76,7 @@ async def date_pressed(
 
 async def mine_pressed(
     query: CallbackQuery,
+    callback_data: ActionCallback,
     message: Message,
     session: AsyncSession,
     settings: Settings,
@@ -85,7 +86,9 @@ async def mine_pressed(
     if not member.consented:
         await query.answer(views.no_consent(), show_alert=True)
         return
-    screen = await action_cards.mine_screen(session, member, now=utcnow(), zone=settings.zone)
+    screen = await action_cards.mine_screen(
+        session, member, now=utcnow(), zone=settings.zone, page=callback_data.page
+    )
     await query.answer()
     await show(message, *screen)
 

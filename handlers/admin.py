@@ -237,7 +237,8 @@ async def list_roles(message: Message, session: AsyncSession, settings: Settings
             lines.append(views.unmet_admin_line(admin_id))
         else:
             lines.append(views.role_line(known, {Role.ADMIN}, configured=True))
-    await message.answer(views.role_list(lines))
+    for text in views.role_list(lines):
+        await message.answer(text)
 
 
 def create_router() -> Router:

@@ -228,11 +228,15 @@ async def all_pressed(
 
 
 async def _mine(
-    session: AsyncSession, member: Member, settings: Settings, note: str | None = None
+    session: AsyncSession,
+    member: Member,
+    settings: Settings,
+    note: str | None = None,
+    page: int = 0,
 ) -> views.Screen:
     groups = await directory.member_groups(session, member.id)
     listed = await directory.listed(session, groups, now=utcnow())
-    return views.my_groups(listed, settings.zone, note=note)
+    return views.my_groups(listed, settings.zone, note=note, page=page)
 
 
 async def mine_pressed(
@@ -250,13 +254,14 @@ async def mine_pressed(
 
 async def mine_here_pressed(
     query: CallbackQuery,
+    callback_data: GroupCallback,
     message: Message,
     session: AsyncSession,
     member: Member,
     settings: Settings,
 ) -> None:
-    """The member's own groups, in place (Back, "No, stay")."""
-    screen = await _mine(session, member, settings)
+    """The member's own groups, in place (Back, "No, stay", « and »)."""
+    screen = await _mine(session, member, settings, page=callback_data.page)
     await query.answer()
     await show(message, *screen)
 

@@ -40,9 +40,9 @@ async def show_pressed(
     member: Member,
     settings: Settings,
 ) -> None:
-    """Everything stored about the member, as a new message."""
+    """Everything stored about the member, as a new message (several for a long history)."""
     feed = await calendar.feed_of(session, member.id)
-    text = views.my_data(
+    texts = views.my_data(
         member,
         groups=await directory.member_groups(session, member.id),
         answers=await rsvp.member_meetings(session, member.id, now=utcnow(), include_no=True),
@@ -54,7 +54,8 @@ async def show_pressed(
         memorial_answers=await memorials.member_answers(session, member.id),
     )
     await query.answer()
-    await message.answer(text)
+    for text in texts:
+        await message.answer(text)
 
 
 async def ask_pressed(query: CallbackQuery, message: Message) -> None:

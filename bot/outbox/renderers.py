@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.outbox.rendering import Copy, Rendered, Renderer, kv_zone
+from bot.outbox.rendering import Copy, Rendered, Renderer, as_parts, kv_zone
 from bot.services import (
     action_notices,
     action_results,
@@ -59,7 +59,7 @@ async def render_newcomer_digest(
     newcomers = await onboarding.newcomers_still_waiting(session, row.payload)
     if not newcomers:
         return None
-    return newcomer_digest(newcomers, onboarding.digest_days(row.payload))
+    return as_parts(newcomer_digest(newcomers, onboarding.digest_days(row.payload)))
 
 
 async def render_broadcast(session: AsyncSession, row: Delivery, member: Member | None) -> Rendered:
@@ -104,14 +104,18 @@ async def render_host_summary(
     """The host's evening summary of changed answers (withdrawn when nothing is left)."""
     del member
     items = await host_notices.summary(session, row.payload, row.recipient_id, now=utcnow())
-    return (host_views.daily_summary(items, kv_zone(session)), None) if items else None
+    if not items:
+        return None
+    return as_parts([(text, None) for text in host_views.daily_summary(items, kv_zone(session))])
 
 
 async def render_host_list(session: AsyncSession, row: Delivery, member: Member | None) -> Rendered:
     """Who comes tomorrow, for a host who chose the list the day before."""
     del member
     item = await host_notices.day_list(session, row.payload, row.recipient_id, now=utcnow())
-    return None if item is None else (host_views.day_list(item, kv_zone(session)), None)
+    if item is None:
+        return None
+    return as_parts([(text, None) for text in host_views.day_list(item, kv_zone(session))])
 
 
 async def _still_answered(

@@ -21,9 +21,30 @@ class Copy:
     reply_markup: InlineKeyboardMarkup | None = None
 
 
-# What a renderer returns: the text and buttons, a message to copy, or None when the message is
-# no longer wanted (the member finished the intake meanwhile, the batch was withdrawn...).
-Rendered = tuple[str, InlineKeyboardMarkup | None] | Copy | None
+TextMessage = tuple[str, InlineKeyboardMarkup | None]
+
+
+@dataclass(slots=True)
+class Parts:
+    """A notice too long for one message (a digest of 500 newcomers), sent as several in order.
+
+    `sent` counts the parts Telegram took: a part that has to wait (429) or fails resumes there
+    instead of repeating the earlier ones while the worker still holds the row.
+    """
+
+    messages: tuple[TextMessage, ...]
+    sent: int = 0
+
+
+def as_parts(messages: list[TextMessage]) -> TextMessage | Parts:
+    """One message as it is, several as Parts."""
+    return messages[0] if len(messages) == 1 else Parts(tuple(messages))
+
+
+# What a renderer returns: the text and buttons, several such parts, a message to copy, or None
+# when the message is no longer wanted (the member finished the intake meanwhile, the batch was
+# withdrawn...).
+Rendered = TextMessage | Parts | Copy | None
 Renderer = Callable[[AsyncSession, Delivery, Member | None], Awaitable[Rendered]]
 
 

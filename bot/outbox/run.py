@@ -9,9 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from aiogram.types import InlineKeyboardMarkup
-
-from bot.outbox.rendering import Copy
+from bot.outbox.rendering import Copy, Parts, TextMessage
 from bot.services.pacing import Decision
 from models import Delivery
 
@@ -28,7 +26,7 @@ class Job:
     seq: int
     chat: int
     row: Delivery
-    rendered: tuple[str, InlineKeyboardMarkup | None] | Copy
+    rendered: TextMessage | Parts | Copy
     attempts: int
 
     def __lt__(self, other: Job) -> bool:

@@ -14,9 +14,9 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.methods.base import Response
-from aiogram.types import InlineKeyboardMarkup, Message, MessageId
+from aiogram.types import Message, MessageId
 
-from bot.outbox.rendering import Copy
+from bot.outbox.rendering import Copy, Parts, TextMessage
 from bot.services.pacing import Decision, RetryPolicy, classify, success
 from bot.telegram.retries import Retries, retries
 
@@ -29,7 +29,7 @@ _RESPONSE_TYPES = (Response[Message], Response[MessageId])
 async def attempt(
     bot: Bot,
     chat_id: int,
-    rendered: tuple[str, InlineKeyboardMarkup | None] | Copy,
+    rendered: TextMessage | Parts | Copy,
     *,
     attempts: int,
     paid: bool,
@@ -61,7 +61,7 @@ async def attempt(
 async def _send(
     bot: Bot,
     chat_id: int,
-    rendered: tuple[str, InlineKeyboardMarkup | None] | Copy,
+    rendered: TextMessage | Parts | Copy,
     allow_paid: bool | None,
 ) -> None:
     if isinstance(rendered, Copy):
@@ -72,6 +72,13 @@ async def _send(
             reply_markup=rendered.reply_markup,
             allow_paid_broadcast=allow_paid,
         )
+    elif isinstance(rendered, Parts):
+        # Counted as they go, so a retry after a 429 carries on with the next part.
+        for text, keyboard in rendered.messages[rendered.sent :]:
+            await bot.send_message(
+                chat_id, text, reply_markup=keyboard, allow_paid_broadcast=allow_paid
+            )
+            rendered.sent += 1
     else:
         text, keyboard = rendered
         await bot.send_message(

@@ -89,8 +89,8 @@ async def date_screen(
 
 
 async def mine_screen(
-    session: AsyncSession, member: Member, *, now: datetime, zone: ZoneInfo
+    session: AsyncSession, member: Member, *, now: datetime, zone: ZoneInfo, page: int = 0
 ) -> Screen:
-    """The member's shifts that have not ended."""
+    """The member's shifts that have not ended (`page` of a long list)."""
     held = await shifts.held_shifts(session, member.id, now=now)
-    return views.my_shifts([(item.shift, item.swap is not None) for item in held], zone)
+    return views.my_shifts([(item.shift, item.swap is not None) for item in held], zone, page=page)

@@ -8,7 +8,8 @@ zone: a German KV shows 19:00 to English readers too, not 7:00 PM.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -183,3 +184,140 @@ def meeting_slot(moment: datetime, slot: str, zone: ZoneInfo) -> str:
         "weekend": _("{weekday}s"),
     }
     return templates.get(slot, "{weekday}").format(weekday=weekday)
+
+
+# --- Telegram's limits on one message ----------------------------------------------------------
+
+# Telegram counts a text after parsing its entities, in UTF-16 code units, without the
+# whitespace around it.
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+# Buttons of one inline keyboard, and the bytes of one button's callback data.
+KEYBOARD_LIMIT = 100
+CALLBACK_DATA_LIMIT = 64
+
+# The bot writes its HTML itself (user text goes through esc), so tags never hold a ">".
+_TAG = re.compile(r"<[^>]*>")
+
+
+def visible_length(text: str) -> int:
+    """How long Telegram finds an HTML text: tags dropped, entities decoded, UTF-16 units."""
+    visible = html.unescape(_TAG.sub("", text)).strip()
+    return len(visible.encode("utf-16-le")) // 2
+
+
+def shorten(item: str, room: int) -> str:
+    """An item that can't fit even alone, cut to `room` visible characters as plain text.
+
+    Cutting the HTML itself could split a tag or an entity, so the item loses its formatting.
+    """
+    plain = html.unescape(_TAG.sub("", item))
+    units = plain.encode("utf-16-le")[: max(room - 1, 0) * 2]
+    return esc(units.decode("utf-16-le", errors="ignore") + "…")
+
+
+def fitting(items: Sequence[str], *, budget: int, max_items: int | None = None) -> int:
+    """How many of `items` (from the start, one a line) fit in `budget` visible characters."""
+    runs = pack([visible_length(item) for item in items], budget=budget, max_items=max_items)
+    if not runs:
+        return 0
+    first = runs[0]
+    # A first item longer than the budget alone doesn't fit either.
+    return len(first) if sum(visible_length(items[i]) for i in first) <= budget else 0
+
+
+def names_within(names: Sequence[str], budget: int) -> str:
+    """ "Anna, Ben and Cem", or as many as fit `budget` characters and "and 12 more"."""
+    full = join_names(names)
+    if visible_length(full) <= budget:
+        return full
+    shown = fitting(names, budget=max(budget - 40, 0))
+    more = len(names) - shown
+    return _("{names} and {n} more person", "{names} and {n} more people", more).format(
+        names=", ".join(names[:shown]), n=number(more)
+    )
+
+
+def part_label(part: int, parts: int) -> str:
+    """ " · part 2 of 5" after the heading of a list that goes on over several messages."""
+    if parts == 1:
+        return ""
+    return _(" · part {part} of {parts}").format(part=part, parts=parts)
+
+
+def pack(
+    lengths: Sequence[int], *, budget: int, separator: int = 1, max_items: int | None = None
+) -> list[range]:
+    """Consecutive runs of items (by their visible lengths) that each fit in `budget`.
+
+    Items joined by a separator of `separator` characters; at most `max_items` per run (so a
+    keyboard with a button per item stays within Telegram's). Every item is in exactly one run;
+    an item longer than the budget alone gets a run of its own (the caller shortens it).
+    """
+    runs: list[range] = []
+    start, size = 0, 0
+    for index, length in enumerate(lengths):
+        count = index - start
+        if count and (
+            size + separator + length > budget or (max_items is not None and count >= max_items)
+        ):
+            runs.append(range(start, index))
+            start, size = index, 0
+        size = length if index == start else size + separator + length
+    if start < len(lengths):
+        runs.append(range(start, len(lengths)))
+    return runs
+
+
+def value_lines(
+    template: str, values: Sequence[str], *, separator: str = ", ", room: int = TEXT_LIMIT // 2
+) -> list[str]:
+    """ "Groups: A, B, C" as one line, or as several such lines when the values don't fit in
+    `room` characters together (so a message split between lines can hold each)."""
+    label = visible_length(template.format(value=""))
+    runs = pack(
+        [visible_length(value) for value in values],
+        budget=max(room - label, 1),
+        separator=len(separator),
+    )
+    return [template.format(value=separator.join(values[i] for i in run)) for run in runs]
+
+
+def split_message(
+    head: str | Callable[[int, int], str],
+    items: Sequence[str],
+    *,
+    tail: str = "",
+    separator: str = "\n",
+    limit: int = TEXT_LIMIT,
+    max_items: int | None = None,
+) -> list[tuple[str, range]]:
+    """A list too long for one message as several, split only between items.
+
+    `head` opens every part (what the list is; a function of the part's number and the number
+    of parts where the parts say "2/3"), `tail` closes the last. Returns each part's text and
+    which items it holds. HTML tags never span items, so every part is balanced.
+    """
+
+    def heading(part: int, parts: int) -> str:
+        return head if isinstance(head, str) else head(part, parts)
+
+    # Room for the items beside the longest head (the first part's may say more).
+    longest_head = max(visible_length(heading(part, 99)) for part in (1, 2, 99))
+    room = limit - longest_head - visible_length(tail) - 4
+    items = [item if visible_length(item) <= room else shorten(item, room) for item in items]
+    runs = pack(
+        [visible_length(item) for item in items],
+        budget=room,
+        separator=visible_length(separator) or len(separator),
+        max_items=max_items,
+    ) or [range(0)]
+    parts: list[tuple[str, range]] = []
+    for number_, run in enumerate(runs, start=1):
+        blocks = [heading(number_, len(runs))]
+        if len(run):
+            blocks.append(separator.join(items[index] for index in run))
+        if number_ == len(runs) and tail:
+            blocks.append(tail)
+        parts.append(("\n".join(blocks), run))
+    return parts

@@ -119,8 +119,8 @@ async def broadcast_command(
         return
     # A draft open until now ends here too, as it would with a new one.
     await state.clear()
-    text, keyboard = views.overview(pending, finished, settings.zone)
-    await message.answer(text, reply_markup=keyboard)
+    for text, keyboard in views.overview(pending, finished, settings.zone):
+        await message.answer(text, reply_markup=keyboard)
 
 
 async def new_pressed(query: CallbackQuery, message: Message, state: FSMContext) -> None:

@@ -87,7 +87,8 @@ async def who_pressed(
     broadcast = await broadcasts.find(session, callback_data.value)
     members = await broadcasts.unreached(session, broadcast.id)
     await query.answer()
-    await message.answer(views.unreached_text(broadcast.id, members))
+    for text in views.unreached_text(broadcast.id, members):
+        await message.answer(text)
 
 
 async def report_pressed(

@@ -61,13 +61,15 @@ async def group_view(
 
 
 async def meeting_view(
-    session: AsyncSession, meeting: Meeting, *, zone: ZoneInfo, now: datetime
+    session: AsyncSession, meeting: Meeting, *, zone: ZoneInfo, now: datetime, page: int = 0
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """A meeting as its host sees it: who comes, and the buttons to change it."""
+    """A meeting as its host sees it: who comes (`page` of a long list), and the buttons."""
     counts = (await rsvp.counts(session, [meeting]))[meeting.id]
     attendees = await rsvp.attendees(session, meeting)
     can_post = await hosting.has_chat(session, meeting.group_id)
-    return views.meeting_screen(meeting, counts, attendees, zone, can_post=can_post, now=now)
+    return views.meeting_screen(
+        meeting, counts, attendees, zone, can_post=can_post, now=now, page=page
+    )
 
 
 def _stored_id(data: dict[str, Any], key: str) -> int:

@@ -92,7 +92,9 @@ async def meeting_pressed(
     """One meeting: who comes (first-timers marked), the counts, and the buttons to change it."""
     meeting = await hosting.managed_meeting(session, member, roles, callback_data.meeting_id)
     await state.clear()
-    text, keyboard = await meeting_view(session, meeting, zone=settings.zone, now=utcnow())
+    text, keyboard = await meeting_view(
+        session, meeting, zone=settings.zone, now=utcnow(), page=callback_data.value
+    )
     await query.answer()
     await show(message, text, keyboard)
 

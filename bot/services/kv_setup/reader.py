@@ -38,6 +38,7 @@ from bot.services.kv_setup.schema import (
     GUIDE_KEYS,
     LANGUAGES,
     LONG_TEXT_LENGTH,
+    MAX_ENTRIES,
     MEMORIAL_KEYS,
     PLACE_LENGTH,
     PRIVACY_CONTACT_LENGTH,
@@ -186,6 +187,14 @@ class _Reader(NodeReader):
             entries.append(Entry(key, name, action=action))
             if isinstance(node, MappingNode) and not is_null(item.get("neighbours")):
                 listed[key] = (item["neighbours"], join_path(path, "neighbours"))
+        if len(entries) > MAX_ENTRIES:
+            # Members pick them with buttons, and a message holds 100 buttons at most.
+            message = _(
+                "at most {limit} entry: members pick them with buttons",
+                "at most {limit} entries: members pick them with buttons",
+                MAX_ENTRIES,
+            ).format(limit=MAX_ENTRIES)
+            self.error(found[section], section, message)
         if listed:
             return self.neighbours(entries, listed)
         return tuple(entries)

@@ -23,6 +23,9 @@ PRIVACY_CONTACT_LENGTH = 200
 # Texts go out as single Telegram messages (4096 characters at most, with some room for the
 # bot's own framing), so longer ones would fail only when a member asks for them.
 LONG_TEXT_LENGTH = 4000
+# Districts, topics or activity types each: the intake offers them as buttons, and a keyboard
+# holds 100 (with room for the step's own buttons).
+MAX_ENTRIES = 90
 LANGUAGES = ("de", "en")
 PROFILE_ID = 1
 # Telegram ids are stored as BIGINT; anything outside would only fail at commit time.

@@ -21,7 +21,15 @@ from bot.services.field_actions import DateStaffing, PlannedShift, ShiftStaffing
 from bot.services.help_calls import CallStats
 from bot.services.recurrence import parse_rule
 from bot.telegram.callbacks import PlanAct, PlanCallback
-from bot.telegram.format import describe_rule, esc, formatting_locale, join_names, number
+from bot.telegram.format import (
+    TEXT_LIMIT,
+    describe_rule,
+    esc,
+    formatting_locale,
+    names_within,
+    number,
+    visible_length,
+)
 from bot.telegram.labels import action_kind_label
 from models import ActionKind, Campaign, District, Member, Shift
 from models.field_action import LABEL_LENGTH, MATERIAL_LENGTH, MAX_NEEDED, MAX_SHIFTS, PLACE_LENGTH
@@ -36,8 +44,9 @@ PAGE_DATES = 10
 BUTTON_TITLE = 32
 KINDS = tuple(ActionKind)
 MAX_LISTED_HOSTS = 90
-# Stadtteile and campaigns offered as buttons (a keyboard holds at most 100).
-MAX_CHOICES = 60
+# Stadtteile and campaigns offered as buttons (a keyboard holds at most 100); as many
+# Stadtteile as a KV may have (bot.services.kv_setup.schema.MAX_ENTRIES).
+MAX_CHOICES = 90
 
 
 def plan_button(
@@ -175,7 +184,7 @@ def staffing_pages(items: Sequence[DateStaffing], zone: ZoneInfo) -> list[list[i
     current: list[int] = []
     size = 0
     for index, item in enumerate(items):
-        length = len(staffing_block(item, zone)) + 2
+        length = visible_length(staffing_block(item, zone)) + 2
         if current and (size + length > PAGE_CHARS or len(current) >= PAGE_DATES):
             pages.append(current)
             current, size = [], 0
@@ -192,14 +201,15 @@ def staffing(
     page: int,
     zone: ZoneInfo,
     manageable: frozenset[int],
+    pages: list[list[int]] | None = None,
 ) -> tuple[str, InlineKeyboardMarkup]:
     """Every upcoming date with the staffing of its shifts, one page; a button per date the
-    planner may manage."""
+    planner may manage. `pages`: staffing_pages(items), when the caller has them already."""
     back = [plan_button(_("« Plan actions"), PlanAct.MENU)]
     if not items:
         text = _("<b>Staffing</b>\n\nNo info stands or door-to-door rounds in the next 8 weeks.")
         return text, _keyboard([[plan_button(_("➕ New action"), PlanAct.NEW)], back])
-    pages = staffing_pages(items, zone)
+    pages = pages or staffing_pages(items, zone)
     page = min(max(page, 0), len(pages) - 1)
     shown = [items[index] for index in pages[page]]
     missing = sum(1 for item in items if any(shift.missing for shift in item.shifts))
@@ -238,7 +248,11 @@ def staffing(
 # --- one date --------------------------------------------------------------------------------
 
 
-def calls_line(stats: CallStats) -> str:
+def _names(members: Sequence[Member], budget: int) -> str:
+    return names_within([esc(_first_name(member)) for member in members], budget)
+
+
+def calls_line(stats: CallStats, budget: int = TEXT_LIMIT // 2) -> str:
     """ "5 asked, of them signed up: Anna, Ben"."""
     asked = ngettext(
         "{count} asked by a call for help", "{count} asked by calls for help", stats.asked
@@ -246,7 +260,7 @@ def calls_line(stats: CallStats) -> str:
     asked = asked.format(count=number(stats.asked))
     if not stats.answered:
         return "📣 " + _("{asked}, nobody signed up through one yet").format(asked=asked)
-    names = join_names(esc(_first_name(member)) for member in stats.answered)
+    names = _names(stats.answered, budget)
     return "📣 " + _("{asked}, of them signed up: {names}").format(asked=asked, names=names)
 
 
@@ -273,16 +287,21 @@ def date_screen(
     if row.cancelled:
         lines.append("❌ " + _("<b>Called off.</b> Everyone on a shift was told."))
     rows: list[list[InlineKeyboardButton]] = []
+    # The names share what the rest leaves of a message, shift by shift (50 people with long
+    # names on each of 8 shifts would not fit).
+    share = (TEXT_LIMIT - visible_length("\n".join(lines)) - 100 * (len(item.shifts) + 1)) // max(
+        len(item.shifts), 1
+    )
     for staffed in item.shifts:
         shift = staffed.shift
         mark = WARN if staffed.missing else FULL
         lines.append("")
         counts = f"{number(staffed.filled)}/{number(shift.needed)}"
         lines.append(f"<b>{_shift_name(shift, zone)}</b> · {counts} {mark}")
-        names = [esc(_first_name(member)) for member in people.get(shift.id, [])]
-        lines.append(join_names(names) if names else _("nobody yet"))
+        holders = people.get(shift.id, [])
+        lines.append(_names(holders, share * 2 // 3) if holders else _("nobody yet"))
         if shift.id in calls:
-            lines.append(calls_line(calls[shift.id]))
+            lines.append(calls_line(calls[shift.id], share // 3))
         if row.cancelled or shift.starts_at <= now:
             continue
         buttons = []

@@ -18,7 +18,7 @@ from babel.dates import format_skeleton, format_time
 from bot.services.field_actions import ActionError, DateStaffing, Nearness, ShiftStaffing
 from bot.services.shifts import ShiftError
 from bot.telegram.callbacks import ActionAct, ActionCallback, PlanAct, PlanCallback
-from bot.telegram.format import esc, format_day, formatting_locale
+from bot.telegram.format import TEXT_LIMIT, esc, format_day, formatting_locale, pack, visible_length
 from bot.telegram.labels import action_kind_label
 from models import ActionDate, District, Shift, ShiftSwap
 
@@ -313,40 +313,88 @@ def confirm_cancel(shift: Shift, zone: ZoneInfo) -> Screen:
 # --- my shifts ----------------------------------------------------------------------------------
 
 
-def my_shifts(held: Sequence[tuple[Shift, bool]], zone: ZoneInfo) -> Screen:
-    """The member's upcoming shifts (`True`: offered for a swap), each date opening its card."""
-    back = [_button(_("◀ All actions"), ActionCallback(act=ActionAct.LIST))]
+# Shifts on a page of "My shifts": at most a button each, within Telegram's 100 a keyboard.
+MY_SHIFTS_PER_PAGE = 40
+
+
+def _my_shift_line(shift: Shift, offered: bool, zone: ZoneInfo) -> str:
+    row = shift.action_date
+    action = row.action
+    line = _("{mark} {day}, {shift} · {kind}: {title} · 📍 {place}").format(
+        mark=CANCELLED if row.cancelled else MINE,
+        day=short_day(row.day, zone),
+        shift=shift_name(shift, zone),
+        kind=action_kind_label(action.kind),
+        title=esc(action.title),
+        place=esc(action.place),
+    )
+    if row.cancelled:
+        line += " · " + _("called off")
+    elif offered:
+        line += f" · {SWAP} " + _("offered for a swap")
+    return line
+
+
+def _my_shift_pages(lines: Sequence[str]) -> list[range]:
+    return pack(
+        [visible_length(line) for line in lines],
+        budget=TEXT_LIMIT - 200,
+        max_items=MY_SHIFTS_PER_PAGE,
+    )
+
+
+def my_shift_pages(held: Sequence[tuple[Shift, bool]], zone: ZoneInfo) -> list[Screen]:
+    """Every page of "My shifts", as « and » go through them."""
     if not held:
+        return [my_shifts(held, zone)]
+    lines = [_my_shift_line(shift, offered, zone) for shift, offered in held]
+    pages = _my_shift_pages(lines)
+    return [_my_shifts_page(held, lines, pages, page, zone) for page in range(len(pages))]
+
+
+def my_shifts(held: Sequence[tuple[Shift, bool]], zone: ZoneInfo, *, page: int = 0) -> Screen:
+    """The member's upcoming shifts (`True`: offered for a swap), each date opening its card;
+    a page of them when there are more than fit (« and »)."""
+    if not held:
+        back = [_button(_("◀ All actions"), ActionCallback(act=ActionAct.LIST))]
         text = _("You haven't signed up for any shift yet. Tap “All actions” to find one.")
         return text, InlineKeyboardMarkup(inline_keyboard=[back])
+    lines = [_my_shift_line(shift, offered, zone) for shift, offered in held]
+    return _my_shifts_page(held, lines, _my_shift_pages(lines), page, zone)
+
+
+def _my_shifts_page(
+    held: Sequence[tuple[Shift, bool]],
+    all_lines: Sequence[str],
+    pages: Sequence[range],
+    page: int,
+    zone: ZoneInfo,
+) -> Screen:
+    back = [_button(_("◀ All actions"), ActionCallback(act=ActionAct.LIST))]
+    page = min(max(page, 0), len(pages) - 1)
     lines = [_("<b>Your shifts</b>")]
     rows: list[list[InlineKeyboardButton]] = []
     seen: set[int] = set()
-    for shift, offered in held:
+    for index in pages[page]:
+        shift, _offered = held[index]
         row = shift.action_date
-        action = row.action
-        line = _("{mark} {day}, {shift} · {kind}: {title} · 📍 {place}").format(
-            mark=CANCELLED if row.cancelled else MINE,
-            day=short_day(row.day, zone),
-            shift=shift_name(shift, zone),
-            kind=action_kind_label(action.kind),
-            title=esc(action.title),
-            place=esc(action.place),
-        )
-        if row.cancelled:
-            line += " · " + _("called off")
-        elif offered:
-            line += f" · {SWAP} " + _("offered for a swap")
-        lines.append(line)
+        lines.append(all_lines[index])
         if row.id not in seen and not row.cancelled:
             seen.add(row.id)
-            label = f"{short_day(row.day, zone)} · {action.title}"
+            label = f"{short_day(row.day, zone)} · {row.action.title}"
             rows.append([_button(label, ActionCallback(act=ActionAct.DATE, date_id=row.id))])
+    if len(pages) > 1:
+        pager = []
+        if page > 0:
+            pager.append(_button("«", ActionCallback(act=ActionAct.MINE, page=page - 1)))
+        pager.append(
+            _button(f"{page + 1}/{len(pages)}", ActionCallback(act=ActionAct.MINE, page=page))
+        )
+        if page + 1 < len(pages):
+            pager.append(_button("»", ActionCallback(act=ActionAct.MINE, page=page + 1)))
+        rows.append(pager)
     rows.append(back)
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
-
-
-# --- short answers to a press -------------------------------------------------------------------
 
 
 def signed_up(shift: Shift, zone: ZoneInfo, *, already: bool) -> str:

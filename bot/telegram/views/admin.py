@@ -9,7 +9,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.services.roles import GRANTABLE_ROLES, RoleChangeError
 from bot.telegram.callbacks import RoleCallback
-from bot.telegram.format import esc, join_names, member_label
+from bot.telegram.format import esc, join_names, member_label, part_label, split_message
 from bot.telegram.labels import role_label
 from models import Member, Role
 
@@ -135,8 +135,11 @@ def unmet_admin_line(admin_id: int) -> str:
     return f"• {label}: {role_label(Role.ADMIN)} (ADMIN_IDS)"
 
 
-def role_list(lines: list[str]) -> str:
-    """/rollen: everyone holding a role, or a note that nobody does."""
+def role_list(lines: list[str]) -> list[str]:
+    """/rollen: everyone holding a role (in several messages when one can't hold them all),
+    or a note that nobody does."""
     if not lines:
-        return _("Nobody holds a role yet.")
-    return _("Roles in this KV:") + "\n\n" + "\n".join(lines)
+        return [_("Nobody holds a role yet.")]
+    title = _("Roles in this KV:")
+    parts = split_message(lambda part, parts: title + part_label(part, parts) + "\n", lines)
+    return [text for text, _run in parts]

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from bot.services.broadcasts import BroadcastError, Progress
 from bot.telegram.callbacks import (
@@ -21,12 +22,19 @@ from bot.telegram.callbacks import (
     SettingsAction,
     SettingsCallback,
 )
-from bot.telegram.format import duration, esc, format_meeting, member_label, number
+from bot.telegram.format import (
+    duration,
+    esc,
+    fitting,
+    format_meeting,
+    member_label,
+    number,
+    part_label,
+    split_message,
+)
 from bot.telegram.labels import category_label
 from models import Broadcast, BroadcastStatus, Member
 
-# Telegram's limit is 4096 characters; names beyond this many go into "and N more".
-MAX_LISTED = 150
 BAR_WIDTH = 10
 
 
@@ -82,27 +90,41 @@ def scheduled_line(broadcast: Broadcast, zone: ZoneInfo) -> str:
     )
 
 
+# Broadcasts per message of the overview: a button each, and a keyboard holds 100.
+OVERVIEW_PER_MESSAGE = 40
+# The failure reasons' share of the final report.
+REASONS_BUDGET = 2500
+
+
 def overview(
     pending: Sequence[Broadcast], finished: Sequence[Broadcast], zone: ZoneInfo
-) -> tuple[str, InlineKeyboardMarkup]:
-    """/rundschreiben: what is scheduled or running (to stop), what went out (its report), new."""
-    lines = []
-    if pending:
-        lines.append(_("<b>Scheduled and running broadcasts</b>"))
-        lines += [scheduled_line(item, zone) for item in pending]
-    if finished:
-        lines.append(_("<b>Sent recently</b>"))
-        lines += [scheduled_line(item, zone) for item in finished]
-    rows = [
-        [button(_("Stop #{id}").format(id=item.id), BroadcastAction.STOP, value=item.id)]
-        for item in pending
-    ]
-    rows += [
-        [button(_("Report #{id}").format(id=item.id), BroadcastAction.REPORT, value=item.id)]
-        for item in finished
-    ]
-    rows.append([button(_("New broadcast"), BroadcastAction.NEW)])
-    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+) -> list[tuple[str, InlineKeyboardMarkup]]:
+    """/rundschreiben: what is scheduled or running (to stop), what went out (its report), new.
+
+    One message, or several when there are more broadcasts than one holds.
+    """
+    # Each entry: its line (a heading goes with the first of its kind) and its button.
+    entries: list[tuple[str, InlineKeyboardButton]] = []
+    for index, item in enumerate(pending):
+        line = scheduled_line(item, zone)
+        if index == 0:
+            line = _("<b>Scheduled and running broadcasts</b>") + "\n" + line
+        stop = button(_("Stop #{id}").format(id=item.id), BroadcastAction.STOP, value=item.id)
+        entries.append((line, stop))
+    for index, item in enumerate(finished):
+        line = scheduled_line(item, zone)
+        if index == 0:
+            line = _("<b>Sent recently</b>") + "\n" + line
+        report = button(_("Report #{id}").format(id=item.id), BroadcastAction.REPORT, value=item.id)
+        entries.append((line, report))
+    parts = split_message("", [line for line, _button in entries], max_items=OVERVIEW_PER_MESSAGE)
+    messages = []
+    for number_, (text, run) in enumerate(parts, start=1):
+        rows = [[entries[index][1]] for index in run]
+        if number_ == len(parts):
+            rows.append([button(_("New broadcast"), BroadcastAction.NEW)])
+        messages.append((text.strip(), InlineKeyboardMarkup(inline_keyboard=rows)))
+    return messages
 
 
 def _bar(done: int, total: int) -> str:
@@ -235,10 +257,22 @@ def report_text(
         )
     if progress.failed:
         lines.append(_("Failed: {count}").format(count=number(progress.failed)))
-        lines.extend(
+        why = [
             _("  {count} × {reason}").format(count=number(count), reason=esc(reason))
             for reason, count in reasons
-        )
+        ]
+        # Most frequent first; the rarest are counted when they don't all fit one message.
+        shown = fitting(why, budget=REASONS_BUDGET)
+        lines += why[:shown]
+        if shown < len(why):
+            rest = sum(count for _reason, count in reasons[shown:])
+            lines.append(
+                ngettext(
+                    "  {count} more message failed for other reasons",
+                    "  {count} more messages failed for other reasons",
+                    rest,
+                ).format(count=number(rest))
+            )
     if progress.cancelled:
         lines.append(_("Not sent: {count}").format(count=number(progress.cancelled)))
     if broadcast.opted_out:
@@ -263,24 +297,17 @@ def report_keyboard(broadcast_id: int) -> InlineKeyboardMarkup:
     )
 
 
-def unreached_text(broadcast_id: int, members: list[Member]) -> str:
-    """Names (and ids) of the members a broadcast missed, for a call."""
+def unreached_text(broadcast_id: int, members: list[Member]) -> list[str]:
+    """Names (and ids) of the members a broadcast missed, for a call: every one of them, in
+    as many messages as it takes."""
     if not members:
-        return _("Broadcast #{id} reached everyone it was sent to.").format(id=broadcast_id)
-    lines = [
-        _("<b>Not reached by broadcast #{id}</b> ({count}):").format(
-            id=broadcast_id, count=number(len(members))
-        )
-    ]
-    lines.extend(f"• {member_label(member)}" for member in members[:MAX_LISTED])
-    if len(members) > MAX_LISTED:
-        more = len(members) - MAX_LISTED
-        lines.append(
-            _("… and {count} more member", "… and {count} more members", more).format(
-                count=number(more)
-            )
-        )
-    return "\n".join(lines)
+        return [_("Broadcast #{id} reached everyone it was sent to.").format(id=broadcast_id)]
+    title = _("<b>Not reached by broadcast #{id}</b> ({count}):").format(
+        id=broadcast_id, count=number(len(members))
+    )
+    lines = [f"• {member_label(member)}" for member in members]
+    parts = split_message(lambda part, parts: title + part_label(part, parts), lines)
+    return [text for text, _run in parts]
 
 
 def settings_button_label() -> str:

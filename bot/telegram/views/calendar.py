@@ -23,7 +23,7 @@ from bot.services.calendar import (
     uid_domain,
 )
 from bot.telegram.callbacks import CalendarAction, CalendarCallback
-from bot.telegram.format import esc, format_day, format_meeting, formatting_locale
+from bot.telegram.format import esc, format_day, format_meeting, formatting_locale, visible_length
 from bot.telegram.labels import action_kind_label
 from bot.telegram.views.meeting_card import MAYBE, NO, WAITING, YES, cancelled_line
 from models import Attendance, Meeting, MemorialDate, RsvpAnswer, Shift
@@ -204,9 +204,10 @@ def overview(
     listed = 0
     for item in items[:shown]:
         line, button = _line(item, zone)
-        if used + len(line) + 1 > LIST_BUDGET:
+        length = visible_length(line) + 1
+        if used + length > LIST_BUDGET:
             break
-        used += len(line) + 1
+        used += length
         listed += 1
         lines.append(line)
         if button is not None:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
+from bot.services.kv_setup.schema import MAX_ENTRIES
 from bot.services.proposals import MIN_NAME_LENGTH, ProposalError
 from bot.services.recurrence import RuleError, parse_rule
 from bot.telegram.callbacks import (
@@ -38,9 +39,16 @@ def ask_name() -> str:
     )
 
 
+# A KV has at most this many Stadtteile (the setup file's limit), each a button here.
+MAX_DISTRICTS = MAX_ENTRIES
+
+
 def ask_district(districts: Sequence[District]) -> Screen:
     """Which Stadtteil, as buttons (and the whole KV)."""
-    rows = [[_button(district.name, FoundingStep.DISTRICT, district.id)] for district in districts]
+    rows = [
+        [_button(district.name, FoundingStep.DISTRICT, district.id)]
+        for district in districts[:MAX_DISTRICTS]
+    ]
     rows.append([_button(_("Whole KV / not sure"), FoundingStep.DISTRICT, 0)])
     return _("<b>In which Stadtteil?</b>"), InlineKeyboardMarkup(inline_keyboard=rows)
 

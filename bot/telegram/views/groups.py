@@ -18,11 +18,14 @@ from bot.services.recurrence import Rule
 from bot.telegram.callbacks import GroupAction, GroupCallback, RsvpAction, RsvpCallback
 from bot.telegram.format import (
     DATE_SEPARATOR,
+    TEXT_LIMIT,
     describe_rule,
     esc,
     format_meeting,
     meeting_slot,
     member_label,
+    pack,
+    visible_length,
 )
 from bot.telegram.labels import group_type_label, group_type_plural
 from bot.telegram.notify import open_chat_keyboard
@@ -309,18 +312,38 @@ def all_title() -> str:
     return _("All groups of the KV")
 
 
-def my_groups(groups: Sequence[ListedGroup], zone: ZoneInfo, *, note: str | None = None) -> Screen:
-    """The member's own groups, each with its next meeting, details and Leave."""
+# Groups on a page of "My groups": two buttons each, within Telegram's 100 a keyboard.
+MY_GROUPS_PER_PAGE = 40
+
+
+def _my_pages(blocks: Sequence[str]) -> list[range]:
+    # The heading, a note and the pager take the rest of the message.
+    return pack(
+        [visible_length(block) for block in blocks],
+        budget=TEXT_LIMIT - 600,
+        separator=2,
+        max_items=MY_GROUPS_PER_PAGE,
+    )
+
+
+def my_groups(
+    groups: Sequence[ListedGroup], zone: ZoneInfo, *, note: str | None = None, page: int = 0
+) -> Screen:
+    """The member's own groups, each with its next meeting, details and Leave; a page of them
+    when there are more than fit (« and »)."""
     blocks = [note] if note else []
     if not groups:
         blocks.append(_("You haven't joined a group yet."))
         rows = [[_button(_("Browse all groups"), GroupAction.MENU)]]
         return "\n\n".join(blocks), InlineKeyboardMarkup(inline_keyboard=rows)
     blocks.append(_("<b>My groups</b>"))
-    blocks += [_list_block(listed, zone) for listed in groups]
+    listed_blocks = [_list_block(listed, zone) for listed in groups]
+    pages = _my_pages(listed_blocks)
+    page = min(max(page, 0), len(pages) - 1)
+    blocks += [listed_blocks[index] for index in pages[page]]
     rows = []
-    for listed in groups:
-        group = listed.group
+    for index in pages[page]:
+        group = groups[index].group
         rows.append(
             [
                 _details_button(group),
@@ -329,8 +352,15 @@ def my_groups(groups: Sequence[ListedGroup], zone: ZoneInfo, *, note: str | None
                 ),
             ]
         )
+    rows += _pager(GroupPage([], page, len(pages)), GroupAction.MINE_HERE, 0)
     rows.append([_button(_("Browse all groups"), GroupAction.MENU)])
     return "\n\n".join(blocks), InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def my_group_pages(groups: Sequence[ListedGroup], zone: ZoneInfo) -> list[Screen]:
+    """Every page of "My groups", as « and » go through them."""
+    pages = len(_my_pages([_list_block(listed, zone) for listed in groups])) or 1
+    return [my_groups(groups, zone, page=page) for page in range(pages)]
 
 
 def leave_question(group: Group) -> Screen:

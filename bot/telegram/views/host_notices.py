@@ -11,7 +11,7 @@ from aiogram.utils.i18n import ngettext
 
 from bot.services.host_notices import AnswerNotice, MeetingAnswers
 from bot.services.rsvp import Attendee
-from bot.telegram.format import esc, format_meeting
+from bot.telegram.format import esc, format_meeting, part_label, split_message
 from bot.telegram.views.meeting_card import MAYBE, NO, WAITING, YES, counts_line
 from models import Meeting, RsvpAnswer
 
@@ -70,30 +70,44 @@ def _legend(items: Sequence[MeetingAnswers]) -> list[str]:
     return []
 
 
-def daily_summary(items: Sequence[MeetingAnswers], zone: ZoneInfo) -> str:
-    """The evening summary: per meeting the answers changed since yesterday evening."""
-    lines = [_("<b>New answers since yesterday evening</b>")]
+def daily_summary(items: Sequence[MeetingAnswers], zone: ZoneInfo) -> list[str]:
+    """The evening summary: per meeting the answers changed since yesterday evening.
+
+    Several messages when one can't hold them all (split between lines, nobody left out).
+    """
+    lines: list[str] = []
     for item in items:
         lines += ["", _meeting_heading(item.meeting, zone)]
         lines += [attendee_line(attendee) for attendee in item.attendees]
         lines.append(counts_line(item.counts))
-    return "\n".join(lines + _legend(items))
+    title = _("<b>New answers since yesterday evening</b>")
+    parts = split_message(
+        lambda part, parts: title + part_label(part, parts), lines, tail="\n".join(_legend(items))
+    )
+    return [text for text, _run in parts]
 
 
-def day_list(item: MeetingAnswers, zone: ZoneInfo) -> str:
-    """The list the evening before: who comes, who waits, who may come; the counts."""
+def day_list(item: MeetingAnswers, zone: ZoneInfo) -> list[str]:
+    """The list the evening before: who comes, who waits, who may come; the counts.
+
+    Several messages for a long list, each opening with the meeting.
+    """
     meeting = item.meeting
-    lines = [
+    head = [
         _("<b>Tomorrow:</b> {group}").format(group=esc(meeting.group.name)),
         f"🗓 {format_meeting(meeting.starts_at, zone)}",
     ]
     if meeting.where:
-        lines.append(f"📍 {esc(meeting.where)}")
-    lines.append(counts_line(item.counts))
+        head.append(f"📍 {esc(meeting.where)}")
+    head.append(counts_line(item.counts))
     shown = [a for a in item.attendees if a.answer != RsvpAnswer.NO]
-    lines.append("")
     if shown:
-        lines += [attendee_line(attendee) for attendee in shown]
+        lines = [attendee_line(attendee) for attendee in shown]
     else:
-        lines.append(_("Nobody has said yes or maybe yet."))
-    return "\n".join(lines + _legend([MeetingAnswers(meeting, shown, item.counts)]))
+        lines = [_("Nobody has said yes or maybe yet.")]
+
+    def heading(part: int, parts: int) -> str:
+        return "\n".join([head[0] + part_label(part, parts), *head[1:], ""])
+
+    legend = "\n".join(_legend([MeetingAnswers(meeting, shown, item.counts)]))
+    return [text for text, _run in split_message(heading, lines, tail=legend)]

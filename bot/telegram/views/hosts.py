@@ -18,7 +18,16 @@ from bot.services.hosting import GroupMeeting, HostError
 from bot.services.recurrence import format_moment_example, format_period_example
 from bot.services.rsvp import Attendee, Counts
 from bot.telegram.callbacks import HostAction, HostCallback
-from bot.telegram.format import esc, format_day, format_meeting, formatting_locale, number
+from bot.telegram.format import (
+    TEXT_LIMIT,
+    esc,
+    format_day,
+    format_meeting,
+    formatting_locale,
+    number,
+    pack,
+    visible_length,
+)
 from bot.telegram.views.meeting_card import MAYBE, NO, WAITING, YES, cancelled_line, counts_line
 from models import Group, GroupPause, HostNotice, Meeting, Member, RsvpAnswer
 from models.meeting import NOTE_LENGTH
@@ -27,6 +36,8 @@ from models.meeting import NOTE_LENGTH
 PICK_DAYS = 14
 COMMON_TIMES = (time(18, 0), time(18, 30), time(19, 0), time(19, 30), time(20, 0))
 GROUPS_PER_PAGE = 20
+# Room for the answer labels and the first-time note beside the names on a page.
+ATTENDEE_LABELS = 150
 NOTICES = tuple(HostNotice)
 FIRST_TIME = "🆕"
 
@@ -191,15 +202,20 @@ def _attendee_name(attendee: Attendee) -> str:
     return name
 
 
+_ANSWER_ORDER = ("yes", "waiting", "maybe", "no")
+
+
+def _answer_key(attendee: Attendee) -> str:
+    if attendee.answer == RsvpAnswer.YES:
+        return "waiting" if attendee.waitlisted else "yes"
+    return attendee.answer.value
+
+
 def attendee_lines(attendees: Sequence[Attendee]) -> list[str]:
     """Who comes, waits, maybe comes and doesn't, one line each that has anyone."""
     groups: dict[str, list[str]] = {}
     for attendee in attendees:
-        if attendee.answer == RsvpAnswer.YES:
-            key = "waiting" if attendee.waitlisted else "yes"
-        else:
-            key = attendee.answer.value
-        groups.setdefault(key, []).append(_attendee_name(attendee))
+        groups.setdefault(_answer_key(attendee), []).append(_attendee_name(attendee))
     labels = {
         "yes": f"{YES} " + _("Coming:"),
         "waiting": f"{WAITING} " + _("Waiting list:"),
@@ -212,6 +228,51 @@ def attendee_lines(attendees: Sequence[Attendee]) -> list[str]:
     return lines
 
 
+def _attendee_pages(attendees: Sequence[Attendee], budget: int) -> list[list[Attendee]]:
+    """The attendees in the order the lines show them, in pages whose lines fit `budget`."""
+    ordered = sorted(attendees, key=lambda attendee: _ANSWER_ORDER.index(_answer_key(attendee)))
+    # Each name costs its length and ", "; the labels and the first-time note are set aside.
+    lengths = [visible_length(_attendee_name(attendee)) + 2 for attendee in ordered]
+    runs = pack(lengths, budget=budget - ATTENDEE_LABELS, separator=0)
+    return [[ordered[index] for index in run] for run in runs] or [[]]
+
+
+def _meeting_head(meeting: Meeting, counts: Counts, zone: ZoneInfo) -> list[str]:
+    lines = [f"🗓 {format_meeting(meeting.starts_at, zone)}"]
+    if meeting.where:
+        lines.append(f"📍 {esc(meeting.where)}")
+    if meeting.note:
+        lines.append(f"📝 {esc(meeting.note)}")
+    if meeting.capacity is not None:
+        lines.append(_("👥 Places: {n}").format(n=number(meeting.capacity)))
+    return [*lines, counts_line(counts), ""]
+
+
+def _pages_under(
+    meeting: Meeting, head: list[str], attendees: Sequence[Attendee]
+) -> list[list[Attendee]]:
+    # The group's name and the pager's "page 2/3" come on top of the head.
+    used = visible_length("\n".join(head)) + visible_length(meeting.group.name) + 20
+    return _attendee_pages(attendees, TEXT_LIMIT - used)
+
+
+def meeting_pages(
+    meeting: Meeting,
+    counts: Counts,
+    attendees: Sequence[Attendee],
+    zone: ZoneInfo,
+    *,
+    can_post: bool,
+    now: datetime,
+) -> list[tuple[str, InlineKeyboardMarkup]]:
+    """Every page of the meeting screen, as « and » go through them."""
+    pages = len(_pages_under(meeting, _meeting_head(meeting, counts, zone), attendees))
+    return [
+        meeting_screen(meeting, counts, attendees, zone, can_post=can_post, now=now, page=page)
+        for page in range(pages)
+    ]
+
+
 def meeting_screen(
     meeting: Meeting,
     counts: Counts,
@@ -220,27 +281,36 @@ def meeting_screen(
     *,
     can_post: bool,
     now: datetime,
+    page: int = 0,
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """One meeting as its host sees it: when, where, who comes, and what can be changed."""
+    """One meeting as its host sees it: when, where, who comes, and what can be changed.
+
+    A long list of answers goes over pages (`page`, « and »), each within Telegram's limit.
+    """
     lines = [f"<b>{esc(meeting.group.name)}</b>"]
     back = [host_button(_("« Back to the group"), HostAction.GROUP, group_id=meeting.group_id)]
     if meeting.cancelled:
         lines.append(cancelled_line(meeting, zone))
         return "\n".join(lines), _keyboard([back])
-    lines.append(f"🗓 {format_meeting(meeting.starts_at, zone)}")
-    if meeting.where:
-        lines.append(f"📍 {esc(meeting.where)}")
-    if meeting.note:
-        lines.append(f"📝 {esc(meeting.note)}")
-    if meeting.capacity is not None:
-        lines.append(_("👥 Places: {n}").format(n=number(meeting.capacity)))
-    lines.append(counts_line(counts))
-    lines.append("")
-    lines += attendee_lines(attendees) or [_("Nobody has answered yet.")]
-    if meeting.starts_at <= now:
-        return "\n".join(lines), _keyboard([back])
+    head = _meeting_head(meeting, counts, zone)
+    lines += head
+    pages = _pages_under(meeting, head, attendees)
+    page = min(max(page, 0), len(pages) - 1)
+    lines += attendee_lines(pages[page]) or [_("Nobody has answered yet.")]
     mid = meeting.id
+    pager = []
+    if page > 0:
+        pager.append(host_button("«", HostAction.MEETING, meeting_id=mid, value=page - 1))
+    if len(pages) > 1:
+        pager.append(
+            host_button(f"{page + 1}/{len(pages)}", HostAction.MEETING, meeting_id=mid, value=page)
+        )
+    if page + 1 < len(pages):
+        pager.append(host_button("»", HostAction.MEETING, meeting_id=mid, value=page + 1))
+    if meeting.starts_at <= now:
+        return "\n".join(lines), _keyboard([pager, back])
     rows = [
+        pager,
         [
             host_button(_("👥 Places"), HostAction.CAPACITY, meeting_id=mid),
             host_button(_("📝 Note"), HostAction.NOTE, meeting_id=mid),
@@ -607,6 +677,10 @@ def message_closed() -> str:
 # --- handing over ---------------------------------------------------------------------------
 
 
+# Members offered as buttons (a keyboard holds 100); anyone else is named by @username.
+MAX_CANDIDATES = 40
+
+
 def ask_new_host(group: Group, candidates: Sequence[Member]) -> tuple[str, InlineKeyboardMarkup]:
     """Who takes over: type an @username, or pick one of the group's members."""
     text = _(
@@ -620,7 +694,7 @@ def ask_new_host(group: Group, candidates: Sequence[Member]) -> tuple[str, Inlin
             group_id=group.id,
             value=member.id,
         )
-        for member in candidates
+        for member in candidates[:MAX_CANDIDATES]
     ]
     rows = [buttons[index : index + 2] for index in range(0, len(buttons), 2)]
     rows.append([host_button(_("« Back to the group"), HostAction.GROUP, group_id=group.id)])

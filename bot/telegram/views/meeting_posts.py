@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from bot.services.meeting_posts import PostError, Target
 from bot.services.rsvp import Counts
 from bot.telegram.callbacks import HostAction, HostCallback
-from bot.telegram.format import esc, format_meeting
+from bot.telegram.format import esc, fitting, format_meeting
 from bot.telegram.views.meeting_card import cancelled_line, meeting_text, rsvp_keyboard
 from models import Meeting
 
@@ -22,6 +23,8 @@ from models import Meeting
 PIN = 1
 REPLACE = 2
 POST_VALUES = range(4)
+# The dates' share of a /termine answer in a group chat (the rest: heading and hint).
+GROUP_LIST_BUDGET = 3500
 
 
 def post_view(
@@ -159,6 +162,7 @@ def group_dates(
         lines = [_("<b>The next meetings</b>")]
     if not upcoming:
         lines.append(_("No meetings in the next four weeks."))
+    listed = []
     for meeting in upcoming:
         if meeting.cancelled:
             line = cancelled_line(meeting, zone)
@@ -168,7 +172,15 @@ def group_dates(
                 line += f" ({esc(meeting.where)})"
         if group_name is None:
             line += f" – {esc(meeting.group.name)}"
-        lines.append(line)
+        listed.append(line)
+    # As many as fit one message; the next ones show as the days pass.
+    shown = fitting(listed, budget=GROUP_LIST_BUDGET)
+    lines += listed[:shown]
+    if shown < len(listed):
+        more = len(listed) - shown
+        lines.append(
+            ngettext("… and {n} more meeting.", "… and {n} more meetings.", more).format(n=more)
+        )
     lines += [
         "",
         _("Say whether you are coming, see all groups and your calendar in our private chat."),

@@ -7,13 +7,19 @@ from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from bot.services.rsvp import RsvpError
 from bot.services.schedule import ScheduleError
 from bot.telegram.callbacks import RsvpAction, RsvpCallback
-from bot.telegram.format import esc, format_meeting
+from bot.telegram.format import esc, fitting, format_meeting
 from bot.telegram.views.meeting_card import MAYBE, NO, WAITING, YES, cancelled_line
 from models import Attendance, Meeting, RsvpAnswer
+
+# The list's share of a message (the rest: the heading and the hints below), and its most
+# dates: each has a button, and a keyboard holds 100.
+LIST_BUDGET = 3500
+MAX_LISTED = 50
 
 
 def mark(answer: Attendance | None) -> str:
@@ -40,15 +46,27 @@ def dates(
         return _("No meetings in the next four weeks."), None
     lines = [_("<b>The next meetings</b>")]
     buttons = []
+    listed = []
     for meeting in upcoming:
         if meeting.cancelled:
-            lines.append(f"{cancelled_line(meeting, zone)} · {esc(meeting.group.name)}")
+            listed.append(f"{cancelled_line(meeting, zone)} · {esc(meeting.group.name)}")
             continue
         answer = answers.get(meeting.id)
         when = format_meeting(meeting.starts_at, zone)
         place = f" ({esc(meeting.where)})" if meeting.where else ""
-        lines.append(f"{mark(answer)}{when} – {esc(meeting.group.name)}{place}")
-        if can_answer:
+        listed.append(f"{mark(answer)}{when} – {esc(meeting.group.name)}{place}")
+    # As many as fit one message (and its keyboard); the next ones show as the days pass.
+    shown = fitting(listed, budget=LIST_BUDGET, max_items=MAX_LISTED)
+    lines += listed[:shown]
+    if shown < len(listed):
+        more = len(listed) - shown
+        lines.append(
+            ngettext("… and {n} more meeting.", "… and {n} more meetings.", more).format(n=more)
+        )
+    for meeting in upcoming[:shown]:
+        if can_answer and not meeting.cancelled:
+            answer = answers.get(meeting.id)
+            when = format_meeting(meeting.starts_at, zone)
             data = RsvpCallback(action=RsvpAction.SHOW, meeting_id=meeting.id)
             label = f"{mark(answer)}{when} · {meeting.group.name}"
             buttons.append([InlineKeyboardButton(text=label, callback_data=data.pack())])

@@ -14,7 +14,7 @@ from babel.dates import format_date, format_time
 
 from bot.services.memorials import Counts, MemorialError, Reminder, has_event, is_over
 from bot.telegram.callbacks import MemorialAct, MemorialCallback
-from bot.telegram.format import esc, formatting_locale
+from bot.telegram.format import esc, formatting_locale, value_lines
 from models import MemorialDate, RsvpAnswer
 
 CANDLE, YES, MAYBE, NO = "🕯", "✅", "🤔", "❌"
@@ -238,13 +238,12 @@ def error_text(error: MemorialError) -> str:
     }.get(error.reason, _("This Gedenktag is no longer in the calendar."))
 
 
-def answers_line(answers: Sequence[tuple[MemorialDate, RsvpAnswer]], zone: ZoneInfo) -> str | None:
-    """/datenschutz: the member's answers to memorial events, one line; None without any."""
-    if not answers:
-        return None
+def answers_lines(answers: Sequence[tuple[MemorialDate, RsvpAnswer]], zone: ZoneInfo) -> list[str]:
+    """/datenschutz: the member's answers to memorial events, one line (several for a long
+    history); none without any."""
     words = {RsvpAnswer.YES: _("yes"), RsvpAnswer.MAYBE: _("maybe"), RsvpAnswer.NO: _("no")}
-    value = "; ".join(
+    values = [
         f"{esc(row.memorial.name)} ({short_day(row.day, zone)}: {words[answer]})"
         for row, answer in answers
-    )
-    return _("Gedenktage events you answered: {value}").format(value=value)
+    ]
+    return value_lines(_("Gedenktage events you answered: {value}"), values, separator="; ")

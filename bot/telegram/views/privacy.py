@@ -12,7 +12,16 @@ from aiogram.utils.i18n import ngettext
 from babel import Locale, UnknownLocaleError
 
 from bot.telegram.callbacks import PrivacyAction, PrivacyCallback
-from bot.telegram.format import esc, format_day, formatting_locale, join_names, meeting_dates
+from bot.telegram.format import (
+    esc,
+    format_day,
+    formatting_locale,
+    join_names,
+    meeting_dates,
+    part_label,
+    split_message,
+    value_lines,
+)
 from bot.telegram.labels import category_label, frequency_label, slot_label
 from bot.telegram.views import actions as action_views
 from bot.telegram.views import memorials as memorial_views
@@ -80,15 +89,15 @@ def _language_name(code: str) -> str:
     return esc(name or code)
 
 
-def _coming(meetings: Sequence[Meeting], zone: ZoneInfo) -> str:
-    """ "Stammtisch Mitte (Do., 4. Dez., 19:00 · Do., 11. Dez., 19:00); AG Frieden (…)"."""
+def _coming(meetings: Sequence[Meeting], zone: ZoneInfo) -> list[str]:
+    """ "Stammtisch Mitte (Do., 4. Dez., 19:00 · Do., 11. Dez., 19:00)", "AG Frieden (…)"."""
     by_group: dict[int, tuple[Group, list[Meeting]]] = {}
     for meeting in meetings:
         by_group.setdefault(meeting.group_id, (meeting.group, []))[1].append(meeting)
-    return "; ".join(
+    return [
         f"{esc(group.name)} ({meeting_dates((m.starts_at for m in those), zone)})"
         for group, those in by_group.values()
-    )
+    ]
 
 
 MAX_SHIFTS_SHOWN = 20
@@ -136,16 +145,22 @@ def _answer_lines(
     maybe = [m for m, a in answers if a.answer == RsvpAnswer.MAYBE]
     declined = [m for m, a in answers if a.answer == RsvpAnswer.NO]
     if coming:
-        lines.append(_("Meetings you come to: {value}").format(value=_coming(coming, zone)))
+        lines += value_lines(
+            _("Meetings you come to: {value}"), _coming(coming, zone), separator="; "
+        )
     if waiting:
-        lines.append(_("On the waiting list for: {value}").format(value=_coming(waiting, zone)))
+        lines += value_lines(
+            _("On the waiting list for: {value}"), _coming(waiting, zone), separator="; "
+        )
     if maybe:
-        lines.append(_("Meetings you might come to: {value}").format(value=_coming(maybe, zone)))
+        lines += value_lines(
+            _("Meetings you might come to: {value}"), _coming(maybe, zone), separator="; "
+        )
     if declined:
-        lines.append(_("Meetings you said no to: {value}").format(value=_coming(declined, zone)))
-    memorial_line = memorial_views.answers_line(memorial_answers, zone)
-    if memorial_line:
-        lines.append(memorial_line)
+        lines += value_lines(
+            _("Meetings you said no to: {value}"), _coming(declined, zone), separator="; "
+        )
+    lines += memorial_views.answers_lines(memorial_answers, zone)
     return lines
 
 
@@ -160,7 +175,7 @@ def my_data(
     shifts: Sequence[Shift] = (),
     help_calls: int = 0,
     memorial_answers: Sequence[tuple[MemorialDate, RsvpAnswer]] = (),
-) -> str:
+) -> list[str]:
     """Everything stored about `member`, one line per kind, dates in the member's locale;
     the field action shifts they signed up for (past ones too) and how many calls for help
     they were sent."""
@@ -193,8 +208,7 @@ def my_data(
         )
         lines.append(_("Agreed on: {value}").format(value=format_day(profile.consent_at, zone)))
     if groups:
-        names = ", ".join(esc(group.name) for group in groups)
-        lines.append(_("Groups: {value}").format(value=names))
+        lines += value_lines(_("Groups: {value}"), [esc(group.name) for group in groups])
     lines += _answer_lines(answers, memorial_answers, zone)
     lines += _field_action_lines(shifts, help_calls, zone)
     if profile is not None and profile.reminder_offsets:
@@ -211,7 +225,10 @@ def my_data(
     if switched_off:
         names = ", ".join(category_label(category) for category in sorted(switched_off))
         lines.append(_("Messages you switched off: {value}").format(value=names))
-    return "\n".join(lines)
+    # Everything is shown: a long history goes on in further messages.
+    title = lines.pop(0)
+    parts = split_message(lambda part, parts: title + part_label(part, parts), lines)
+    return [text for text, _run in parts]
 
 
 def confirm_erase() -> tuple[str, InlineKeyboardMarkup]:

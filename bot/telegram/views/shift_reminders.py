@@ -16,7 +16,14 @@ from babel.dates import format_time, format_timedelta
 
 from bot.services.shift_reminders import EVENING, ShiftReminder
 from bot.telegram.callbacks import ActionAct, ActionCallback
-from bot.telegram.format import esc, format_meeting, formatting_locale, join_names
+from bot.telegram.format import (
+    TEXT_LIMIT,
+    esc,
+    format_meeting,
+    formatting_locale,
+    names_within,
+    visible_length,
+)
 from bot.telegram.labels import action_kind_label
 from models import Member, Shift
 
@@ -56,10 +63,12 @@ def shift_lines(shift: Shift, zone: ZoneInfo) -> list[str]:
     return lines
 
 
-def first_names(members: tuple[Member, ...] | list[Member]) -> str:
-    """The members' first names, escaped ("a member" for one whose name the bot doesn't keep)."""
-    return join_names(
-        esc(member.first_name) if member.first_name else _("a member") for member in members
+def first_names(members: tuple[Member, ...] | list[Member], budget: int = TEXT_LIMIT) -> str:
+    """The members' first names, escaped ("a member" for one whose name the bot doesn't keep);
+    as many as fit `budget` characters, and how many more."""
+    return names_within(
+        [esc(member.first_name) if member.first_name else _("a member") for member in members],
+        budget,
     )
 
 
@@ -88,13 +97,15 @@ def shift_reminder(reminder: ShiftReminder, zone: ZoneInfo, *, now: datetime) ->
             )
         )
     lines = [heading, "", *shift_lines(shift, zone), ""]
+    # 49 others with long names and the longest material notes would not fit one message.
+    budget = TEXT_LIMIT - visible_length("\n".join(lines)) - 600
     if reminder.others:
         lines.append(
             ngettext(
                 "👥 {count} other person is on this shift: {names}",
                 "👥 {count} other people are on this shift: {names}",
                 len(reminder.others),
-            ).format(count=len(reminder.others), names=first_names(reminder.others))
+            ).format(count=len(reminder.others), names=first_names(reminder.others, budget))
         )
     else:
         lines.append(_("👥 So far you are the only one on this shift."))
