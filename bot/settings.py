@@ -101,9 +101,9 @@ class Settings(BaseSettings):
     # A member flooding the bot (bot.middlewares.flood): FLOOD_BURST updates at once, then
     # FLOOD_RATE a second; beyond that their updates wait, and one that would wait longer than
     # FLOOD_MAX_DELAY seconds is dropped. A human on a phone stays far below.
-    flood_burst: int = Field(default=20, ge=1, le=1000)
-    flood_rate: float = Field(default=1.0, gt=0, le=1000)
-    flood_max_delay: float = Field(default=30.0, ge=0, le=600)
+    flood_burst: int = Field(default=30, ge=1, le=1000)
+    flood_rate: float = Field(default=2.0, gt=0, le=1000)
+    flood_max_delay: float = Field(default=20.0, ge=0, le=600)
 
     @field_validator("bot_token")
     @classmethod

@@ -124,7 +124,8 @@ class FloodMiddleware(BaseMiddleware):
             available=self._i18n.available_locales,
             default=self._default_locale,
         )
-        with self._i18n.use_locale(locale):
+        # The i18n middleware runs later: its context isn't set yet.
+        with self._i18n.context(), self._i18n.use_locale(locale):
             text = views.slow_down()
         try:
             await bot.send_message(user.id, text)

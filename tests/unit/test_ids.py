@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from bot.telegram.callbacks import GroupAction, GroupCallback, ResultCallback, RoleCallback
 from bot.telegram.deeplinks import invite_payload, parse_payload
@@ -71,7 +72,7 @@ def test_parse_int_bounds() -> None:
 )
 def test_callback_ids_out_of_range_do_not_unpack(data: str) -> None:
     # aiogram's CallbackData filter treats the ValueError as "no match": the fallback answers.
-    with pytest.raises(ValueError):
+    with pytest.raises(ValidationError):
         GroupCallback.unpack(data)
 
 
@@ -80,7 +81,7 @@ def test_callback_ids_in_range_unpack() -> None:
     assert GroupCallback(action=GroupAction.JOIN, group_id=7).pack() == "gr1:join:7:0"
     # Telegram user ids need 64 bits; a result step may be negative.
     assert RoleCallback.unpack(f"role1:{INT64_MAX}:host:1").member_id == INT64_MAX
-    with pytest.raises(ValueError):
+    with pytest.raises(ValidationError):
         RoleCallback.unpack(f"role1:{INT64_MAX + 1}:host:1")
     assert ResultCallback.unpack("ar1:add:3:0:-2:0:0").value == -2
 
