@@ -8,7 +8,7 @@ import asyncio
 import logging
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.app import Application
 from bot.services import invitations, schedule
@@ -16,7 +16,7 @@ from bot.services.kv_setup import apply_setup, load_setup
 from bot.settings import Settings
 from bot.telegram.callbacks import GroupAction, GroupCallback
 from bot.telegram.deeplinks import invite_payload
-from models import Group, Member, Role
+from models import Group, GroupProposal, Member, Role
 from models.base import utcnow
 from tests.driver import BotDriver
 from tests.fakebotapi import FakeBotAPI, FakeUser, SentMessage
@@ -338,3 +338,35 @@ class TestFlood:
         answered = {answer["callback_query_id"] for answer in fake_api.callback_answers}
         assert pressed <= answered
         _no_failure(fake_api, fritz, caplog)
+
+
+async def _propose(driver: BotDriver, anna: FakeUser) -> list[SentMessage]:
+    """Anna proposes a Stammtisch, answering only what must be answered."""
+    [directory] = await driver.send(anna, "/gruppen")
+    [menu] = await driver.press(
+        anna, directory, dict(directory.buttons)["Alle Gruppen durchsuchen"]
+    )
+    [_question] = await driver.press(anna, menu, dict(menu.buttons)["Einen Stammtisch gründen"])
+    [district] = await driver.send(anna, "Stammtisch Süd")
+    [_place] = await driver.press(anna, district, dict(district.buttons)["Mitte"])
+    [rhythm] = await driver.send(anna, "Café Rosa")
+    return await driver.press(anna, rhythm, dict(rhythm.buttons)["Weiß ich noch nicht"])
+
+
+async def test_a_second_proposal_within_the_hour_is_not_passed_on(
+    driver: BotDriver, fake_api: FakeBotAPI, app: Application, kv: None
+) -> None:
+    olga = fake_api.add_user(first_name="Olga", language_code="de")
+    await signed_up(app.session_pool, olga, role=Role.ORGANISER)
+    anna = fake_api.add_user(first_name="Anna", language_code="de")
+    await signed_up(app.session_pool, anna)
+    [sent] = await _propose(driver, anna)
+    assert sent.text.startswith("Danke! Ich habe deinen Vorschlag an die Organisator:innen")
+    [again] = await _propose(driver, anna)
+    assert again.text == (
+        "Du hast vor Kurzem schon einen Stammtisch vorgeschlagen; die Organisator:innen melden "
+        "sich dazu bei dir. Einen weiteren kannst du in einer Stunde vorschlagen."
+    )
+    assert len(fake_api.sent_to(olga.id)) == 1
+    async with app.session_pool() as session:
+        assert await session.scalar(select(func.count()).select_from(GroupProposal)) == 1
