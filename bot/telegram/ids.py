@@ -27,8 +27,8 @@ INT64_MAX = 2**63 - 1
 DbId = Annotated[int, Field(ge=0, le=INT32_MAX)]
 # A Telegram user id (members.id is BigInteger), or a number that may need 64 bits.
 TelegramId = Annotated[int, Field(ge=0, le=INT64_MAX)]
-# A small number that may be negative (a step down), within an Integer column's range.
-SignedInt = Annotated[int, Field(ge=-INT32_MAX - 1, le=INT32_MAX)]
+# A number that may be negative (a step down): compared and clamped, never looked up.
+SignedInt = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
 
 # ASCII digits only: str.isdigit() and int() accept "²" or "٣", which no id contains (and
 # int("²") raises).
