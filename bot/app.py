@@ -34,6 +34,7 @@ from bot.db.fsm_storage import SqlAlchemyStorage
 from bot.db.session import SessionPool, create_session_pool
 from bot.i18n import create_i18n
 from bot.middlewares.database import BookkeepingMiddleware, DbSessionMiddleware
+from bot.middlewares.flood import FloodMiddleware
 from bot.middlewares.i18n import MemberI18nMiddleware
 from bot.middlewares.inflight import InFlightMiddleware
 from bot.middlewares.logging import HandlerNameMiddleware, UpdateLogMiddleware
@@ -121,6 +122,16 @@ def create_dispatcher(
     in_flight = dispatcher["in_flight"] = InFlightMiddleware()
     dispatcher.update.outer_middleware(in_flight)
     dispatcher.update.outer_middleware(UpdateLogMiddleware())
+    # A flooding member's updates wait here, before they take a database connection.
+    dispatcher.update.outer_middleware(
+        FloodMiddleware(
+            burst=settings.flood_burst,
+            rate=settings.flood_rate,
+            max_delay=settings.flood_max_delay,
+            i18n=i18n,
+            default_locale=settings.default_locale,
+        )
+    )
     # Before the session: each attempt at an update gets a fresh one (bot.middlewares.outage).
     db_retry = dispatcher["db_retry"] = DatabaseRetryMiddleware(retry_for=settings.db_retry_seconds)
     dispatcher.update.outer_middleware(db_retry)

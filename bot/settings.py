@@ -51,6 +51,9 @@ EXPECTATIONS: dict[str, str] = {
     "DB_RETRY_SECONDS": "seconds from 0 to 86400 (0: no retry)",
     "SQLITE_BUSY_TIMEOUT_SECONDS": "seconds above 0, at most 3600",
     "TELEGRAM_RETRY_SECONDS": "seconds above 0, at most 600",
+    "FLOOD_BURST": "a whole number of updates from 1 to 1000",
+    "FLOOD_RATE": "updates per second, above 0, at most 1000",
+    "FLOOD_MAX_DELAY": "seconds from 0 to 600",
 }
 
 
@@ -127,6 +130,12 @@ class Settings(BaseSettings):
     # How long one reply, edit or other direct request may be retried after Telegram's 429 or
     # a passing server or network error (answering a button press: at most 8 s of it).
     telegram_retry_seconds: float = Field(default=60.0, gt=0, le=600)
+    # A member flooding the bot (bot.middlewares.flood): FLOOD_BURST updates at once, then
+    # FLOOD_RATE a second; beyond that their updates wait, and one that would wait longer than
+    # FLOOD_MAX_DELAY seconds is dropped. A human on a phone stays far below.
+    flood_burst: int = Field(default=30, ge=1, le=1000)
+    flood_rate: float = Field(default=2.0, gt=0, le=1000)
+    flood_max_delay: float = Field(default=20.0, ge=0, le=600)
 
     @field_validator("bot_token")
     @classmethod

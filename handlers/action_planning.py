@@ -34,6 +34,7 @@ from bot.telegram.callbacks import PlanAct, PlanCallback
 from bot.telegram.commands import PLAN_ACTIONS
 from bot.telegram.format import esc
 from bot.telegram.guards import explain, guard, private_router
+from bot.telegram.ids import parse_int
 from bot.telegram.labels import action_kind_label
 from bot.telegram.screens import Shown, show
 from bot.telegram.views import action_planning as views
@@ -282,12 +283,12 @@ async def needed_typed(
     except PlanningError:
         await state.clear()
         raise
-    text = (message.text or "").strip()
-    if not text.isdigit() or not 1 <= int(text) <= MAX_NEEDED:
+    needed = parse_int(message.text, minimum=1, maximum=MAX_NEEDED)
+    if needed is None:
         await message.answer(views.needed_invalid())
         return
     with action_refusals():
-        shift = await field_actions.set_needed(session, shift.id, int(text), now=utcnow())
+        shift = await field_actions.set_needed(session, shift.id, needed, now=utcnow())
     await state.clear()
     await session.commit()
     await message.answer(views.needed_set(shift, settings.zone))

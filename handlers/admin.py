@@ -34,6 +34,7 @@ from bot.settings import Settings
 from bot.telegram.callbacks import RoleCallback
 from bot.telegram.commands import ROLE, ROLES, set_member_menu
 from bot.telegram.guards import explain, guard, private_router
+from bot.telegram.ids import parse_telegram_id
 from bot.telegram.notify import tell
 from bot.telegram.screens import edit
 from bot.telegram.views import admin as views
@@ -79,7 +80,12 @@ async def _resolve_target(
         return views.no_reference()
     if len(reference) > MAX_REFERENCE_LENGTH:
         return views.too_long()
-    member = await find_member(session, reference)
+    if reference.lstrip("-").isdigit():
+        # A Telegram id: ASCII digits within 64 bits, or nobody ("²" and 2^64 are no one).
+        member_id = parse_telegram_id(reference)
+        member = await get_member(session, member_id) if member_id is not None else None
+    else:
+        member = await find_member(session, reference)
     return member if member is not None else views.unknown(reference)
 
 

@@ -18,9 +18,10 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import directory, proposals
+from bot.services import directory, notice_caps, proposals
 from bot.services.locales import member_locale
 from bot.services.members import get_member
+from bot.services.notice_caps import NoticeKind
 from bot.services.proposals import ProposalError
 from bot.services.recurrence import RuleError
 from bot.services.roles import effective_roles
@@ -38,6 +39,7 @@ from bot.telegram.guards import Consented, HasRoles, explain, private_router
 from bot.telegram.notify import tell, tell_member
 from bot.telegram.screens import Shown, edit
 from bot.telegram.views import founding as views
+from bot.telegram.views import notice_caps as cap_views
 from models import District, GroupProposal, Member, Role
 from models.base import utcnow, valid_id
 
@@ -171,6 +173,10 @@ async def _propose(
     rule: str | None,
 ) -> None:
     data = await state.get_data()
+    if not await notice_caps.claim(session, member.id, NoticeKind.PROPOSAL, now=utcnow()):
+        await state.clear()
+        await message.answer(cap_views.proposal_already_sent())
+        return
     proposal = await proposals.propose(
         session,
         proposer_id=member.id,

@@ -19,8 +19,9 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import directory
+from bot.services import directory, notice_caps
 from bot.services.directory import GroupError
+from bot.services.notice_caps import NoticeKind
 from bot.services.profile import ProfileError, joined_group_ids, leave_group
 from bot.settings import Settings
 from bot.telegram import membership
@@ -31,6 +32,7 @@ from bot.telegram.labels import group_type_plural
 from bot.telegram.notify import Render, tell_member
 from bot.telegram.screens import Shown, show
 from bot.telegram.views import groups as views
+from bot.telegram.views import notice_caps as cap_views
 from models import Member
 from models.base import utcnow
 
@@ -311,7 +313,12 @@ async def office_pressed(
     bot: Bot,
     i18n: I18n,
 ) -> None:
-    """No fitting group: the member would like to talk to someone. Each organiser hears it."""
+    """No fitting group: the member would like to talk to someone. Each organiser hears it,
+    once an hour at most (bot.services.notice_caps)."""
+    if not await notice_caps.claim(session, member.id, NoticeKind.OFFICE, now=utcnow()):
+        await query.answer(cap_views.office_already_told(), show_alert=True)
+        return
+    await session.commit()
     note = partial(views.office_note, member)
     await _ask_office(query, message, session, settings, bot, i18n, note)
 

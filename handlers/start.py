@@ -13,9 +13,9 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import directory, schedule
+from bot.services import directory, invitations, schedule
 from bot.services.field_actions import ActionError
-from bot.services.members import get_member, set_reachable
+from bot.services.members import set_reachable
 from bot.services.profile import give_consent, start_intake
 from bot.services.schedule import ScheduleError
 from bot.services.welcome import served_chat
@@ -203,7 +203,8 @@ async def _origin(session: AsyncSession, args: str | None) -> str | None:
         chat = await served_chat(session, payload.id)
         return views.came_through(chat.title) if chat is not None else None
     if payload.kind == "invite":
-        inviter = await get_member(session, payload.id)
+        # By token only: an unknown or forged one is a plain /start, with no hint.
+        inviter = await invitations.inviter(session, payload.token)
         if inviter is not None and inviter.first_name:
             return views.invited_by(inviter.first_name)
     return None

@@ -56,6 +56,7 @@ from models.profile import (
     GroupMembership,
     Profile,
 )
+from models.safeguards import Invitation, NoticeCap
 
 __all__ = [
     "DEFAULT_REMINDER_OFFSETS",
@@ -93,6 +94,7 @@ __all__ = [
     "HostHandover",
     "HostNotice",
     "HostPreference",
+    "Invitation",
     "KvProfile",
     "Meeting",
     "MeetingPost",
@@ -102,6 +104,7 @@ __all__ = [
     "Memorial",
     "MemorialAnswer",
     "MemorialDate",
+    "NoticeCap",
     "OptOut",
     "ProcessedUpdate",
     "Profile",

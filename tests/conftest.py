@@ -197,6 +197,9 @@ def settings(fake_api: FakeBotAPI, database_url: str, admin_user: FakeUser) -> S
         # The web server runs with long polling too: a port of its own, so tests running at
         # the same time (and other checkouts' test runs) don't collide.
         webhook_listen=f"127.0.0.1:{free_port()}",
+        # Tests press faster than any human; the flood gate has tests of its own
+        # (tests/unit/test_flood.py, tests/handlers/test_safeguards.py).
+        flood_burst=1000,
     )
 
 

@@ -25,6 +25,7 @@ from models import (
     FreeTime,
     Group,
     GroupMembership,
+    Invitation,
     Meeting,
     Member,
     OptOut,
@@ -82,6 +83,8 @@ async def withdraw_consent(session: AsyncSession, member: Member) -> bool:
     # A calendar feed URL would show nothing any more; it goes too, so a new consent needs a
     # new link.
     await session.execute(delete(CalendarFeed).where(CalendarFeed.member_id == member.id))
+    # So is the invitation link: an old link stops naming the member.
+    await session.execute(delete(Invitation).where(Invitation.member_id == member.id))
     # "Delete everything" includes the message settings; without a profile no audience
     # reaches the member anyway.
     settings = await session.execute(delete(OptOut).where(OptOut.member_id == member.id))

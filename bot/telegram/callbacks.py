@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
+from bot.telegram.ids import DbId, SignedInt, TelegramId
 from models import Category, Role
 
 
@@ -18,7 +19,7 @@ class LanguageCallback(CallbackData, prefix="lang1"):
 class RoleCallback(CallbackData, prefix="role1"):
     """Give (grant=True) or take a role from a member, pressed in an admin's role panel."""
 
-    member_id: int
+    member_id: TelegramId
     role: Role
     grant: bool
 
@@ -77,7 +78,7 @@ class IntakeCallback(CallbackData, prefix="in1"):
 
     step: IntakeStep
     action: IntakeAction
-    value: int = 0
+    value: DbId = 0
 
 
 class GroupAction(StrEnum):
@@ -113,8 +114,8 @@ class GroupCallback(CallbackData, prefix="gr1"):
     """
 
     action: GroupAction
-    group_id: int = 0
-    page: int = 0
+    group_id: DbId = 0
+    page: DbId = 0
 
 
 class KeptAction(StrEnum):
@@ -141,7 +142,7 @@ class FoundingCallback(CallbackData, prefix="fo1"):
     """A button of the conversation proposing a Stammtisch."""
 
     step: FoundingStep
-    value: int = 0
+    value: DbId = 0
 
 
 class ProposalAction(StrEnum):
@@ -155,7 +156,7 @@ class ProposalCallback(CallbackData, prefix="gp1"):
     """Approve or decline proposal `proposal_id`; the handler re-checks the organiser."""
 
     action: ProposalAction
-    proposal_id: int
+    proposal_id: DbId
 
 
 # The guide's table of contents in GuideCallback (section ids start at 1).
@@ -165,7 +166,7 @@ GUIDE_CONTENTS = 0
 class GuideCallback(CallbackData, prefix="kv1"):
     """A section of the guide (GUIDE_CONTENTS: the table of contents)."""
 
-    section_id: int
+    section_id: DbId
 
 
 class PrivacyAction(StrEnum):
@@ -227,7 +228,7 @@ class BroadcastCallback(CallbackData, prefix="bc1"):
 
     action: BroadcastAction
     dim: AudienceKind | None = None
-    value: int = 0
+    value: DbId = 0
 
 
 class SettingsAction(StrEnum):
@@ -257,7 +258,7 @@ class ReminderCallback(CallbackData, prefix="rem1"):
     """/einstellungen: when to be reminded of meetings (`minutes` before the start)."""
 
     action: ReminderAction
-    minutes: int = 0
+    minutes: DbId = 0
 
 
 class RsvpAction(StrEnum):
@@ -274,8 +275,8 @@ class RsvpCallback(CallbackData, prefix="rv1"):
     """An answer to meeting `meeting_id`, pressed in the private chat or under a group post."""
 
     action: RsvpAction
-    meeting_id: int
-    value: int = 0
+    meeting_id: DbId
+    value: DbId = 0
 
 
 class HostAction(StrEnum):
@@ -318,9 +319,9 @@ class HostCallback(CallbackData, prefix="ho1"):
     """A host's panel: `action` on `group_id` / `meeting_id`; `value` as the action needs."""
 
     action: HostAction
-    group_id: int = 0
-    meeting_id: int = 0
-    value: int = 0
+    group_id: DbId = 0
+    meeting_id: DbId = 0
+    value: TelegramId = 0
 
 
 class CalendarAction(StrEnum):
@@ -340,7 +341,7 @@ class CalendarCallback(CallbackData, prefix="cal1"):
     date (the packed data is positional, so buttons from before the rename still work)."""
 
     action: CalendarAction
-    item_id: int = 0
+    item_id: DbId = 0
 
 
 class ActionAct(StrEnum):
@@ -365,11 +366,11 @@ class ActionCallback(CallbackData, prefix="fa1"):
     """/aktionen for members: `act` on the ids it names."""
 
     act: ActionAct
-    date_id: int = 0
-    shift_id: int = 0
-    swap_id: int = 0
-    page: int = 0
-    call: int = 0
+    date_id: DbId = 0
+    shift_id: DbId = 0
+    swap_id: DbId = 0
+    page: DbId = 0
+    call: DbId = 0
 
 
 class PlanAct(StrEnum):
@@ -398,11 +399,11 @@ class PlanCallback(CallbackData, prefix="fp1"):
     """A planner's button: `act` on the ids it names."""
 
     act: PlanAct
-    date_id: int = 0
-    shift_id: int = 0
-    member_id: int = 0
-    value: int = 0
-    page: int = 0
+    date_id: DbId = 0
+    shift_id: DbId = 0
+    member_id: TelegramId = 0
+    value: DbId = 0
+    page: DbId = 0
 
 
 class ResultAct(StrEnum):
@@ -428,11 +429,11 @@ class ResultCallback(CallbackData, prefix="ar1"):
     """The result log of shift `shift_id`."""
 
     act: ResultAct
-    shift_id: int
-    field: int = 0
-    value: int = 0
-    rev: int = 0
-    page: int = 0
+    shift_id: DbId
+    field: DbId = 0
+    value: SignedInt = 0
+    rev: DbId = 0
+    page: DbId = 0
 
 
 class MemorialAct(StrEnum):
@@ -448,4 +449,4 @@ class MemorialCallback(CallbackData, prefix="gd1"):
     """An answer to the KV's event on memorial date `date_id`."""
 
     act: MemorialAct
-    date_id: int
+    date_id: DbId

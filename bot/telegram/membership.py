@@ -16,7 +16,8 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import directory, rsvp, schedule
+from bot.services import directory, notice_caps, rsvp, schedule
+from bot.services.notice_caps import NoticeKind
 from bot.services.profile import join_group, joined_group_ids
 from bot.settings import Settings
 from bot.telegram.deeplinks import group_payload, start_link
@@ -88,6 +89,10 @@ async def join(
     Raises the service's errors (ProfileError for an unknown group or without consent).
     """
     result = await join_group(session, member, group_id, now)
+    # Joining, leaving and joining again tells the hosts once an hour (they know already).
+    tell_hosts = result.newly_joined and await notice_caps.claim(
+        session, member.id, NoticeKind.JOINED, result.group.id, now=now
+    )
     await session.commit()
     if not result.newly_joined:
         return Joined(newly_joined=False, screens=[])
@@ -101,12 +106,17 @@ async def join(
         await tell_member(
             bot, i18n, session, host_id, default_locale=settings.default_locale, render=note
         )
-        for host_id in hosts
+        for host_id in (hosts if tell_hosts else [])
     ]
     meeting = await schedule.next_meeting(session, group.id, now=now)
     link = await directory.chat_link(session, group.id)
     screens: list[Screen] = [
-        views.joined(group, has_meeting=meeting is not None, hosts_told=any(told), chat_link=link)
+        views.joined(
+            group,
+            has_meeting=meeting is not None,
+            hosts_told=any(told) if tell_hosts else bool(hosts),
+            chat_link=link,
+        )
     ]
     if meeting is not None:
         screens.append(await meeting_screen(session, member, meeting, settings))

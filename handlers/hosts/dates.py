@@ -22,6 +22,7 @@ from bot.services.hosting import HostError
 from bot.services.recurrence import MomentError, parse_moment, parse_period
 from bot.settings import Settings
 from bot.telegram.callbacks import HostAction, HostCallback
+from bot.telegram.ids import parse_int
 from bot.telegram.screens import Shown, show
 from bot.telegram.views import hosts as views
 from handlers.hosts.common import (
@@ -228,9 +229,10 @@ def _capacity(text: str) -> int | None:
     value = text.strip().lower().strip("„“\"'")
     if value in NO_LIMIT:
         return None
-    if not value.isdigit() or len(value) > 6:
+    places = parse_int(value, maximum=999_999)
+    if places is None:
         raise HostError("capacity")
-    return int(value)
+    return places
 
 
 async def capacity_typed(

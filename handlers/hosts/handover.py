@@ -24,6 +24,7 @@ from bot.services.roles import effective_roles
 from bot.settings import Settings
 from bot.telegram.callbacks import HostAction, HostCallback
 from bot.telegram.commands import set_member_menu
+from bot.telegram.ids import INT32_MAX
 from bot.telegram.notify import tell, tell_member
 from bot.telegram.screens import Shown, show
 from bot.telegram.views import hosts as views
@@ -217,7 +218,10 @@ def create_router() -> Router:
     press(candidate_pressed, HostCallback.filter(F.action == HostAction.HANDOVER_PICK), Shown())
     press(
         decision_pressed,
-        HostCallback.filter(F.action.in_({HostAction.HANDOVER_YES, HostAction.HANDOVER_NO})),
+        # `value` is a handover's id here (an Integer column): a bigger one is forged.
+        HostCallback.filter(
+            F.action.in_({HostAction.HANDOVER_YES, HostAction.HANDOVER_NO}) & (F.value <= INT32_MAX)
+        ),
         Shown(),
     )
     router.message.register(new_host_typed, HostFlow.new_host, *TYPED)

@@ -25,6 +25,8 @@ def bot_env(fake_api: FakeBotAPI, database_url: str, admin_user: FakeUser) -> di
         "ADMIN_IDS": str(admin_user.id),
         "KV_NAME": "KV Testhausen",
         "LOG_LEVEL": "INFO",
+        # Tests press faster than any human; the flood gate is tested on its own.
+        "FLOOD_BURST": "1000",
     }
 
 

@@ -39,11 +39,16 @@ from tests.members import signed_up
 
 ZONE = ZoneInfo("Europe/Berlin")
 FORGED = (
+    "fa1:in:0:0:0:0:0",
+    "fa1:outok:0:123456:0:0:0",
+    "fa1:take:0:0:2147483647:0:0",
+)
+# Ids no row can have (negative, past 2^31): the fallback's "no longer valid", like any
+# button no handler accepts.
+OUT_OF_RANGE = (
     "fa1:in:0:99999999999999999999999:0:0:0",
     "fa1:in:0:-5:0:0:0",
-    "fa1:in:0:0:0:0:0",
     "fa1:out:0:-1:0:0:0",
-    "fa1:outok:0:123456:0:0:0",
     "fa1:swap:0:99999999999999999999:0:0:0",
     "fa1:swapno:0:0:-7:0:0",
     "fa1:take:0:0:99999999999999999999:0:0",
@@ -402,6 +407,9 @@ async def test_forged_buttons_get_a_polite_answer(
         assert answer["text"] == (
             "Dieser Knopf gilt nicht mehr. /aktionen zeigt die aktuellen Termine."
         ), data
+    for data in OUT_OF_RANGE:
+        assert await driver.press(anna, card, data) == [], data
+        assert driver.last_answer()["text"] == "Dieser Knopf gilt nicht mehr.", data
     # Data that isn't even ours to parse goes to the fallback's "no longer valid".
     for data in ("fa1:in:x:y", "fa1:nonsense:0:0:0:0:0", "fa1:in:0:1:2:3:4:5:6"):
         await driver.press(anna, card, data)
@@ -644,9 +652,12 @@ async def test_link_opens_the_card_and_a_forged_one_says_so(
     greeting, card = await driver.send(anna, f"/start a{kv.mitte}")
     assert card.text.startswith("Stand Mitte\nInfostand")
     assert "Eintragen 09:30–10:00" in _labels(card)
-    messages = await driver.send(anna, "/start a99999999999999999999")
-    assert "gibt es nicht mehr" in messages[0].text or "nicht mehr" in messages[0].text
+    messages = await driver.send(anna, "/start a4242")
+    assert "nicht mehr" in messages[0].text
     assert all(not (m.text or "").startswith("Stand Mitte") for m in messages)
+    # An id no row can have is no link at all: the plain start.
+    messages = await driver.send(anna, "/start a99999999999999999999")
+    assert [m.text for m in messages] == [m.text for m in await driver.send(anna, "/start")]
     # Without consent: the card too, before the consent question.
     fritz = fake_api.add_user(first_name="Fritz", language_code="de")
     sent = await driver.send(fritz, f"/start a{kv.mitte}")

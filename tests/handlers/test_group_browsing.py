@@ -142,7 +142,7 @@ async def test_browse_by_kind_stadtteil_and_topic(
     for forged in (
         GroupCallback(action=GroupAction.BY_TOPIC, group_id=4242).pack(),
         GroupCallback(action=GroupAction.BY_TYPE, group_id=9).pack(),
-        GroupCallback(action=GroupAction.BY_DISTRICT, group_id=2**63).pack(),
+        f"gr1:dist:{2**63}:0",  # past any id: the same answer as a stale button
         GroupCallback(action=GroupAction.ALL, page=5).pack(),
     ):
         await driver.press(anna, menu, forged)
@@ -326,12 +326,17 @@ async def test_links_to_a_group_and_a_meeting(
     assert RsvpCallback(action=RsvpAction.MAYBE, meeting_id=meeting.id).pack() in [
         data for _, data in meeting_card.buttons
     ]
-    # Forged, unknown or overflowing ids: a polite note and the usual start.
-    for payload in ("j4242", "m4242", f"j{2**63}", "m99999999999999999999", "j-5"):
+    # Forged or unknown ids: a polite note and the usual start.
+    for payload in ("j4242", "m4242"):
         [greeting] = await driver.send(anna, f"/start {payload}")
         assert "Die Gruppe oder der Termin aus deinem Link ist nicht mehr verfügbar." in (
             greeting.text
         )
+    # Ids no row can have (overflowing, negative) are no link at all: the plain start.
+    [plain] = await driver.send(anna, "/start")
+    for payload in (f"j{2**63}", "m99999999999999999999", "j-5", f"j{2**31}"):
+        [greeting] = await driver.send(anna, f"/start {payload}")
+        assert greeting.text == plain.text
 
 
 async def test_a_link_before_consent_asks_first_and_shows_the_card_after(

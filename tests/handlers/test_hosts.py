@@ -238,13 +238,15 @@ async def test_another_groups_host_and_forged_ids_are_refused(
         assert driver.last_answer()["text"] == refusal, data
     unknown = "This group or meeting is no longer there. /my_groups shows the current ones."
     for data in (
-        press(HostAction.MEETING, meeting_id=2**40),
-        press(HostAction.GROUP, group_id=2**62),
-        press(HostAction.CANCEL_OK, meeting_id=-1),
+        press(HostAction.MEETING, meeting_id=4242),
         press(HostAction.ADD_DAY, group_id=world.frieden, value=10**12),
     ):
         await driver.press(world.otto, groups, data)
         assert driver.last_answer()["text"] == unknown, data
+    # Ids past any row's (or negative) are answered like a stale button.
+    for data in (f"ho1:meeting:0:{2**40}:0", f"ho1:group:{2**62}:0:0", "ho1:cancelok:0:-1:0"):
+        await driver.press(world.otto, groups, data)
+        assert driver.last_answer()["text"] == "This button is no longer valid.", data
     # Nothing changed.
     [meeting] = [m for m in await meetings_of(app, world.mitte) if m.id == mitte_meeting.id]
     assert meeting.status == MeetingStatus.SCHEDULED
