@@ -31,6 +31,7 @@ from aiogram.methods import (
 
 from bot.app import create_bot
 from bot.db.session import current_session
+from bot.middlewares.outage import NoteRequestMiddleware
 from bot.middlewares.request import ReleaseBeforeRequestMiddleware, RetryRequestMiddleware
 from bot.services.flood import FloodGate
 from bot.services.pacing import Pacer, PacingLimits
@@ -261,11 +262,13 @@ async def test_the_transaction_ends_before_any_wait() -> None:
     bot = create_bot(load_settings(bot_token=TOKEN, database_url="sqlite+aiosqlite:///x.db"))
     try:
         middlewares = bot.session.middleware[:]
+        # Between the two, the outage retry only notes that a request was made.
         assert [type(m) for m in middlewares] == [
             ReleaseBeforeRequestMiddleware,
+            NoteRequestMiddleware,
             RetryRequestMiddleware,
         ]
-        retry = cast(RetryRequestMiddleware, middlewares[1])
+        retry = cast(RetryRequestMiddleware, middlewares[2])
         retry.gate.pause(0.2)
         events: list[str] = []
 
