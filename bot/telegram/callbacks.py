@@ -332,7 +332,10 @@ class CalendarAction(StrEnum):
     SHIFT = "shift"  # one of my shifts (`item_id` a shift) as an .ics file
     MEMORIAL = "gd"  # one Gedenktag's date (`item_id` a memorial date) as an .ics file
     LINK = "link"  # my subscription link (made now if I have none)
-    RENEW = "new"  # a new subscription link; the old one stops working
+    # A new subscription link; the old one stops working. `item_id`: the link it replaces
+    # (calendar.link_stamp), so a second press doesn't replace the new one too; 0 (a button
+    # from before that): replace whatever link there is.
+    RENEW = "new"
 
 
 class CalendarCallback(CallbackData, prefix="cal1"):
