@@ -57,3 +57,12 @@ async def show(
     if not await edit(message, text, reply_markup):
         return await message.answer(text, reply_markup=reply_markup)
     return message
+
+
+async def drop_buttons(message: Message) -> None:
+    """Take the buttons off `message`; one that has none any more (a double tap) or can't be
+    edited is fine as it is."""
+    try:
+        await message.edit_reply_markup(reply_markup=None)
+    except TelegramBadRequest as exc:
+        logger.info("buttons of message %s not dropped: %s", message.message_id, exc.message)
