@@ -282,8 +282,16 @@ async def test_add_a_meeting_with_buttons(
     times = [text for text, _ in groups.buttons]
     assert times[:5] == ["18:00", "18:30", "19:00", "19:30", "20:00"]
     before = len(await meetings_of(app, world.mitte))
-    await driver.press(world.hanna, groups, button(groups, "20:00"))
+    eight = button(groups, "20:00")
+    await driver.press(world.hanna, groups, eight)
     assert driver.last_answer()["text"].startswith("Eingetragen: Stammtisch Mitte am ")
+    # A double tap: the meeting is there already; the screen shows it, nothing is added.
+    shown = groups.text
+    assert await driver.press(world.hanna, groups, eight) == []
+    answer = driver.last_answer()
+    assert answer["text"] == "Die Gruppe trifft sich zu dieser Zeit schon."
+    assert not answer.get("show_alert")
+    assert groups.text == shown
     meetings = await meetings_of(app, world.mitte)
     assert len(meetings) == before + 1
     [added] = [m for m in meetings if m.one_off]
