@@ -593,8 +593,16 @@ async def test_write_to_everyone_coming(
     await answer(app, world.lena, meeting.id, RsvpAnswer.NO)
     [ask] = await driver.press(world.hanna, screen, button(screen, "✉️"))
     assert ask.text.startswith("Schicke mir die Nachricht für die 1 Person")
+    [first] = await driver.send(world.hanna, "Wir sitzen heute im Garten!")
+    # She writes it anew: the first confirmation's "Send" must not send the second message.
+    [_ask] = await driver.press(world.hanna, screen, button(screen, "✉️"))
     [confirm] = await driver.send(world.hanna, "Wir sitzen heute im Hinterzimmer!")
     assert confirm.text.startswith("Deine Nachricht an 1 Person schicken")
+    assert await driver.press(world.hanna, first, button(first, "Senden")) == []
+    assert driver.last_answer()["text"] == "Diese Nachricht wurde schon verschickt oder verworfen."
+    assert first.buttons == []
+    async with app.session_pool() as session:
+        assert list(await session.scalars(select(Broadcast))) == []
     # Another group's host can't send it.
     await driver.press(world.otto, confirm, button(confirm, "Senden"))
     async with app.session_pool() as session:
