@@ -212,17 +212,20 @@ async def edit_log(
     state: FSMContext,
 ) -> None:
     """A press on the log screen: open a count, set or step it, toggle a topic, turn the
-    topics' page, or save. A press from an older screen shows the current draft instead."""
+    topics' page, or save. A press from an older screen shows the current draft instead,
+    unless it says what it sets (a count's value, a topic on or off): that is set."""
     found = await _target(session, callback_data, member, roles)
     data = await state.get_data()
     draft = Draft.from_json(data.get(DRAFT))
     act, field, value = callback_data.act, callback_data.field, callback_data.value
-    if draft is None or draft.shift_id != found.shift.id or draft.rev != callback_data.rev:
-        if draft is None or draft.shift_id != found.shift.id:
-            draft = _fresh(found)
-            await _store(state, draft)
-        await query.answer(views.refreshed_note(), show_alert=True)
-        await _render(message, session, settings, found, draft, page=callback_data.page)
+    if draft is None or draft.shift_id != found.shift.id:
+        draft = _fresh(found)
+        await _store(state, draft)
+        await _refreshed(query, message, session, settings, found, draft, callback_data.page)
+        return
+    if draft.rev != callback_data.rev and act not in SETTING:
+        # A relative or final press (a step, a toggle, Save) from a screen not current.
+        await _refreshed(query, message, session, settings, found, draft, callback_data.page)
         return
     if act == ResultAct.SAVE:
         await _save(
@@ -241,16 +244,38 @@ async def edit_log(
             step = max(-MAX_STEP, min(MAX_STEP, value))
             new = action_results.clamp(draft.counts.get(field) + step)
         draft = draft.changed(counts=draft.counts.with_value(field, new))
-    elif act == ResultAct.TOPIC:
+    elif act in (ResultAct.TOPIC, ResultAct.TOPIC_ON, ResultAct.TOPIC_OFF):
         known = {topic.id for topic in await action_results.topics(session)}
         if value not in known:
             raise ResultError("topic")
-        draft = draft.changed(topic_ids=draft.topic_ids ^ {value})
+        if act == ResultAct.TOPIC:
+            # An old screen's toggle, on the screen it was drawn for: the opposite of shown.
+            chosen = value not in draft.topic_ids
+        else:
+            chosen = act == ResultAct.TOPIC_ON
+        topic_ids = draft.topic_ids | {value} if chosen else draft.topic_ids - {value}
+        draft = draft.changed(topic_ids=topic_ids)
     await _store(state, draft)
     await query.answer()
     await _render(message, session, settings, found, draft, focus=focus, page=page)
 
 
+async def _refreshed(
+    query: CallbackQuery,
+    message: Message,
+    session: AsyncSession,
+    settings: Settings,
+    found: Target,
+    draft: Draft,
+    page: int,
+) -> None:
+    """The press was from a screen not current: show the draft as it is, change nothing."""
+    await query.answer(views.refreshed_note(), show_alert=True)
+    await _render(message, session, settings, found, draft, page=page)
+
+
+# Presses that say what they set: from an older screen of the same draft they still set it.
+SETTING = frozenset({ResultAct.SET, ResultAct.TOPIC_ON, ResultAct.TOPIC_OFF})
 # A forged step can't jump further than the largest button's step.
 MAX_STEP = max(abs(step) for step in views.STEPS)
 

@@ -31,6 +31,7 @@ async def show_calendar(
         await message.answer(views.no_consent())
         return
     now = utcnow()
+    feed = await calendar.feed_of(session, member.id)
     items = await calendar.member_calendar(
         session, member.id, now=now, until=now + schedule.HORIZON, zone=settings.zone
     )
@@ -39,7 +40,7 @@ async def show_calendar(
         shown=MAX_LISTED,
         zone=settings.zone,
         can_subscribe=settings.public_base_url is not None,
-        has_link=await calendar.feed_of(session, member.id) is not None,
+        link=calendar.link_stamp(feed) if feed is not None else None,
     )
     await message.answer(text, reply_markup=keyboard)
 
@@ -158,7 +159,9 @@ async def show_link(
         return
     feed = await calendar.feed_of(session, member.id)
     if feed is not None:
-        text, keyboard = views.link_exists_text(feed.created_at, settings.zone)
+        text, keyboard = views.link_exists_text(
+            feed.created_at, settings.zone, calendar.link_stamp(feed)
+        )
         await query.answer()
         await message.answer(text, reply_markup=keyboard)
         return
@@ -167,17 +170,24 @@ async def show_link(
 
 async def renew_link(
     query: CallbackQuery,
+    callback_data: CalendarCallback,
     message: Message,
     session: AsyncSession,
     settings: Settings,
     member: Member,
 ) -> None:
-    """A new link; the old one stops working with this commit."""
+    """A new link; the old one stops working with this commit. A button naming a link that was
+    replaced since (a double tap, an older message) replaces nothing: the newest link stays."""
     base = settings.public_base_url
     if base is None:
         await query.answer(views.no_link(), show_alert=True)
         return
-    renewed = await calendar.feed_of(session, member.id) is not None
+    feed = await calendar.feed_of(session, member.id)
+    replaces = callback_data.item_id
+    if feed is not None and replaces and replaces != calendar.link_stamp(feed):
+        await query.answer(views.already_renewed())
+        return
+    renewed = feed is not None
     await _send_new_link(query, message, session, member, base, renewed=renewed)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
-from aiogram.filters import StateFilter
+from aiogram.filters import Filter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
@@ -37,7 +37,7 @@ from bot.telegram.callbacks import (
 from bot.telegram.commands import set_member_menu
 from bot.telegram.guards import Consented, HasRoles, explain, private_router
 from bot.telegram.notify import tell, tell_member
-from bot.telegram.screens import Shown, edit
+from bot.telegram.screens import Shown, drop_buttons, edit
 from bot.telegram.views import founding as views
 from bot.telegram.views import notice_caps as cap_views
 from models import District, GroupProposal, Member, Role
@@ -48,6 +48,9 @@ logger = logging.getLogger(__name__)
 ORGANISERS = frozenset({Role.ORGANISER})
 # Keys in the conversation data.
 NAME, DISTRICT, PLACE = "found_name", "found_district", "found_place"
+# The message asking the current question: only its buttons answer it (an abandoned earlier
+# conversation's question at the same step must not answer this one's).
+QUESTION = "found_question"
 
 
 class Founding(StatesGroup):
@@ -62,7 +65,7 @@ class Founding(StatesGroup):
 async def found_pressed(query: CallbackQuery, message: Message, state: FSMContext) -> None:
     """ "Start a Stammtisch": the first question."""
     await state.set_state(Founding.name)
-    await state.update_data({NAME: None, DISTRICT: None, PLACE: None})
+    await state.update_data({NAME: None, DISTRICT: None, PLACE: None, QUESTION: None})
     await query.answer()
     await message.answer(views.ask_name())
 
@@ -75,7 +78,8 @@ async def name_given(message: Message, session: AsyncSession, state: FSMContext,
     if districts:
         await state.set_state(Founding.district)
         question, keyboard = views.ask_district(districts)
-        await message.answer(question, reply_markup=keyboard)
+        sent = await message.answer(question, reply_markup=keyboard)
+        await state.update_data({QUESTION: sent.message_id})
         return
     await _ask_place(message, state)
 
@@ -83,13 +87,15 @@ async def name_given(message: Message, session: AsyncSession, state: FSMContext,
 async def _ask_place(message: Message, state: FSMContext) -> None:
     await state.set_state(Founding.place)
     text, keyboard = views.ask_place()
-    await message.answer(text, reply_markup=keyboard)
+    sent = await message.answer(text, reply_markup=keyboard)
+    await state.update_data({QUESTION: sent.message_id})
 
 
 async def _ask_rhythm(message: Message, state: FSMContext) -> None:
     await state.set_state(Founding.rhythm)
     text, keyboard = views.ask_rhythm()
-    await message.answer(text, reply_markup=keyboard)
+    sent = await message.answer(text, reply_markup=keyboard)
+    await state.update_data({QUESTION: sent.message_id})
 
 
 async def district_chosen(
@@ -211,9 +217,22 @@ async def not_text(message: Message) -> None:
     await message.answer(views.text_only())
 
 
-async def left_step(query: CallbackQuery) -> None:
-    """A button of a question already answered (or of a cancelled conversation)."""
+class OnQuestion(Filter):
+    """Passes a press on the message asking the current question (any message for a
+    conversation begun before questions were tracked)."""
+
+    async def __call__(self, query: CallbackQuery, message: Message, state: FSMContext) -> bool:
+        """Whether `message` asks the conversation's current question."""
+        del query
+        return (await state.get_data()).get(QUESTION) in (None, message.message_id)
+
+
+async def left_step(query: CallbackQuery, message: Message, state: FSMContext) -> None:
+    """A button of a question already answered (or of a cancelled or older conversation): its
+    buttons go, nothing is stored."""
     await query.answer(views.refused(ProposalError("stale")))
+    if (await state.get_data()).get(QUESTION) != message.message_id:
+        await drop_buttons(message)
 
 
 async def decide_pressed(
@@ -306,9 +325,10 @@ def create_router() -> Router:
     def on(step: FoundingStep) -> Any:
         return FoundingCallback.filter(F.step == step)
 
-    press(district_chosen, on(FoundingStep.DISTRICT), StateFilter(Founding.district), Consented())
-    press(place_unknown, on(FoundingStep.PLACE), StateFilter(Founding.place), Consented())
-    press(rhythm_unknown, on(FoundingStep.RHYTHM), StateFilter(Founding.rhythm), Consented())
+    current = (OnQuestion(), Consented())
+    press(district_chosen, on(FoundingStep.DISTRICT), StateFilter(Founding.district), *current)
+    press(place_unknown, on(FoundingStep.PLACE), StateFilter(Founding.place), *current)
+    press(rhythm_unknown, on(FoundingStep.RHYTHM), StateFilter(Founding.rhythm), *current)
     press(left_step, FoundingCallback.filter())
     press(decide_pressed, ProposalCallback.filter(), HasRoles(ORGANISERS))
     press(not_organiser, ProposalCallback.filter())

@@ -2,8 +2,14 @@
 
 The steps themselves (state, options, question, how an answer is stored, what comes next) are
 one table in bot.telegram.intake_steps; each button action here is one function, registered
-with the filter that says which steps it belongs to. A button of a step the member has left
-(a double tap, an old message) is answered quietly and changes nothing.
+with the filter that says which steps it belongs to.
+
+Presses are idempotent: a choice's button says what it sets (on, off, the one answer), so a
+double tap or a late press sets the same again, and every screen is drawn from the database
+after the press. A button of a step the member has left (a double tap on Next, an old message)
+changes nothing and shows the step the conversation is at instead; one message shows the
+intake at a time (intake_steps.SCREEN), an older one loses its buttons. After the intake (or
+outside it) a press gets a polite note pointing to /profil.
 """
 
 from __future__ import annotations
@@ -30,8 +36,18 @@ from bot.telegram.screens import Shown, show
 from bot.telegram.views import groups as group_views
 from bot.telegram.views import intake as views
 from bot.telegram.views import start as start_views
+from bot.telegram.views.intake import Screen
 from models import Member
 from models.base import utcnow
+
+
+class InIntake(Filter):
+    """Passes while the conversation is at one of the intake's steps or its summary."""
+
+    async def __call__(self, query: CallbackQuery, raw_state: str | None = None) -> bool:
+        """Whether `raw_state` is an intake state."""
+        del query
+        return intake_steps.current(raw_state) is not None
 
 
 class OnCurrentStep(Filter):
@@ -46,12 +62,24 @@ class OnCurrentStep(Filter):
         return state is not None and state.state == raw_state
 
 
+async def _present(message: Message, state: FSMContext, bot: Bot, screen: Screen) -> None:
+    """Show `screen` in the pressed message; it is the intake's one live message from now on."""
+    shown = await show(message, *screen)
+    await intake_steps.shown(state, bot, shown.chat.id, shown.message_id)
+
+
+async def _send(message: Message, state: FSMContext, bot: Bot, screen: Screen) -> None:
+    """Send `screen` as a new message, the intake's one live message from now on."""
+    sent = await message.answer(screen[0], reply_markup=screen[1])
+    await intake_steps.shown(state, bot, sent.chat.id, sent.message_id)
+
+
 async def show_profile(
-    message: Message, session: AsyncSession, member: Member, state: FSMContext
+    message: Message, session: AsyncSession, member: Member, state: FSMContext, bot: Bot
 ) -> None:
     """The member's answers with a button to change each, and one for suggestions."""
-    text, keyboard = await intake_steps.enter(state, session, member, IntakeStep.SUMMARY)
-    await message.answer(text, reply_markup=keyboard)
+    screen = await intake_steps.enter(state, session, member, IntakeStep.SUMMARY)
+    await _send(message, state, bot, screen)
 
 
 async def profile_without_consent(
@@ -69,16 +97,41 @@ async def resumed(
     session: AsyncSession,
     member: Member,
     state: FSMContext,
+    bot: Bot,
 ) -> None:
-    """The reminder's button: the first question again, under the reminder."""
-    text, keyboard = await intake_steps.begin(state, session, member)
+    """The reminder's button: the step the member is at (the first when there is none) again,
+    under the reminder; after the intake, a note where the answers are."""
+    assert member.profile is not None
+    in_intake = intake_steps.current(await state.get_state()) is not None
+    if member.profile.intake_completed_at is not None and not in_intake:
+        await query.answer(views.intake_closed())
+        return
+    screen = await intake_steps.resume(state, session, member)
     await query.answer()
-    await message.answer(text, reply_markup=keyboard)
+    await _send(message, state, bot, screen)
 
 
-async def left_step(query: CallbackQuery) -> None:
-    """A button of a step the member has left: a quiet note, no alert, nothing changed."""
+async def left_step(
+    query: CallbackQuery,
+    message: Message,
+    session: AsyncSession,
+    member: Member,
+    state: FSMContext,
+    bot: Bot,
+    raw_state: str | None = None,
+) -> None:
+    """A button of a step the member has left (a double tap on Next, an old message): nothing
+    changes, and the pressed message shows the step the conversation is at."""
+    key = intake_steps.current(raw_state)
+    assert key is not None  # the filter passes intake states only
+    screen = await intake_steps.screen(session, member, key)
     await query.answer(views.left_step())
+    await _present(message, state, bot, screen)
+
+
+async def closed(query: CallbackQuery) -> None:
+    """A button of an intake that is over (done, skipped, or another conversation began)."""
+    await query.answer(views.intake_closed())
 
 
 async def chosen(
@@ -87,9 +140,11 @@ async def chosen(
     message: Message,
     session: AsyncSession,
     member: Member,
+    state: FSMContext,
+    bot: Bot,
 ) -> None:
     """Choose one of several options (a topic, an activity type, a free-time slot)."""
-    await _set(query, callback_data, message, session, member, chosen=True)
+    await _set(query, callback_data, message, session, member, state, bot, chosen=True)
 
 
 async def unchosen(
@@ -98,9 +153,11 @@ async def unchosen(
     message: Message,
     session: AsyncSession,
     member: Member,
+    state: FSMContext,
+    bot: Bot,
 ) -> None:
     """Unchoose one of several options."""
-    await _set(query, callback_data, message, session, member, chosen=False)
+    await _set(query, callback_data, message, session, member, state, bot, chosen=False)
 
 
 async def _set(
@@ -109,16 +166,19 @@ async def _set(
     message: Message,
     session: AsyncSession,
     member: Member,
+    state: FSMContext,
+    bot: Bot,
     *,
     chosen: bool,
 ) -> None:
-    # The button says what it sets, so a repeated press stores the same and shows the same.
+    # The button says what it sets, so a repeated press stores the same and shows the same;
+    # a screen left behind by an edit that never happened is redrawn from what is stored.
     step = callback_data.step
     await STEPS[step].store(session, member, callback_data.value, chosen)
     await session.commit()
     screen = await intake_steps.screen(session, member, step)
     await query.answer()
-    await show(message, *screen)
+    await _present(message, state, bot, screen)
 
 
 async def choice_made(
@@ -128,6 +188,7 @@ async def choice_made(
     session: AsyncSession,
     member: Member,
     state: FSMContext,
+    bot: Bot,
 ) -> None:
     """The one answer of a step (Stadtteil, frequency): store it and move on."""
     step = callback_data.step
@@ -136,7 +197,7 @@ async def choice_made(
     following = await intake_steps.following(state, step)
     screen = await intake_steps.enter(state, session, member, following)
     await query.answer(views.saved())
-    await show(message, *screen)
+    await _present(message, state, bot, screen)
 
 
 async def went_on(
@@ -146,12 +207,13 @@ async def went_on(
     session: AsyncSession,
     member: Member,
     state: FSMContext,
+    bot: Bot,
 ) -> None:
     """Next or Skip: on to what follows, storing nothing."""
     following = await intake_steps.following(state, callback_data.step)
     screen = await intake_steps.enter(state, session, member, following)
     await query.answer()
-    await show(message, *screen)
+    await _present(message, state, bot, screen)
 
 
 async def went_back(
@@ -161,12 +223,13 @@ async def went_back(
     session: AsyncSession,
     member: Member,
     state: FSMContext,
+    bot: Bot,
 ) -> None:
     """Back: the question before this one."""
     earlier = intake_steps.previous(callback_data.step)
     screen = await intake_steps.enter(state, session, member, earlier)
     await query.answer()
-    await show(message, *screen)
+    await _present(message, state, bot, screen)
 
 
 async def edit_chosen(
@@ -176,12 +239,13 @@ async def edit_chosen(
     session: AsyncSession,
     member: Member,
     state: FSMContext,
+    bot: Bot,
 ) -> None:
     """From the summary: one question again, then back to the summary."""
     await state.update_data({BACK_TO_SUMMARY: True})
     screen = await intake_steps.enter(state, session, member, ORDER[callback_data.value])
     await query.answer()
-    await show(message, *screen)
+    await _present(message, state, bot, screen)
 
 
 async def done(
@@ -200,6 +264,8 @@ async def done(
     complete_intake(member, now)
     await session.commit()
     kept = await pending.take(state)
+    # Another message still showing the intake loses its buttons with it.
+    await intake_steps.shown(state, bot, message.chat.id, message.message_id)
     await state.clear()
     page = await directory.suggestion_page(
         session, member, now=now, zone=settings.zone, page=0, size=group_views.PAGE_SIZE
@@ -226,6 +292,7 @@ def create_router() -> Router:
     press = router.callback_query.register
     # The reminder's button belongs to no step; every other press must be on the current one.
     press(resumed, IntakeCallback.filter(F.action == IntakeAction.RESUME))
+    press(closed, IntakeCallback.filter(), ~InIntake())
     press(left_step, IntakeCallback.filter(), ~OnCurrentStep())
     press(chosen, on(IntakeAction.ON, SEVERAL))
     press(unchosen, on(IntakeAction.OFF, SEVERAL))

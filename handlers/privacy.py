@@ -15,7 +15,7 @@ from bot.settings import Settings
 from bot.telegram.callbacks import PrivacyAction, PrivacyCallback
 from bot.telegram.commands import PRIVACY
 from bot.telegram.guards import private_router
-from bot.telegram.screens import Shown, edit
+from bot.telegram.screens import Shown, drop_buttons, edit
 from bot.telegram.views import privacy as views
 from models import Member
 from models.base import utcnow
@@ -78,10 +78,18 @@ async def erase_pressed(
     member: Member,
     state: FSMContext,
 ) -> None:
-    """Erase profile, groups, meetings, message settings, name; end any conversation step."""
+    """Erase profile, groups, meetings, message settings, name; end any conversation step.
+
+    Pressed again (a double tap, an old question) there is nothing left: a toast says so, and
+    the message keeps what the first press wrote, only its buttons go.
+    """
     erased = await withdraw_consent(session, member)
     await session.commit()
     await state.clear()
+    if not erased:
+        await query.answer(views.erased(erased))
+        await drop_buttons(message)
+        return
     await query.answer()
     await edit(message, views.erased(erased), None)
 

@@ -3,6 +3,10 @@
 Links to a group (j<id>) or a meeting (m<id>) open its card; a link to a field action's date
 (a<id>) shows its card with the shifts (looking needs no consent); a link that names nothing
 says so politely and the start goes on as usual.
+
+/start in the middle of the intake resumes it: the step the member is at comes again as a new
+message with the answers so far, and the message that showed it before loses its buttons. A
+link followed mid-intake opens its card and the intake carries on below it.
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ async def start(
     A link to a group or a meeting opens its card; without consent the question comes first
     and the card after it (bot.telegram.pending).
     """
-    await _back(state, session, member)
+    await _back(state, session, member, keep_intake=True)
     kv = await directory.kv_name(session, settings.kv_name)
     lines = [views.greeting(_name(message, member), kv)]
     origin = await _origin(session, command.args)
@@ -73,17 +77,21 @@ async def start(
         await message.answer(question, reply_markup=keyboard)
         return
     assert member.profile is not None
+    if member.profile.intake_completed_at is None:
+        # Mid-intake: the link's card (if any), then the step the member is at, answers kept.
+        lines.append(views.carry_on())
+        text, keyboard = await intake_steps.resume(state, session, member)
+        await message.answer("\n\n".join(lines))
+        if isinstance(target, Kept):
+            await _open(message, session, member, settings, bot, target)
+        await _send_card(message, action)
+        sent = await message.answer(text, reply_markup=keyboard)
+        await intake_steps.shown(state, bot, sent.chat.id, sent.message_id)
+        return
     if isinstance(target, Kept):
         lines.append(views.welcome_back())
         await message.answer("\n\n".join(lines))
         await _open(message, session, member, settings, bot, target)
-        return
-    if member.profile.intake_completed_at is None:
-        lines.append(views.carry_on())
-        text, keyboard = await intake_steps.begin(state, session, member)
-        await message.answer("\n\n".join(lines))
-        await _send_card(message, action)
-        await message.answer(text, reply_markup=keyboard)
         return
     lines.append(views.welcome_back())
     await message.answer("\n\n".join(lines))
@@ -176,13 +184,22 @@ async def _open(
     await message.answer(screen[0], reply_markup=screen[1])
 
 
-async def _back(state: FSMContext, session: AsyncSession, member: Member) -> None:
+async def _back(
+    state: FSMContext, session: AsyncSession, member: Member, *, keep_intake: bool = False
+) -> None:
     """/start ends any conversation and means "I'm here again" after blocking the bot.
 
-    What a member pressed before consenting stays kept (a new link replaces it).
+    What a member pressed before consenting stays kept (a new link replaces it); with
+    `keep_intake`, an unfinished intake stays where it is, to be resumed.
     """
     kept = await pending.peek(state)
-    await state.clear()
+    profile = member.profile
+    unfinished = profile is not None and profile.intake_completed_at is None
+    if keep_intake and unfinished and intake_steps.current(await state.get_state()):
+        # The state stays; of the data only the intake's own (and what was kept).
+        await state.set_data(intake_steps.carried(await state.get_data()))
+    else:
+        await state.clear()
     if kept is not None:
         await pending.keep(state, kept)
     if await set_reachable(session, member.id, reachable=True):
@@ -217,6 +234,7 @@ async def agreed(
     member: Member,
     state: FSMContext,
     settings: Settings,
+    bot: Bot,
 ) -> None:
     """Store the consent and the name, and ask the first question.
 
@@ -241,7 +259,8 @@ async def agreed(
     if what is not None:
         note, skip = kept_views.after_consent(what)
         await message.answer(note, reply_markup=skip)
-    await message.answer(text, reply_markup=keyboard)
+    sent = await message.answer(text, reply_markup=keyboard)
+    await intake_steps.shown(state, bot, sent.chat.id, sent.message_id)
 
 
 async def not_now(query: CallbackQuery, message: Message, state: FSMContext) -> None:

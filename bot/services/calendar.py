@@ -139,6 +139,12 @@ async def new_feed_token(session: AsyncSession, member_id: int, *, now: datetime
     return token
 
 
+def link_stamp(feed: CalendarFeed) -> int:
+    """Which link a feed has (40 bits of its fingerprint, nothing secret): what a "new link"
+    button carries, so that it replaces that link and no later one (a double tap renews once)."""
+    return int(feed.token_hash[:10], 16) or 1
+
+
 async def feed_of(session: AsyncSession, member_id: int) -> CalendarFeed | None:
     """The member's feed (when its link was made), None when they have none."""
     return await session.get(CalendarFeed, member_id)

@@ -273,6 +273,17 @@ async def _clash(session: AsyncSession, group_id: int, starts_at: datetime) -> b
     )
 
 
+async def meeting_id_at(session: AsyncSession, group_id: int, starts_at: datetime) -> int | None:
+    """The id of the group's scheduled meeting starting at `starts_at`, if there is one."""
+    return await session.scalar(
+        select(Meeting.id).where(
+            Meeting.group_id == group_id,
+            Meeting.status == MeetingStatus.SCHEDULED,
+            Meeting.starts_at == starts_at,
+        )
+    )
+
+
 async def add_one_off(
     session: AsyncSession,
     *,

@@ -333,7 +333,10 @@ class CalendarAction(StrEnum):
     SHIFT = "shift"  # one of my shifts (`item_id` a shift) as an .ics file
     MEMORIAL = "gd"  # one Gedenktag's date (`item_id` a memorial date) as an .ics file
     LINK = "link"  # my subscription link (made now if I have none)
-    RENEW = "new"  # a new subscription link; the old one stops working
+    # A new subscription link; the old one stops working. `item_id`: the link it replaces
+    # (calendar.link_stamp), so a second press doesn't replace the new one too; 0 (a button
+    # from before that): replace whatever link there is.
+    RENEW = "new"
 
 
 class CalendarCallback(CallbackData, prefix="cal1"):
@@ -411,16 +414,21 @@ class ResultAct(StrEnum):
     shift and re-check who may log it on every press.
 
     The log's draft lives in the member's conversation data under a random `rev`; a button
-    carries the rev it was drawn for, so a press on an older screen only refreshes it.
+    carries the rev it was drawn for, so a press on an older screen only refreshes it, except
+    a button that says what it sets (SET, TOPIC_ON, TOPIC_OFF): that sets it in the draft.
     """
 
     OPEN = "open"  # open the log for `shift_id` (`field` 1: conversations preset to `value`)
     QUICK = "q"  # the prompt's quick choice: `value` conversations; asks to save
     QUICK_SAVE = "qs"  # store `value` conversations (nothing else) for `shift_id`
     FOCUS = "f"  # show the quick values and steppers of field `field`
-    SET = "set"  # set field `field` (index) to `value`
+    SET = "set"  # set field `field` (index) to `value` (quick values and steppers)
+    # Buttons drawn before SET and TOPIC_ON/OFF said what they set; they act only on the screen
+    # they were drawn for (its rev), where they mean the same.
     ADD = "add"  # add `value` (negative: subtract) to field `field`
     TOPIC = "topic"  # toggle topic `value`
+    TOPIC_ON = "ton"  # tick topic `value`
+    TOPIC_OFF = "toff"  # untick topic `value`
     PAGE = "page"  # the topics' page `page`
     SAVE = "save"  # store the result
 

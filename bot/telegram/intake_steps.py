@@ -8,9 +8,13 @@ after consent with it (handlers don't import each other).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.utils.i18n import gettext as _
@@ -29,6 +33,8 @@ from bot.telegram.labels import frequency_label, slot_label
 from bot.telegram.views import intake as views
 from models import ContactFrequency, FreeTime, Member, Profile
 
+logger = logging.getLogger(__name__)
+
 # Free-time slots and frequencies travel in buttons as their index here.
 FREE_TIME_ORDER: tuple[FreeTime, ...] = tuple(FreeTime)
 FREQUENCY_ORDER: tuple[ContactFrequency, ...] = tuple(ContactFrequency)
@@ -37,6 +43,9 @@ OUTSIDE = 0
 # In the conversation's data: Next, Skip and a choice lead back to the summary (editing an
 # answer from /profil) rather than to the following question.
 BACK_TO_SUMMARY = "back_to_summary"
+# In the conversation's data: the message that shows the current step. Its buttons are the live
+# ones; when the step is shown in another message, this one's buttons are taken away (`shown`).
+SCREEN = "intake_screen"
 
 
 class Intake(StatesGroup):
@@ -190,6 +199,19 @@ STATE_OF: dict[IntakeStep, State] = {key: step.state for key, step in STEPS.item
 }
 
 
+STEP_OF: dict[str, IntakeStep] = {state.state: key for key, state in STATE_OF.items()}
+
+
+def current(raw_state: str | None) -> IntakeStep | None:
+    """The step (or the summary) a conversation in `raw_state` is at; None outside the intake."""
+    return STEP_OF.get(raw_state) if raw_state is not None else None
+
+
+def carried(data: Mapping[str, Any]) -> dict[str, Any]:
+    """What of the conversation's data belongs to the intake (kept when /start resumes it)."""
+    return {key: data[key] for key in (BACK_TO_SUMMARY, SCREEN) if key in data}
+
+
 def previous(key: IntakeStep) -> IntakeStep:
     """The step before `key` (Back); the first step has no Back button."""
     return ORDER[max(ORDER.index(key) - 1, 0)]
@@ -206,6 +228,35 @@ async def begin(state: FSMContext, session: AsyncSession, member: Member) -> vie
     """Move the conversation to the first question and return it."""
     await state.update_data({BACK_TO_SUMMARY: False})
     return await enter(state, session, member, FIRST)
+
+
+async def resume(state: FSMContext, session: AsyncSession, member: Member) -> views.Screen:
+    """The step the conversation is at, answers as stored; the first step when there is none."""
+    key = current(await state.get_state())
+    if key is None:
+        return await begin(state, session, member)
+    return await screen(session, member, key)
+
+
+async def shown(state: FSMContext, bot: Bot, chat_id: int, message_id: int) -> None:
+    """Message `message_id` shows the intake now: the one that showed it before loses its
+    buttons, so only one message's buttons answer (an old one's press would only refresh)."""
+    before = (await state.get_data()).get(SCREEN)
+    if before != message_id:
+        await state.update_data({SCREEN: message_id})
+    if isinstance(before, int) and before != message_id:
+        await retire(bot, chat_id, before)
+
+
+async def retire(bot: Bot, chat_id: int, message_id: int) -> None:
+    """Take the buttons off an intake message that no longer shows the current step.
+
+    Not being able to (deleted by the member, too old) is fine: a press on it only refreshes.
+    """
+    try:
+        await bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id)
+    except TelegramBadRequest as exc:
+        logger.info("intake message %s keeps its buttons: %s", message_id, exc.message)
 
 
 async def enter(

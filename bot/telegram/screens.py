@@ -49,7 +49,20 @@ async def edit(message: Message, text: str, reply_markup: InlineKeyboardMarkup |
 
 async def show(
     message: Message, text: str, reply_markup: InlineKeyboardMarkup | None = None
-) -> None:
-    """Turn `message` into this screen; one that can't be edited any more gets a fresh message."""
+) -> Message:
+    """Turn `message` into this screen; one that can't be edited any more gets a fresh message.
+
+    Returns the message that shows the screen now.
+    """
     if not await edit(message, text, reply_markup):
-        await message.answer(text, reply_markup=reply_markup)
+        return await message.answer(text, reply_markup=reply_markup)
+    return message
+
+
+async def drop_buttons(message: Message) -> None:
+    """Take the buttons off `message`; one that has none any more (a double tap) or can't be
+    edited is fine as it is."""
+    try:
+        await message.edit_reply_markup(reply_markup=None)
+    except TelegramBadRequest as exc:
+        logger.info("buttons of message %s not dropped: %s", message.message_id, exc.message)

@@ -29,7 +29,13 @@ from bot.telegram.commands import BROADCAST
 from bot.telegram.screens import show
 from bot.telegram.views import broadcast as views
 from bot.telegram.views import broadcast_draft as draft_views
-from handlers.broadcast.flow import BroadcastFlow, OpenDraft, save
+from handlers.broadcast.flow import (
+    BroadcastFlow,
+    OpenDraft,
+    confirmation_shown,
+    is_confirmation,
+    save,
+)
 from models.base import utcnow
 
 logger = logging.getLogger(__name__)
@@ -160,7 +166,8 @@ async def time_received(
     reach = await segments.reach(session, draft.audience, draft.category)
     await save(state, draft, BroadcastFlow.building)
     text, keyboard = draft_views.confirm(len(reach.recipient_ids), draft, settings.zone)
-    await message.answer(text, reply_markup=keyboard)
+    sent = await message.answer(text, reply_markup=keyboard)
+    await confirmation_shown(state, sent.message_id)
 
 
 async def time_without_draft(message: Message, state: FSMContext) -> None:
@@ -305,7 +312,10 @@ async def now_pressed(
     reach = await segments.reach(session, draft.audience, draft.category)
     await save(state, draft, BroadcastFlow.building)
     await query.answer()
-    await show(message, *draft_views.confirm(len(reach.recipient_ids), draft, settings.zone))
+    shown = await show(
+        message, *draft_views.confirm(len(reach.recipient_ids), draft, settings.zone)
+    )
+    await confirmation_shown(state, shown.message_id)
 
 
 async def later_pressed(
@@ -327,7 +337,19 @@ async def send_pressed(
     draft: Draft,
     wake_outbox: Callable[[], None] | None = None,
 ) -> None:
-    """Create the broadcast; start it at once, or leave it for the job at its time."""
+    """Create the broadcast; start it at once, or leave it for the job at its time.
+
+    Only from the draft's latest confirmation: a "Send" from an older one (another draft's,
+    or one shown before the draft changed) shows the confirmation of the draft as it is.
+    """
+    if not await is_confirmation(state, message.message_id):
+        reach = await segments.reach(session, draft.audience, draft.category)
+        await query.answer(draft_views.confirm_again())
+        shown = await show(
+            message, *draft_views.confirm(len(reach.recipient_ids), draft, settings.zone)
+        )
+        await confirmation_shown(state, shown.message_id)
+        return
     scheduled = callback_data.value == 1
     if scheduled and draft.at is None:
         # A confirmation from before the draft was changed.

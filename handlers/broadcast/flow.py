@@ -13,6 +13,10 @@ from bot.services.broadcast_draft import Draft
 
 # Where the draft is kept in the conversation data.
 DRAFT = "broadcast"
+# The message showing the draft's confirmation, the one whose "Send" may send it. Any other
+# screen of the draft clears it (`save`): a "Send" from an older confirmation, or from one the
+# draft changed after, only shows the confirmation again.
+CONFIRMATION = "broadcast_confirmation"
 
 
 class BroadcastFlow(StatesGroup):
@@ -47,6 +51,19 @@ class OpenDraft(Filter):
 
 
 async def save(state: FSMContext, draft: Draft, step: State) -> None:
-    """Keep `draft` and be at `step` (writes only what changed, see bot.db.fsm_storage)."""
-    await state.update_data({DRAFT: draft.to_json()})
+    """Keep `draft` and be at `step` (writes only what changed, see bot.db.fsm_storage).
+
+    No confirmation stands after this until `confirmation_shown` names one.
+    """
+    await state.update_data({DRAFT: draft.to_json(), CONFIRMATION: None})
     await state.set_state(step)
+
+
+async def confirmation_shown(state: FSMContext, message_id: int) -> None:
+    """Message `message_id` shows the draft's confirmation: its "Send" sends what it shows."""
+    await state.update_data({CONFIRMATION: message_id})
+
+
+async def is_confirmation(state: FSMContext, message_id: int) -> bool:
+    """Whether message `message_id` shows the open draft's latest confirmation."""
+    return (await state.get_data()).get(CONFIRMATION) == message_id

@@ -135,6 +135,13 @@ async def time_pressed(
     except MomentError as error:
         await query.answer(str(error), show_alert=True)
         return
+    existing = await schedule.meeting_id_at(session, group.id, starts_at)
+    if existing is not None:
+        # A second tap (or a time the group meets at anyway): the meeting is there; show it.
+        meeting = await schedule.get_meeting(session, existing)
+        await query.answer(views.error_text(HostError("exists")))
+        await _show_meeting(message, session, meeting, settings, edit=True)
+        return
     with schedule_refusals():
         meeting = await schedule.add_one_off(
             session, group_id=group.id, starts_at=starts_at, now=now

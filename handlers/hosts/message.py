@@ -25,7 +25,7 @@ from bot.services.broadcast_draft import CONTENT_TYPES, Draft
 from bot.services.broadcasts import BroadcastError
 from bot.settings import Settings
 from bot.telegram.callbacks import BroadcastAction, BroadcastCallback, HostAction, HostCallback
-from bot.telegram.screens import Shown, show
+from bot.telegram.screens import Shown, drop_buttons, show
 from bot.telegram.views import broadcast as broadcast_views
 from bot.telegram.views import hosts as views
 from handlers.broadcast import follow_up
@@ -39,6 +39,8 @@ logger = logging.getLogger(__name__)
 # ("meetings ... coming up"), so whoever switched those off isn't written to either.
 CATEGORY = Category.REMINDERS
 DRAFT = "draft"
+# The message showing the confirmation whose "Send" sends the current draft.
+CONFIRMATION = "confirmation"
 FOLLOW_UP = frozenset(
     {
         BroadcastAction.STOP,
@@ -95,9 +97,13 @@ async def message_received(
     draft = draft.with_audience(_audience(meeting)).with_category(CATEGORY)
     reach = await segments.reach(session, draft.audience, draft.category)
     await state.set_state(HostFlow.message_ready)
-    await state.set_data({"meeting_id": meeting.id, DRAFT: draft.to_json()})
     text, keyboard = views.message_confirm(meeting, settings.zone, len(reach.recipient_ids))
-    await message.answer(text, reply_markup=keyboard)
+    sent = await message.answer(text, reply_markup=keyboard)
+    # Only this confirmation's "Send" sends this message (an earlier one's is for an earlier
+    # message of the host's, not this one).
+    await state.set_data(
+        {"meeting_id": meeting.id, DRAFT: draft.to_json(), CONFIRMATION: sent.message_id}
+    )
 
 
 async def unsupported_received(message: Message) -> None:
@@ -120,6 +126,11 @@ async def send_pressed(
         await query.answer(views.message_closed())
         return
     data = await state.get_data()
+    if data.get(CONFIRMATION, message.message_id) != message.message_id:
+        # The confirmation of a message written before the current one.
+        await query.answer(views.message_closed())
+        await drop_buttons(message)
+        return
     meeting = await typed_meeting(session, member, roles, state)
     try:
         draft = Draft.from_json(data.get(DRAFT))

@@ -399,3 +399,49 @@ async def test_the_date_summary_for_planners_in_both_languages(
     assert "💬 1 conversation\n📄 25 leaflets\n🤝 2 new contacts" in english
     assert english.endswith("Topics raised:\n• Miete: 1 time")
     assert "Anna" not in german + english
+
+
+async def test_log_buttons_say_what_they_set_so_double_and_late_taps_set_the_same(
+    app: Application, fake_api: FakeBotAPI, driver: BotDriver, people: People, shift_ids: list[int]
+) -> None:
+    await _prompt(app, fake_api, shift_ids[0])
+    [screen] = fake_api.sent_to(people.ben.id)
+    await driver.press(people.ben, screen, _data(screen, "✏️ Log the result"))
+    # A double tap of a topic: both presses carry "tick Miete"; the second, from the screen
+    # before the first was drawn, ticks it again instead of unticking it.
+    miete = _data(screen, "▫️ Miete")
+    assert ResultCallback.unpack(miete).act is ResultAct.TOPIC_ON
+    for _press in range(2):
+        assert await driver.press(people.ben, screen, miete) == []
+        assert not driver.last_answer().get("show_alert")
+        assert "✅ Miete" in [label for label, _data in screen.buttons]
+    # A stepper says the value it leads to: "+10" from 0 pressed twice is 10, not 20.
+    plus_ten = _data(screen, "+10")
+    assert ResultCallback.unpack(plus_ten).value == 10
+    for _press in range(2):
+        await driver.press(people.ben, screen, plus_ten)
+    assert "▾ 💬 10 conversations" in [label for label, _data in screen.buttons]
+    # Unticked from the current screen; a late "tick" from before still ticks.
+    await driver.press(people.ben, screen, _data(screen, "✅ Miete"))
+    await driver.press(people.ben, screen, miete)
+    await driver.press(people.ben, screen, _data(screen, "💾 Save"))
+    assert await _stored(app, shift_ids[0]) == (Counts(10, 0, 0), {"Miete"})
+
+
+async def test_an_old_screens_toggle_acts_only_on_its_own_screen(
+    app: Application, fake_api: FakeBotAPI, driver: BotDriver, people: People, shift_ids: list[int]
+) -> None:
+    await _prompt(app, fake_api, shift_ids[0])
+    [screen] = fake_api.sent_to(people.ben.id)
+    await driver.press(people.ben, screen, _data(screen, "✏️ Log the result"))
+    miete = ResultCallback.unpack(_data(screen, "▫️ Miete"))
+    # A button drawn by the code before: "toggle" with the current screen's rev flips once ...
+    legacy = ResultCallback(
+        act=ResultAct.TOPIC, shift_id=miete.shift_id, value=miete.value, rev=miete.rev
+    ).pack()
+    await driver.press(people.ben, screen, legacy)
+    assert "✅ Miete" in [label for label, _data in screen.buttons]
+    # ... and pressed again (its rev is gone) only refreshes the screen.
+    await driver.press(people.ben, screen, legacy)
+    assert driver.last_answer()["text"] == "This screen was out of date; here is the current one."
+    assert "✅ Miete" in [label for label, _data in screen.buttons]

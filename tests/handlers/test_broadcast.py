@@ -841,3 +841,46 @@ async def test_an_organiser_whose_role_is_taken_mid_draft_is_refused(
     [stray] = await driver.send(olga, "24.12. 18:00")
     assert stray.text.startswith("Ich verstehe Befehle und Knöpfe.")
     assert await _broadcasts(app) == []
+
+
+async def test_send_from_an_older_confirmation_shows_the_current_one_first(
+    driver: BotDriver, app: Application, admin_user: FakeUser, people: dict[str, FakeUser]
+) -> None:
+    # Draft A's confirmation, for Mitte.
+    first = await _compose(driver, admin_user, "Erster Entwurf")
+    await _press(driver, admin_user, first, "Stadtteil", "Mitte", "Zurück", "Jetzt senden")
+    assert "jetzt an 2 Mitglieder senden?" in first.text
+    send_a = _button(first, "Ja, senden")
+    # A new draft B for everyone replaces A; A's confirmation keeps its button.
+    second = await _compose(driver, admin_user, "Zweiter Entwurf")
+    await driver.press(admin_user, first, send_a)
+    # Nothing was sent: A's message now shows B's confirmation, and says why.
+    assert await _broadcasts(app) == []
+    answer = driver.last_answer()
+    assert answer["text"] == (
+        "Der Entwurf hat sich seitdem geändert: Bitte prüf ihn und bestätige noch einmal."
+    )
+    assert not answer.get("show_alert")
+    assert "jetzt an 3 Mitglieder senden?" in first.text
+    assert second.buttons  # B's panel stays as it was
+    # Confirmed on the screen that shows it, B goes out, once.
+    send_b = _button(first, "Ja, senden")
+    await driver.press(admin_user, first, send_b)
+    await driver.press(admin_user, first, send_b)
+    [broadcast] = await _broadcasts(app)
+    assert broadcast.total == 4  # B's everyone, not A's Mitte (3, see above)
+    assert first.text.startswith("Rundschreiben #1 geht raus")
+
+
+async def test_send_after_the_draft_changed_under_its_confirmation_asks_again(
+    driver: BotDriver, app: Application, admin_user: FakeUser, people: dict[str, FakeUser]
+) -> None:
+    panel = await _compose(driver, admin_user)
+    await _press(driver, admin_user, panel, "Jetzt senden")
+    send = _button(panel, "Ja, senden")
+    # The draft changes (Mitte only) on this message; a late "Send" of the confirmation shown
+    # before must not send the changed draft unseen.
+    await _press(driver, admin_user, panel, "Zurück", "Stadtteil", "Mitte")
+    await driver.press(admin_user, panel, send)
+    assert await _broadcasts(app) == []
+    assert "jetzt an 2 Mitglieder senden?" in panel.text

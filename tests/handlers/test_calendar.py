@@ -494,3 +494,29 @@ async def test_feeds_carry_shifts_actions_and_gedenktage(
     assert str(action["summary"]) == "Infostand Marktplatz"
     assert action.decoded("dtstart").astimezone(app.settings.zone).time() == time(9, 30)
     assert f"memorial-{quiet}" in public
+
+
+async def test_new_link_pressed_twice_renews_once(
+    driver: BotDriver, fake_api: FakeBotAPI, app: Application, client: TestClient
+) -> None:
+    anna = fake_api.add_user(first_name="Anna", language_code="de")
+    await signed_up(app.session_pool, anna)
+    [overview] = await driver.send(anna, "/kalender")
+    [_shown] = await driver.press(anna, overview, _button(overview, CalendarAction.LINK))
+    [overview] = await driver.send(anna, "/kalender")
+    renew = _button(overview, CalendarAction.RENEW)
+    [renewed] = await driver.press(anna, overview, renew)
+    match = LINK.search(renewed.text or "")
+    assert match is not None
+    # The second tap names the link the first one replaced: the new link stays valid.
+    assert await driver.press(anna, overview, renew) == []
+    answer = driver.last_answer()
+    assert answer["text"] == (
+        "Dieser Link wurde schon ersetzt: Deinen neuesten Link findest du im Chat."
+    )
+    assert not answer.get("show_alert")
+    assert (await client.get(f"/calendar/{match.group(1)}.ics")).status == 200
+    # A button from before buttons named their link ("cal1:new:0") renews as it did.
+    [again] = await driver.press(anna, overview, "cal1:new:0")
+    assert (again.text or "").startswith("Hier ist dein neuer Link")
+    assert (await client.get(f"/calendar/{match.group(1)}.ics")).status == 404

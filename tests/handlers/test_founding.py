@@ -230,3 +230,27 @@ async def test_proposing_needs_consent_first(
     [menu] = await driver.press(ben, directory, _button(directory, "Alle Gruppen durchsuchen"))
     [question] = await driver.press(ben, menu, _button(menu, "Einen Stammtisch gründen"))
     assert question.text.startswith("Bevor wir loslegen:")
+
+
+async def test_an_abandoned_questions_buttons_do_not_answer_a_new_conversation(
+    driver: BotDriver, fake_api: FakeBotAPI, app: Application, kv: None
+) -> None:
+    anna = fake_api.add_user(first_name="Anna", language_code="de")
+    await signed_up(app.session_pool, anna)
+    [directory] = await driver.send(anna, "/gruppen")
+    [menu] = await driver.press(anna, directory, _button(directory, "Alle Gruppen durchsuchen"))
+    found = _button(menu, "Einen Stammtisch gründen")
+    await driver.press(anna, menu, found)
+    [old] = await driver.send(anna, "Stammtisch Alt")
+    # She starts over: the same question again, for the new name.
+    await driver.press(anna, menu, found)
+    [new] = await driver.send(anna, "Stammtisch Neu")
+    assert new.text == "In welchem Stadtteil?"
+    # The old question's button is the same step, but not this conversation's question.
+    assert await driver.press(anna, old, _button(old, "Mitte")) == []
+    assert not driver.last_answer().get("show_alert")
+    assert old.buttons == []
+    assert new.buttons  # still waiting for the answer
+    [place] = await driver.press(anna, new, _button(new, "Nord"))
+    assert new.text == "Notiert: Nord"
+    assert place.text.startswith("Wo würdet ihr euch treffen?")

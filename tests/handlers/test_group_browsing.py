@@ -293,7 +293,11 @@ async def test_an_answer_before_consent_is_done_when_skipping_the_questions(
     assert await driver.press(ben, note, _button(note, "Fragen überspringen")) == []
     assert driver.last_answer()["text"] == "Es wartet nichts mehr darauf, erledigt zu werden."
     await driver.press(ben, step, _button(step, "Umwelt"))
-    assert driver.last_answer()["text"] == "Dieser Knopf gilt nicht mehr."
+    # The intake was left by skipping: its buttons point to /profil.
+    assert driver.last_answer()["text"] == (
+        "Diese Fragen sind abgeschlossen. Unter /profil siehst du deine Angaben und kannst sie "
+        "ändern."
+    )
 
 
 async def test_not_now_drops_what_was_kept(

@@ -284,8 +284,16 @@ async def test_add_a_meeting_with_buttons(
     times = [text for text, _ in groups.buttons]
     assert times[:5] == ["18:00", "18:30", "19:00", "19:30", "20:00"]
     before = len(await meetings_of(app, world.mitte))
-    await driver.press(world.hanna, groups, button(groups, "20:00"))
+    eight = button(groups, "20:00")
+    await driver.press(world.hanna, groups, eight)
     assert driver.last_answer()["text"].startswith("Eingetragen: Stammtisch Mitte am ")
+    # A double tap: the meeting is there already; the screen shows it, nothing is added.
+    shown = groups.text
+    assert await driver.press(world.hanna, groups, eight) == []
+    answer = driver.last_answer()
+    assert answer["text"] == "Die Gruppe trifft sich zu dieser Zeit schon."
+    assert not answer.get("show_alert")
+    assert groups.text == shown
     meetings = await meetings_of(app, world.mitte)
     assert len(meetings) == before + 1
     [added] = [m for m in meetings if m.one_off]
@@ -587,8 +595,16 @@ async def test_write_to_everyone_coming(
     await answer(app, world.lena, meeting.id, RsvpAnswer.NO)
     [ask] = await driver.press(world.hanna, screen, button(screen, "✉️"))
     assert ask.text.startswith("Schicke mir die Nachricht für die 1 Person")
+    [first] = await driver.send(world.hanna, "Wir sitzen heute im Garten!")
+    # She writes it anew: the first confirmation's "Send" must not send the second message.
+    [_ask] = await driver.press(world.hanna, screen, button(screen, "✉️"))
     [confirm] = await driver.send(world.hanna, "Wir sitzen heute im Hinterzimmer!")
     assert confirm.text.startswith("Deine Nachricht an 1 Person schicken")
+    assert await driver.press(world.hanna, first, button(first, "Senden")) == []
+    assert driver.last_answer()["text"] == "Diese Nachricht wurde schon verschickt oder verworfen."
+    assert first.buttons == []
+    async with app.session_pool() as session:
+        assert list(await session.scalars(select(Broadcast))) == []
     # Another group's host can't send it.
     await driver.press(world.otto, confirm, button(confirm, "Senden"))
     async with app.session_pool() as session:

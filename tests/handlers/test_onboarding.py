@@ -245,17 +245,23 @@ async def test_edit_from_the_profile_returns_to_the_summary(
 ) -> None:
     anna = fake_api.add_user(first_name="Anna", language_code="de")
     step = await _consent(driver, anna)
+    umwelt = _button(step, "Umwelt")
     [summary] = await driver.send(anna, "/profil")
     assert summary.text.startswith("Deine Angaben\nThemen: keine Angabe")
+    # One message shows the intake: the old step's message lost its buttons.
+    assert step.buttons == []
     await driver.press(anna, summary, _button(summary, "Themen ändern"))
     assert summary.text.startswith("Schritt 1 von 5")
     await driver.press(anna, summary, _button(summary, "Frieden"))
     await driver.press(anna, summary, _button(summary, "Weiter »"))
     assert summary.text.startswith("Deine Angaben\nThemen: Frieden")
-    # The old intake message's buttons are stale now.
-    await driver.press(anna, step, _button(step, "Umwelt"))
+    # A press of the old step's data (sent before its buttons went) changes nothing and
+    # shows where the conversation is: the summary.
+    await driver.press(anna, step, umwelt)
     assert driver.last_answer()["text"] == "Dieser Knopf gilt nicht mehr."
     assert not driver.last_answer().get("show_alert")
+    assert step.text.startswith("Deine Angaben\nThemen: Frieden")
+    assert summary.buttons == []
 
 
 async def test_no_fitting_group_offers_the_office(

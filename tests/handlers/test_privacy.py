@@ -154,3 +154,25 @@ async def test_keeping_deletes_nothing(
     assert ask.buttons == []
     async with app.session_pool() as session:
         assert await session.scalar(select(func.count()).select_from(Profile)) == 1
+
+
+async def test_erase_pressed_twice_keeps_saying_what_was_done(
+    driver: BotDriver, fake_api: FakeBotAPI, app: Application, kv: None
+) -> None:
+    anna = fake_api.add_user(first_name="Anna", language_code="de")
+    await _member(app, anna, "de")
+    [privacy] = await driver.send(anna, "/datenschutz")
+    [ask] = await driver.press(anna, privacy, _button(privacy, "Alles löschen"))
+    erase = _button(ask, "Ja, alles löschen")
+    done = "Erledigt. Ich habe deinen Namen, deine Angaben und deine Gruppen gelöscht."
+    assert await driver.press(anna, ask, erase) == []
+    assert ask.text == done
+    # The second tap finds nothing left: a toast, and the message still says what was done.
+    assert await driver.press(anna, ask, erase) == []
+    answer = driver.last_answer()
+    assert answer["text"] == "Es gab nichts zu löschen."
+    assert not answer.get("show_alert")
+    assert ask.text == done
+    assert ask.buttons == []
+    async with app.session_pool() as session:
+        assert await session.scalar(select(func.count()).select_from(Profile)) == 0

@@ -24,6 +24,7 @@ from bot.services.action_results import (
     DateSummary,
     Logged,
     ResultError,
+    clamp,
 )
 from bot.telegram.callbacks import ResultAct, ResultCallback
 from bot.telegram.format import esc, format_day, formatting_locale, number
@@ -227,7 +228,10 @@ def log_screen(
         )
         rows.append(
             [
-                _button(_step_label(step), data(ResultAct.ADD, field=index, value=step))
+                # The value the step leads to, so a repeated press sets the same.
+                _button(
+                    _step_label(step), data(ResultAct.SET, field=index, value=clamp(current + step))
+                )
                 for step in STEPS
             ]
         )
@@ -238,7 +242,10 @@ def log_screen(
         [
             _button(
                 ("✅ " if topic.id in screen.topic_ids else "▫️ ") + topic.name,
-                data(ResultAct.TOPIC, value=topic.id),
+                data(
+                    ResultAct.TOPIC_OFF if topic.id in screen.topic_ids else ResultAct.TOPIC_ON,
+                    value=topic.id,
+                ),
             )
             for topic in shown[start : start + 2]
         ]

@@ -322,6 +322,11 @@ def discarded() -> str:
     return _("Discarded. Nothing was sent.")
 
 
+def confirm_again() -> str:
+    """A "Send" from a confirmation that no longer stands: the current one is shown instead."""
+    return _("The draft has changed since: please check it and confirm again.")
+
+
 def choose_time_again() -> str:
     """A confirmation for a time that the draft no longer has (it was changed since)."""
     return _("Please choose the time again.")

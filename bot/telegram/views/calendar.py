@@ -191,7 +191,7 @@ def overview(
     shown: int,
     zone: ZoneInfo,
     can_subscribe: bool,
-    has_link: bool,
+    link: int | None,
 ) -> tuple[str, InlineKeyboardMarkup]:
     """The member's next dates in one list by time (the first `shown` of them, as many as fit;
     cancelled ones marked): meetings, shifts and Gedenktage, a button per date for its .ics
@@ -244,10 +244,8 @@ def overview(
         buttons.append(_button(_("📥 All my dates as a file"), CalendarAction.FILE))
     if can_subscribe:
         buttons.append(_button(_("🔗 Subscribe in my calendar"), CalendarAction.LINK))
-        if has_link:
-            buttons.append(
-                _button(_("🔄 New link (the old one stops working)"), CalendarAction.RENEW)
-            )
+        if link is not None:
+            buttons.append(_renew_button(link))
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=buttons)
 
 
@@ -276,18 +274,26 @@ def link_text(url: str, *, public_url: str | None, renewed: bool) -> str:
     return "\n".join(lines)
 
 
-def link_exists_text(created_at: datetime, zone: ZoneInfo) -> tuple[str, InlineKeyboardMarkup]:
+def link_exists_text(
+    created_at: datetime, zone: ZoneInfo, link: int
+) -> tuple[str, InlineKeyboardMarkup]:
     """Why the existing link can't be shown again, with the button for a new one."""
     text = _(
         "You made your calendar link on {day}. I keep only a fingerprint of it, so I can't "
         "show it again. If you need it again, make a new one: the old one then stops working."
     ).format(day=format_day(created_at, zone))
-    keyboard = InlineKeyboardMarkup(
-        inline_keyboard=[
-            _button(_("🔄 New link (the old one stops working)"), CalendarAction.RENEW)
-        ]
-    )
+    keyboard = InlineKeyboardMarkup(inline_keyboard=[_renew_button(link)])
     return text, keyboard
+
+
+def _renew_button(link: int) -> list[InlineKeyboardButton]:
+    """ "New link", naming the link it replaces (calendar.link_stamp)."""
+    return _button(_("🔄 New link (the old one stops working)"), CalendarAction.RENEW, link)
+
+
+def already_renewed() -> str:
+    """A "new link" button of a link that was replaced since (a double tap)."""
+    return _("That link was replaced already: your newest link is in the chat.")
 
 
 def no_consent() -> str:

@@ -143,6 +143,11 @@ def left_step() -> str:
     return _("This button is no longer valid.")
 
 
+def intake_closed() -> str:
+    """The answer to an intake button after the intake (done, skipped, or ended)."""
+    return _("These questions are closed. /profile shows your answers and lets you change them.")
+
+
 def answer_refused(error: ProfileError) -> str:
     """What a member hears when an answer can't be stored (a forged id, consent withdrawn)."""
     if error.reason == "unknown_group":
