@@ -136,9 +136,19 @@ TABLE: dict[str, tuple[Allowed, Make]] = {
     "/rolle": (A, command(lambda w: f"/rolle {w.people[Who.MEMBER].id}")),
     "/rollen": (A, command("/rollen")),
     # --- in the group chat
-    "group /willkommen": (ORG, command("/willkommen aus", in_group=True)),
+    "/unbekannt": (S, command("/unbekannt 12")),
+    "text": (S, command("Hallo, was kannst du?")),
+    "group /willkommen": (ORG, command("/willkommen", in_group=True)),
+    "group /willkommen aus": (ORG, command("/willkommen aus", in_group=True)),
+    "group /willkommen an": (ORG, command("/willkommen an", in_group=True)),
+    "group /willkommen standard": (ORG, command("/willkommen standard", in_group=True)),
+    "group /willkommen text": (ORG, command("/willkommen text Hallo {names}!", in_group=True)),
     "group /termine": (S, command("/termine", in_group=True)),
     "group rv1:y": (M, press(cb.RsvpCallback, True, action=cb.RsvpAction.YES, meeting_id=_meeting)),
+    "group rv1:s": (
+        S,
+        press(cb.RsvpCallback, True, action=cb.RsvpAction.SHOW, meeting_id=_meeting),
+    ),
     # --- buttons
     "lang1:de": (S, press(cb.LanguageCallback, code="de")),
     "role1:grant": (

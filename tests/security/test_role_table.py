@@ -46,6 +46,21 @@ REFUSING_HANDLERS = frozenset(
     }
 )
 
+# Handlers no single command or press from a fresh chat reaches, and why; the table reaches
+# the checks in front of them (their router's filters, the step's "no longer valid").
+NOT_A_TRIGGER = {
+    "handlers.greeting.members_added": "a service message in a group, not a command or button",
+    # The intake's answers need the intake at their step (tests/handlers/test_intake_buttons.py);
+    # the table presses each action, which the router's consent filter and left_step receive.
+    "handlers.intake.chosen": "needs the intake at its step",
+    "handlers.intake.unchosen": "needs the intake at its step",
+    "handlers.intake.choice_made": "needs the intake at its step",
+    "handlers.intake.went_on": "needs the intake at its step",
+    "handlers.intake.went_back": "needs the intake at its step",
+    "handlers.intake.edit_chosen": "needs the intake at its summary",
+    "handlers.intake.done": "needs the intake at its summary",
+}
+
 # Filters that need a conversation in progress: a handler behind one is a step of a
 # conversation, not reachable by one command or press from a fresh chat (its entry point is).
 CONVERSATION_FILTERS = frozenset({"State", "StateFilter", "OpenDraft", "OnCurrentStep"})

@@ -67,9 +67,12 @@ def numbers(*, known_defects: bool) -> st.SearchStrategy[str]:
 
 def commands(*, known_defects: bool) -> st.SearchStrategy[str]:
     """A command of the bot's, an unknown one or a deep link, with odd arguments."""
-    name = st.one_of(st.sampled_from(COMMANDS), st.text(st.characters(codec="ascii"), max_size=40))
+    # Mostly the bot's own commands (their arguments are what is parsed), some unknown ones.
+    own = st.sampled_from(COMMANDS)
+    name = st.one_of(own, own, own, st.text(st.characters(codec="ascii"), max_size=40))
     argument = st.one_of(
         st.just(""),
+        numbers(known_defects=known_defects),
         numbers(known_defects=known_defects),
         texts(),
         st.builds(lambda n: f"@{n}", st.text(max_size=40)),
