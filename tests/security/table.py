@@ -114,6 +114,7 @@ BA, AK, FA, PA, RA = cb.BroadcastAction, cb.AudienceKind, cb.ActionAct, cb.PlanA
 
 # Who may: the weakest role (and everyone above), or exactly these roles.
 Allowed = Who | frozenset[Who]
+NOBODY: frozenset[Who] = frozenset()
 
 TABLE: dict[str, tuple[Allowed, Make]] = {
     # --- commands in the private chat
@@ -136,8 +137,9 @@ TABLE: dict[str, tuple[Allowed, Make]] = {
     "/rolle": (A, command(lambda w: f"/rolle {w.people[Who.MEMBER].id}")),
     "/rollen": (A, command("/rollen")),
     # --- in the group chat
-    "/unbekannt": (S, command("/unbekannt 12")),
-    "text": (S, command("Hallo, was kannst du?")),
+    # Nobody acts on these: everyone gets the fallback's polite pointer to /hilfe.
+    "/unbekannt": (NOBODY, command("/unbekannt 12")),
+    "text": (NOBODY, command("Hallo, was kannst du?")),
     "group /willkommen": (ORG, command("/willkommen", in_group=True)),
     "group /willkommen aus": (ORG, command("/willkommen aus", in_group=True)),
     "group /willkommen an": (ORG, command("/willkommen an", in_group=True)),

@@ -10,15 +10,18 @@ from __future__ import annotations
 import logging
 import os
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from bot.app import Application
 from bot.telegram.commands import ALL_COMMANDS, WELCOME
+from bot.telegram.guards import HasRoles
 from tests.fakebotapi import FakeBotAPI, FakeUser
 from tests.security import figures
 from tests.security.harness import (
+    Dump,
     Outcome,
     Recorder,
     changes,
@@ -30,7 +33,7 @@ from tests.security.harness import (
     handlers,
     restore,
 )
-from tests.security.table import TABLE, required_keys
+from tests.security.table import TABLE, Allowed, Make, Trigger, required_keys
 from tests.security.world import Who, World, build_world
 
 APOLOGY = "Entschuldigung, bei mir ist etwas schiefgelaufen"
@@ -167,66 +170,130 @@ def judge(
     return problems
 
 
-async def test_only_the_allowed_roles_act(
-    app: Application, fake_api: FakeBotAPI, world: World, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.INFO)
-    recorder = Recorder(app, fake_api, caplog.handler.records)
-    report_path = os.environ.get("SECURITY_TABLE_REPORT")
-    report: list[str] = []
-    baseline = await dump(app)
-    problems: list[str] = []
-    reached: set[str] = set()
-    strangers: set[int] = set()
-    refusals = attempts = 0
-    started = time.perf_counter()
-    for key, (minimal, make) in TABLE.items():
-        trigger = make(world)
+@dataclass
+class Walk:
+    """Tries rows of the table as every role and keeps what went wrong."""
+
+    app: Application
+    server: FakeBotAPI
+    world: World
+    recorder: Recorder
+    baseline: Dump
+    problems: list[str] = field(default_factory=list)
+    report: list[str] = field(default_factory=list)
+    reached: set[str] = field(default_factory=set)
+    strangers: set[int] = field(default_factory=set)
+    attempts: int = 0
+    refusals: int = 0
+
+    async def attempt(self, who: Who, trigger: Trigger) -> Outcome:
+        """`who` sends or presses `trigger`; the database is put back afterwards."""
+        user = self.world.person(who, self.server)
+        chat = self.world.chat if trigger.in_group else None
+        if trigger.data is not None:
+            outcome = await self.recorder.press(user, trigger.data, chat=chat)
+        else:
+            assert trigger.text is not None
+            outcome = await self.recorder.send(user, trigger.text, chat=chat)
+        if who is Who.STRANGER:
+            self.strangers.add(user.id)
+        outcome.changed = changes(self.baseline, await dump(self.app), new_members=self.strangers)
+        if outcome.changed:
+            await restore(self.app, self.baseline)
+        return outcome
+
+    async def row(self, key: str, minimal: Allowed, make: Make) -> None:
+        """Every role tries one row, the strongest first: what the allowed see is compared with
+        what the refused get."""
+        trigger = make(self.world)
         allowed = (
             frozenset(who for who in Who if who >= minimal) if isinstance(minimal, Who) else minimal
         )
         allowed_replies: list[str] | None = None
-        # Strongest first: what the allowed see is compared with what the refused get.
         for who in sorted(Who, reverse=True):
-            user = world.person(who, fake_api)
-            chat = world.chat if trigger.in_group else None
-            if trigger.data is not None:
-                outcome = await recorder.press(user, trigger.data, chat=chat)
-            else:
-                assert trigger.text is not None
-                outcome = await recorder.send(user, trigger.text, chat=chat)
-            if who is Who.STRANGER:
-                strangers.add(user.id)
-            outcome.changed = changes(baseline, await dump(app), new_members=strangers)
-            if outcome.changed:
-                await restore(app, baseline)
-            attempts += 1
-            reached.add(outcome.handler)
+            outcome = await self.attempt(who, trigger)
+            self.attempts += 1
+            self.reached.add(outcome.handler)
             label = f"{key} as {who.name.lower()}"
-            report.append(
+            self.report.append(
                 f"{label:40} {'REFUSED' if refused(outcome) else 'acted':8}"
                 f" {outcome.handler} {outcome.replies[:2]!r:.120} {sorted(outcome.changed)}"
             )
-            problems += judge(
+            self.problems += judge(
                 label, outcome, allowed=who in allowed, allowed_replies=allowed_replies
             )
             if who in allowed and allowed_replies is None and not refused(outcome):
                 allowed_replies = outcome.replies
-            refusals += who not in allowed
+            self.refusals += who not in allowed
             if who not in allowed and not outcome.replies and not trigger.in_group:
-                problems.append(f"{label}: refused without a word")
+                self.problems.append(f"{label}: refused without a word")
+
+
+async def start_walk(
+    app: Application, server: FakeBotAPI, world: World, caplog: pytest.LogCaptureFixture
+) -> Walk:
+    """A walk over the world as it is now."""
+    caplog.set_level(logging.INFO)
+    recorder = Recorder(app, server, caplog.handler.records)
+    return Walk(app, server, world, recorder, await dump(app))
+
+
+async def test_only_the_allowed_roles_act(
+    app: Application,
+    fake_api: FakeBotAPI,
+    world: World,
+    caplog: pytest.LogCaptureFixture,
+    database_url: str,
+) -> None:
+    walk = await start_walk(app, fake_api, world, caplog)
+    started = time.perf_counter()
+    for key, (minimal, make) in TABLE.items():
+        await walk.row(key, minimal, make)
     elapsed = time.perf_counter() - started
+    report_path = os.environ.get("SECURITY_TABLE_REPORT")
     if report_path:
-        write_report(Path(report_path), report)
+        write_report(Path(report_path), walk.report)
     unreached = sorted(
-        handler_name(handler)
+        name
         for _observer, handler in handlers(app.dispatcher.sub_routers[0])
-        if handler_name(handler) not in reached and not filter_names(handler) & CONVERSATION_FILTERS
+        if (name := handler_name(handler)) not in walk.reached
+        and name not in NOT_A_TRIGGER
+        and not filter_names(handler) & CONVERSATION_FILTERS
     )
+    backend = "postgresql" if database_url.startswith("postgresql") else "sqlite"
     figures.record(
-        "role table", attempts=attempts, refusals_checked=refusals, seconds=round(elapsed, 1)
+        f"role table ({backend})",
+        attempts=walk.attempts,
+        refusals_checked=walk.refusals,
+        seconds=round(elapsed, 1),
     )
-    assert not problems, "\n".join(problems)
+    assert not walk.problems, "\n".join(walk.problems)
     assert not unreached, "handlers no row of the table reaches (add a row):\n" + "\n".join(
         unreached
     )
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_the_walk_catches_a_missing_guard(
+    app: Application,
+    fake_api: FakeBotAPI,
+    world: World,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The table's checks themselves: with every role filter letting everyone through (a
+    feature whose guard was forgotten), members drafting a broadcast or granting roles are
+    reported as escalations."""
+    walk = await start_walk(app, fake_api, world, caplog)
+    found_before = len(figures.ESCALATIONS)
+    monkeypatch.setattr(HasRoles, "__call__", _everyone)
+    for key in ("/rundschreiben", "role1:grant"):
+        minimal, make = TABLE[key]
+        await walk.row(key, minimal, make)
+    for planted in ("/rundschreiben as member:", "role1:grant as member:"):
+        assert any(line.startswith(f"ESCALATION {planted}") for line in walk.problems), planted
+    del figures.ESCALATIONS[found_before:]  # planted, not found
+
+
+async def _everyone(self: HasRoles, event: object, **_data: object) -> bool:
+    return True
