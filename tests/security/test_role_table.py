@@ -36,7 +36,7 @@ from tests.security.harness import (
 from tests.security.table import TABLE, Allowed, Make, Trigger, required_keys
 from tests.security.world import Who, World, build_world
 
-APOLOGY = "Entschuldigung, bei mir ist etwas schiefgelaufen"
+APOLOGY = "Entschuldige, bei mir ist etwas schiefgegangen"  # views.basics.error_note, German
 
 # Handlers that only ever refuse (besides the guards' refusals and the fallback).
 REFUSING_HANDLERS = frozenset(
