@@ -140,9 +140,10 @@ async def new_feed_token(session: AsyncSession, member_id: int, *, now: datetime
 
 
 def link_stamp(feed: CalendarFeed) -> int:
-    """Which link a feed has (40 bits of its fingerprint, nothing secret): what a "new link"
-    button carries, so that it replaces that link and no later one (a double tap renews once)."""
-    return int(feed.token_hash[:10], 16) or 1
+    """Which link a feed has (31 bits of its fingerprint, nothing secret): what a "new link"
+    button carries, so that it replaces that link and no later one (a double tap renews once).
+    31 bits keep it within the range every id in callback data is checked against."""
+    return (int(feed.token_hash[:8], 16) >> 1) or 1
 
 
 async def feed_of(session: AsyncSession, member_id: int) -> CalendarFeed | None:
