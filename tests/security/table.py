@@ -331,6 +331,8 @@ TABLE: dict[str, tuple[Allowed, Make]] = {
     "ar1:set": (M, _ar(RA.SET, value=3)),
     "ar1:add": (M, _ar(RA.ADD, value=1)),
     "ar1:topic": (M, _ar(RA.TOPIC, value=lambda w: w.topic_id)),
+    "ar1:ton": (M, _ar(RA.TOPIC_ON, value=lambda w: w.topic_id)),
+    "ar1:toff": (M, _ar(RA.TOPIC_OFF, value=lambda w: w.topic_id)),
     "ar1:page": (M, _ar(RA.PAGE)),
     "ar1:save": (M, _ar(RA.SAVE)),
     "gd1:y": (

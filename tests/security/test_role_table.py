@@ -62,6 +62,7 @@ NOT_A_TRIGGER = {
     "handlers.intake.went_back": "needs the intake at its step",
     "handlers.intake.edit_chosen": "needs the intake at its summary",
     "handlers.intake.done": "needs the intake at its summary",
+    "handlers.intake.left_step": "needs the intake in progress, at another step",
 }
 
 # Filters that need a conversation in progress: a handler behind one is a step of a
