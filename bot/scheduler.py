@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -9,6 +10,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.context import JobContext
+from bot.db.availability import describe_unavailable, is_database_unavailable
 
 HOUSEKEEPING_INTERVAL = timedelta(hours=1)
 REMINDER_INTERVAL = timedelta(minutes=15)
@@ -36,8 +38,29 @@ BROADCAST_INTERVAL = timedelta(seconds=2)
 POSTS_INTERVAL = timedelta(seconds=2)
 
 
+class _OutageFilter(logging.Filter):
+    """Turns APScheduler's "Job raised an exception" traceback into one WARNING line when the
+    job only found the database unavailable: during an outage every job fails like that each
+    run, and the next run after it carries on (the database holds what is due)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and is_database_unavailable(error):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg = (
+                f"{record.msg}: the database is unavailable ({describe_unavailable(error)})"
+            )
+            record.exc_info = record.exc_text = None
+        return True
+
+
+_JOB_LOGGER = logging.getLogger("apscheduler.executors.default")
+
+
 def create_scheduler() -> AsyncIOScheduler:
     """A scheduler whose jobs run in the bot's event loop, in UTC."""
+    if not any(isinstance(f, _OutageFilter) for f in _JOB_LOGGER.filters):
+        _JOB_LOGGER.addFilter(_OutageFilter())
     return AsyncIOScheduler(
         timezone=UTC,
         # After downtime a missed run happens once, late, rather than several times in a row.

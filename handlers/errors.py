@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from aiogram import Bot, Router
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from aiogram.types import ErrorEvent
 from aiogram.utils.i18n import I18n
 
@@ -23,6 +23,9 @@ async def on_error(event: ErrorEvent, bot: Bot, i18n: I18n, locale: str | None =
         type(event.exception).__name__,
         exc_info=event.exception,
     )
+    if isinstance(event.exception, TelegramForbiddenError):
+        # The member blocked the bot (or left the chat): an apology would be refused the same way.
+        return True
     with i18n.context(), i18n.use_locale(locale or i18n.default_locale):
         text = views.error_note(update.update_id)
         try:

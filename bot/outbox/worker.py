@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import JobContext
+from bot.db.availability import describe_unavailable, is_database_unavailable
 from bot.outbox.rendering import Rendered, Renderer, set_zone
 from bot.outbox.run import Job, Run, instance_name
 from bot.outbox.sending import attempt
@@ -128,10 +129,16 @@ class DeliveryWorker:
                 if await self._send_due(utcnow(), more=True):
                     continue
                 await self._idle()
-            except Exception:
+            except Exception as exc:
                 # The loop must survive a database hiccup; the rows stay in the outbox. The
                 # pause keeps a lasting fault from spinning (the rows are due at once again).
-                logger.exception("delivery loop failed; retrying shortly")
+                if is_database_unavailable(exc):
+                    # An outage repeats every pause: one line each, not a traceback.
+                    logger.warning(
+                        "delivery loop waits for the database: %s", describe_unavailable(exc)
+                    )
+                else:
+                    logger.exception("delivery loop failed; retrying shortly")
                 if not self._stopping:
                     self._wake.clear()
                     with contextlib.suppress(TimeoutError):
