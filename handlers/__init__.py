@@ -21,6 +21,7 @@ from handlers import (
     guide,
     hosts,
     intake,
+    invitations,
     kept,
     meeting_posts,
     meetings,
@@ -56,6 +57,7 @@ def build_router() -> Router:
         action_planning.create_router(),  # /aktionen_planen: planners (guarded), re-checked
         memorials.create_router(),  # /gedenktage: memorial dates, answering the KV's events
         calendar.create_router(),  # /kalender: my dates as .ics files and a feed to subscribe
+        invitations.create_router(),  # /einladen: my link to invite others
         privacy.create_router(),  # /datenschutz: what is stored, show it, erase it
         message_settings.create_router(),  # /einstellungen
         broadcast.create_router(),  # /rundschreiben; its states take only non-command messages

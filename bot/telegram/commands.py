@@ -57,6 +57,7 @@ PROFILE = CommandSpec({"de": "profil", "en": "profile"}, __("Your interests and 
 GROUPS = CommandSpec({"de": "gruppen", "en": "groups"}, __("Groups that fit you"))
 DATES = CommandSpec({"de": "termine", "en": "dates"}, __("The next meetings"))
 CALENDAR = CommandSpec({"de": "kalender", "en": "calendar"}, __("Your dates for your calendar"))
+INVITE = CommandSpec({"de": "einladen", "en": "invite"}, __("Your link to invite others"))
 ACTIONS = CommandSpec(
     {"de": "aktionen", "en": "actions"}, __("Info stands and door-to-door rounds: sign up")
 )
@@ -103,6 +104,7 @@ ALL_COMMANDS: tuple[CommandSpec, ...] = (
     PLAN_ACTIONS,
     MEMORIALS,
     CALENDAR,
+    INVITE,
     GUIDE,
     PRIVACY,
     SETTINGS,

@@ -236,6 +236,29 @@ async def test_a_valid_token_names_the_inviter(
     assert "eingeladen" not in greeting.text
 
 
+async def test_the_member_gets_their_link_from_einladen(
+    driver: BotDriver, fake_api: FakeBotAPI, app: Application
+) -> None:
+    stranger = fake_api.add_user(first_name="Dora", language_code="de")
+    [refusal] = await driver.send(stranger, "/einladen")
+    assert refusal.text == "Deinen Einladungslink gibt es, sobald du in /start zugestimmt hast."
+    anna = fake_api.add_user(first_name="Anna", language_code="de")
+    await signed_up(app.session_pool, anna)
+    [shown] = await driver.send(anna, "/einladen")
+    [again] = await driver.send(anna, "/einladen")
+    link = next(word for word in shown.text.split() if word.startswith("https://t.me/"))
+    assert link in again.text  # the same link every time
+    payload = link.rsplit("start=", 1)[1]
+    assert str(anna.id) not in payload
+    [[button]] = (shown.reply_markup or {})["inline_keyboard"]
+    label, share = button["text"], button["url"]
+    assert label == "Link teilen"
+    assert share.startswith("https://t.me/share/url?url=https%3A%2F%2Ft.me%2F")
+    ben = fake_api.add_user(first_name="Ben", language_code="de")
+    [greeting, _consent] = await driver.send(ben, f"/start {payload}")
+    assert "Anna hat dich eingeladen – willkommen!" in greeting.text
+
+
 async def test_the_office_hears_once_an_hour(
     driver: BotDriver, fake_api: FakeBotAPI, app: Application
 ) -> None:

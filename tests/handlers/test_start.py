@@ -142,6 +142,7 @@ async def test_help_lists_exactly_the_member_commands(
         "/aktionen",
         "/gedenktage",
         "/kalender",
+        "/einladen",
         "/kv",
         "/datenschutz",
         "/einstellungen",
@@ -159,7 +160,7 @@ async def test_help_for_an_admin_lists_the_role_commands(
     [reply] = await driver.send(admin_user, "/help")
     commands = [line.split(" ")[0] for line in reply.text.splitlines() if line.startswith("/")]
     assert commands[-4:] == ["/meine_gruppen", "/rundschreiben", "/rolle", "/rollen"]
-    assert len(commands) == 18
+    assert len(commands) == 19
 
 
 async def test_language_switch(driver: BotDriver, fake_api: FakeBotAPI, app: Application) -> None:
@@ -187,6 +188,7 @@ async def test_language_switch(driver: BotDriver, fake_api: FakeBotAPI, app: App
         "actions",
         "memorials",
         "calendar",
+        "invite",
         "kv",
         "privacy",
         "settings",

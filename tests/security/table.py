@@ -126,6 +126,7 @@ TABLE: dict[str, tuple[Allowed, Make]] = {
     "/gruppen": (S, command("/gruppen")),
     "/termine": (S, command("/termine")),
     "/kalender": (M, command("/kalender")),
+    "/einladen": (M, command("/einladen")),
     "/aktionen": (S, command("/aktionen")),
     "/aktionen_planen": (ORG, command("/aktionen_planen")),
     "/gedenktage": (S, command("/gedenktage")),

@@ -89,6 +89,7 @@ CONSENT_FIRST = (
     "Um deine Termine zu sehen, stimme zuerst in /start zu",
     "Um auf Treffen zu antworten, stimme zuerst in /start zu",
     "Erinnerungen an Termine gibt es, sobald du in /start zugestimmt hast",
+    "Deinen Einladungslink gibt es, sobald du in /start zugestimmt hast",
 )
 
 
