@@ -8,7 +8,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import calendar, directory, help_calls, memorials, rsvp, shifts
+from bot.services import calendar, directory, help_calls, invitations, memorials, rsvp, shifts
 from bot.services.preferences import opted_out_categories
 from bot.services.profile import withdraw_consent
 from bot.settings import Settings
@@ -49,6 +49,7 @@ async def show_pressed(
         switched_off=await opted_out_categories(session, member.id),
         zone=settings.zone,
         calendar_link_since=feed.created_at if feed is not None else None,
+        invitation_since=await invitations.made_on(session, member.id),
         shifts=await shifts.member_shifts(session, member.id),
         help_calls=await help_calls.calls_received(session, member.id),
         memorial_answers=await memorials.member_answers(session, member.id),

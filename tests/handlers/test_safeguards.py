@@ -257,6 +257,11 @@ async def test_the_member_gets_their_link_from_einladen(
     ben = fake_api.add_user(first_name="Ben", language_code="de")
     [greeting, _consent] = await driver.send(ben, f"/start {payload}")
     assert "Anna hat dich eingeladen – willkommen!" in greeting.text
+    # /datenschutz lists the link among what is stored.
+    [privacy] = await driver.send(anna, "/datenschutz")
+    assert "Einladungslink" in privacy.text
+    [mine] = await driver.press(anna, privacy, dict(privacy.buttons)["Meine Daten anzeigen"])
+    assert "Einladungslink: angelegt am " in mine.text
 
 
 async def test_the_office_hears_once_an_hour(

@@ -371,7 +371,7 @@ CASES = [
                 shown=MANY,
                 zone=ZONE,
                 can_subscribe=True,
-                has_link=True,
+                link=12345,
             )
         ],
         complete=False,

@@ -57,9 +57,9 @@ def overview(
         "ways to take part, free time, how often you want to hear from us, the groups you "
         "joined, your answers to meetings (with guests) and to the KV's events on Gedenktage, "
         "the shifts you took at info stands and door-to-door rounds and the calls for help you "
-        "were sent, your reminder times and, if you made one, your calendar link (only its "
-        "fingerprint). Results of a shift are stored as counts and topics, never who logged "
-        "them.\n\n"
+        "were sent, your reminder times and, if you made them, your calendar link (only its "
+        "fingerprint) and your invitation link. Results of a shift are stored as counts and "
+        "topics, never who logged them.\n\n"
         "<b>Why:</b> to suggest groups, dates and shifts, and to tell hosts and whoever plans "
         "an action that you're coming.\n"
         "<b>Who sees it:</b> the organisers of {kv}; hosts see the names of their group's "
@@ -172,6 +172,7 @@ def my_data(
     switched_off: Collection[Category],
     zone: ZoneInfo,
     calendar_link_since: datetime | None = None,
+    invitation_since: datetime | None = None,
     shifts: Sequence[Shift] = (),
     help_calls: int = 0,
     memorial_answers: Sequence[tuple[MemorialDate, RsvpAnswer]] = (),
@@ -221,6 +222,10 @@ def my_data(
     if calendar_link_since is not None:
         lines.append(
             _("Calendar link: made on {value}").format(value=format_day(calendar_link_since, zone))
+        )
+    if invitation_since is not None:
+        lines.append(
+            _("Invitation link: made on {value}").format(value=format_day(invitation_since, zone))
         )
     if switched_off:
         names = ", ".join(category_label(category) for category in sorted(switched_off))
