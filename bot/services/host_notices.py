@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import directory, rsvp, schedule
+from bot.services import directory, notice_caps, rsvp, schedule
 from bot.services.delivery import enqueue_once
 from models import (
     Attendance,
@@ -110,6 +110,21 @@ def _answer_key(row: Attendance, host_id: int) -> str:
     return f"hans:{row.meeting_id}:{row.member_id}:{stamp}:{state}:{host_id}"
 
 
+async def _answer_capped(session: AsyncSession, row: Attendance, now: datetime) -> bool:
+    """Whether this answer waits: the member already changed their answer to this meeting less
+    than an hour after the hosts last heard of it (notice_caps). A member tapping yes, no, yes
+    tells the hosts once an hour at most; a waiting-list promotion is not their doing (its
+    answer time is from before that notice) and goes out at once."""
+    if await notice_caps.claim(
+        session, row.member_id, notice_caps.NoticeKind.ANSWER, row.meeting_id, now=now
+    ):
+        return False
+    last = await notice_caps.last_claimed(
+        session, row.member_id, notice_caps.NoticeKind.ANSWER, row.meeting_id
+    )
+    return last is not None and row.answered_at > last
+
+
 async def queue_answer_notices(session: AsyncSession, *, now: datetime, zone: str) -> int:
     """Queue a notice of each new answer for hosts who chose EACH, and mark answers handled.
 
@@ -139,9 +154,14 @@ async def queue_answer_notices(session: AsyncSession, *, now: datetime, zone: st
     queued = 0
     for row in rows:
         group_id = meetings[row.meeting_id].group_id
-        for host_id in hosts.get(group_id, []):
-            if choices[host_id] != HostNotice.EACH or host_id == row.member_id:
-                continue
+        told = [
+            host_id
+            for host_id in hosts.get(group_id, [])
+            if choices[host_id] == HostNotice.EACH and host_id != row.member_id
+        ]
+        if told and await _answer_capped(session, row, now):
+            continue  # stays unhandled: reported, in its state then, once the hour is over
+        for host_id in told:
             queued += await enqueue_once(
                 session,
                 host_id,

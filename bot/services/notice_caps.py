@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.dialect import dialect_insert
@@ -27,6 +27,7 @@ class NoticeKind(enum.StrEnum):
     OFFICE = "office"  # the organisers: this member would like to talk to someone
     JOINED = "joined"  # a group's hosts (subject: the group): this member joined
     PROPOSAL = "proposal"  # the organisers: this member proposes a Stammtisch
+    ANSWER = "answer"  # hosts who hear of each answer (subject: the meeting): a changed answer
 
 
 async def claim(
@@ -51,3 +52,17 @@ async def claim(
         .on_conflict_do_nothing()
     )
     return bool(result.rowcount)
+
+
+async def last_claimed(
+    session: AsyncSession, member_id: int, kind: NoticeKind, subject_id: int = 0
+) -> datetime | None:
+    """When the member's last notice of this kind (and subject) was claimed, if within the
+    window (older rows are gone on the next claim)."""
+    return await session.scalar(
+        select(NoticeCap.sent_at).where(
+            NoticeCap.member_id == member_id,
+            NoticeCap.kind == kind.value,
+            NoticeCap.subject_id == subject_id,
+        )
+    )

@@ -430,9 +430,17 @@ async def test_hosts_who_chose_each_hear_of_every_answer_once(
     await _answer(app, meeting, people.ben, at=NOW + MINUTE)  # full: he waits
     assert await queue_host_answers(_ctx(app), now=NOW + MINUTE) == 1
     await _answer(app, meeting, people.anna, RsvpAnswer.NO, at=NOW + 2 * MINUTE)
-    # Ben moved up: the promotion is news too, though his answer's time stayed.
-    assert await queue_host_answers(_ctx(app), now=NOW + 2 * MINUTE) == 2
+    # Ben moved up: the promotion is news too, though his answer's time stayed, and it is not
+    # his doing, so it isn't capped. Anna changed her answer within the hour: the hosts hear
+    # of it once the hour since they last heard of her is over (notice_caps).
+    assert await queue_host_answers(_ctx(app), now=NOW + 2 * MINUTE) == 1
     assert await queue_host_answers(_ctx(app), now=NOW + 3 * MINUTE) == 0
+    await _answer(app, meeting, people.anna, RsvpAnswer.YES, at=NOW + 4 * MINUTE)
+    await _answer(app, meeting, people.anna, RsvpAnswer.NO, at=NOW + 5 * MINUTE)
+    assert await queue_host_answers(_ctx(app), now=NOW + 30 * MINUTE) == 0
+    # Her latest answer, once.
+    assert await queue_host_answers(_ctx(app), now=NOW + HOUR) == 1
+    assert await queue_host_answers(_ctx(app), now=NOW + HOUR + MINUTE) == 0
     rows = await _rows(app, host_notices.HOST_ANSWER)
     assert {row.recipient_id for row in rows} == {people.hana.id}
     texts = [await _text(app, row) for row in rows]
@@ -442,6 +450,7 @@ async def test_hosts_who_chose_each_hear_of_every_answer_once(
         "🔔 Ben kommt.",
         "🔔 Anna kann nicht kommen.",
     ]
+    assert len(texts) == 4
     assert "🌱 Es wäre das erste Mal." in texts[0]
     assert "Stammtisch Mitte" in texts[0]
     async with app.session_pool() as session:
