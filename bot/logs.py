@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from contextvars import ContextVar
 
 # The update being handled, so every log line written while handling it can name it.
@@ -21,8 +22,17 @@ class UpdateIdFilter(logging.Filter):
         return True
 
 
+def hide_update_contents() -> None:
+    """Silence aiogram's warning of an update kind it doesn't know: it carries the whole update,
+    which may be a member's message; the update's summary line (type=unknown) says enough."""
+    warnings.filterwarnings(
+        "ignore", message="Detected unknown update type", category=RuntimeWarning
+    )
+
+
 def configure_logging(level: str) -> None:
     """Log to stderr in one line per event; libraries stay at WARNING unless debugging."""
+    hide_update_contents()
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     handler.addFilter(UpdateIdFilter())

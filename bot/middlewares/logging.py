@@ -12,6 +12,7 @@ from aiogram import BaseMiddleware
 from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.dispatcher.event.handler import HandlerObject
 from aiogram.types import TelegramObject, Update
+from aiogram.types.update import UpdateTypeLookupError
 
 from bot.logs import current_update_id
 
@@ -29,6 +30,15 @@ def _handler_name(handler: HandlerObject) -> str:
     callback = handler.callback
     module = getattr(callback, "__module__", "?")
     return f"{module}.{getattr(callback, '__qualname__', repr(callback))}"
+
+
+def _event_type(update: Update) -> str:
+    # An update of a kind aiogram doesn't know (a newer Bot API, or a forged webhook body)
+    # has none; the summary line must not fail on it.
+    try:
+        return update.event_type
+    except UpdateTypeLookupError:
+        return "unknown"
 
 
 class UpdateLogMiddleware(BaseMiddleware):
@@ -53,7 +63,7 @@ class UpdateLogMiddleware(BaseMiddleware):
         finally:
             logger.info(
                 "type=%s handler=%s outcome=%s duration_ms=%.1f",
-                event.event_type,
+                _event_type(event),
                 log.handler,
                 outcome,
                 (time.perf_counter() - started) * 1000,

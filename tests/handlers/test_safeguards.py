@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.app import Application
+from bot.logs import hide_update_contents
 from bot.services import invitations, schedule
 from bot.services.kv_setup import apply_setup, load_setup
 from bot.settings import Settings
@@ -398,3 +400,16 @@ async def test_a_second_proposal_within_the_hour_is_not_passed_on(
     assert len(fake_api.sent_to(olga.id)) == 1
     async with app.session_pool() as session:
         assert await session.scalar(select(func.count()).select_from(GroupProposal)) == 1
+
+
+async def test_an_update_of_an_unknown_kind_is_skipped_without_its_content_in_the_log(
+    driver: BotDriver, caplog: pytest.LogCaptureFixture
+) -> None:
+    with warnings.catch_warnings(record=True) as warned, caplog.at_level(logging.INFO):
+        warnings.simplefilter("always")
+        hide_update_contents()  # as configure_logging does
+        await driver.feed({"update_id": 503, "future_kind": {"x": "Geheimer Text"}})
+    assert [r.levelname for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert "type=unknown handler=- outcome=unhandled" in caplog.text
+    assert "Geheimer Text" not in caplog.text
+    assert not [w for w in warned if "Geheimer Text" in str(w.message)]
