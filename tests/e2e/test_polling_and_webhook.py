@@ -52,9 +52,9 @@ async def test_member_journey_by_polling(
     assert fake_api.webhook is None
     default = '{"type":"default"}'
     german = ["start", "hilfe", "profil", "gruppen", "termine", "aktionen", "gedenktage"]
-    german += ["kalender", "kv", "datenschutz", "einstellungen", "sprache"]
+    german += ["kalender", "einladen", "kv", "datenschutz", "einstellungen", "sprache"]
     english = ["start", "help", "profile", "groups", "dates", "actions", "memorials"]
-    english += ["calendar", "kv", "privacy", "settings", "language"]
+    english += ["calendar", "invite", "kv", "privacy", "settings", "language"]
     assert [c["command"] for c in fake_api.commands[(default, "de")]] == [*german, "abbrechen"]
     assert [c["command"] for c in fake_api.commands[(default, "en")]] == [*english, "cancel"]
     admin_scope = BotCommandScopeChat(chat_id=admin_user.id).model_dump_json(exclude_none=True)
