@@ -54,6 +54,8 @@ EXPECTATIONS: dict[str, str] = {
     "FLOOD_BURST": "a whole number of updates from 1 to 1000",
     "FLOOD_RATE": "updates per second, above 0, at most 1000",
     "FLOOD_MAX_DELAY": "seconds from 0 to 600",
+    # Logs (issue 13).
+    "LOG_FORMAT": "text (one readable line per event) or json (one JSON object per line)",
 }
 
 
@@ -136,6 +138,13 @@ class Settings(BaseSettings):
     flood_burst: int = Field(default=30, ge=1, le=1000)
     flood_rate: float = Field(default=2.0, gt=0, le=1000)
     flood_max_delay: float = Field(default=20.0, ge=0, le=600)
+    # Logs (issue 13): "json" writes one JSON object per line, for log collectors.
+    log_format: Literal["text", "json"] = "text"
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format_lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("bot_token")
     @classmethod
