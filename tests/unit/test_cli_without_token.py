@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -23,35 +24,54 @@ MISSING = f"Configuration error: BOT_TOKEN is missing; expected {EXPECTATIONS['B
 @pytest.fixture
 def no_token(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     """The environment of an admin's shell without BOT_TOKEN; a SQLite file under tmp_path."""
+    database = tmp_path / "data" / "mitmachbot.db"
+    with _environment(monkeypatch, tmp_path, f"sqlite+aiosqlite:///{database}") as path:
+        yield path
+
+
+@contextmanager
+def _environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, url: str) -> Iterator[Path]:
     for name in ("BOT_TOKEN", "TELEGRAM_API_URL", "WEBHOOK_URL", "WEBHOOK_SECRET", "LC_ALL"):
         monkeypatch.delenv(name, raising=False)
-    database = tmp_path / "data" / "mitmachbot.db"
-    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{database}")
+    monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("DEFAULT_LOCALE", "en")
     monkeypatch.setenv("LOG_LEVEL", "WARNING")
     monkeypatch.chdir(tmp_path)  # no .env from the checkout
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
-    yield database
-    root.handlers[:] = handlers
-    root.setLevel(level)
+    try:
+        yield tmp_path / "data" / "mitmachbot.db"
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
 
 
 def test_every_command_but_run_and_check_works_without_a_token(
-    no_token: Path, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    database_url: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert main(["migrate"]) == 0
-    assert "is at the newest schema" in capsys.readouterr().out
-    assert main(["import", str(EXAMPLE), "--dry-run"]) == 0
-    assert "dry run of" in capsys.readouterr().out
-    assert main(["import", str(EXAMPLE)]) == 0
-    assert f"imported {EXAMPLE}:" in capsys.readouterr().out
-    assert main(["export", "kv.yaml"]) == 0
-    assert Path("kv.yaml").read_text(encoding="utf-8")
-    assert main(["backup", "copy.db"]) == 0
-    assert "integrity check ok" in capsys.readouterr().out
-    assert main(["restore", "copy.db", "--yes"]) == 0
-    assert "restored copy.db" in capsys.readouterr().out
+    with _environment(monkeypatch, tmp_path, database_url):
+        assert main(["migrate"]) == 0
+        assert "is at the newest schema" in capsys.readouterr().out
+        assert main(["import", str(EXAMPLE), "--dry-run"]) == 0
+        assert "dry run of" in capsys.readouterr().out
+        assert main(["import", str(EXAMPLE)]) == 0
+        assert f"imported {EXAMPLE}:" in capsys.readouterr().out
+        assert main(["export", "kv.yaml"]) == 0
+        assert Path("kv.yaml").read_text(encoding="utf-8")
+        capsys.readouterr()
+        assert main(["backup", "copy.db"]) == 0
+        backed_up = capsys.readouterr().out
+        assert main(["restore", "copy.db", "--yes"]) == 0
+        restored = capsys.readouterr().out
+    if database_url.startswith("postgresql"):
+        assert "pg_dump" in backed_up
+        assert "pg_restore" in restored
+    else:
+        assert "integrity check ok" in backed_up
+        assert "restored copy.db" in restored
 
 
 @pytest.mark.parametrize("command", [["run"], ["run", "--webhook"], ["check"]])
