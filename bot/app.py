@@ -79,7 +79,7 @@ def create_bot(settings: Settings, gate: FloodGate | None = None) -> Bot:
         )
     )
     return Bot(
-        token=settings.bot_token.get_secret_value(),
+        token=settings.require_token().get_secret_value(),
         session=session,
         # link_preview, not link_preview_is_disabled: the latter fills the deprecated
         # disable_web_page_preview field, which the current Bot API no longer lists.

@@ -1,4 +1,4 @@
-"""The `mitmachbot` command: run, migrate, check, import, export."""
+"""The `mitmachbot` command: run, migrate, check, import, export, backup, restore."""
 
 from __future__ import annotations
 
@@ -88,7 +88,42 @@ def _parser() -> argparse.ArgumentParser:
         nargs="?",
         help="where to write (default: standard output)",
     )
+    backup = commands.add_parser(
+        "backup",
+        help="copy the SQLite database while the bot runs (PostgreSQL: print the pg_dump line)",
+        description="Copy the SQLite database with SQLite's online backup API, consistent even "
+        "while the bot runs and writes, check the copy (integrity_check) and print its path "
+        "and size. For PostgreSQL, print the pg_dump command to use instead (nothing is "
+        "dumped). Not the same as `export`, which writes only the KV setup.",
+    )
+    backup.add_argument(
+        "file",
+        metavar="FILE",
+        type=Path,
+        nargs="?",
+        help="where to write (default: backups/mitmachbot-<UTC time>.db next to the database, "
+        "i.e. data/backups/)",
+    )
+    restore = commands.add_parser(
+        "restore",
+        help="replace the SQLite database with a backup (stop the bot first)",
+        description="Replace the SQLite database with a file made by `backup`. Stop the bot "
+        "first. The file must be an intact Mitmachbot database no newer than this version; the "
+        "current database is kept as <name>.before-restore-<UTC time>, and an older backup is "
+        "migrated to the newest schema afterwards. For PostgreSQL, print the pg_restore "
+        "command to use instead.",
+    )
+    restore.add_argument("file", metavar="FILE", type=Path, help="the backup file")
+    restore.add_argument(
+        "--yes",
+        action="store_true",
+        help="don't ask for confirmation (the bot must be stopped)",
+    )
     return parser
+
+
+# Only these talk to Telegram and need BOT_TOKEN; the others never read it.
+TOKEN_COMMANDS = frozenset({"run", "check"})
 
 
 def _safe_url(url: str) -> str:
@@ -371,6 +406,103 @@ async def _read_export(settings: Settings) -> str | None:
         await engine.dispose()
 
 
+def _backup(settings: Settings, path: Path | None) -> int:
+    from bot.db import backup  # noqa: PLC0415
+
+    if settings.database_url.startswith("postgresql"):
+        target = str(path) if path else backup.default_dump_name()
+        print("PostgreSQL: mitmachbot dumps nothing itself; back it up with pg_dump (the")
+        print("password from PGPASSWORD=... or ~/.pgpass, never on the command line):")
+        print(f"  {backup.pg_dump_command(settings.database_url, target)}")
+        print("and restore such a dump, with the bot stopped, with:")
+        print(f"  {backup.pg_restore_command(settings.database_url, target)}")
+        return 0
+    database = settings.sqlite_path()
+    if database is None:
+        print("DATABASE_URL is an in-memory SQLite database: nothing to back up", file=sys.stderr)
+        return 1
+    target = path or backup.default_backup_path(database)
+    if target.exists():
+        print(f"{target} exists already: choose another FILE or remove it", file=sys.stderr)
+        return 1
+    try:
+        report = backup.backup_sqlite(
+            database, target, busy_timeout=settings.sqlite_busy_timeout_seconds
+        )
+    except backup.BackupError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(
+        f"backup of {database} written to {report.path} ({backup.file_size(report.size)}, "
+        f"schema revision {report.revision or 'none'}, integrity check ok)"
+    )
+    return 0
+
+
+def _confirm_restore(path: Path, database: Path) -> bool:
+    """Ask on a terminal; without one, --yes is the only way to say yes."""
+    if not sys.stdin.isatty():
+        print(
+            f"restore replaces {database}: stop the bot, then run `mitmachbot restore {path} "
+            "--yes`; nothing was restored",
+            file=sys.stderr,
+        )
+        return False
+    answer = input(
+        f"Replace {database} with {path}? The bot must be stopped first; the current database "
+        "is kept as a .before-restore copy. [y/N] "
+    )
+    if answer.strip().lower() in {"y", "yes", "j", "ja"}:
+        return True
+    print("nothing was restored", file=sys.stderr)
+    return False
+
+
+def _restore(settings: Settings, path: Path, *, yes: bool) -> int:
+    from alembic.script import ScriptDirectory  # noqa: PLC0415
+
+    from bot.db import backup  # noqa: PLC0415
+    from bot.db.migrations import alembic_config  # noqa: PLC0415
+
+    if settings.database_url.startswith("postgresql"):
+        print("PostgreSQL: mitmachbot restores nothing itself; with the bot stopped, restore a")
+        print("pg_dump file (the password from PGPASSWORD=... or ~/.pgpass) with:")
+        print(f"  {backup.pg_restore_command(settings.database_url, str(path))}")
+        print("then `mitmachbot migrate` brings an older dump to the newest schema.")
+        return 0
+    database = settings.sqlite_path()
+    if database is None:
+        print("DATABASE_URL is an in-memory SQLite database: nothing to restore", file=sys.stderr)
+        return 1
+    if path.resolve() == database.resolve():
+        print(f"{path} is the database itself", file=sys.stderr)
+        return 1
+    scripts = ScriptDirectory.from_config(alembic_config())
+    known = {revision.revision for revision in scripts.walk_revisions()}
+    head = scripts.get_current_head() or ""
+    try:
+        report = backup.check_restorable(path, known, head)
+    except backup.BackupError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if not yes and not _confirm_restore(path, database):
+        return 1
+    try:
+        kept = backup.restore_sqlite(
+            path, database, busy_timeout=settings.sqlite_busy_timeout_seconds
+        )
+    except backup.BackupError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"restored {path} into {database} (schema revision {report.revision})")
+    if kept is not None:
+        print(f"the previous database is kept as {kept}")
+    if report.revision != head:
+        asyncio.run(_wait_for_database(settings, migrate=True))
+        print(f"migrated from revision {report.revision} to {head}")
+    return 0
+
+
 def _run_command(settings: Settings, *, webhook: bool) -> int:
     if webhook and (not settings.webhook_url or settings.webhook_secret is None):
         missing = "WEBHOOK_URL" if not settings.webhook_url else "WEBHOOK_SECRET"
@@ -403,11 +535,36 @@ def _run_command(settings: Settings, *, webhook: bool) -> int:
     return 0
 
 
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the chosen command; its exit code."""
+    if args.command == "run":
+        return _run_command(settings, webhook=args.webhook)
+    if args.command == "migrate":
+        asyncio.run(_migrate(settings))
+        return 0
+    if args.command == "check":
+        return asyncio.run(_check(settings))
+    if args.command == "import":
+        with _admin_language(settings):
+            return _import(settings, args.file, dry_run=args.dry_run)
+    if args.command == "export":
+        with _admin_language(settings):
+            return _export(settings, args.file)
+    if args.command == "backup":
+        return _backup(settings, args.file)
+    return _restore(settings, args.file, yes=args.yes)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     args = _parser().parse_args(argv)
     try:
-        settings = load_settings()
+        if args.command in TOKEN_COMMANDS:
+            settings = load_settings()
+            settings.require_token()
+        else:
+            # A token in .env (even a malformed one) doesn't concern these commands.
+            settings = load_settings(bot_token=None)
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
@@ -415,18 +572,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.startup import StartupError  # noqa: PLC0415
 
     try:
-        if args.command == "run":
-            return _run_command(settings, webhook=args.webhook)
-        if args.command == "migrate":
-            asyncio.run(_migrate(settings))
-        elif args.command == "check":
-            return asyncio.run(_check(settings))
-        elif args.command == "import":
-            with _admin_language(settings):
-                return _import(settings, args.file, dry_run=args.dry_run)
-        elif args.command == "export":
-            with _admin_language(settings):
-                return _export(settings, args.file)
+        return _dispatch(args, settings)
     except SettingsError as exc:  # found after loading, like a data folder that can't be made
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
@@ -443,7 +589,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(exc, file=sys.stderr)  # an installation without compiled catalogs
             return EXIT_CONFIG
         raise
-    return 0
 
 
 if __name__ == "__main__":

@@ -82,7 +82,9 @@ class Settings(BaseSettings):
         case_sensitive=False,
     )
 
-    bot_token: SecretStr
+    # Only `run` and `check` talk to Telegram; the other commands work without a token
+    # (Settings.require_token is where those two ask for it).
+    bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
     database_url: str = DEFAULT_SQLITE_URL
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
@@ -148,7 +150,9 @@ class Settings(BaseSettings):
 
     @field_validator("bot_token")
     @classmethod
-    def _token_shape(cls, value: SecretStr) -> SecretStr:
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
         if not TOKEN_PATTERN.fullmatch(value.get_secret_value().strip()):
             raise ValueError("malformed")
         return SecretStr(value.get_secret_value().strip())
@@ -263,10 +267,18 @@ class Settings(BaseSettings):
         """The KV's time zone, for showing and scheduling local times."""
         return ZoneInfo(self.timezone)
 
+    def require_token(self) -> SecretStr:
+        """The bot token; SettingsError (the one start-up line) when BOT_TOKEN is not set."""
+        if self.bot_token is None:
+            raise SettingsError(
+                f"Configuration error: BOT_TOKEN is missing; expected {EXPECTATIONS['BOT_TOKEN']}."
+            )
+        return self.bot_token
+
     @property
     def bot_id(self) -> int:
         """The bot's numeric id, the part of the token before the colon."""
-        return int(self.bot_token.get_secret_value().split(":", 1)[0])
+        return int(self.require_token().get_secret_value().split(":", 1)[0])
 
     @property
     def webhook_host_port(self) -> tuple[str, int]:

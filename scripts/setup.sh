@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Prepare a checkout: virtualenv in .venv, the package (with dev tools when asked), compiled
-# translations. Idempotent: a second run only does what changed. Used by start.sh, test.sh, CI
-# and the Dockerfile's steps.
+# Prepare a checkout: virtualenv in .venv, the locked dependencies (with the dev tools when
+# asked), the package, compiled translations. Idempotent: a second run only does what changed.
+# Used by start.sh, test.sh, CI and the Dockerfile's steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,12 +17,15 @@ if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi
 
-spec="."
-[ "$extras" = "dev" ] && spec=".[dev]"
-# Reinstall only when the dependency list changed since the last setup.
+# The exact versions of the lock file (requirements/, made by pip-compile from pyproject.toml),
+# then the package itself without resolving anything again.
+lock="requirements/app.txt"
+[ "$extras" = "dev" ] && lock="requirements/dev.txt"
+# Reinstall only when the lock or the package's metadata changed since the last setup.
 stamp=".venv/.mitmachbot-installed-$extras"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$spec"
+if [ ! -f "$stamp" ] || [ "$lock" -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$lock"
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
     touch "$stamp"
 fi
 

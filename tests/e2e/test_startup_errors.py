@@ -146,6 +146,11 @@ def test_a_malformed_setting_is_one_line_and_exit_2(
     found: str,
 ) -> None:
     code = _main(monkeypatch, {**cli_env, name: value}, command)
+    if name == "BOT_TOKEN" and command == "migrate":
+        # Only run and check use the token: migrate ignores even a malformed one.
+        assert code == 0
+        assert "BOT_TOKEN" not in capsys.readouterr().err
+        return
     line = _one_line(capsys.readouterr().err)
     assert code == 2
     assert line.startswith(f"Configuration error: {expected}"), line
