@@ -54,6 +54,9 @@ EXPECTATIONS: dict[str, str] = {
     "FLOOD_BURST": "a whole number of updates from 1 to 1000",
     "FLOOD_RATE": "updates per second, above 0, at most 1000",
     "FLOOD_MAX_DELAY": "seconds from 0 to 600",
+    # Issue #13, data protection (export helper).
+    "PRIVACY_CONTACT": "who answers questions about privacy, like datenschutz@example.org "
+    "(at most 200 characters; the KV setup's privacy contact comes first)",
 }
 
 
@@ -136,6 +139,9 @@ class Settings(BaseSettings):
     flood_burst: int = Field(default=30, ge=1, le=1000)
     flood_rate: float = Field(default=2.0, gt=0, le=1000)
     flood_max_delay: float = Field(default=20.0, ge=0, le=600)
+    # Issue #13, data protection: who answers privacy questions when the KV setup names nobody
+    # (its privacy_contact comes first); shown in /datenschutz.
+    privacy_contact: str | None = Field(default=None, max_length=200)
 
     @field_validator("bot_token")
     @classmethod
