@@ -16,6 +16,7 @@ from babel.dates import format_time
 from bot.services.data_export import MeetingAnswer, MemberData
 from bot.telegram.callbacks import PrivacyAction, PrivacyCallback
 from bot.telegram.format import (
+    TEXT_LIMIT,
     esc,
     format_day,
     formatting_locale,
@@ -515,11 +516,17 @@ def data_sections(data: MemberData, zone: ZoneInfo) -> list[tuple[str, list[str]
 def my_data(data: MemberData, zone: ZoneInfo) -> list[str]:
     """Everything stored about the member, as chat messages (several for a long history)."""
     items: list[str] = []
-    for heading, lines in data_sections(data, zone):
+    sections = data_sections(data, zone)
+    for heading, lines in sections:
+        # A blank line before each heading (which visible_length, trimming, doesn't count).
         items.append(f"\n<b>{esc(heading)}</b>")
         items += [esc(line) for line in lines]
     title = _("<b>What I store about you</b>")
-    parts = split_message(lambda part, parts: title + part_label(part, parts), items)
+    parts = split_message(
+        lambda part, parts: title + part_label(part, parts),
+        items,
+        limit=TEXT_LIMIT - len(sections),
+    )
     return [text for text, _run in parts]
 
 
