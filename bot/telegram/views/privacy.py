@@ -101,7 +101,7 @@ def overview(
         paragraphs.append(
             _("<b>Questions about privacy:</b> {contact}").format(contact=esc(contact))
         )
-    head = _("<b>Privacy</b>") + "\n\n"
+    head = _("<b>Privacy</b>") + "\n"  # split_message adds the second line break
     parts = split_message(head, paragraphs, separator="\n\n")
     texts = [text for text, _run in parts]
     if not has_data:
