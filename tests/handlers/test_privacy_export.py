@@ -541,6 +541,8 @@ async def test_the_view_shows_everything_the_file_holds(
             "Last time you asked to talk to someone",
             "Unfinished step ProposalStates:place since",
             "Language: English",
+            # The KV's clock, in English too: 13:15, not 1:15 PM.
+            "Infostand Marktplatz (Aufbau), 2 Nov 2026, 11:15–13:15: signed up 2 Nov 2026",
         ):
             assert words in view, words
     # Every shift, none summarised away ("and 5 earlier").

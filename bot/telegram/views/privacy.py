@@ -333,7 +333,7 @@ def _activity_sections(data: MemberData, zone: ZoneInfo) -> list[tuple[str, list
                     what=f"{row.action} ({row.label})" if row.label else row.action,
                     when=_when(row.starts_at, zone),
                     end=format_time(
-                        row.ends_at.astimezone(zone), format="short", locale=formatting_locale()
+                        row.ends_at.astimezone(zone), format="short", locale=formatting_locale(zone)
                     ),
                     value=_day(row.signed_at, zone),
                 )
@@ -453,12 +453,14 @@ def _settings_lines(data: MemberData, zone: ZoneInfo) -> list[str]:
                 value=_day(data.invitation.created_at, zone), token=data.invitation.token
             )
         )
-    lines += [
-        _("Last time you {what}: {value} (about no. {subject})").format(
-            what=_notice_kind(row.kind), value=_when(row.sent_at, zone), subject=row.subject_id
+    for row in data.notices:
+        line = _("Last time you {what}: {value}").format(
+            what=_notice_kind(row.kind), value=_when(row.sent_at, zone)
         )
-        for row in data.notices
-    ]
+        if row.subject_id:
+            # The group or meeting it was about, by its number.
+            line += " " + _("(about no. {subject})").format(subject=row.subject_id)
+        lines.append(line)
     return lines
 
 
