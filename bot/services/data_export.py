@@ -300,7 +300,7 @@ def _value(value: Any) -> str:
     return value.value if isinstance(value, enum.Enum) else str(value)
 
 
-async def _profile(member: Member) -> Answers | None:
+def _profile(member: Member) -> Answers | None:
     profile = member.profile
     if profile is None:
         return None
@@ -518,7 +518,7 @@ async def collect(session: AsyncSession, member: Member, *, now: datetime) -> Me
             created_at=member.created_at,
             last_seen_at=member.last_seen_at,
         ),
-        profile=await _profile(member),
+        profile=_profile(member),
         groups=[Joined(group=name, joined_at=joined) for name, joined in groups],
         meeting_answers=await _meetings(session, member_id),
         memorial_answers=[
@@ -591,13 +591,8 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"not exportable: {type(value).__name__}")
 
 
-def as_dict(data: MemberData) -> dict[str, Any]:
-    """The export as plain JSON values (times as ISO 8601 in UTC)."""
-    return json.loads(to_json(data))
-
-
 def to_json(data: MemberData) -> str:
-    """The export as JSON text, UTF-8 characters kept readable."""
+    """The export as JSON text (times ISO 8601 in UTC), UTF-8 characters kept readable."""
     return json.dumps(dataclasses.asdict(data), ensure_ascii=False, indent=2, default=_plain)
 
 
