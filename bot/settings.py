@@ -56,6 +56,9 @@ EXPECTATIONS: dict[str, str] = {
     "FLOOD_MAX_DELAY": "seconds from 0 to 600",
     # Logs (issue 13).
     "LOG_FORMAT": "text (one readable line per event) or json (one JSON object per line)",
+    # Data protection.
+    "PRIVACY_CONTACT": "who answers questions about privacy, like datenschutz@example.org "
+    "(at most 200 characters; the KV setup's privacy contact comes first)",
 }
 
 
@@ -147,6 +150,10 @@ class Settings(BaseSettings):
     @classmethod
     def _format_lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
+
+    # Issue #13, data protection: who answers privacy questions when the KV setup names nobody
+    # (its privacy_contact comes first); shown in /datenschutz.
+    privacy_contact: str | None = Field(default=None, max_length=200)
 
     @field_validator("bot_token")
     @classmethod

@@ -1,15 +1,16 @@
-"""/datenschutz: what is stored and why, show everything stored about me, erase it."""
+"""/datenschutz: what is stored and why, show or download everything stored about me, withdraw
+consent, erase it."""
 
 from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import calendar, directory, help_calls, invitations, memorials, rsvp, shifts
-from bot.services.preferences import opted_out_categories
+from bot.services import data_export, directory
 from bot.services.profile import withdraw_consent
 from bot.settings import Settings
 from bot.telegram.callbacks import PrivacyAction, PrivacyCallback
@@ -17,20 +18,38 @@ from bot.telegram.commands import PRIVACY
 from bot.telegram.guards import private_router
 from bot.telegram.screens import Shown, drop_buttons, edit
 from bot.telegram.views import privacy as views
-from models import Member
+from models import ConsentRecord, Member
 from models.base import utcnow
+
+# Until the retention settings (audit and erasure helpers) are merged, their defaults.
+DELIVERY_RETENTION_DAYS = 90
+MEMBER_RETENTION_MONTHS = 24
 
 
 async def show_privacy(
     message: Message, session: AsyncSession, member: Member, settings: Settings
 ) -> None:
-    """What is stored, why, how long, who sees it; and the buttons to see and delete it."""
+    """What is stored, why, how long, who sees it, the legal basis, whom to ask; and the
+    buttons to see, download, withdraw and delete it."""
     kv = await directory.kv_name(session, settings.kv_name)
-    contact = await directory.privacy_contact(session)
-    # Without consent only the id and the language are kept: nothing to show or delete.
-    has_data = member.consented or member.first_name is not None
-    text, keyboard = views.overview(kv, contact, has_data=has_data)
-    await message.answer(text, reply_markup=keyboard)
+    # The KV setup names its data-protection contact; PRIVACY_CONTACT is the fallback.
+    contact = await directory.privacy_contact(session) or settings.privacy_contact
+    # Without consent only the id and the language are kept (and, after a withdrawal, the
+    # consent history): with none of that there is nothing to show or delete.
+    has_history = await session.scalar(
+        select(ConsentRecord.id).where(ConsentRecord.member_id == member.id).limit(1)
+    )
+    has_data = member.consented or member.first_name is not None or has_history is not None
+    texts, keyboard = views.overview(
+        kv,
+        contact,
+        has_data=has_data,
+        consented=member.consented,
+        delivery_days=getattr(settings, "delivery_retention_days", DELIVERY_RETENTION_DAYS),
+        member_months=getattr(settings, "member_retention_months", MEMBER_RETENTION_MONTHS),
+    )
+    for number, text in enumerate(texts, start=1):
+        await message.answer(text, reply_markup=keyboard if number == len(texts) else None)
 
 
 async def show_pressed(
@@ -40,23 +59,70 @@ async def show_pressed(
     member: Member,
     settings: Settings,
 ) -> None:
-    """Everything stored about the member, as a new message (several for a long history)."""
-    feed = await calendar.feed_of(session, member.id)
-    texts = views.my_data(
-        member,
-        groups=await directory.member_groups(session, member.id),
-        answers=await rsvp.member_meetings(session, member.id, now=utcnow(), include_no=True),
-        switched_off=await opted_out_categories(session, member.id),
-        zone=settings.zone,
-        calendar_link_since=feed.created_at if feed is not None else None,
-        invitation_since=await invitations.made_on(session, member.id),
-        shifts=await shifts.member_shifts(session, member.id),
-        help_calls=await help_calls.calls_received(session, member.id),
-        memorial_answers=await memorials.member_answers(session, member.id),
-    )
+    """Everything stored about the member, as new messages: the same as the downloaded file."""
+    data = await data_export.collect(session, member, now=utcnow())
     await query.answer()
-    for text in texts:
+    for text in views.my_data(data, settings.zone):
         await message.answer(text)
+
+
+async def download_pressed(
+    query: CallbackQuery,
+    message: Message,
+    session: AsyncSession,
+    member: Member,
+    settings: Settings,
+) -> None:
+    """Everything stored about the member as two files: JSON and readable text in their
+    language. A double tap sends them once (a toast says they are on their way)."""
+    now = utcnow()
+    if not await data_export.claim_download(session, member.id, now=now):
+        await query.answer(views.download_again_soon())
+        return
+    await session.commit()
+    data = await data_export.collect(session, member, now=now)
+    kv = await directory.kv_name(session, settings.kv_name)
+    await query.answer()
+    await message.answer_document(
+        BufferedInputFile(
+            data_export.to_json(data).encode("utf-8"), data_export.file_name(data, "json")
+        ),
+        caption=views.download_caption(json_file=True),
+    )
+    await message.answer_document(
+        BufferedInputFile(
+            views.data_file_text(data, settings.zone, kv).encode("utf-8"),
+            data_export.file_name(data, "txt"),
+        ),
+        caption=views.download_caption(json_file=False),
+    )
+
+
+async def withdraw_ask_pressed(query: CallbackQuery, message: Message) -> None:
+    """Ask before withdrawing consent."""
+    text, keyboard = views.withdraw_question()
+    await query.answer()
+    await message.answer(text, reply_markup=keyboard)
+
+
+async def withdraw_pressed(
+    query: CallbackQuery,
+    message: Message,
+    session: AsyncSession,
+    member: Member,
+    state: FSMContext,
+) -> None:
+    """Withdraw consent: profile, groups, answers, shifts and name go; the id, the language and
+    the consent history (with this withdrawal) stay. A second press finds nothing to do."""
+    withdrawn = await withdraw_consent(session, member, now=utcnow())
+    await session.commit()
+    await state.clear()
+    if not withdrawn:
+        await query.answer(views.withdrawn(withdrawn))
+        await drop_buttons(message)
+        return
+    await query.answer()
+    await edit(message, views.withdrawn(withdrawn), None)
 
 
 async def ask_pressed(query: CallbackQuery, message: Message) -> None:
@@ -101,6 +167,13 @@ def create_router() -> Router:
     router.message.register(show_privacy, Command(*PRIVACY.aliases))
     pressed = router.callback_query.register
     pressed(show_pressed, PrivacyCallback.filter(F.action == PrivacyAction.SHOW), Shown())
+    pressed(download_pressed, PrivacyCallback.filter(F.action == PrivacyAction.DOWNLOAD), Shown())
+    pressed(
+        withdraw_ask_pressed,
+        PrivacyCallback.filter(F.action == PrivacyAction.WITHDRAW_ASK),
+        Shown(),
+    )
+    pressed(withdraw_pressed, PrivacyCallback.filter(F.action == PrivacyAction.WITHDRAW), Shown())
     pressed(ask_pressed, PrivacyCallback.filter(F.action == PrivacyAction.ASK), Shown())
     pressed(keep_pressed, PrivacyCallback.filter(F.action == PrivacyAction.KEEP), Shown())
     pressed(erase_pressed, PrivacyCallback.filter(F.action == PrivacyAction.ERASE), Shown())

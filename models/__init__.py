@@ -2,6 +2,7 @@
 
 from models.base import Base, UTCDateTime
 from models.broadcast import Broadcast, BroadcastStatus, Category, OptOut
+from models.consent import ConsentEvent, ConsentRecord
 from models.delivery import Delivery, DeliveryStatus
 from models.field_action import (
     ActionDate,
@@ -75,6 +76,8 @@ __all__ = [
     "Campaign",
     "CancelReason",
     "Category",
+    "ConsentEvent",
+    "ConsentRecord",
     "ContactFrequency",
     "Delivery",
     "DeliveryStatus",

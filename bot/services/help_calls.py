@@ -303,13 +303,3 @@ async def still_open(
             delete(HelpCall).where(HelpCall.shift_id == shift_id, HelpCall.member_id == member.id)
         )
     return found
-
-
-async def calls_received(session: AsyncSession, member_id: int) -> int:
-    """How many calls for help the member was sent (kept with their profile; /datenschutz)."""
-    return int(
-        await session.scalar(
-            select(func.count()).select_from(HelpCall).where(HelpCall.member_id == member_id)
-        )
-        or 0
-    )

@@ -41,9 +41,3 @@ async def inviter(session: AsyncSession, token: str) -> Member | None:
         .join(Invitation, Invitation.member_id == Member.id)
         .where(Invitation.token == token)
     )
-
-
-async def made_on(session: AsyncSession, member_id: int) -> datetime | None:
-    """When the member's invitation link was made, None when they have none (for /datenschutz)."""
-    invitation = await session.get(Invitation, member_id)
-    return invitation.created_at if invitation is not None else None

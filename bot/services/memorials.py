@@ -251,19 +251,6 @@ async def member_answer(session: AsyncSession, date_id: int, member_id: int) -> 
     return row.answer if row is not None else None
 
 
-async def member_answers(
-    session: AsyncSession, member_id: int
-) -> list[tuple[MemorialDate, RsvpAnswer]]:
-    """Every answer of the member to a memorial event (for /datenschutz), by date."""
-    rows = await session.execute(
-        select(MemorialDate, MemorialAnswer.answer)
-        .join(MemorialAnswer, MemorialAnswer.memorial_date_id == MemorialDate.id)
-        .where(MemorialAnswer.member_id == member_id)
-        .order_by(MemorialDate.day, MemorialDate.id)
-    )
-    return [(row, RsvpAnswer(answer)) for row, answer in rows.unique()]
-
-
 async def last_attendance(session: AsyncSession, row: MemorialDate) -> int | None:
     """How many said yes to the KV's event on this memorial's previous date (last year's).
 

@@ -20,6 +20,8 @@ from models import (
     ActivityType,
     Attendance,
     CalendarFeed,
+    ConsentEvent,
+    ConsentRecord,
     ContactFrequency,
     District,
     FreeTime,
@@ -33,7 +35,7 @@ from models import (
     RsvpAnswer,
     Topic,
 )
-from models.base import valid_id
+from models.base import utcnow, valid_id
 
 # Bumped when the consent text changes in substance, so members can be asked again.
 CONSENT_VERSION = 1
@@ -51,9 +53,20 @@ async def give_consent(
     username: str | None,
     now: datetime,
 ) -> Profile:
-    """Record consent (idempotent) and from now on keep the member's name. The caller commits."""
+    """Record consent (idempotent) and from now on keep the member's name. The caller commits.
+
+    A new consent is also written to the consent history (models.ConsentRecord).
+    """
     await identify(session, member, first_name, username)
     if member.profile is None:
+        session.add(
+            ConsentRecord(
+                member_id=member.id,
+                event=ConsentEvent.GIVEN,
+                consent_version=CONSENT_VERSION,
+                at=now,
+            )
+        )
         # Collections set, not loaded: a lazy load on a new object would need IO outside await.
         member.profile = Profile(
             member_id=member.id,
@@ -67,12 +80,24 @@ async def give_consent(
     return member.profile
 
 
-async def withdraw_consent(session: AsyncSession, member: Member) -> bool:
-    """Erase profile, groups, meetings, message settings, name and username; id, language stay.
+async def withdraw_consent(
+    session: AsyncSession, member: Member, *, now: datetime | None = None
+) -> bool:
+    """Erase profile, groups, meetings, message settings, name and username; id, language and
+    the consent history stay (a withdrawal is added to it).
 
     Returns whether there was anything to erase. The caller commits.
     """
     had_profile = member.profile is not None
+    if member.profile is not None:
+        session.add(
+            ConsentRecord(
+                member_id=member.id,
+                event=ConsentEvent.WITHDRAWN,
+                consent_version=member.profile.consent_version,
+                at=now or utcnow(),
+            )
+        )
     had_identity = forget_identity(member)
     member.profile = None
     result = await session.execute(

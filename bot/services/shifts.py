@@ -331,20 +331,6 @@ async def held_shifts(session: AsyncSession, member_id: int, *, now: datetime) -
     ]
 
 
-async def member_shifts(session: AsyncSession, member_id: int) -> list[Shift]:
-    """Every shift the member holds, past ones too, oldest first (for /datenschutz)."""
-    return list(
-        (
-            await session.scalars(
-                select(Shift)
-                .join(ShiftSignup, ShiftSignup.shift_id == Shift.id)
-                .where(ShiftSignup.member_id == member_id)
-                .order_by(Shift.starts_at, Shift.id)
-            )
-        ).unique()
-    )
-
-
 async def holder_ids(session: AsyncSession, shift_ids: Sequence[int]) -> dict[int, set[int]]:
     """Which members hold each of the shifts."""
     found: dict[int, set[int]] = {shift_id: set() for shift_id in shift_ids}

@@ -176,6 +176,9 @@ class PrivacyAction(StrEnum):
     ASK = "ask"  # delete everything: ask first
     ERASE = "erase"  # yes, delete everything
     KEEP = "keep"  # no, keep it
+    DOWNLOAD = "dl"  # send everything stored about me as a JSON and a text file
+    WITHDRAW_ASK = "wask"  # withdraw consent: ask first
+    WITHDRAW = "wd"  # yes, withdraw consent (keeps id, language and the consent history)
 
 
 class PrivacyCallback(CallbackData, prefix="pr1"):

@@ -517,7 +517,7 @@ async def test_settings_switch_categories_off_and_on(
 
     [privacy] = await driver.send(ben, "/datenschutz")
     [mine] = await driver.press(ben, privacy, _button(privacy, "Meine Daten anzeigen"))
-    assert "Abgeschaltete Nachrichten: Ankündigungen" in mine.text
+    assert "Abgeschaltet: Ankündigungen (seit " in mine.text
 
     # Back on, from the button under a broadcast copy someone else got.
     await _press(driver, ben, panel, "Ankündigungen einschalten")
@@ -589,7 +589,8 @@ async def test_members_say_they_come_and_attendees_get_a_broadcast(
     # What Ben said is part of his data, and erased with it.
     [privacy] = await driver.send(ben, "/datenschutz")
     [mine] = await driver.press(ben, privacy, _button(privacy, "Meine Daten anzeigen"))
-    assert "Treffen, zu denen du kommst: " in mine.text
+    assert "Deine Antworten zu Treffen" in mine.text.splitlines()
+    assert ": ja, geantwortet am " in mine.text
     [ask] = await driver.press(ben, privacy, _button(privacy, "Alles löschen"))
     async with app.session_pool() as session:
         session.add(OptOut(member_id=ben.id, category=Category.REMINDERS))

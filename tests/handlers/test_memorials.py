@@ -364,8 +364,9 @@ async def test_settings_list_the_gedenktage_and_privacy_shows_the_answers(
     show = [data for label, data in overview.buttons if label == "Meine Daten anzeigen"]
     [data] = await driver.press(kv.anna, overview, show[0])
     assert data.text is not None
-    assert "Gedenktage, auf die du geantwortet hast: Tag der Erinnerung & Mahnung (" in data.text
-    assert ": ja)" in data.text
+    assert "Deine Antworten zu Veranstaltungen des KV an Gedenktagen" in data.text.splitlines()
+    assert "Tag der Erinnerung & Mahnung, " in data.text
+    assert ": ja, geantwortet am " in data.text
     # Erasing everything takes the answers along.
     [ask] = await driver.press(kv.anna, overview, overview.buttons[-1][1])
     await driver.press(kv.anna, ask, ask.buttons[0][1])

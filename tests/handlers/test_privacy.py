@@ -97,12 +97,13 @@ async def test_my_data_reads_naturally_in_german(
     assert "Mitmachformen: Infostände" in mine.splitlines()
     assert "Wann du Zeit hast: werktags abends, am Wochenende" in mine.splitlines()
     assert "Wie oft du von uns hören möchtest: Etwa einmal im Monat" in mine.splitlines()
-    # Two dates of one group: named once, the dates apart by " · " (German dates hold commas).
-    coming = _line(mine, "Treffen, zu denen du kommst: ")
-    date = r"Do\., \d{1,2}\. \S+, 19:00"
-    assert re.fullmatch(
-        rf"Treffen, zu denen du kommst: Stammtisch Mitte \({date} · {date}\)", coming
-    )
+    # One line per answer: the meeting's day and time, the answer, when it was given.
+    answers = [line for line in mine.splitlines() if line.startswith("Stammtisch Mitte, ")]
+    assert len(answers) == 2
+    for line in answers:
+        assert re.fullmatch(
+            r"Stammtisch Mitte, \d\d\.12\.2026, 19:00: ja, geantwortet am \d\d\.\d\d\.\d{4}", line
+        )
 
 
 async def test_my_data_in_english_uses_the_kvs_region(
@@ -120,9 +121,9 @@ async def test_my_data_in_english_uses_the_kvs_region(
     assert "Meeting reminders: a day and 2 hours before" in mine.splitlines()
     assert not any(line.startswith("Calendar link") for line in mine.splitlines())
     # English words, the KV's clock: 19:00, not 7:00 PM.
-    coming = _line(mine, "Meetings you come to: ")
+    coming = _line(mine, "Stammtisch Mitte, ")
     assert re.fullmatch(
-        r"Meetings you come to: Stammtisch Mitte \(Thu, \d{1,2} \S+, 19:00\)", coming
+        r"Stammtisch Mitte, \d{1,2} Dec 2026, 19:00: yes, answered \d{1,2} \S+ \d{4}", coming
     )
 
 

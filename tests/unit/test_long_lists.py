@@ -23,6 +23,7 @@ from aiogram.utils.i18n import I18n
 from bot.i18n import create_i18n
 from bot.outbox.rendering import Parts
 from bot.outbox.sending import attempt
+from bot.services import data_export
 from bot.services.broadcasts import Progress
 from bot.services.calendar import CalendarDate
 from bot.services.directory import ListedGroup
@@ -188,19 +189,44 @@ def attendance(answer: RsvpAnswer) -> Attendance:
 
 def my_data() -> list[Message]:
     person = member(0)
-    meetings = [meeting(index) for index in range(MANY)]
-    kinds = [RsvpAnswer.YES, RsvpAnswer.MAYBE, RsvpAnswer.NO]
-    return [
-        (text, None)
-        for text in privacy_views.my_data(
-            person,
-            groups=[group(index) for index in range(MANY)],
-            answers=[(m, attendance(kinds[i % 3])) for i, m in enumerate(meetings)],
-            switched_off=(),
-            zone=ZONE,
-            memorial_answers=[(memorial_date(i), RsvpAnswer.YES) for i in range(MANY)],
-        )
-    ]
+    kinds = ["yes", "maybe", "no"]
+    data = data_export.MemberData(
+        exported_at=NOW,
+        account=data_export.Account(
+            id=person.id,
+            first_name=person.first_name,
+            username=None,
+            language="de",
+            telegram_language=None,
+            reachable=True,
+            created_at=NOW,
+            last_seen_at=NOW,
+        ),
+        profile=None,
+        groups=[data_export.Joined(group=long_name(i), joined_at=NOW) for i in range(MANY)],
+        meeting_answers=[
+            data_export.MeetingAnswer(
+                group=long_name(i),
+                starts_at=NOW + timedelta(days=1, minutes=i),
+                cancelled=False,
+                answer=kinds[i % 3],
+                guests=i % 2,
+                waitlisted=False,
+                answered_at=NOW,
+            )
+            for i in range(MANY)
+        ],
+        memorial_answers=[
+            data_export.MemorialReply(
+                memorial=long_name(i),
+                day=date(2027, 1, 1) + timedelta(days=i),
+                answer="yes",
+                answered_at=NOW,
+            )
+            for i in range(MANY)
+        ],
+    )
+    return [(text, None) for text in privacy_views.my_data(data, ZONE)]
 
 
 def date_screen() -> list[Message]:

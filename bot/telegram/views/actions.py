@@ -18,7 +18,7 @@ from babel.dates import format_skeleton, format_time
 from bot.services.field_actions import ActionError, DateStaffing, Nearness, ShiftStaffing
 from bot.services.shifts import ShiftError
 from bot.telegram.callbacks import ActionAct, ActionCallback, PlanAct, PlanCallback
-from bot.telegram.format import TEXT_LIMIT, esc, format_day, formatting_locale, pack, visible_length
+from bot.telegram.format import TEXT_LIMIT, esc, formatting_locale, pack, visible_length
 from bot.telegram.labels import action_kind_label
 from models import ActionDate, District, Shift, ShiftSwap
 
@@ -562,8 +562,3 @@ def swap_taken(shift: Shift, taker: str, zone: ZoneInfo) -> Screen:
 def someone() -> str:
     """A member whose name the bot doesn't keep."""
     return _("someone")
-
-
-def format_shift_day(shift: Shift, zone: ZoneInfo) -> str:
-    """ "12.12.2026, 10:00–12:00" for /datenschutz."""
-    return f"{format_day(shift.action_date.day, zone)}, {shift_name(shift, zone)}"

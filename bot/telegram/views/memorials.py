@@ -14,7 +14,7 @@ from babel.dates import format_date, format_time
 
 from bot.services.memorials import Counts, MemorialError, Reminder, has_event, is_over
 from bot.telegram.callbacks import MemorialAct, MemorialCallback
-from bot.telegram.format import esc, formatting_locale, value_lines
+from bot.telegram.format import esc, formatting_locale
 from models import MemorialDate, RsvpAnswer
 
 CANDLE, YES, MAYBE, NO = "🕯", "✅", "🤔", "❌"
@@ -236,14 +236,3 @@ def error_text(error: MemorialError) -> str:
         ),
         "past": _("This event has already started; answers are closed."),
     }.get(error.reason, _("This Gedenktag is no longer in the calendar."))
-
-
-def answers_lines(answers: Sequence[tuple[MemorialDate, RsvpAnswer]], zone: ZoneInfo) -> list[str]:
-    """/datenschutz: the member's answers to memorial events, one line (several for a long
-    history); none without any."""
-    words = {RsvpAnswer.YES: _("yes"), RsvpAnswer.MAYBE: _("maybe"), RsvpAnswer.NO: _("no")}
-    values = [
-        f"{esc(row.memorial.name)} ({short_day(row.day, zone)}: {words[answer]})"
-        for row, answer in answers
-    ]
-    return value_lines(_("Gedenktage events you answered: {value}"), values, separator="; ")
