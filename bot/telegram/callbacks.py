@@ -176,6 +176,7 @@ class PrivacyAction(StrEnum):
     ASK = "ask"  # delete everything: ask first
     ERASE = "erase"  # yes, delete everything
     KEEP = "keep"  # no, keep it
+    ERASE_ALL = "erase_all"  # delete anyway, with the roles I hold (hosts, organisers)
 
 
 class PrivacyCallback(CallbackData, prefix="pr1"):
