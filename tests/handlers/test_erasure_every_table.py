@@ -394,6 +394,18 @@ def _value_for(column: sa.Column[Any]) -> Any:
     return NOW  # UTCDateTime and other date-times
 
 
+def _optional(column: sa.Column[Any]) -> bool:
+    """Whether an insert may leave the column out (an id, a default, NULL)."""
+    generated_id = (
+        column.primary_key
+        and column.autoincrement in (True, "auto")
+        and isinstance(column.type, sa.Integer)
+    )
+    return bool(
+        generated_id or column.nullable or column.default is not None or column.server_default
+    )
+
+
 async def _seed_unknown_tables(session: AsyncSession, columns: list[sa.Column[Any]]) -> None:
     """A generic row for a table with a member column the seed above doesn't fill (a table
     added after this test was written): the erasure must find it all the same."""
@@ -413,46 +425,42 @@ async def _seed_unknown_tables(session: AsyncSession, columns: list[sa.Column[An
             elif column.foreign_keys:
                 [fk] = list(column.foreign_keys)
                 values[column.name] = await session.scalar(select(fk.column).limit(1))
-            elif (
-                column.primary_key
-                and column.autoincrement in (True, "auto")
-                and isinstance(column.type, sa.Integer)
-            ):
-                continue
-            elif column.nullable or column.default is not None or column.server_default:
-                continue
-            else:
+            elif not _optional(column):
                 values[column.name] = _value_for(column)
         await session.execute(sa.insert(table).values(values))
 
 
 async def _holding(session: AsyncSession, columns: list[sa.Column[Any]]) -> list[str]:
-    held = []
-    for column in columns:
-        if await session.scalar(select(sa.func.count()).where(column == GONE)):
-            held.append(f"{column.table.name}.{column.name}")
-    return held
+    return [
+        f"{column.table.name}.{column.name}"
+        for column in columns
+        if await session.scalar(select(sa.func.count()).where(column == GONE))
+    ]
+
+
+def _names_gone(column: sa.Column[Any], value: Any) -> bool:
+    """Whether a stored value refers to GONE: their id, name or username."""
+    needles = (str(GONE), GONE_NAME.lower(), GONE_USERNAME)
+    if isinstance(column.type, sa.Integer):
+        return bool(value == GONE)
+    if isinstance(value, str):
+        return any(needle in value.lower() for needle in needles)
+    if isinstance(column.type, sa.JSON) and value is not None:
+        return any(needle in json.dumps(value).lower() for needle in needles)
+    return False
 
 
 async def _traces(session: AsyncSession) -> list[str]:
-    """Every place in the database that still names GONE."""
-    needles = (str(GONE), GONE_NAME.lower(), GONE_USERNAME)
-    found = []
+    """Every column in the database that still names GONE somewhere."""
+    found = set()
     for table in Base.metadata.sorted_tables:
-        rows = (await session.execute(select(table))).mappings().all()
-        for row in rows:
-            for column in table.columns:
-                value = row[column]
-                where = f"{table.name}.{column.name}"
-                if isinstance(column.type, sa.Integer) and value == GONE:
-                    found.append(where)
-                elif isinstance(value, str) and any(n in value.lower() for n in needles):
-                    found.append(where)
-                elif isinstance(column.type, sa.JSON) and value is not None:
-                    text = json.dumps(value).lower()
-                    if any(n in text for n in needles):
-                        found.append(where)
-    return sorted(set(found))
+        for row in (await session.execute(select(table))).mappings().all():
+            found.update(
+                f"{table.name}.{column.name}"
+                for column in table.columns
+                if _names_gone(column, row[column])
+            )
+    return sorted(found)
 
 
 async def _progress(session: AsyncSession, broadcast_id: int) -> broadcasts.Progress:
