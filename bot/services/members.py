@@ -105,6 +105,7 @@ async def _insert_member(
         "reachable": True,
         "created_at": now,
         "last_seen_at": now,
+        "departed_at": None,
     }
     connection = await session.connection()
     result = await connection.execute(dialect_statement(session, _insert_new_member), values)
