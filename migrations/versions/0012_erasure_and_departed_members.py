@@ -28,6 +28,14 @@ def upgrade() -> None:
             sa.Column("departed_at", models.base.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.create_index(batch_op.f("ix_members_departed_at"), ["departed_at"], unique=False)
+    # Who blocked the bot before this revision counts as departed from now on: retention starts
+    # with the upgrade rather than never.
+    members = sa.table("members", sa.column("reachable", sa.Boolean()), sa.column("departed_at"))
+    op.execute(
+        members.update()
+        .where(members.c.reachable.is_(sa.false()))
+        .values(departed_at=sa.func.current_timestamp())
+    )
 
     with op.batch_alter_table("broadcasts", schema=None) as batch_op:
         for name in _COUNTS:

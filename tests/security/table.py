@@ -221,6 +221,7 @@ TABLE: dict[str, tuple[Allowed, Make]] = {
     "pr1:ask": (S, press(cb.PrivacyCallback, action=cb.PrivacyAction.ASK)),
     "pr1:erase": (S, press(cb.PrivacyCallback, action=cb.PrivacyAction.ERASE)),
     "pr1:keep": (S, press(cb.PrivacyCallback, action=cb.PrivacyAction.KEEP)),
+    "pr1:erase_all": (S, press(cb.PrivacyCallback, action=cb.PrivacyAction.ERASE_ALL)),
     "bc1:new": (ORG, _bc(BA.NEW)),
     "bc1:dim": (ORG, _bc(BA.PAGE, AK.DISTRICTS)),
     "bc1:add": (ORG, _bc(BA.ADD, AK.DISTRICTS, lambda w: w.district_id)),
