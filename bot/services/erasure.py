@@ -69,6 +69,8 @@ _PLAIN_ID_COLUMNS: tuple[Column[Any], ...] = (
     HostHandover.__table__.c.decided_by,
     Broadcast.__table__.c.cancelled_by,
 )
+# Column names that hold a member's id wherever they appear (with or without a foreign key).
+_ID_NAMES = frozenset({"member_id", "actor_id"})
 # Tables handled by hand before the generic walk (counts kept, hosts told, ...).
 _BY_HAND = frozenset({"members", "deliveries", "fsm_records", "broadcasts"})
 
@@ -122,7 +124,9 @@ async def roles_held(session: AsyncSession, member_id: int, settings: Settings) 
     right to plan field actions, field actions they are the contact for, and ADMIN_IDS."""
     member = await session.get(Member, member_id)
     username = member.username if member is not None else None
-    host_of = or_(GroupHost.telegram_id == member_id, GroupHost.username == username)
+    host_of = GroupHost.telegram_id == member_id
+    if username:  # a NULL username must not match the hosts named by id
+        host_of = or_(host_of, GroupHost.username == username)
     groups = await session.scalars(
         select(Group.name)
         .where(Group.active.is_(True), exists().where(GroupHost.group_id == Group.id, host_of))
@@ -387,7 +391,8 @@ async def _drop_deliveries(session: AsyncSession, member_id: int) -> bool:
 
 def _member_columns() -> list[Column[Any]]:
     """Every column of the metadata that holds a member's id: foreign keys to members or to
-    profiles, and columns named member_id (tables added later are covered without a change)."""
+    profiles, and columns named member_id, *_member_id or actor_id (tables added later are
+    covered without a change)."""
     found = []
     for table in Base.metadata.sorted_tables:
         if table.name in _BY_HAND:
@@ -398,7 +403,7 @@ def _member_columns() -> list[Column[Any]]:
                 in (("members", "id"), ("profiles", "member_id"))
                 for fk in column.foreign_keys
             )
-            if refers or column.name == "member_id":
+            if refers or column.name in _ID_NAMES or column.name.endswith("_member_id"):
                 found.append(column)
     return found
 

@@ -193,3 +193,20 @@ async def test_leaving_the_last_kv_group_marks_departed(
     await driver.feed(await anna.join(first))
     assert not await _departed(app, anna)
     assert any("Anna" in (message.text or "") for message in fake_api.sent_to(first.id))
+
+
+async def test_roles_held_names_only_what_the_member_holds(
+    fake_api: FakeBotAPI, app: Application, admin_user: FakeUser
+) -> None:
+    hanna = fake_api.add_user(first_name="Hanna")
+    await _host_of(app, hanna, "Stammtisch Nord")
+    olli = fake_api.add_user(first_name="Olli")
+    await signed_up(app.session_pool, olli)  # no username, hosts nothing
+    async with app.session_pool() as session:
+        assert not (await erasure.roles_held(session, olli.id, app.settings)).any
+        held = await erasure.roles_held(session, hanna.id, app.settings)
+        assert held.hosted_groups == ("Stammtisch Nord",)
+        assert held.roles == {Role.HOST}
+        admin = await erasure.roles_held(session, admin_user.id, app.settings)
+        assert admin.configured_admin
+        assert admin.any
