@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from bot.app import Application
 from bot.services import erasure
+from bot.telegram.views import privacy as privacy_views
 from models import (
     Delivery,
     FsmRecord,
@@ -210,3 +211,14 @@ async def test_roles_held_names_only_what_the_member_holds(
         admin = await erasure.roles_held(session, admin_user.id, app.settings)
         assert admin.configured_admin
         assert admin.any
+
+
+async def test_the_host_lost_notice_in_german_and_english(app: Application) -> None:
+    group = Group(key="nord", name="Stammtisch <Nord>", type=GroupType.STAMMTISCH)
+    with app.i18n.context():
+        with app.i18n.use_locale("de"):
+            german, _ = privacy_views.host_lost(group)
+        with app.i18n.use_locale("en"):
+            english, _ = privacy_views.host_lost(group)
+    assert german.startswith("<b>Stammtisch &lt;Nord&gt;</b> hat keine Gastgeber:in mehr")
+    assert english.startswith("<b>Stammtisch &lt;Nord&gt;</b> has no host any more")
