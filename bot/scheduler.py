@@ -187,6 +187,14 @@ def register_jobs(scheduler: AsyncIOScheduler, ctx: JobContext) -> None:
         replace_existing=True,
         misfire_grace_time=int(RESULT_PROMPT_INTERVAL.total_seconds()),
     )
+    # Retention of departed members: daily, at night in the KV's own time zone.
+    scheduler.add_job(
+        "jobs.retention:erase_departed",
+        trigger=CronTrigger(hour=3, minute=30, timezone=ctx.settings.zone),
+        id="retention-erase-departed",
+        kwargs={"ctx": ctx},
+        replace_existing=True,
+    )
     # Monday morning in the KV's own time zone, when the office plans its week.
     scheduler.add_job(
         "jobs.onboarding:newcomer_digest",

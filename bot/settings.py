@@ -59,6 +59,8 @@ EXPECTATIONS: dict[str, str] = {
     # Data protection.
     "PRIVACY_CONTACT": "who answers questions about privacy, like datenschutz@example.org "
     "(at most 200 characters; the KV setup's privacy contact comes first)",
+    # Retention of departed members.
+    "MEMBER_RETENTION_MONTHS": "a whole number of months from 1 to 120",
 }
 
 
@@ -120,6 +122,9 @@ class Settings(BaseSettings):
     memorial_reminder_days: Annotated[tuple[int, ...], NoDecode] = (7, 1)
     memorial_organiser_days: int = Field(default=21, ge=1, le=180)
     memorial_grace_hours: int = Field(default=24, ge=1, le=14 * 24)
+    # Members who blocked the bot or left every KV group are erased this many months later,
+    # unless seen since (bot.services.erasure.erase_departed, a daily job).
+    member_retention_months: int = Field(default=24, ge=1, le=120)
     # Bulk messages per second. Telegram allows about 30/s; paid broadcasts up to 1000/s.
     # (paid_broadcast comes first: send_rate's check reads it.)
     paid_broadcast: bool = False

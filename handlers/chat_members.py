@@ -1,18 +1,34 @@
-"""my_chat_member in private chats: a member blocked or unblocked the bot."""
+"""Members coming and going: my_chat_member in private chats (a member blocked or unblocked the
+bot) and chat_member in the KV's groups (someone left or joined), for departed-member retention.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.enums import ChatType
-from aiogram.filters import KICKED, MEMBER, ChatMemberUpdatedFilter
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import (
+    JOIN_TRANSITION,
+    KICKED,
+    LEAVE_TRANSITION,
+    MEMBER,
+    ChatMemberUpdatedFilter,
+)
 from aiogram.types import ChatMemberUpdated
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import departures
 from bot.services.members import set_reachable
+from models.base import utcnow
 
 logger = logging.getLogger(__name__)
+
+GROUP_CHATS = (ChatType.GROUP, ChatType.SUPERGROUP)
+# Statuses of someone who is in a chat (restricted members may be in it or not).
+_IN_CHAT = frozenset({"creator", "administrator", "member"})
 
 
 async def bot_blocked(event: ChatMemberUpdated, session: AsyncSession) -> None:
@@ -29,8 +45,38 @@ async def bot_unblocked(event: ChatMemberUpdated, session: AsyncSession) -> None
         logger.info("member=%s unblocked the bot", event.from_user.id)
 
 
+async def left_group(event: ChatMemberUpdated, bot: Bot, session: AsyncSession) -> None:
+    """Someone left (or was removed from) a KV group: departed once they are in none of them.
+
+    The other KV groups are asked with getChatMember, at most departures.MAX_CHECKED of them;
+    with more, or when Telegram can't say, the member counts as still around.
+    """
+    user = event.new_chat_member.user
+    others = await departures.other_served_chats(session, user.id, event.chat.id)
+    if others is None:
+        return  # not a KV group, not a member the bot knows, or too many groups to ask
+    for chat_id in others:
+        try:
+            found = await bot.get_chat_member(chat_id, user.id)
+        except TelegramAPIError as exc:
+            logger.info("could not ask chat=%s about a member who left: %s", chat_id, exc)
+            return
+        if found.status in _IN_CHAT or getattr(found, "is_member", False):
+            return
+    if await departures.mark_departed(session, user.id, now=utcnow()):
+        await session.commit()
+        logger.info("member=%s left the last KV group", user.id)
+
+
+async def joined_group(event: ChatMemberUpdated, session: AsyncSession) -> None:
+    """Someone joined a KV group: a departed member is back. The greeting runs after this."""
+    if await departures.returned_to(session, event.new_chat_member.user.id, event.chat.id):
+        await session.commit()
+    raise SkipHandler  # on to the greeting (handlers.greeting)
+
+
 def create_router() -> Router:
-    """Block/unblock bookkeeping for private chats; never replies."""
+    """Block/unblock bookkeeping in private chats, leaving and joining in groups; never replies."""
     router = Router(name=__name__)
     router.my_chat_member.filter(F.chat.type == ChatType.PRIVATE)
     router.my_chat_member.register(
@@ -39,4 +85,7 @@ def create_router() -> Router:
     router.my_chat_member.register(
         bot_unblocked, ChatMemberUpdatedFilter(member_status_changed=MEMBER)
     )
+    router.chat_member.filter(F.chat.type.in_(GROUP_CHATS))
+    router.chat_member.register(left_group, ChatMemberUpdatedFilter(LEAVE_TRANSITION))
+    router.chat_member.register(joined_group, ChatMemberUpdatedFilter(JOIN_TRANSITION))
     return router

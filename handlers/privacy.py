@@ -3,6 +3,8 @@ consent, erase it."""
 
 from __future__ import annotations
 
+import logging
+
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
@@ -10,7 +12,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import data_export, directory
+from bot.services import data_export, directory, erasure
 from bot.services.profile import withdraw_consent
 from bot.settings import Settings
 from bot.telegram.callbacks import PrivacyAction, PrivacyCallback
@@ -20,6 +22,8 @@ from bot.telegram.screens import Shown, drop_buttons, edit
 from bot.telegram.views import privacy as views
 from models import ConsentRecord, Member
 from models.base import utcnow
+
+logger = logging.getLogger(__name__)
 
 # Until the retention settings (audit and erasure helpers) are merged, their defaults.
 DELIVERY_RETENTION_DAYS = 90
@@ -125,9 +129,16 @@ async def withdraw_pressed(
     await edit(message, views.withdrawn(withdrawn), None)
 
 
-async def ask_pressed(query: CallbackQuery, message: Message) -> None:
-    """Ask before erasing."""
-    text, keyboard = views.confirm_erase()
+async def ask_pressed(
+    query: CallbackQuery,
+    message: Message,
+    session: AsyncSession,
+    member: Member,
+    settings: Settings,
+) -> None:
+    """Ask before erasing; a host or organiser is asked to hand over first."""
+    held = await erasure.roles_held(session, member.id, settings)
+    text, keyboard = views.confirm_erase(held)
     await query.answer()
     await message.answer(text, reply_markup=keyboard)
 
@@ -144,21 +155,49 @@ async def erase_pressed(
     session: AsyncSession,
     member: Member,
     state: FSMContext,
+    settings: Settings,
+    callback_data: PrivacyCallback,
 ) -> None:
-    """Erase profile, groups, meetings, message settings, name; end any conversation step.
+    """Erase everything stored about the member, the member row included; a later /start
+    begins as new. "Yes" from a member who holds roles meanwhile asks to hand over first;
+    "delete anyway" drops the roles too (organisers hear of groups left without a host).
 
     Pressed again (a double tap, an old question) there is nothing left: a toast says so, and
     the message keeps what the first press wrote, only its buttons go.
     """
-    erased = await withdraw_consent(session, member)
+    # The update's bookkeeping re-created a bare row for a member erased before: that is no
+    # data of theirs, so a second press says "nothing to delete" (and the row goes again).
+    had_data = not _bare(member)
+    if callback_data.action == PrivacyAction.ERASE and had_data:
+        held = await erasure.roles_held(session, member.id, settings)
+        if held.any:
+            await query.answer()
+            await edit(message, *views.confirm_erase(held))
+            return
+    erased = await erasure.erase_member(
+        session, member.id, now=utcnow(), admin_ids=settings.admin_ids
+    )
     await session.commit()
     await state.clear()
+    erased = erased and had_data
+    logger.info("member erased their data" if erased else "erase pressed: nothing to delete")
     if not erased:
         await query.answer(views.erased(erased))
         await drop_buttons(message)
         return
     await query.answer()
     await edit(message, views.erased(erased), None)
+
+
+def _bare(member: Member) -> bool:
+    """A member row holding nothing but the id and languages (as the bookkeeping makes it)."""
+    return (
+        member.profile is None
+        and not member.roles
+        and member.first_name is None
+        and member.username is None
+        and member.language is None
+    )
 
 
 def create_router() -> Router:
@@ -177,4 +216,5 @@ def create_router() -> Router:
     pressed(ask_pressed, PrivacyCallback.filter(F.action == PrivacyAction.ASK), Shown())
     pressed(keep_pressed, PrivacyCallback.filter(F.action == PrivacyAction.KEEP), Shown())
     pressed(erase_pressed, PrivacyCallback.filter(F.action == PrivacyAction.ERASE), Shown())
+    pressed(erase_pressed, PrivacyCallback.filter(F.action == PrivacyAction.ERASE_ALL), Shown())
     return router

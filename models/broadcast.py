@@ -55,9 +55,11 @@ class Broadcast(Base):
     __tablename__ = "broadcasts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    author_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    # The organiser's own message, copied to each recipient (copyMessage keeps its formatting).
-    source_chat_id: Mapped[int] = mapped_column(BigInteger)
+    # None once the author erased their data (bot.services.erasure).
+    author_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    # The organiser's own message, copied to each recipient (copyMessage keeps its formatting);
+    # None once the author erased their data.
+    source_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     source_message_id: Mapped[int] = mapped_column(BigInteger)
     content_type: Mapped[str] = mapped_column(String(16))
     # The first words, to tell broadcasts apart in lists; nothing else of the content is stored.
@@ -75,6 +77,12 @@ class Broadcast(Base):
     total: Mapped[int] = mapped_column(Integer, default=0)
     opted_out: Mapped[int] = mapped_column(Integer, default=0)
     unreachable: Mapped[int] = mapped_column(Integer, default=0)
+    # Outcomes of delivery rows no longer stored (their recipient erased their data), so the
+    # figures shown stay what they were (bot.services.broadcasts.progress adds them).
+    delivered_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    blocked_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failed_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    cancelled_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The organiser's progress message, edited while it runs.
     progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     progress_message_id: Mapped[int | None] = mapped_column(BigInteger)

@@ -41,6 +41,9 @@ class Member(Base):
     reachable: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Since when the member is gone: blocked the bot or left the last KV group; None while
+    # they are around. Retention erases members departed (and not seen) for long enough.
+    departed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     roles: Mapped[list[MemberRole]] = relationship(
         back_populates="member",

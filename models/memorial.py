@@ -65,6 +65,9 @@ class MemorialDate(Base):
     # The event's start (UTC) and place for this year; None: no event this year.
     event_starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     event_place: Mapped[str | None] = mapped_column(String(PLACE_LENGTH))
+    # Yes answers to a past event of members who since erased their data: the count organisers
+    # see as "last year" stays right without keeping who.
+    erased_yes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     memorial: Mapped[Memorial] = relationship(lazy="joined")

@@ -15,6 +15,7 @@ from bot.services import (
     action_notices,
     action_results,
     broadcasts,
+    erasure,
     field_actions,
     help_calls,
     host_notices,
@@ -35,6 +36,7 @@ from bot.telegram.views import help_calls as call_views
 from bot.telegram.views import host_notices as host_views
 from bot.telegram.views import meeting_notices as notice_views
 from bot.telegram.views import memorials as memorial_views
+from bot.telegram.views import privacy as privacy_views
 from bot.telegram.views.intake import intake_reminder
 from bot.telegram.views.newcomers import newcomer_digest
 from bot.telegram.views.reminders import meeting_reminder
@@ -329,6 +331,13 @@ async def render_memorial_planning(
     return memorial_views.planning_note(due, zone, now=now)
 
 
+async def render_host_lost(session: AsyncSession, row: Delivery, member: Member | None) -> Rendered:
+    """To organisers: a group lost its host (who erased their data), unless it has one again."""
+    del member
+    group = await erasure.lost_group(session, row.payload)
+    return None if group is None else privacy_views.host_lost(group)
+
+
 RENDERERS: dict[str, Renderer] = {
     onboarding.INTAKE_REMINDER: render_intake_reminder,
     onboarding.NEWCOMER_DIGEST: render_newcomer_digest,
@@ -348,4 +357,5 @@ RENDERERS: dict[str, Renderer] = {
     action_notices.SWAP_TAKEN: render_swap_taken,
     memorials.MEMORIAL_REMINDER: render_memorial_reminder,
     memorials.MEMORIAL_PLANNING: render_memorial_planning,
+    erasure.HOST_LOST: render_host_lost,
 }

@@ -282,6 +282,11 @@ class Progress:
 async def progress(session: AsyncSession, broadcast: Broadcast, now: datetime) -> Progress:
     """Counts per status, the rate so far and the time left at that rate."""
     counts = await batch_counts(session, broadcast.id)
+    # Rows no longer stored (their recipient erased their data) count as they ended.
+    counts[DeliveryStatus.SENT] += broadcast.delivered_count or 0
+    counts[DeliveryStatus.BLOCKED] += broadcast.blocked_count or 0
+    counts[DeliveryStatus.FAILED] += broadcast.failed_count or 0
+    counts[DeliveryStatus.CANCELLED] += broadcast.cancelled_count or 0
     total = sum(counts.values())
     open_rows = counts[DeliveryStatus.PENDING] + counts[DeliveryStatus.SENDING]
     finished = total - open_rows

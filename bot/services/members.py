@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload, make_transient_to_detached
 
 from bot.db.dialect import dialect_statement
 from models import GroupHost, Member, MemberRole, Profile
+from models.base import utcnow
 
 # last_seen_at is for "who is still around", not an audit trail: refreshing it at most hourly
 # keeps a chatty member from costing a write on every single message.
@@ -104,6 +105,7 @@ async def _insert_member(
         "reachable": True,
         "created_at": now,
         "last_seen_at": now,
+        "departed_at": None,
     }
     connection = await session.connection()
     result = await connection.execute(dialect_statement(session, _insert_new_member), values)
@@ -230,12 +232,21 @@ async def set_language(session: AsyncSession, member: Member, locale: str) -> bo
 
 
 async def set_reachable(session: AsyncSession, member_id: int, reachable: bool) -> bool:
-    """Mark whether the bot can message this member (False after they block it)."""
+    """Mark whether the bot can message this member (False after they block it); blocking
+    also marks them departed (members.departed_at), unblocking clears that."""
     member = await session.get(Member, member_id)
-    if member is None or member.reachable == reachable:
+    if member is None:
         return False
+    changed = member.reachable != reachable
     member.reachable = reachable
-    return True
+    # Blocking the bot is leaving it (retention counts from here); unblocking is coming back.
+    if not reachable and member.departed_at is None:
+        member.departed_at = utcnow()
+        changed = True
+    elif reachable and member.departed_at is not None:
+        member.departed_at = None
+        changed = True
+    return changed
 
 
 async def members_by_id(session: AsyncSession, member_ids: Collection[int]) -> dict[int, Member]:

@@ -264,7 +264,8 @@ async def last_attendance(session: AsyncSession, row: MemorialDate) -> int | Non
     )
     if previous is None or previous.event_starts_at is None:
         return None
-    return (await counts(session, previous.id)).yes
+    # Members who erased their data since are still counted, without their answer rows.
+    return (await counts(session, previous.id)).yes + previous.erased_yes
 
 
 @dataclass(frozen=True, slots=True)

@@ -179,6 +179,7 @@ class PrivacyAction(StrEnum):
     DOWNLOAD = "dl"  # send everything stored about me as a JSON and a text file
     WITHDRAW_ASK = "wask"  # withdraw consent: ask first
     WITHDRAW = "wd"  # yes, withdraw consent (keeps id, language and the consent history)
+    ERASE_ALL = "erase_all"  # delete anyway, with the roles I hold (hosts, organisers)
 
 
 class PrivacyCallback(CallbackData, prefix="pr1"):

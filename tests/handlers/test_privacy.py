@@ -165,7 +165,10 @@ async def test_erase_pressed_twice_keeps_saying_what_was_done(
     [privacy] = await driver.send(anna, "/datenschutz")
     [ask] = await driver.press(anna, privacy, _button(privacy, "Alles löschen"))
     erase = _button(ask, "Ja, alles löschen")
-    done = "Erledigt. Ich habe deinen Namen, deine Angaben und deine Gruppen gelöscht."
+    done = (
+        "Erledigt. Ich habe alles gelöscht, was ich über dich wusste. Wenn du mir wieder "
+        "schreibst, fangen wir von vorn an."
+    )
     assert await driver.press(anna, ask, erase) == []
     assert ask.text == done
     # The second tap finds nothing left: a toast, and the message still says what was done.

@@ -224,6 +224,7 @@ TABLE: dict[str, tuple[Allowed, Make]] = {
     "pr1:dl": (S, press(cb.PrivacyCallback, action=cb.PrivacyAction.DOWNLOAD)),
     "pr1:wask": (S, press(cb.PrivacyCallback, action=cb.PrivacyAction.WITHDRAW_ASK)),
     "pr1:wd": (S, press(cb.PrivacyCallback, action=cb.PrivacyAction.WITHDRAW)),
+    "pr1:erase_all": (S, press(cb.PrivacyCallback, action=cb.PrivacyAction.ERASE_ALL)),
     "bc1:new": (ORG, _bc(BA.NEW)),
     "bc1:dim": (ORG, _bc(BA.PAGE, AK.DISTRICTS)),
     "bc1:add": (ORG, _bc(BA.ADD, AK.DISTRICTS, lambda w: w.district_id)),

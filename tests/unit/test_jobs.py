@@ -64,6 +64,7 @@ async def test_scheduler_runs_in_utc_with_fixed_job_ids(app: Application) -> Non
         "memorials-reminders",
         "onboarding-intake-reminders",
         "onboarding-newcomer-digest",
+        "retention-erase-departed",
     ]
     job = scheduler.get_job("housekeeping-prune-update-ids")
     assert job is not None

@@ -14,6 +14,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_time
 
 from bot.services.data_export import MeetingAnswer, MemberData
+from bot.services.erasure import HeldRoles
 from bot.telegram.callbacks import PrivacyAction, PrivacyCallback
 from bot.telegram.format import (
     TEXT_LIMIT,
@@ -27,7 +28,7 @@ from bot.telegram.format import (
 from bot.telegram.labels import category_label, frequency_label, role_label, slot_label
 from bot.telegram.views.hosts import notice_label
 from bot.telegram.views.message_settings import offset_label
-from models import Category, ContactFrequency, HostNotice, Role
+from models import Category, ContactFrequency, Group, HostNotice, Role
 
 FREQUENCIES = {frequency.value: frequency for frequency in ContactFrequency}
 
@@ -584,8 +585,11 @@ def withdrawn(anything: bool) -> str:
     return _("You had not agreed, so there was nothing to withdraw.")
 
 
-def confirm_erase() -> tuple[str, InlineKeyboardMarkup]:
-    """The question before erasing, with yes and no."""
+def confirm_erase(held: HeldRoles | None = None) -> tuple[str, InlineKeyboardMarkup]:
+    """The question before erasing, with yes and no; a role holder is asked to hand over
+    first, and "delete anyway" drops the roles too."""
+    if held is not None and held.any:
+        return _handover_first(held)
     keyboard = InlineKeyboardMarkup(
         inline_keyboard=[
             [
@@ -594,8 +598,63 @@ def confirm_erase() -> tuple[str, InlineKeyboardMarkup]:
             ]
         ]
     )
-    text = _("Really delete everything I know about you? Your groups are left as well.")
+    text = _(
+        "Really delete everything I know about you? Your groups are left as well, and if you "
+        "write to me again, we start afresh."
+    )
     return text, keyboard
+
+
+def _handover_first(held: HeldRoles) -> tuple[str, InlineKeyboardMarkup]:
+    lines = [_("<b>Before you delete everything:</b> others rely on you.")]
+    if held.hosted_groups:
+        lines.append(
+            _(
+                "• You host {groups}. Please hand it over first: /my_groups, the group, "
+                '"Hand over the group".'
+            ).format(groups=esc(join_names(held.hosted_groups)))
+        )
+    roles = sorted(role for role in held.roles if role in _ROLE_LABELS)
+    if roles:
+        text = _("• You are {roles} in the bot. An admin can give that to someone else (/role).")
+        lines.append(text.format(roles=join_names([_ROLE_LABELS[role]() for role in roles])))
+    if held.action_planner:
+        lines.append(_("• You may plan field actions; an organiser can let someone else do that."))
+    if held.action_contact:
+        lines.append(
+            _("• You are the contact for {actions}; an organiser can name someone else.").format(
+                actions=esc(join_names(held.action_contact))
+            )
+        )
+    if held.configured_admin:
+        lines.append(
+            _(
+                "• You are an admin in the bot's configuration (ADMIN_IDS). The bot can't change "
+                "that: ask whoever runs it. Until then I keep your name whenever you write to me."
+            )
+        )
+    lines.append(
+        _(
+            "If you delete anyway, your roles go too, and the organisers are told which groups "
+            "have no host any more."
+        )
+    )
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                _button(_("Delete anyway"), PrivacyAction.ERASE_ALL),
+                _button(_("Keep it"), PrivacyAction.KEEP),
+            ]
+        ]
+    )
+    return "\n".join(lines), keyboard
+
+
+_ROLE_LABELS = {
+    Role.HOST: lambda: _("host"),
+    Role.ORGANISER: lambda: _("organiser"),
+    Role.ADMIN: lambda: _("admin"),
+}
 
 
 def kept() -> str:
@@ -606,5 +665,17 @@ def kept() -> str:
 def erased(anything: bool) -> str:
     """The answer after erasing."""
     if anything:
-        return _("Done. I deleted your name, your answers and your groups.")
+        return _(
+            "Done. I deleted everything I knew about you. If you write to me again, we start "
+            "afresh."
+        )
     return _("There was nothing to delete.")
+
+
+def host_lost(group: Group) -> tuple[str, None]:
+    """To organisers: a group's host erased their data, the group has no host now."""
+    text = _(
+        "<b>{group}</b> has no host any more: its host deleted their data in the bot. Please "
+        "name a new host in the KV setup."
+    ).format(group=esc(group.name))
+    return text, None
