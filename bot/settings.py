@@ -54,6 +54,9 @@ EXPECTATIONS: dict[str, str] = {
     "FLOOD_BURST": "a whole number of updates from 1 to 1000",
     "FLOOD_RATE": "updates per second, above 0, at most 1000",
     "FLOOD_MAX_DELAY": "seconds from 0 to 600",
+    # health and metrics (issue #13)
+    "METRICS_ENABLED": "true or false",
+    "READY_MAX_AGE_SECONDS": "seconds above 0, at most 3600",
 }
 
 
@@ -136,6 +139,11 @@ class Settings(BaseSettings):
     flood_burst: int = Field(default=30, ge=1, le=1000)
     flood_rate: float = Field(default=2.0, gt=0, le=1000)
     flood_max_delay: float = Field(default=20.0, ge=0, le=600)
+    # Health and metrics (bot.health, bot.metrics): /metrics answers only when enabled; /readyz
+    # fails when getUpdates (polling) or webhook updates and Telegram's webhook info (webhook)
+    # show no sign of life for this many seconds.
+    metrics_enabled: bool = False
+    ready_max_age_seconds: float = Field(default=120.0, gt=0, le=3600)
 
     @field_validator("bot_token")
     @classmethod
