@@ -5,8 +5,9 @@
 - The database answers ``SELECT 1`` within DB_CHECK_SECONDS. On SQLite the check takes the
   write lock (BEGIN IMMEDIATE), as every update's transaction does: another process holding it
   stops updates, so it stops readiness too.
-- Polling: the last successful getUpdates is at most READY_MAX_AGE_SECONDS old. A long poll in
-  flight extends that by its own timeout: waiting for updates that don't come is no stall.
+- Polling: the last successful getUpdates (before the first: polling's start) is at most
+  READY_MAX_AGE_SECONDS old. A long poll in flight extends that by its own timeout: waiting for
+  updates that don't come is no stall.
 - Webhook: an update arrived within READY_MAX_AGE_SECONDS, or else (a quiet night is no fault)
   Telegram's getWebhookInfo, asked at most once a minute, shows the webhook registered with no
   delivery error within READY_MAX_AGE_SECONDS.
@@ -127,6 +128,7 @@ class Readiness:
     wall_clock: Clock = time.time
     webhook_info_ttl: float = WEBHOOK_INFO_TTL
     last_poll: float | None = field(default=None, init=False)
+    first_poll: float | None = field(default=None, init=False)
     last_update: float | None = field(default=None, init=False)
     _poll: _Poll | None = field(default=None, init=False)
     _info: tuple[float, WebhookInfo | None] | None = field(default=None, init=False)
@@ -139,6 +141,8 @@ class Readiness:
     def poll_started(self, timeout: float) -> None:
         """A getUpdates went out; Telegram may hold it for up to `timeout` seconds."""
         self._poll = _Poll(self.clock(), timeout)
+        if self.first_poll is None:
+            self.first_poll = self._poll.started
 
     def poll_ended(self, *, ok: bool) -> None:
         """The getUpdates came back, with updates (or none) when `ok`, else with an error."""
@@ -154,10 +158,13 @@ class Readiness:
 
     def polling_problem(self) -> str | None:
         """Why polling looks stalled, or None."""
-        if self.last_poll is None:
-            return "no successful getUpdates yet"
+        # Until the first answer, polling's start counts: the first long poll may wait for
+        # updates just like any later one.
+        since = self.last_poll if self.last_poll is not None else self.first_poll
+        if since is None:
+            return "polling has not started"
         allowance = self.max_age + (self._poll.timeout if self._poll is not None else 0.0)
-        age = self.clock() - self.last_poll
+        age = self.clock() - since
         if age > allowance:
             return f"no successful getUpdates for {age:.0f} s"
         return None
