@@ -101,7 +101,7 @@ class Metrics:
         )
         self.job_lateness = Histogram(
             f"{PREFIX}_scheduler_job_lateness_seconds",
-            "How long after its scheduled time a job run started, by job",
+            "How long after its scheduled time the scheduler took up a job run (missed ones too)",
             ["job"],
             buckets=LATENESS_BUCKETS,
             registry=registry,
