@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -33,6 +34,7 @@ from tests.e2e.test_db_outage import (
     running,
     sqlite_writer_lock,
 )
+from tests.e2e.test_process import BotProcess, _start_polling
 from tests.fakebotapi import FakeBotAPI, FakeUser, SentMessage
 from tests.members import signed_up
 
@@ -192,6 +194,39 @@ async def test_webhook_readyz_follows_updates_and_telegrams_webhook_info(
         fake_api.webhook = None
         status, body = await readyz(app)
         assert (status, body["telegram"]) == (503, "the webhook is not registered with Telegram")
+
+
+# The Docker HEALTHCHECK's command (python-slim has no curl): exit 0 when /readyz answers 200,
+# else 1 with urllib's error ("HTTP Error 503: Service Unavailable", "Connection refused").
+HEALTHCHECK = (
+    "import urllib.request; urllib.request.urlopen('http://127.0.0.1:{port}/readyz', timeout=10)"
+)
+
+
+async def healthcheck(port: str) -> int:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        HEALTHCHECK.format(port=port),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    return await asyncio.wait_for(process.wait(), timeout=30)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_the_docker_healthcheck_command_against_the_running_process(
+    spawn: Callable[..., BotProcess], fake_api: FakeBotAPI, database_url: str
+) -> None:
+    bot = spawn()
+    port = bot.env["WEBHOOK_LISTEN"].rpartition(":")[2]
+    await _start_polling(fake_api, bot)
+    assert await healthcheck(port) == 0
+    async with sqlite_writer_lock(_sqlite_file(database_url)):
+        assert await healthcheck(port) == 1
+    assert await healthcheck(port) == 0
+    assert await bot.stop() == 0
+    assert await healthcheck(port) == 1  # nobody listening
 
 
 # --- metrics ----------------------------------------------------------------------------------
