@@ -45,6 +45,8 @@ logger = logging.getLogger(__name__)
 DB_CHECK_SECONDS = 3.0
 # Telegram's view of the webhook is asked for at most this often, however often /readyz is.
 WEBHOOK_INFO_TTL = 60.0
+# ...and a bad answer (not registered yet, a recent error) again after this.
+WEBHOOK_RECHECK = 5.0
 OK = "ok"
 
 Clock = Callable[[], float]
@@ -174,11 +176,28 @@ class Readiness:
     ) -> str | None:
         """Why webhook updates may not be arriving, or None.
 
-        `fetch_info` asks Telegram (getWebhookInfo); `url` is the webhook we registered.
+        `fetch_info` asks Telegram (getWebhookInfo); `url` is the webhook we registered. A good
+        answer is kept for `webhook_info_ttl`, a bad one only for WEBHOOK_RECHECK, so readiness
+        returns soon after, say, the webhook's registration at start-up.
         """
         if self.last_update is not None and self.clock() - self.last_update <= self.max_age:
             return None
-        info = await self._webhook_info(fetch_info)
+        async with self._info_lock:
+            if self._info is not None:
+                fetched, info = self._info
+                problem = self._judge(info, url)
+                keep = self.webhook_info_ttl if problem is None else WEBHOOK_RECHECK
+                if self.clock() - fetched < min(keep, self.webhook_info_ttl):
+                    return problem
+            try:
+                info = await asyncio.wait_for(fetch_info(), DB_CHECK_SECONDS)
+            except Exception as exc:
+                logger.warning("readiness: getWebhookInfo failed: %s", type(exc).__name__)
+                info = None
+            self._info = (self.clock(), info)
+            return self._judge(info, url)
+
+    def _judge(self, info: WebhookInfo | None, url: str) -> str | None:
         if info is None:
             return "Telegram's getWebhookInfo failed"
         if info.url != url:
@@ -188,21 +207,6 @@ class Readiness:
             if age <= self.max_age:
                 return f"Telegram reported a failed webhook delivery {max(age, 0):.0f} s ago"
         return None
-
-    async def _webhook_info(
-        self, fetch_info: Callable[[], Awaitable[WebhookInfo]]
-    ) -> WebhookInfo | None:
-        async with self._info_lock:
-            if self._info is not None and self.clock() - self._info[0] < self.webhook_info_ttl:
-                return self._info[1]
-            info: WebhookInfo | None
-            try:
-                info = await asyncio.wait_for(fetch_info(), DB_CHECK_SECONDS)
-            except Exception as exc:
-                logger.warning("readiness: getWebhookInfo failed: %s", type(exc).__name__)
-                info = None
-            self._info = (self.clock(), info)
-            return info
 
     async def verdict(
         self,

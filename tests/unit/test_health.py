@@ -141,6 +141,13 @@ async def test_a_quiet_webhook_asks_telegram_once_a_minute() -> None:
     problem = await ready.webhook_problem(telegram, URL)
     assert problem == "Telegram reported a failed webhook delivery 10 s ago"
     assert telegram.calls == 2
+    # A bad answer is asked again after a few seconds, not a minute.
+    telegram.info = info()
+    clock.now += 4.9
+    assert await ready.webhook_problem(telegram, URL) == problem
+    clock.now += 0.1
+    assert await ready.webhook_problem(telegram, URL) is None
+    assert telegram.calls == 3
 
 
 @pytest.mark.parametrize(
