@@ -12,7 +12,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot
-from aiogram.types import Update
+from aiogram.types import Update, WebhookInfo
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -142,7 +142,7 @@ class HealthRoutes:
             self._webhook_info, self.app.settings.webhook_url or ""
         )
 
-    async def _webhook_info(self) -> Any:
+    async def _webhook_info(self) -> WebhookInfo:
         # Once: /readyz must answer in seconds, not after a minute of retries.
         with retries(Retries.NONE):
             return await self.app.bot.get_webhook_info()
