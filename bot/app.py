@@ -32,7 +32,9 @@ from bot.db.availability import describe_unavailable, is_database_unavailable
 from bot.db.engine import engine_from_settings
 from bot.db.fsm_storage import SqlAlchemyStorage
 from bot.db.session import SessionPool, create_session_pool
+from bot.health import PollWatchMiddleware, Readiness
 from bot.i18n import create_i18n
+from bot.metrics import Metrics
 from bot.middlewares.database import BookkeepingMiddleware, DbSessionMiddleware
 from bot.middlewares.flood import FloodMiddleware
 from bot.middlewares.i18n import MemberI18nMiddleware
@@ -42,7 +44,7 @@ from bot.middlewares.outage import DatabaseRetryMiddleware, NoteRequestMiddlewar
 from bot.middlewares.request import ReleaseBeforeRequestMiddleware, RetryRequestMiddleware
 from bot.outbox.renderers import RENDERERS
 from bot.outbox.worker import DeliveryWorker
-from bot.scheduler import create_scheduler, register_jobs
+from bot.scheduler import create_scheduler, register_jobs, watch_jobs
 from bot.services.flood import FloodGate
 from bot.services.locales import member_locale
 from bot.services.pacing import Pacer, PacingLimits
@@ -62,10 +64,17 @@ logger = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 10.0
 
 
-def create_bot(settings: Settings, gate: FloodGate | None = None) -> Bot:
+def create_bot(
+    settings: Settings,
+    gate: FloodGate | None = None,
+    *,
+    metrics: Metrics | None = None,
+    readiness: Readiness | None = None,
+) -> Bot:
     """The Bot client, talking to TELEGRAM_API_URL, HTML as the default parse mode.
 
-    `gate` is the 429 pause shared with the outbox's Pacer (build_application passes it).
+    `gate` is the 429 pause shared with the outbox's Pacer (build_application passes it);
+    `metrics` counts retried requests; `readiness` hears of every getUpdates.
     """
     session = BotApiSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     # The first registered runs outermost: the transaction is committed before the retrying
@@ -75,9 +84,13 @@ def create_bot(settings: Settings, gate: FloodGate | None = None) -> Bot:
     session.middleware(NoteRequestMiddleware())
     session.middleware(
         RetryRequestMiddleware(
-            gate or FloodGate(), RetryBounds(total_seconds=settings.telegram_retry_seconds)
+            gate or FloodGate(),
+            RetryBounds(total_seconds=settings.telegram_retry_seconds),
+            metrics=metrics,
         )
     )
+    if readiness is not None:
+        session.middleware(PollWatchMiddleware(readiness))
     return Bot(
         token=settings.require_token().get_secret_value(),
         session=session,
@@ -97,10 +110,12 @@ def create_dispatcher(
     storage: BaseStorage | None = None,
     events_isolation: BaseEventIsolation | None = None,
     welcome_book: WelcomeBook | None = None,
+    metrics: Metrics | None = None,
 ) -> Dispatcher:
     """Dispatcher with routers and middlewares, in the order they must run.
 
     Objects with state that handlers share are made here and handed to them as workflow data.
+    With `metrics`, updates and database retries are counted.
     """
     dispatcher = Dispatcher(
         storage=storage or SqlAlchemyStorage(session_pool),
@@ -121,7 +136,7 @@ def create_dispatcher(
     # what it read for the whole update; across chats the member insert tolerates a race).
     in_flight = dispatcher["in_flight"] = InFlightMiddleware()
     dispatcher.update.outer_middleware(in_flight)
-    dispatcher.update.outer_middleware(UpdateLogMiddleware())
+    dispatcher.update.outer_middleware(UpdateLogMiddleware(metrics))
     # A flooding member's updates wait here, before they take a database connection.
     dispatcher.update.outer_middleware(
         FloodMiddleware(
@@ -133,7 +148,9 @@ def create_dispatcher(
         )
     )
     # Before the session: each attempt at an update gets a fresh one (bot.middlewares.outage).
-    db_retry = dispatcher["db_retry"] = DatabaseRetryMiddleware(retry_for=settings.db_retry_seconds)
+    db_retry = dispatcher["db_retry"] = DatabaseRetryMiddleware(
+        retry_for=settings.db_retry_seconds, metrics=metrics
+    )
     dispatcher.update.outer_middleware(db_retry)
     dispatcher.update.outer_middleware(DbSessionMiddleware(session_pool))
     dispatcher.update.outer_middleware(dispatcher.fsm)
@@ -228,6 +245,9 @@ class Application:
     dispatcher: Dispatcher
     scheduler: AsyncIOScheduler
     worker: DeliveryWorker
+    # What /readyz judges by (bot.health); the metrics only with METRICS_ENABLED (bot.metrics).
+    readiness: Readiness
+    metrics: Metrics | None = None
 
     def job_context(self) -> JobContext:
         """What jobs and the delivery worker get: sessions, bot, translations, settings."""
@@ -288,8 +308,12 @@ async def build_application(settings: Settings, *, migrate: bool = True) -> Appl
     session_pool = create_session_pool(engine)
     # One 429 pause for the outbox and for direct replies, so the two don't fight.
     gate = FloodGate()
-    bot = create_bot(settings, gate)
-    dispatcher = create_dispatcher(settings, session_pool, i18n)
+    readiness = Readiness(max_age=settings.ready_max_age_seconds)
+    metrics = Metrics() if settings.metrics_enabled else None
+    if metrics is not None:
+        metrics.watch_gate(gate)
+    bot = create_bot(settings, gate, metrics=metrics, readiness=readiness)
+    dispatcher = create_dispatcher(settings, session_pool, i18n, metrics=metrics)
     pacer = Pacer(
         PacingLimits(global_per_second=settings.send_rate, paid=settings.paid_broadcast),
         gate=gate,
@@ -299,7 +323,11 @@ async def build_application(settings: Settings, *, migrate: bool = True) -> Appl
         pacer,
         renderers=RENDERERS,
         lease=timedelta(seconds=settings.delivery_lease_seconds),
+        metrics=metrics,
     )
+    scheduler = create_scheduler()
+    if metrics is not None:
+        watch_jobs(scheduler, metrics)
     app = Application(
         settings=settings,
         engine=engine,
@@ -307,8 +335,10 @@ async def build_application(settings: Settings, *, migrate: bool = True) -> Appl
         i18n=i18n,
         bot=bot,
         dispatcher=dispatcher,
-        scheduler=create_scheduler(),
+        scheduler=scheduler,
         worker=worker,
+        readiness=readiness,
+        metrics=metrics,
     )
     # Handlers that queue messages (a broadcast sent now) tell the worker to look at once.
     dispatcher["wake_outbox"] = worker.wake
@@ -319,7 +349,7 @@ async def build_application(settings: Settings, *, migrate: bool = True) -> Appl
 
 async def run_polling(app: Application, *, handle_signals: bool = True) -> None:
     """Long polling until stopped (SIGINT/SIGTERM, or dispatcher.stop_polling()); the web server
-    (/healthz, calendar feeds) runs alongside unless WEBHOOK_LISTEN is empty."""
+    (/healthz, /readyz, /metrics, calendar feeds) runs alongside unless WEBHOOK_LISTEN is empty."""
     runner = None
     if app.settings.web_server:
         host, port = app.settings.webhook_host_port
@@ -345,7 +375,7 @@ async def run_polling(app: Application, *, handle_signals: bool = True) -> None:
 
 def build_webhook_app(app: Application) -> web.Application:
     """The aiohttp app of webhook mode: updates on WEBHOOK_URL's path (401 without the right
-    secret token), /healthz and the calendar feeds."""
+    secret token), /healthz, /readyz, /metrics and the calendar feeds."""
     return build_web_app(app, webhook=True)
 
 

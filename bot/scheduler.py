@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MISSED,
+    EVENT_JOB_SUBMITTED,
+    JobExecutionEvent,
+    JobSubmissionEvent,
+)
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.context import JobContext
 from bot.db.availability import describe_unavailable, is_database_unavailable
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 HOUSEKEEPING_INTERVAL = timedelta(hours=1)
 REMINDER_INTERVAL = timedelta(minutes=15)
@@ -203,3 +216,28 @@ def register_jobs(scheduler: AsyncIOScheduler, ctx: JobContext) -> None:
         kwargs={"ctx": ctx},
         replace_existing=True,
     )
+
+
+_DIGITS = re.compile(r"\d+")
+_RUN_OUTCOMES = {EVENT_JOB_EXECUTED: "ok", EVENT_JOB_ERROR: "error", EVENT_JOB_MISSED: "missed"}
+
+
+def job_label(job_id: str) -> str:
+    """A job id as a metrics label: runs of digits become "N", so a job named for a row (or,
+    by mistake, a member) is one series per kind and never carries anyone's id."""
+    return _DIGITS.sub("N", job_id)
+
+
+def watch_jobs(scheduler: AsyncIOScheduler, metrics: Metrics) -> None:
+    """Count each job's runs by outcome and how late each run started."""
+
+    def submitted(event: JobSubmissionEvent) -> None:
+        # Coalesced runs start once, for the latest of the times they missed.
+        late = datetime.now(UTC) - max(event.scheduled_run_times)
+        metrics.job_started_late(job_label(event.job_id), late.total_seconds())
+
+    def finished(event: JobExecutionEvent) -> None:
+        metrics.job_ran(job_label(event.job_id), _RUN_OUTCOMES[event.code])
+
+    scheduler.add_listener(submitted, EVENT_JOB_SUBMITTED)
+    scheduler.add_listener(finished, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)

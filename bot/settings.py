@@ -54,13 +54,16 @@ EXPECTATIONS: dict[str, str] = {
     "FLOOD_BURST": "a whole number of updates from 1 to 1000",
     "FLOOD_RATE": "updates per second, above 0, at most 1000",
     "FLOOD_MAX_DELAY": "seconds from 0 to 600",
-    # Logs (issue 13).
+    # Logs.
     "LOG_FORMAT": "text (one readable line per event) or json (one JSON object per line)",
     # Data protection.
     "PRIVACY_CONTACT": "who answers questions about privacy, like datenschutz@example.org "
     "(at most 200 characters; the KV setup's privacy contact comes first)",
     # Retention of departed members.
     "MEMBER_RETENTION_MONTHS": "a whole number of months from 1 to 120",
+    # Health and metrics.
+    "METRICS_ENABLED": "true or false",
+    "READY_MAX_AGE_SECONDS": "seconds above 0, at most 3600",
 }
 
 
@@ -148,7 +151,7 @@ class Settings(BaseSettings):
     flood_burst: int = Field(default=30, ge=1, le=1000)
     flood_rate: float = Field(default=2.0, gt=0, le=1000)
     flood_max_delay: float = Field(default=20.0, ge=0, le=600)
-    # Logs (issue 13): "json" writes one JSON object per line, for log collectors.
+    # Logs: "json" writes one JSON object per line, for log collectors.
     log_format: Literal["text", "json"] = "text"
 
     @field_validator("log_format", mode="before")
@@ -156,9 +159,14 @@ class Settings(BaseSettings):
     def _format_lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
-    # Issue #13, data protection: who answers privacy questions when the KV setup names nobody
+    # Data protection: who answers privacy questions when the KV setup names nobody
     # (its privacy_contact comes first); shown in /datenschutz.
     privacy_contact: str | None = Field(default=None, max_length=200)
+    # Health and metrics (bot.health, bot.metrics): /metrics answers only when enabled; /readyz
+    # fails when getUpdates (polling) or webhook updates and Telegram's webhook info (webhook)
+    # show no sign of life for this many seconds.
+    metrics_enabled: bool = False
+    ready_max_age_seconds: float = Field(default=120.0, gt=0, le=3600)
 
     @field_validator("bot_token")
     @classmethod

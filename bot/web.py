@@ -1,5 +1,5 @@
-"""The bot's one web server (aiohttp), in both modes: /healthz, the calendar feeds, and in
-webhook mode the updates on WEBHOOK_URL's path.
+"""The bot's one web server (aiohttp), in both modes: /healthz, /readyz, /metrics, the calendar
+feeds, and in webhook mode the updates on WEBHOOK_URL's path.
 
 It listens on WEBHOOK_LISTEN; in polling mode an empty WEBHOOK_LISTEN turns it off. Links to
 it are built from PUBLIC_URL (Settings.public_base_url).
@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import errno
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot
-from aiogram.types import Update
+from aiogram.types import Update, WebhookInfo
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import ValidationError
 
-from bot.services import calendar, schedule
+from bot.health import Readiness, database_problem
+from bot.services import calendar, delivery, schedule
 from bot.services.locales import member_locale
 from bot.startup import ListenError
+from bot.telegram.retries import Retries, retries
 from bot.telegram.views import calendar as views
 from models.base import utcnow
 
@@ -103,6 +106,62 @@ class CalendarRoutes:
         return _calendar_response(body, cache=PERSONAL_CACHE, filename="calendar.ics")
 
 
+class HealthRoutes:
+    """GET /healthz (liveness), /readyz (readiness, see bot.health), /metrics (when enabled)."""
+
+    def __init__(self, app: Application, *, webhook: bool) -> None:
+        """`webhook`: readiness follows webhook updates instead of getUpdates."""
+        self.app = app
+        self.webhook = webhook
+
+    def register(self, web_app: web.Application) -> None:
+        """Add the three routes (HEAD included) to `web_app`."""
+        web_app.router.add_get("/healthz", self.healthz)
+        web_app.router.add_get("/readyz", self.readyz)
+        web_app.router.add_get("/metrics", self.metrics)
+
+    async def healthz(self, _request: web.Request) -> web.Response:
+        """200 whenever the event loop gets to answer; nothing else is asked."""
+        return web.json_response({"ok": True})
+
+    async def readyz(self, _request: web.Request) -> web.Response:
+        """200 and each check's "ok" when ready; 503 and what is wrong otherwise."""
+        verdict = await self.app.readiness.verdict(self._database, self._telegram)
+        response = web.json_response(verdict.as_json(), status=200 if verdict.ready else 503)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    async def _database(self) -> str | None:
+        return await database_problem(self.app.engine)
+
+    async def _telegram(self) -> str | None:
+        readiness = self.app.readiness
+        if not self.webhook:
+            return readiness.polling_problem()
+        return await readiness.webhook_problem(
+            self._webhook_info, self.app.settings.webhook_url or ""
+        )
+
+    async def _webhook_info(self) -> WebhookInfo:
+        # Once: /readyz must answer in seconds, not after a minute of retries.
+        with retries(Retries.NONE):
+            return await self.app.bot.get_webhook_info()
+
+    async def metrics(self, _request: web.Request) -> web.Response:
+        """Prometheus' text format with METRICS_ENABLED, else 404 as for any unknown path."""
+        metrics = self.app.metrics
+        if metrics is None:
+            return _not_found()
+        await metrics.refresh_pending(self._count_pending)
+        return web.Response(
+            body=metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
+
+    async def _count_pending(self) -> int:
+        async with self.app.session_pool() as session:
+            return await delivery.count_waiting(session)
+
+
 class UpdateRequestHandler(SimpleRequestHandler):
     """aiogram's webhook handler, answering 400 to a body that isn't a Telegram update.
 
@@ -110,7 +169,14 @@ class UpdateRequestHandler(SimpleRequestHandler):
     500 with a traceback, JSON that isn't an update a 200 and a traceback in the background
     task. Here both are checked first (after the secret, so a stranger learns nothing), and
     logged in one line without the body, which may hold a member's message.
+
+    Every update accepted is reported to `readiness` (webhook mode's sign of life).
     """
+
+    def __init__(self, *args: Any, readiness: Readiness | None = None, **kwargs: Any) -> None:
+        """aiogram's arguments, plus the Readiness to tell of updates."""
+        super().__init__(*args, **kwargs)
+        self.readiness = readiness
 
     async def handle(self, request: web.Request) -> web.Response:
         """401 without the right secret, 400 for a body that isn't an update, else aiogram's."""
@@ -126,6 +192,8 @@ class UpdateRequestHandler(SimpleRequestHandler):
                 request.content_type,
             )
             return web.Response(status=400, text=f"Bad Request: {problem}")
+        if self.readiness is not None:
+            self.readiness.update_received()
         # aiogram reads the body again; aiohttp keeps it, so this parses but doesn't receive.
         return await super().handle(request)
 
@@ -147,8 +215,8 @@ class UpdateRequestHandler(SimpleRequestHandler):
 
 
 def build_web_app(app: Application, *, webhook: bool = False) -> web.Application:
-    """The aiohttp app: /healthz, the calendar feeds, and with `webhook` the updates on
-    WEBHOOK_URL's path (401 without the right secret token)."""
+    """The aiohttp app: /healthz, /readyz, /metrics, the calendar feeds, and with `webhook` the
+    updates on WEBHOOK_URL's path (401 without the right secret token)."""
     settings = app.settings
     web_app = web.Application()
     if webhook:
@@ -158,12 +226,9 @@ def build_web_app(app: Application, *, webhook: bool = False) -> web.Application
             dispatcher=app.dispatcher,
             bot=app.bot,
             secret_token=settings.webhook_secret.get_secret_value(),
+            readiness=app.readiness,
         ).register(web_app, path=settings.webhook_path)
-
-    async def health(_request: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
-
-    web_app.router.add_get("/healthz", health)
+    HealthRoutes(app, webhook=webhook).register(web_app)
     CalendarRoutes(app).register(web_app)
     return web_app
 

@@ -11,6 +11,7 @@ from aiogram.types import TelegramObject, Update, User
 from aiogram.utils.i18n import I18n
 
 from bot.db.session import SessionPool, current_session
+from bot.middlewares.logging import note_skipped
 from bot.middlewares.outage import UpdateAttempt
 from bot.services.locales import resolve_locale
 from bot.services.members import Sighting, record_sighting
@@ -73,6 +74,7 @@ class BookkeepingMiddleware(BaseMiddleware):
         if not claimed and not (attempt is not None and attempt.claim_ran):
             await session.rollback()
             logger.info("duplicate update skipped")
+            note_skipped(data, "duplicate")
             return None
         if attempt is not None:
             # A retry after this attempt failed finds the claim (if its commit got through)

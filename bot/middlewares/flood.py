@@ -27,6 +27,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import TelegramObject, Update, User
 from aiogram.utils.i18n import I18n
 
+from bot.middlewares.logging import note_skipped
 from bot.services.locales import resolve_locale
 from bot.telegram.views import notice_caps as views
 
@@ -81,6 +82,7 @@ class FloodMiddleware(BaseMiddleware):
             return await handler(event, data)
         wait, first = self._take(user.id)
         if wait is None:
+            note_skipped(data, "dropped")
             await self._drop(event, data)
             return UNHANDLED
         if wait > 0:

@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiogram import BaseMiddleware
 from aiogram.dispatcher.event.bases import UNHANDLED
@@ -16,6 +16,9 @@ from aiogram.types.update import UpdateTypeLookupError
 
 from bot.logs import current_update_id
 
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
+
 logger = logging.getLogger("mitmachbot.updates")
 
 
@@ -24,6 +27,15 @@ class EventLog:
     """Filled in while an update travels through the dispatcher, read when it is done."""
 
     handler: str = "-"
+    # Why the update stopped before any handler ("duplicate", "dropped"), for the metrics.
+    skipped: str | None = None
+
+
+def note_skipped(data: dict[str, Any], why: str) -> None:
+    """Mark the update in hand as skipped (a redelivery, a flood's excess) for the metrics."""
+    log = data.get("event_log")
+    if isinstance(log, EventLog):
+        log.skipped = why
 
 
 def _handler_name(handler: HandlerObject) -> str:
@@ -41,8 +53,18 @@ def _event_type(update: Update) -> str:
         return "unknown"
 
 
+# The log line's outcome, in the metrics' words.
+_OUTCOMES = {"handled": "ok", "unhandled": "unhandled", "failed": "error"}
+
+
 class UpdateLogMiddleware(BaseMiddleware):
-    """Outer update middleware: sets the update id for log lines and writes the summary line."""
+    """Outer update middleware: sets the update id for log lines and writes the summary line.
+
+    With `metrics`, also counts the update by type and outcome and records how long it took.
+    """
+
+    def __init__(self, metrics: Metrics | None = None) -> None:
+        self.metrics = metrics
 
     async def __call__(
         self,
@@ -61,13 +83,17 @@ class UpdateLogMiddleware(BaseMiddleware):
             outcome = "unhandled" if result is UNHANDLED else "handled"
             return result
         finally:
+            seconds = time.perf_counter() - started
+            event_type = _event_type(event)
             logger.info(
                 "type=%s handler=%s outcome=%s duration_ms=%.1f",
-                _event_type(event),
+                event_type,
                 log.handler,
                 outcome,
-                (time.perf_counter() - started) * 1000,
+                seconds * 1000,
             )
+            if self.metrics is not None:
+                self.metrics.update_done(event_type, log.skipped or _OUTCOMES[outcome], seconds)
             current_update_id.reset(token)
 
 

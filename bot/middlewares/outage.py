@@ -35,7 +35,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.client.session.middlewares.base import (
@@ -53,6 +53,9 @@ from sqlalchemy.orm import Session
 from bot.db.availability import describe_unavailable, is_database_unavailable
 from bot.db.session import current_session
 from bot.services.locales import resolve_locale
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -201,8 +204,10 @@ class DatabaseRetryMiddleware(BaseMiddleware):
         retry_for: float,
         first_delay: float = FIRST_DELAY,
         max_delay: float = MAX_DELAY,
+        metrics: Metrics | None = None,
     ) -> None:
         self._retry_for = retry_for
+        self._metrics = metrics
         self._first_delay = first_delay
         self._max_delay = max_delay
         self._locks = MemberLocks()
@@ -262,10 +267,14 @@ class DatabaseRetryMiddleware(BaseMiddleware):
                             event.update_id,
                             attempt.effect,
                         )
+                        if self._metrics is not None:
+                            self._metrics.database_give_ups.inc()
                         raise
                     now = time.monotonic()
                     if now >= deadline or self._stopping.is_set():
                         self._give_up(event, data, first_failure, error)
+                        if self._metrics is not None:
+                            self._metrics.database_give_ups.inc()
                         raise
                     if first_failure is None:
                         first_failure = now
@@ -277,6 +286,8 @@ class DatabaseRetryMiddleware(BaseMiddleware):
                         )
                     await self._pause(min(_jittered(delay), deadline - now))
                     delay = min(delay * 2, self._max_delay)
+                    if self._metrics is not None:
+                        self._metrics.database_retries.inc()
                     continue
                 finally:
                     current_attempt.reset(token)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import (
@@ -36,6 +36,9 @@ from bot.telegram.retries import (
     current_retries,
     may_retry,
 )
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -80,10 +83,15 @@ class RetryRequestMiddleware(BaseRequestMiddleware):
     """
 
     def __init__(
-        self, gate: FloodGate, bounds: RetryBounds | None = None, rng: random.Random | None = None
+        self,
+        gate: FloodGate,
+        bounds: RetryBounds | None = None,
+        rng: random.Random | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
-        """`gate` is the pause shared with the outbox's Pacer."""
+        """`gate` is the pause shared with the outbox's Pacer; `metrics` counts the retries."""
         self.gate = gate
+        self.metrics = metrics
         self.bounds = bounds or RetryBounds()
         # Jitter only spreads retries apart; it needs no cryptographic strength.
         self._rng = rng or random.Random()
@@ -121,6 +129,7 @@ class RetryRequestMiddleware(BaseRequestMiddleware):
                 if mode is Retries.TRANSIENT or clock() + exc.retry_after > deadline:
                     return self._give_up(name, exc, attempts)
                 logger.info("%s: rate limited, again in %s s", name, exc.retry_after)
+                self._note_retry(name, "rate_limited")
             except TelegramBadRequest as exc:
                 if not self._settled(name, exc, attempts):
                     raise
@@ -132,7 +141,12 @@ class RetryRequestMiddleware(BaseRequestMiddleware):
                 if clock() + delay > deadline:
                     return self._give_up(name, exc, attempts)
                 logger.info("%s failed (%s), again in %.1f s", name, exc, delay)
+                self._note_retry(name, "error")
                 await asyncio.sleep(delay)
+
+    def _note_retry(self, name: str, reason: str) -> None:
+        if self.metrics is not None:
+            self.metrics.request_retried(name, reason)
 
     @staticmethod
     def _settled(name: str, exc: TelegramBadRequest, attempts: int) -> bool:

@@ -19,6 +19,7 @@ import time
 from collections import defaultdict
 from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +36,9 @@ from bot.services.pacing import Decision, Outcome, Pacer, RetryPolicy, classify
 from bot.services.preferences import opted_out_by_category
 from models import Delivery, DeliveryStatus, Member
 from models.base import utcnow
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +64,16 @@ WITHDRAWN = "withdrawn"
 UNREACHABLE = "unreachable"
 OPTED_OUT = "opted out"
 
+# How a finished message is counted in the metrics (bot.metrics), by Outcome or, for what was
+# never tried, DeliveryStatus: both are str enums with these values.
+_METRIC_OUTCOMES: dict[str, str] = {
+    "sent": "sent",
+    "retry": "retry",
+    "blocked": "unreachable",
+    "failed": "failed",
+    "cancelled": "cancelled",
+}
+
 
 class DeliveryWorker:
     """Claims and sends outbox rows until stopped."""
@@ -75,9 +89,12 @@ class DeliveryWorker:
         in_flight: int | None = None,
         lease: timedelta | None = None,
         policy: RetryPolicy | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
-        """Without batch_size and in_flight, both follow the pacer's global rate."""
+        """Without batch_size and in_flight, both follow the pacer's global rate; `metrics`
+        counts the finished messages by outcome."""
         self._ctx = ctx
+        self._metrics = metrics
         self._pacer = pacer
         self._renderers = renderers
         self.instance = instance or instance_name()
@@ -256,6 +273,9 @@ class DeliveryWorker:
             for (status, reason), ids in skipped.items():
                 await delivery.mark_many(session, ids, status=status, reason=reason)
             await session.commit()
+        if self._metrics is not None:
+            for (status, _reason), ids in skipped.items():
+                self._metrics.deliveries_done(_METRIC_OUTCOMES[status], len(ids))
         return jobs
 
     @staticmethod
@@ -481,3 +501,6 @@ class DeliveryWorker:
                         decision.reason,
                     )
             await session.commit()
+        if self._metrics is not None:
+            for _row, decision in outcomes:
+                self._metrics.deliveries_done(_METRIC_OUTCOMES[decision.outcome])

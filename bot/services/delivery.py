@@ -316,3 +316,13 @@ async def next_due(session: AsyncSession) -> datetime | None:
     return await session.scalar(
         select(func.min(Delivery.due_at)).where(Delivery.status == DeliveryStatus.PENDING)
     )
+
+
+async def count_waiting(session: AsyncSession) -> int:
+    """How many rows are still work (PENDING or SENDING), for the outbox gauge."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Delivery)
+        .where(Delivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SENDING)))
+    )
+    return int(count or 0)

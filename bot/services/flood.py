@@ -28,6 +28,8 @@ class FloodGate:
         """Open: not paused."""
         self._clock = clock
         self._paused_until = clock()
+        # How many 429s paused it, for the metrics (bot.metrics reads it at scrape time).
+        self.pauses = 0
 
     @property
     def clock(self) -> Clock:
@@ -49,6 +51,7 @@ class FloodGate:
             raise ValueError(
                 f"pause needs a finite, non-negative number of seconds, got {seconds!r}"
             )
+        self.pauses += 1
         self._paused_until = max(self._paused_until, self._clock() + seconds)
 
     async def wait(self, *, deadline: float | None = None) -> bool:
