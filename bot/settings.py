@@ -54,6 +54,9 @@ EXPECTATIONS: dict[str, str] = {
     "FLOOD_BURST": "a whole number of updates from 1 to 1000",
     "FLOOD_RATE": "updates per second, above 0, at most 1000",
     "FLOOD_MAX_DELAY": "seconds from 0 to 600",
+    # Retention and audit (issue 13)
+    "DELIVERY_RETENTION_DAYS": "a whole number of days from 30 to 3650",
+    "AUDIT_RETENTION_DAYS": "a whole number of days from 30 to 3650",
 }
 
 
@@ -136,6 +139,11 @@ class Settings(BaseSettings):
     flood_burst: int = Field(default=30, ge=1, le=1000)
     flood_rate: float = Field(default=2.0, gt=0, le=1000)
     flood_max_delay: float = Field(default=20.0, ge=0, le=600)
+    # Retention and audit (issue 13): finished outbox rows are deleted after this many days
+    # (a broadcast keeps their counts); at least 30, well past every job's window for queueing
+    # an occasion again (bot.services.retention). The audit log is kept this many days.
+    delivery_retention_days: int = Field(default=90, ge=30, le=3650)
+    audit_retention_days: int = Field(default=365, ge=30, le=3650)
 
     @field_validator("bot_token")
     @classmethod

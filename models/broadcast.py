@@ -83,3 +83,13 @@ class Broadcast(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_by: Mapped[int | None] = mapped_column(BigInteger)
+    # Delivery rows are pruned after DELIVERY_RETENTION_DAYS (bot.services.retention); what they
+    # counted is added here first, so the report shows the same figures afterwards. The live
+    # rows' counts plus these are the whole broadcast.
+    pruned_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pruned_blocked: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pruned_failed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pruned_cancelled: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # {reason: count} of the pruned FAILED rows, for the report's reasons.
+    pruned_reasons: Mapped[dict[str, int] | None] = mapped_column(JSON)
+    pruned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
