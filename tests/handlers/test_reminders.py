@@ -574,3 +574,26 @@ async def test_a_cancelled_meeting_gets_no_list_and_a_queued_one_is_withdrawn(
     [row] = await _rows(app, host_notices.HOST_LIST)
     assert row.status is DeliveryStatus.CANCELLED
     assert fake_api.sent_to(people.hana.id) == []
+
+
+async def test_a_pruned_reminder_is_not_queued_again(app: Application, people: People) -> None:
+    """Pruning removes the rows whose dedupe keys guard against a second send; by then no job
+    looks at their occasion any more (bot.services.retention)."""
+    from jobs.housekeeping import prune_retention
+
+    start = NOW + 3 * DAY
+    meeting = await _meeting(app, start)
+    await _answer(app, meeting, people.anna)
+    assert await _remind(app, start - DAY) == reminders.Queued(1, 0)
+    async with app.session_pool() as session:
+        await session.execute(
+            update(Delivery).values(status=DeliveryStatus.SENT, sent_at=start - DAY)
+        )
+        await session.commit()
+    later = start + 91 * DAY
+    retained = await prune_retention(_ctx(app), now=later)
+    assert retained.deliveries == 1
+    assert await _rows(app) == []
+    for at in (later, later + HOUR, later + DAY):
+        assert await _remind(app, at) == reminders.Queued(0, 0)
+    assert await _rows(app) == []
