@@ -21,6 +21,9 @@ class AuditAction(enum.StrEnum):
     UNREACHED_LIST = "unreached_list"
     DIGEST = "digest"
     ATTENDEE_LIST = "attendee_list"
+    # The bot's evening messages to hosts: who comes tomorrow, whose answers changed today.
+    HOST_LIST = "host_list"
+    HOST_SUMMARY = "host_summary"
     STAFFING_LIST = "staffing_list"
     HELP_CALL = "help_call"
     ACTION_CANCELLED = "action_cancelled"
@@ -30,7 +33,9 @@ class AuditAction(enum.StrEnum):
 
 
 # Done by the bot itself on the KV's behalf (a job), never by a person: their actor is None.
-BOT_ACTIONS = frozenset({AuditAction.DIGEST, AuditAction.HELP_CALL})
+BOT_ACTIONS = frozenset(
+    {AuditAction.DIGEST, AuditAction.HELP_CALL, AuditAction.HOST_LIST, AuditAction.HOST_SUMMARY}
+)
 
 
 class AuditEntry(Base):

@@ -38,6 +38,8 @@ def action_label(action: str) -> str:
         AuditAction.UNREACHED_LIST: _("list of members a broadcast missed"),
         AuditAction.DIGEST: _("newcomer digest to organisers"),
         AuditAction.ATTENDEE_LIST: _("list of who comes to a meeting"),
+        AuditAction.HOST_LIST: _("list of who comes tomorrow, to a host"),
+        AuditAction.HOST_SUMMARY: _("the day's new answers, to a host"),
         AuditAction.STAFFING_LIST: _("list of who holds an action's shifts"),
         AuditAction.HELP_CALL: _("call for help for a shift"),
         AuditAction.ACTION_CANCELLED: _("action date called off, its people told"),
