@@ -622,6 +622,15 @@ async def test_write_to_everyone_coming(
     assert broadcast.audience["meetings"] == [meeting.id]
     assert recipients == [world.max.id]
     assert broadcast.total == 1
+    # In the audit log as the host's broadcast.
+    async with app.session_pool() as session:
+        entries = list(await session.scalars(select(AuditEntry)))
+    assert [(e.actor_id, e.action, e.count, e.subject) for e in entries][-1] == (
+        world.hanna.id,
+        "broadcast_sent",
+        1,
+        f"#{broadcast.id}",
+    )
     # The send button again: nothing more.
     await driver.press(world.hanna, confirm, press(HostAction.MESSAGE_SEND, meeting_id=meeting.id))
     assert driver.last_answer()["text"] == "Diese Nachricht wurde schon verschickt oder verworfen."
