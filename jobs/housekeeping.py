@@ -37,18 +37,28 @@ async def prune_retention(ctx: JobContext, now: datetime | None = None) -> Retai
     """Delete finished outbox rows older than DELIVERY_RETENTION_DAYS (broadcasts keep their
     counts) and audit entries older than AUDIT_RETENTION_DAYS. Logs counts only."""
     now = now or utcnow()
-    async with ctx.scope() as session:
-        pruned = await retention.prune_deliveries(
-            session, now=now, days=ctx.settings.delivery_retention_days
-        )
-        await session.commit()
+    deliveries = broadcasts = 0
+    while True:
+        # One transaction per chunk: counts and deletion together, the write lock short.
+        async with ctx.scope() as session:
+            pruned = await retention.prune_deliveries(
+                session,
+                now=now,
+                days=ctx.settings.delivery_retention_days,
+                limit=retention.CHUNK,
+            )
+            await session.commit()
+        deliveries += pruned.deliveries
+        broadcasts += pruned.broadcasts
+        if pruned.deliveries < retention.CHUNK:
+            break
     async with ctx.scope() as session:
         entries = await audit.prune(session, now=now, days=ctx.settings.audit_retention_days)
         await session.commit()
     logger.info(
         "retention: %d deliveries pruned (%d broadcasts keep their counts), %d audit entries",
-        pruned.deliveries,
-        pruned.broadcasts,
+        deliveries,
+        broadcasts,
         entries,
     )
-    return Retained(pruned.deliveries, pruned.broadcasts, entries)
+    return Retained(deliveries, broadcasts, entries)

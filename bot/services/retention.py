@@ -19,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.broadcasts import BROADCAST_KIND
@@ -57,13 +57,31 @@ def _prunable(cutoff: datetime) -> tuple[object, ...]:
     )
 
 
-async def prune_deliveries(session: AsyncSession, *, now: datetime, days: int) -> Pruned:
-    """Delete finished rows older than `days`, keeping broadcasts' counts; the caller commits."""
+# Rows per transaction: a first run after an upgrade may find a year of rows, and SQLite's
+# single write lock should not be held for all of them at once.
+CHUNK = 1000
+
+
+async def prune_deliveries(
+    session: AsyncSession, *, now: datetime, days: int, limit: int = CHUNK
+) -> Pruned:
+    """Delete up to `limit` finished rows older than `days`, keeping broadcasts' counts, in
+    one transaction; the caller commits, and calls again while a full chunk went."""
     cutoff = now - timedelta(days=max(days, MIN_RETENTION_DAYS))
-    where = _prunable(cutoff)
+    ids = list(
+        await session.scalars(
+            select(Delivery.id).where(*_prunable(cutoff)).order_by(Delivery.id).limit(limit)
+        )
+    )
+    if not ids:
+        return Pruned(deliveries=0, broadcasts=0)
     counted = await session.execute(
         select(Delivery.batch_id, Delivery.status, Delivery.last_error, func.count())
-        .where(*where, Delivery.kind == BROADCAST_KIND, Delivery.batch_id.is_not(None))
+        .where(
+            Delivery.id.in_(ids),
+            Delivery.kind == BROADCAST_KIND,
+            Delivery.batch_id.is_not(None),
+        )
         .group_by(Delivery.batch_id, Delivery.status, Delivery.last_error)
     )
     per_batch: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -88,7 +106,10 @@ async def prune_deliveries(session: AsyncSession, *, now: datetime, days: int) -
         broadcast.pruned_at = now
         kept += 1
     await session.flush()
+    # Still final and old: a row is never taken back once final, but say so in the statement.
     result = await session.execute(
-        delete(Delivery).where(and_(*where)).execution_options(synchronize_session=False)
+        delete(Delivery)
+        .where(Delivery.id.in_(ids), *_prunable(cutoff))
+        .execution_options(synchronize_session=False)
     )
     return Pruned(deliveries=int(result.rowcount or 0), broadcasts=kept)

@@ -176,6 +176,35 @@ async def test_a_broadcast_keeps_its_figures_when_rows_go_in_two_runs(app: Appli
     assert await _figures(pool, broadcast_id) == before
 
 
+async def test_chunks_of_a_batch_add_up_to_the_same_figures(
+    app: Application, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pool = app.session_pool
+    broadcast_id = await _broadcast(pool)
+    for index in range(7):
+        status = (DeliveryStatus.SENT, DeliveryStatus.FAILED)[index % 2]
+        await _row(
+            pool,
+            age=100 * DAY,
+            status=status,
+            kind=broadcasts.BROADCAST_KIND,
+            batch_id=broadcast_id,
+            error=f"reason {index % 3}" if status is DeliveryStatus.FAILED else None,
+        )
+    await _row(pool, age=100 * DAY, status=DeliveryStatus.SENT)  # a reminder: no broadcast
+    before = await _figures(pool, broadcast_id)
+    # The nightly job takes them three at a time, one transaction each.
+    monkeypatch.setattr(retention, "CHUNK", 3)
+    from jobs.housekeeping import prune_retention
+
+    ctx = app.job_context()
+    retained = await prune_retention(ctx, now=NOW)
+    assert retained.deliveries == 8
+    assert retained.broadcasts == 3  # the broadcast's counts grew in each of three chunks
+    assert await _left(pool) == set()
+    assert await _figures(pool, broadcast_id) == before
+
+
 async def test_the_audit_log_keeps_its_retention(app: Application) -> None:
     async with app.session_pool() as session:
         for days in (364, 366):
