@@ -90,6 +90,14 @@ def register_jobs(scheduler: AsyncIOScheduler, ctx: JobContext) -> None:
         kwargs={"ctx": ctx},
         replace_existing=True,
     )
+    # Retention: old outbox rows and audit entries, once a night in the KV's zone.
+    scheduler.add_job(
+        "jobs.housekeeping:prune_retention",
+        trigger=CronTrigger(hour=3, minute=30, timezone=ctx.settings.zone),
+        id="housekeeping-retention",
+        kwargs={"ctx": ctx},
+        replace_existing=True,
+    )
     scheduler.add_job(
         "jobs.onboarding:remind_abandoned_intakes",
         trigger=IntervalTrigger(seconds=REMINDER_INTERVAL.total_seconds(), timezone=UTC),

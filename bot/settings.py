@@ -64,6 +64,9 @@ EXPECTATIONS: dict[str, str] = {
     # Health and metrics.
     "METRICS_ENABLED": "true or false",
     "READY_MAX_AGE_SECONDS": "seconds above 0, at most 3600",
+    # Retention and audit.
+    "DELIVERY_RETENTION_DAYS": "a whole number of days from 30 to 3650",
+    "AUDIT_RETENTION_DAYS": "a whole number of days from 30 to 3650",
 }
 
 
@@ -167,6 +170,11 @@ class Settings(BaseSettings):
     # show no sign of life for this many seconds.
     metrics_enabled: bool = False
     ready_max_age_seconds: float = Field(default=120.0, gt=0, le=3600)
+    # Retention and audit: finished outbox rows are deleted after this many days
+    # (a broadcast keeps their counts); at least 30, well past every job's window for queueing
+    # an occasion again (bot.services.retention). The audit log is kept this many days.
+    delivery_retention_days: int = Field(default=90, ge=30, le=3650)
+    audit_retention_days: int = Field(default=365, ge=30, le=3650)
 
     @field_validator("bot_token")
     @classmethod

@@ -9,6 +9,7 @@ from handlers import (
     action_results,
     actions,
     admin,
+    audit_log,
     basics,
     broadcast,
     calendar,
@@ -62,6 +63,7 @@ def build_router() -> Router:
         message_settings.create_router(),  # /einstellungen
         broadcast.create_router(),  # /rundschreiben; its states take only non-command messages
         admin.create_router(),  # /rolle, /rollen: admins only (guarded), one conversation step
+        audit_log.create_router(),  # /protokoll: the audit log, admins only (guarded)
         fallback.create_router(),  # last: unknown commands, stale buttons, stray text
         errors.create_router(),  # error events only: whatever no feature explained
     )

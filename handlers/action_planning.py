@@ -25,7 +25,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import action_notices, directory, field_actions, help_calls, shifts
+from bot.services import action_notices, audit, directory, field_actions, help_calls, shifts
 from bot.services.errors import DomainError
 from bot.services.field_actions import ActionError, PlannedShift, ShiftTextError, When
 from bot.services.recurrence import RuleError
@@ -38,7 +38,7 @@ from bot.telegram.ids import parse_int
 from bot.telegram.labels import action_kind_label
 from bot.telegram.screens import Shown, show
 from bot.telegram.views import action_planning as views
-from models import ActionDate, ActionKind, Member, Role, Shift
+from models import ActionDate, ActionKind, AuditAction, Member, Role, Shift
 from models.base import utcnow, valid_id
 from models.field_action import MATERIAL_LENGTH, MAX_NEEDED, PLACE_LENGTH
 from models.kv import NAME_LENGTH
@@ -193,9 +193,21 @@ async def staffing_pressed(
     )
 
 
-async def _date_view(session: AsyncSession, row: ActionDate, settings: Settings) -> tuple[str, Any]:
+async def _date_view(
+    session: AsyncSession, row: ActionDate, settings: Settings, *, reader: int | None = None
+) -> tuple[str, Any]:
+    """The date's screen; with `reader`, the list of its people shown is in the audit log."""
     [item] = await field_actions.staffing(session, [row])
     people = {shift.id: await shifts.people(session, shift.id) for shift in row.shifts}
+    if reader is not None:
+        await audit.record(
+            session,
+            reader,
+            AuditAction.STAFFING_LIST,
+            count=len({person.id for listed in people.values() for person in listed}),
+            subject=f"date #{row.id}",
+        )
+        await session.commit()
     calls = await help_calls.stats(session, [shift.id for shift in row.shifts])
     return views.date_screen(item, people=people, calls=calls, zone=settings.zone, now=utcnow())
 
@@ -221,7 +233,7 @@ async def date_pressed(
     row = await _managed_date(session, member, roles, callback_data.date_id)
     await state.clear()
     await query.answer()
-    await show(message, *await _date_view(session, row, settings))
+    await show(message, *await _date_view(session, row, settings, reader=member.id))
 
 
 async def needed_pressed(
@@ -337,6 +349,14 @@ async def cancel_confirmed(
     with action_refusals():
         row = await field_actions.cancel_date(session, row.id, now=now)
     told = await action_notices.queue_cancelled(session, row, now=now)
+    await audit.record(
+        session,
+        member.id,
+        AuditAction.ACTION_CANCELLED,
+        count=told,
+        subject=f"date #{row.id}",
+        at=now,
+    )
     await session.commit()
     await query.answer(views.cancelled(told))
     await show(message, *await _date_view(session, row, settings))

@@ -21,6 +21,7 @@ from aiogram.types import (
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import audit
 from bot.services.locales import member_locale
 from bot.services.members import find_member, get_member
 from bot.services.roles import (
@@ -38,7 +39,7 @@ from bot.telegram.ids import parse_telegram_id
 from bot.telegram.notify import tell
 from bot.telegram.screens import edit
 from bot.telegram.views import admin as views
-from models import Member, Role
+from models import AuditAction, Member, Role
 from models.base import utcnow
 
 logger = logging.getLogger(__name__)
@@ -89,10 +90,20 @@ async def _resolve_target(
     return member if member is not None else views.unknown(reference)
 
 
-async def _show_panel(message: Message, member: Member, settings: Settings) -> None:
+async def _show_panel(
+    message: Message, session: AsyncSession, member: Member, settings: Settings, *, reader: int
+) -> None:
+    # Looking a member up shows their roles: in the audit log (no name: the lookup's the fact).
+    await audit.record(session, reader, AuditAction.MEMBER_LOOKUP, count=1, subject=None)
+    await session.commit()
     roles = effective_roles(member.id, member.role_set, settings.admin_ids)
     text, keyboard = views.role_panel(member, roles)
     await message.answer(text, reply_markup=keyboard)
+
+
+def _reader(message: Message) -> int:
+    assert message.from_user is not None
+    return message.from_user.id
 
 
 async def role_command(
@@ -112,7 +123,7 @@ async def role_command(
     if isinstance(target, str):
         await message.answer(target)
         return
-    await _show_panel(message, target, settings)
+    await _show_panel(message, session, target, settings, reader=_reader(message))
 
 
 async def role_target_given(
@@ -125,7 +136,7 @@ async def role_target_given(
         await message.answer(views.try_again(target))
         return
     await state.clear()
-    await _show_panel(message, target, settings)
+    await _show_panel(message, session, target, settings, reader=_reader(message))
 
 
 async def grant_pressed(
@@ -144,6 +155,7 @@ async def grant_pressed(
     changed = await grant_role(
         session, member, callback_data.role, granted_by=query.from_user.id, now=utcnow()
     )
+    await _record_change(session, query, callback_data, changed)
     await session.commit()
     await _after_change(query, member, callback_data, changed, settings, i18n, bot)
 
@@ -168,8 +180,24 @@ async def revoke_pressed(
         revoked_by=query.from_user.id,
         admin_ids=settings.admin_ids,
     )
+    await _record_change(session, query, callback_data, changed)
     await session.commit()
     await _after_change(query, member, callback_data, changed, settings, i18n, bot)
+
+
+async def _record_change(
+    session: AsyncSession, query: CallbackQuery, change: RoleCallback, changed: bool
+) -> None:
+    """A role given or taken is in the audit log, in the change's transaction."""
+    if changed:
+        verb = "granted" if change.grant else "revoked"
+        await audit.record(
+            session,
+            query.from_user.id,
+            AuditAction.ROLE_CHANGE,
+            count=1,
+            subject=f"{change.role.value} {verb}",
+        )
 
 
 async def _after_change(
@@ -243,6 +271,8 @@ async def list_roles(message: Message, session: AsyncSession, settings: Settings
             lines.append(views.unmet_admin_line(admin_id))
         else:
             lines.append(views.role_line(known, {Role.ADMIN}, configured=True))
+    await audit.record(session, _reader(message), AuditAction.ROLE_LIST, count=len(lines))
+    await session.commit()
     for text in views.role_list(lines):
         await message.answer(text)
 

@@ -25,10 +25,6 @@ from models.base import utcnow
 
 logger = logging.getLogger(__name__)
 
-# Until the retention settings (audit and erasure helpers) are merged, their defaults.
-DELIVERY_RETENTION_DAYS = 90
-MEMBER_RETENTION_MONTHS = 24
-
 
 async def show_privacy(
     message: Message, session: AsyncSession, member: Member, settings: Settings
@@ -49,8 +45,8 @@ async def show_privacy(
         contact,
         has_data=has_data,
         consented=member.consented,
-        delivery_days=getattr(settings, "delivery_retention_days", DELIVERY_RETENTION_DAYS),
-        member_months=getattr(settings, "member_retention_months", MEMBER_RETENTION_MONTHS),
+        delivery_days=settings.delivery_retention_days,
+        member_months=settings.member_retention_months,
     )
     for number, text in enumerate(texts, start=1):
         await message.answer(text, reply_markup=keyboard if number == len(texts) else None)

@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate; importing this package registers them all."""
 
+from models.audit import BOT_ACTIONS, AuditAction, AuditEntry
 from models.base import Base, UTCDateTime
 from models.broadcast import Broadcast, BroadcastStatus, Category, OptOut
 from models.consent import ConsentEvent, ConsentRecord
@@ -60,6 +61,7 @@ from models.profile import (
 from models.safeguards import Invitation, NoticeCap
 
 __all__ = [
+    "BOT_ACTIONS",
     "DEFAULT_REMINDER_OFFSETS",
     "ActionDate",
     "ActionKind",
@@ -69,6 +71,8 @@ __all__ = [
     "ActionStatus",
     "ActivityType",
     "Attendance",
+    "AuditAction",
+    "AuditEntry",
     "Base",
     "Broadcast",
     "BroadcastStatus",

@@ -77,12 +77,6 @@ class Broadcast(Base):
     total: Mapped[int] = mapped_column(Integer, default=0)
     opted_out: Mapped[int] = mapped_column(Integer, default=0)
     unreachable: Mapped[int] = mapped_column(Integer, default=0)
-    # Outcomes of delivery rows no longer stored (their recipient erased their data), so the
-    # figures shown stay what they were (bot.services.broadcasts.progress adds them).
-    delivered_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    blocked_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    failed_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    cancelled_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The organiser's progress message, edited while it runs.
     progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -91,3 +85,14 @@ class Broadcast(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_by: Mapped[int | None] = mapped_column(BigInteger)
+    # Delivery rows are pruned after DELIVERY_RETENTION_DAYS, and a member's rows go when they
+    # erase their data (bot.services.retention.keep_counts); what they counted is added here
+    # first, so the report shows the same figures afterwards. The live rows' counts plus these
+    # are the whole broadcast.
+    pruned_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pruned_blocked: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pruned_failed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pruned_cancelled: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # {reason: count} of the pruned FAILED rows, for the report's reasons.
+    pruned_reasons: Mapped[dict[str, int] | None] = mapped_column(JSON)
+    pruned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

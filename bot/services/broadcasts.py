@@ -18,9 +18,18 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audience as segments
+from bot.services import audit
 from bot.services.delivery import batch_counts, cancel_batch
 from bot.services.errors import DomainError
-from models import Broadcast, BroadcastStatus, Category, Delivery, DeliveryStatus, Member
+from models import (
+    AuditAction,
+    Broadcast,
+    BroadcastStatus,
+    Category,
+    Delivery,
+    DeliveryStatus,
+    Member,
+)
 
 BROADCAST_KIND = "broadcast"
 SUMMARY_LENGTH = 120
@@ -106,6 +115,16 @@ async def start_due(
         # whom to call count them, and nothing tries to send to them.
         await _enqueue(
             session, broadcast, reach.unreachable_ids, now, status=DeliveryStatus.BLOCKED
+        )
+        # Sent to members on the author's behalf: in the audit log, in this same transaction
+        # (whether it started at once or at its scheduled time).
+        await audit.record(
+            session,
+            broadcast.author_id,
+            AuditAction.BROADCAST_SENT,
+            count=broadcast.total,
+            subject=audit_subject(broadcast),
+            at=now,
         )
         started.append(broadcast)
     return started
@@ -282,11 +301,10 @@ class Progress:
 async def progress(session: AsyncSession, broadcast: Broadcast, now: datetime) -> Progress:
     """Counts per status, the rate so far and the time left at that rate."""
     counts = await batch_counts(session, broadcast.id)
-    # Rows no longer stored (their recipient erased their data) count as they ended.
-    counts[DeliveryStatus.SENT] += broadcast.delivered_count or 0
-    counts[DeliveryStatus.BLOCKED] += broadcast.blocked_count or 0
-    counts[DeliveryStatus.FAILED] += broadcast.failed_count or 0
-    counts[DeliveryStatus.CANCELLED] += broadcast.cancelled_count or 0
+    # Rows pruned after DELIVERY_RETENTION_DAYS, or erased with their recipient, left their
+    # counts on the broadcast.
+    for status, pruned in kept_counts(broadcast).items():
+        counts[status] += pruned
     total = sum(counts.values())
     open_rows = counts[DeliveryStatus.PENDING] + counts[DeliveryStatus.SENDING]
     finished = total - open_rows
@@ -303,6 +321,16 @@ async def progress(session: AsyncSession, broadcast: Broadcast, now: datetime) -
         rate=rate,
         remaining=remaining,
     )
+
+
+def kept_counts(broadcast: Broadcast) -> dict[DeliveryStatus, int]:
+    """What the broadcast's pruned delivery rows counted, per final status."""
+    return {
+        DeliveryStatus.SENT: broadcast.pruned_sent or 0,
+        DeliveryStatus.BLOCKED: broadcast.pruned_blocked or 0,
+        DeliveryStatus.FAILED: broadcast.pruned_failed or 0,
+        DeliveryStatus.CANCELLED: broadcast.pruned_cancelled or 0,
+    }
 
 
 async def claim_progress_edit(
@@ -345,18 +373,28 @@ async def finish(session: AsyncSession, broadcast_id: int, now: datetime) -> boo
 
 
 async def failure_reasons(session: AsyncSession, broadcast_id: int) -> list[tuple[str, int]]:
-    """Why messages failed, most frequent first."""
+    """Why messages failed, most frequent first (pruned rows' reasons included)."""
     rows = await session.execute(
         select(Delivery.last_error, func.count())
         .where(Delivery.batch_id == broadcast_id, Delivery.status == DeliveryStatus.FAILED)
         .group_by(Delivery.last_error)
-        .order_by(func.count().desc(), Delivery.last_error)
     )
-    return [(reason or "?", int(count)) for reason, count in rows]
+    merged: dict[str, int] = {}
+    for reason, count in rows:
+        merged[reason or "?"] = merged.get(reason or "?", 0) + int(count)
+    broadcast = await session.get(Broadcast, broadcast_id)
+    if broadcast is not None:
+        for reason, count in (broadcast.pruned_reasons or {}).items():
+            merged[reason] = merged.get(reason, 0) + int(count)
+    return sorted(merged.items(), key=lambda item: (-item[1], item[0]))
 
 
 async def unreached(session: AsyncSession, broadcast_id: int) -> list[Member]:
-    """Members a broadcast could not reach (blocked or failed), for a follow-up by phone."""
+    """Members a broadcast could not reach (blocked or failed), for a follow-up by phone.
+
+    Only while the rows are kept: once pruned (DELIVERY_RETENTION_DAYS) the names are gone and
+    only the counts remain (`pruned_unreached`).
+    """
     rows = await session.scalars(
         select(Member)
         .join(Delivery, Delivery.recipient_id == Member.id)
@@ -420,3 +458,13 @@ def parse_local_time(text: str, zone: ZoneInfo, now: datetime) -> datetime:
     if moment - now > MAX_AHEAD:
         raise ScheduleError("far")
     return moment
+
+
+def pruned_unreached(broadcast: Broadcast) -> int:
+    """How many unreached members' names went with pruned rows (no longer listable)."""
+    return (broadcast.pruned_blocked or 0) + (broadcast.pruned_failed or 0)
+
+
+def audit_subject(broadcast: Broadcast) -> str:
+    """How the audit log names a broadcast: its number, nothing of its content."""
+    return f"#{broadcast.id}"

@@ -21,10 +21,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import Column, String, Table, cast, delete, exists, func, or_, select, update
+from sqlalchemy import Column, String, Table, cast, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import directory, meeting_notices, rsvp, shifts
+from bot.services import directory, meeting_notices, retention, rsvp, shifts
 from bot.services.delivery import enqueue_once
 from bot.settings import Settings
 from models import (
@@ -73,17 +73,6 @@ _PLAIN_ID_COLUMNS: tuple[Column[Any], ...] = (
 _ID_NAMES = frozenset({"member_id", "actor_id"})
 # Tables handled by hand before the generic walk (counts kept, hosts told, ...).
 _BY_HAND = frozenset({"members", "deliveries", "fsm_records", "broadcasts"})
-
-# Where a broadcast keeps the outcome of a delivery row that goes.
-_COUNTER_OF = {
-    DeliveryStatus.SENT: "delivered_count",
-    DeliveryStatus.BLOCKED: "blocked_count",
-    DeliveryStatus.FAILED: "failed_count",
-    # Not sent and now never will be.
-    DeliveryStatus.CANCELLED: "cancelled_count",
-    DeliveryStatus.PENDING: "cancelled_count",
-    DeliveryStatus.SENDING: "cancelled_count",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +169,8 @@ async def _erase(session: AsyncSession, member_id: int, *, now: datetime) -> Era
     await _leave_shifts(session, member_id, now=now)
     erased.orphaned_groups = await _drop_hosting(session, member_id, username)
     await _scrub_setup_source(session, member_id, username)
-    await _fold_broadcast_deliveries(session, member_id)
+    # Before the member's broadcast rows go, what they counted stays on the broadcasts.
+    await retention.keep_counts(session, Delivery.recipient_id == member_id)
     await _anonymise_broadcasts(session, member_id, now=now)
     for column in _PLAIN_ID_COLUMNS:
         await _execute(
@@ -311,24 +301,6 @@ async def _scrub_setup_source(session: AsyncSession, member_id: int, username: s
     if str(member_id) in source or (username and username.lower() in source.lower()):
         profile.setup_source = None
         await session.flush()
-
-
-async def _fold_broadcast_deliveries(session: AsyncSession, member_id: int) -> None:
-    """Before the member's broadcast rows go, their outcomes are added to the broadcasts'
-    counters, so progress and report show the same figures as before."""
-    rows = await session.execute(
-        select(Delivery.batch_id, Delivery.status, func.count())
-        .join(Broadcast, Broadcast.id == Delivery.batch_id)
-        .where(Delivery.recipient_id == member_id)
-        .group_by(Delivery.batch_id, Delivery.status)
-    )
-    for batch_id, status, number in list(rows):
-        counter = _COUNTER_OF[DeliveryStatus(status)]
-        column = Broadcast.__table__.c[counter]
-        await _execute(
-            session,
-            update(Broadcast).where(Broadcast.id == batch_id).values({counter: column + number}),
-        )
 
 
 async def _anonymise_broadcasts(session: AsyncSession, member_id: int, *, now: datetime) -> None:

@@ -32,13 +32,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.db.dialect import dialect_insert
-from bot.services import field_actions, shifts
+from bot.services import audit, field_actions, shifts
 from bot.services.delivery import KEY_LENGTH, enqueue_once_many
 from bot.services.recurrence.occurrences import local_slot
 from models import (
     ActionDate,
     ActionStatus,
     ActivityType,
+    AuditAction,
     Category,
     FieldAction,
     HelpCall,
@@ -249,7 +250,7 @@ async def queue_calls(
         # Later shifts of this run see the calls made for earlier ones (the cooldown).
         found = await candidates(session, shift, now=now, zone=zone, cooldown=cooldown)
         recorded = await _record(session, shift.id, found, now=now) if found else []
-        called += await enqueue_once_many(
+        queued = await enqueue_once_many(
             session,
             [(member_id, call_key(shift.id, member_id, now)) for member_id in recorded],
             kind=HELP_CALL,
@@ -257,6 +258,17 @@ async def queue_calls(
             due_at=now,
             category=Category.CALLS_FOR_HELP.value,
         )
+        if queued:
+            # Written to members on the KV's behalf: the bot is the actor.
+            await audit.record(
+                session,
+                None,
+                AuditAction.HELP_CALL,
+                count=queued,
+                subject=f"shift #{shift.id}",
+                at=now,
+            )
+        called += queued
     return Calls(shifts=len(short), called=called)
 
 

@@ -23,10 +23,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import directory, notice_caps, rsvp, schedule
+from bot.services import audit, directory, notice_caps, rsvp, schedule
 from bot.services.delivery import enqueue_once
 from models import (
     Attendance,
+    AuditAction,
     Group,
     HostNotice,
     HostPreference,
@@ -337,7 +338,7 @@ async def _queue_summaries(
     for host_id, group_ids in sorted(by_host.items()):
         if choices[host_id] != HostNotice.DAILY:
             continue
-        queued += await enqueue_once(
+        added = await enqueue_once(
             session,
             host_id,
             key=f"hsum:{day}:{host_id}",
@@ -350,6 +351,23 @@ async def _queue_summaries(
             },
             due_at=now,
         )
+        if added:
+            # Whose answers changed, sent to a host on the KV's behalf: the bot is the actor.
+            listed = {
+                member_id
+                for meeting in meetings
+                if meeting.group_id in group_ids
+                for member_id in changed[meeting.id]
+            }
+            await audit.record(
+                session,
+                None,
+                AuditAction.HOST_SUMMARY,
+                count=len(listed - {host_id}),
+                subject=", ".join(sorted(groups[group_id].name for group_id in group_ids)),
+                at=now,
+            )
+        queued += added
     return queued
 
 
@@ -383,7 +401,7 @@ async def _queue_lists(
             if choices[host_id] != HostNotice.DAY_BEFORE:
                 continue
             start = _stamp(meeting.starts_at)
-            queued += await enqueue_once(
+            added = await enqueue_once(
                 session,
                 host_id,
                 key=f"hlist:{meeting.id}:{start}:{host_id}",
@@ -391,6 +409,22 @@ async def _queue_lists(
                 payload={"meeting_id": meeting.id, "start": start, "zone": zone.key},
                 due_at=now,
             )
+            if added:
+                # Who comes tomorrow, sent to a host on the KV's behalf: the bot is the actor.
+                await audit.record(
+                    session,
+                    None,
+                    AuditAction.HOST_LIST,
+                    # The list names who comes or may come; a "no" is in its counts only.
+                    count=sum(
+                        1
+                        for attendee in await rsvp.attendees(session, meeting)
+                        if attendee.answer is not RsvpAnswer.NO
+                    ),
+                    subject=f"{meeting.group.name} #{meeting.id}",
+                    at=now,
+                )
+            queued += added
     return queued
 
 

@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import directory
+from bot.services import audit, directory
 from bot.services.delivery import enqueue
 from bot.services.members import members_by_id
 from bot.services.profile import members_to_remind
-from models import Category, Member
+from models import AuditAction, Category, Member
 
 INTAKE_REMINDER = "intake_reminder"
 NEWCOMER_DIGEST = "newcomer_digest"
@@ -66,6 +66,15 @@ async def queue_newcomer_digest(
     if not newcomers:
         return 0
     recipients = await directory.organiser_ids(session, admin_ids)
+    # A list of members sent to organisers on the KV's behalf: the bot is the actor.
+    await audit.record(
+        session,
+        None,
+        AuditAction.DIGEST,
+        count=len(newcomers),
+        subject=f"{len(recipients)} organisers",
+        at=now,
+    )
     enqueue(
         session,
         recipients,

@@ -24,6 +24,12 @@ class RoleCallback(CallbackData, prefix="role1"):
     grant: bool
 
 
+class AuditCallback(CallbackData, prefix="au1"):
+    """A page of /protokoll (0 is the newest); handlers re-check the admin and clamp the page."""
+
+    page: DbId = 0
+
+
 class ConsentAction(StrEnum):
     """The two answers to the consent question.
 

@@ -52,6 +52,11 @@ ROLES = CommandSpec(
     __("Who holds which role"),
     frozenset({Role.ADMIN}),
 )
+AUDIT_LOG = CommandSpec(
+    {"de": "protokoll", "en": "auditlog"},
+    __("Who read member lists or wrote to members"),
+    frozenset({Role.ADMIN}),
+)
 CANCEL = CommandSpec({"de": "abbrechen", "en": "cancel"}, __("Cancel the current step"))
 PROFILE = CommandSpec({"de": "profil", "en": "profile"}, __("Your interests and answers"))
 GROUPS = CommandSpec({"de": "gruppen", "en": "groups"}, __("Groups that fit you"))
@@ -114,6 +119,7 @@ ALL_COMMANDS: tuple[CommandSpec, ...] = (
     BROADCAST,
     ROLE,
     ROLES,
+    AUDIT_LOG,
 )
 
 # What the bot answers in group chats (handlers.meeting_posts): their menu shows only these,

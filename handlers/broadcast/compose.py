@@ -21,7 +21,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audience as segments
-from bot.services import broadcast_draft, broadcasts
+from bot.services import audit, broadcast_draft, broadcasts
 from bot.services.broadcast_draft import CONTENT_TYPES, Draft
 from bot.settings import Settings
 from bot.telegram.callbacks import BroadcastAction, BroadcastCallback
@@ -36,6 +36,7 @@ from handlers.broadcast.flow import (
     is_confirmation,
     save,
 )
+from models import AuditAction
 from models.base import utcnow
 
 logger = logging.getLogger(__name__)
@@ -359,7 +360,17 @@ async def send_pressed(
     broadcast = await broadcast_draft.submit(
         session, draft, author_id=query.from_user.id, at=draft.at if scheduled else None, now=now
     )
-    if not scheduled:
+    if scheduled:
+        reach = await segments.reach(session, draft.audience, draft.category)
+        await audit.record(
+            session,
+            query.from_user.id,
+            AuditAction.BROADCAST_SCHEDULED,
+            count=len(reach.recipient_ids),
+            subject=broadcasts.audit_subject(broadcast),
+            at=now,
+        )
+    else:
         broadcasts.note_progress_message(
             broadcast, chat_id=message.chat.id, message_id=message.message_id, at=now
         )

@@ -14,11 +14,12 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import broadcasts
+from bot.services import audit, broadcasts
+from bot.services.broadcasts import audit_subject
 from bot.telegram.callbacks import BroadcastAction, BroadcastCallback
 from bot.telegram.screens import show
 from bot.telegram.views import broadcast as views
-from models import Broadcast, BroadcastStatus
+from models import AuditAction, Broadcast, BroadcastStatus
 from models.base import utcnow
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,14 @@ async def stop_confirmed(
     """Stop it: what is not sent yet is cancelled; the question turns into the report."""
     now = utcnow()
     stopped = await broadcasts.stop(session, callback_data.value, by=query.from_user.id, now=now)
+    await audit.record(
+        session,
+        query.from_user.id,
+        AuditAction.BROADCAST_CANCELLED,
+        count=stopped.total,
+        subject=audit_subject(stopped),
+        at=now,
+    )
     await session.commit()
     logger.info("broadcast %s stopped by %s", stopped.id, query.from_user.id)
     await query.answer(views.stopped())
@@ -86,8 +95,17 @@ async def who_pressed(
     """The members a broadcast could not reach, for a phone call."""
     broadcast = await broadcasts.find(session, callback_data.value)
     members = await broadcasts.unreached(session, broadcast.id)
+    await audit.record(
+        session,
+        query.from_user.id,
+        AuditAction.UNREACHED_LIST,
+        count=len(members),
+        subject=audit_subject(broadcast),
+    )
+    await session.commit()
     await query.answer()
-    for text in views.unreached_text(broadcast.id, members):
+    pruned = broadcasts.pruned_unreached(broadcast)
+    for text in views.unreached_text(broadcast.id, members, pruned=pruned):
         await message.answer(text)
 
 

@@ -15,11 +15,11 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import directory, hosting, rsvp, schedule
+from bot.services import audit, directory, hosting, rsvp, schedule
 from bot.services.hosting import HostError
 from bot.services.schedule import ScheduleError
 from bot.telegram.views import hosts as views
-from models import Group, Meeting, Member, Role
+from models import AuditAction, Group, Meeting, Member, Role
 
 
 class HostFlow(StatesGroup):
@@ -61,11 +61,30 @@ async def group_view(
 
 
 async def meeting_view(
-    session: AsyncSession, meeting: Meeting, *, zone: ZoneInfo, now: datetime, page: int = 0
+    session: AsyncSession,
+    meeting: Meeting,
+    *,
+    zone: ZoneInfo,
+    now: datetime,
+    page: int = 0,
+    reader: int | None = None,
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """A meeting as its host sees it: who comes (`page` of a long list), and the buttons."""
+    """A meeting as its host sees it: who comes (`page` of a long list), and the buttons.
+
+    With `reader` (the host who opened the list), the list shown is in the audit log.
+    """
     counts = (await rsvp.counts(session, [meeting]))[meeting.id]
     attendees = await rsvp.attendees(session, meeting)
+    if reader is not None:
+        await audit.record(
+            session,
+            reader,
+            AuditAction.ATTENDEE_LIST,
+            count=len(attendees),
+            subject=f"{meeting.group.name} #{meeting.id}",
+            at=now,
+        )
+        await session.commit()
     can_post = await hosting.has_chat(session, meeting.group_id)
     return views.meeting_screen(
         meeting, counts, attendees, zone, can_post=can_post, now=now, page=page

@@ -93,7 +93,12 @@ async def meeting_pressed(
     meeting = await hosting.managed_meeting(session, member, roles, callback_data.meeting_id)
     await state.clear()
     text, keyboard = await meeting_view(
-        session, meeting, zone=settings.zone, now=utcnow(), page=callback_data.value
+        session,
+        meeting,
+        zone=settings.zone,
+        now=utcnow(),
+        page=callback_data.value,
+        reader=member.id,
     )
     await query.answer()
     await show(message, text, keyboard)

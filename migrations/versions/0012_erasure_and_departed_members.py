@@ -1,6 +1,5 @@
-"""erasure: members.departed_at (retention of departed members), broadcasts keep the outcomes
-of erased recipients' delivery rows as counts and may lose their author, memorial dates keep
-erased members' yes answers as a count
+"""erasure: members.departed_at (retention of departed members), broadcasts may lose their
+author, memorial dates keep erased members' yes answers as a count
 
 Revision ID: 0012
 Revises: 0011
@@ -19,8 +18,6 @@ down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_COUNTS = ("delivered_count", "blocked_count", "failed_count", "cancelled_count")
-
 
 def upgrade() -> None:
     with op.batch_alter_table("members", schema=None) as batch_op:
@@ -38,8 +35,6 @@ def upgrade() -> None:
     )
 
     with op.batch_alter_table("broadcasts", schema=None) as batch_op:
-        for name in _COUNTS:
-            batch_op.add_column(sa.Column(name, sa.Integer(), server_default="0", nullable=False))
         batch_op.alter_column("author_id", existing_type=sa.BigInteger(), nullable=True)
         batch_op.alter_column("source_chat_id", existing_type=sa.BigInteger(), nullable=True)
 
@@ -62,8 +57,6 @@ def downgrade() -> None:
     with op.batch_alter_table("broadcasts", schema=None) as batch_op:
         batch_op.alter_column("source_chat_id", existing_type=sa.BigInteger(), nullable=False)
         batch_op.alter_column("author_id", existing_type=sa.BigInteger(), nullable=False)
-        for name in reversed(_COUNTS):
-            batch_op.drop_column(name)
 
     with op.batch_alter_table("members", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_members_departed_at"))

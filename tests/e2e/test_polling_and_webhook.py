@@ -58,7 +58,11 @@ async def test_member_journey_by_polling(
     assert [c["command"] for c in fake_api.commands[(default, "de")]] == [*german, "abbrechen"]
     assert [c["command"] for c in fake_api.commands[(default, "en")]] == [*english, "cancel"]
     admin_scope = BotCommandScopeChat(chat_id=admin_user.id).model_dump_json(exclude_none=True)
-    assert [c["command"] for c in fake_api.commands[(admin_scope, "")]][-2:] == ["rolle", "rollen"]
+    assert [c["command"] for c in fake_api.commands[(admin_scope, "")]][-3:] == [
+        "rolle",
+        "rollen",
+        "protokoll",
+    ]
     assert polling.scheduler.get_job("housekeeping-prune-update-ids") is not None
 
     anna = fake_api.add_user(first_name="Anna", username="anna_k", language_code="de")

@@ -20,6 +20,7 @@ from models import (
     ActionKind,
     ActionPlanner,
     ActionStatus,
+    AuditEntry,
     Campaign,
     Delivery,
     District,
@@ -588,3 +589,26 @@ async def test_malformed_planner_data_gets_the_stale_button_answer(
     for data in ("fp1:bogus:0:0:0:0:0", "fp1:date:x:0:0:0:0", "fp1:menu"):
         assert await driver.press(world.orga, menu, data) == []
         assert driver.last_answer()["text"] == "This button is no longer valid."
+
+
+async def test_a_dates_people_and_calling_it_off_are_in_the_audit_log(
+    driver: BotDriver, app: Application, world: World
+) -> None:
+    shift_ids = await plan_action(app)
+    await sign_up(app, world.anna, shift_ids[0])
+    await sign_up(app, world.ben, shift_ids[1])
+    date_id = await date_of(app, shift_ids[0])
+    menu = await open_menu(driver, world.orga)
+    # The staffing overview shows counts only: no entry.
+    await driver.press(world.orga, menu, press(PlanAct.STAFFING))
+    await driver.press(world.orga, menu, press(PlanAct.DATE, date_id=date_id))
+    await driver.press(world.orga, menu, press(PlanAct.CANCEL_DATE, date_id=date_id))
+    await driver.press(world.orga, menu, button(menu, "Yes, call it off"))
+    # A member's forged press lists nobody and records nothing.
+    await driver.press(world.max, menu, press(PlanAct.DATE, date_id=date_id))
+    async with app.session_pool() as session:
+        entries = list(await session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+    assert [(e.actor_id, e.action, e.count, e.subject) for e in entries] == [
+        (world.orga.id, "staffing_list", 2, f"date #{date_id}"),
+        (world.orga.id, "action_cancelled", 2, f"date #{date_id}"),
+    ]

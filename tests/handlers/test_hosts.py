@@ -15,6 +15,7 @@ from bot.services import meeting_notices, rsvp, schedule
 from bot.services.kv_setup import apply_setup, load_setup
 from bot.telegram.callbacks import HostAction, HostCallback
 from models import (
+    AuditEntry,
     Broadcast,
     CancelReason,
     Delivery,
@@ -621,6 +622,15 @@ async def test_write_to_everyone_coming(
     assert broadcast.audience["meetings"] == [meeting.id]
     assert recipients == [world.max.id]
     assert broadcast.total == 1
+    # In the audit log as the host's broadcast.
+    async with app.session_pool() as session:
+        entries = list(await session.scalars(select(AuditEntry)))
+    assert [(e.actor_id, e.action, e.count, e.subject) for e in entries][-1] == (
+        world.hanna.id,
+        "broadcast_sent",
+        1,
+        f"#{broadcast.id}",
+    )
     # The send button again: nothing more.
     await driver.press(world.hanna, confirm, press(HostAction.MESSAGE_SEND, meeting_id=meeting.id))
     assert driver.last_answer()["text"] == "Diese Nachricht wurde schon verschickt oder verworfen."
@@ -723,3 +733,22 @@ async def test_handover_declined_by_picking_in_english(
             )
         )
     assert hosts == [world.otto.id]
+
+
+async def test_opening_who_comes_is_in_the_audit_log(
+    driver: BotDriver, app: Application, world: World
+) -> None:
+    first = (await meetings_of(app, world.mitte))[0]
+    await answer(app, world.max, first.id, RsvpAnswer.YES)
+    await answer(app, world.lena, first.id, RsvpAnswer.MAYBE)
+    await open_meeting(driver, world.hanna, first.id)
+    async with app.session_pool() as session:
+        entries = list(await session.scalars(select(AuditEntry)))
+    assert [(e.actor_id, e.action, e.count, e.subject) for e in entries] == [
+        (world.hanna.id, "attendee_list", 2, f"Stammtisch Mitte #{first.id}")
+    ]
+    # Another group's host sees no list and leaves no entry.
+    [groups] = await driver.send(world.otto, "/meine_gruppen")
+    await driver.press(world.otto, groups, press(HostAction.MEETING, meeting_id=first.id))
+    async with app.session_pool() as session:
+        assert len(list(await session.scalars(select(AuditEntry)))) == 1

@@ -13,7 +13,7 @@ from bot.services.kv_setup import apply_setup, load_setup
 from bot.settings import Settings
 from bot.telegram.callbacks import IntakeAction, IntakeCallback, IntakeStep
 from jobs.onboarding import newcomer_digest, remind_abandoned_intakes
-from models import Group, GroupMembership, Member, Profile, Role, Topic
+from models import AuditEntry, Group, GroupMembership, Member, Profile, Role, Topic
 from models.base import utcnow
 from tests.driver import BotDriver
 from tests.fakebotapi import FakeBotAPI, FakeUser, SentMessage
@@ -369,6 +369,10 @@ async def test_reminder_once_and_the_newcomer_digest(
 
     assert await newcomer_digest(ctx, now=now + timedelta(days=13)) == 0
     assert await newcomer_digest(ctx, now=now + timedelta(days=15)) == 1
+    # A list of members to organisers, on the KV's behalf: the bot is the actor.
+    async with app.session_pool() as session:
+        [entry] = list(await session.scalars(select(AuditEntry)))
+    assert (entry.actor_id, entry.action, entry.count) == (None, "digest", 1)
     assert await app.worker.run_once(now=now + timedelta(days=15)) == 1
     [digest] = fake_api.sent_to(organiser.id)[-1:]
     assert digest.text.startswith("Newcomers without a group (1)")

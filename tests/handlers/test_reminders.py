@@ -27,6 +27,7 @@ from bot.services.meeting_notices import MEETING_REMINDER
 from bot.services.preferences import set_opted_out
 from models import (
     Attendance,
+    AuditEntry,
     Category,
     Delivery,
     DeliveryStatus,
@@ -142,6 +143,12 @@ async def _text(app: Application, row: Delivery) -> str:
     rendered = await _render(app, row)
     assert isinstance(rendered, tuple)
     return rendered[0]
+
+
+async def _audit(app: Application) -> list[tuple[int | None, str, int, str | None]]:
+    async with app.session_pool() as session:
+        rows = await session.scalars(select(AuditEntry).order_by(AuditEntry.id))
+        return [(row.actor_id, row.action, row.count, row.subject) for row in rows]
 
 
 async def _remind(app: Application, at: datetime) -> reminders.Queued:
@@ -511,6 +518,8 @@ async def test_daily_hosts_get_one_summary_an_evening_of_what_changed(
     assert lines[-1] == "🌱 zum ersten Mal"
     [row] = await _rows(app, host_notices.HOST_SUMMARY)
     assert row.dedupe_key == f"hsum:{evening.date().isoformat()}:{people.hana.id}"
+    # Sent to a host on the KV's behalf: in the audit log once, the bot as the actor.
+    assert await _audit(app) == [(None, "host_summary", 2, "Stammtisch Mitte")]
 
 
 async def test_a_late_evening_run_after_downtime_still_sends_that_evenings_summary(
@@ -552,6 +561,7 @@ async def test_day_before_hosts_get_the_list_the_evening_before(
     assert "✅ Anna (+2) 🌱" in lines
     assert not any("Ben" in line for line in lines)  # a "no" is in the counts only
     assert "✅ 1 (+2 Gäste) · 🤔 0 · ❌ 1" in lines
+    assert await _audit(app) == [(None, "host_list", 1, f"Stammtisch Mitte #{meeting}")]
     # The evening before the other meeting: its list, saying nobody answered yet.
     assert await queue_host_evening(_ctx(app), now=later - DAY + MINUTE) == host_notices.Evening(
         0, 1
@@ -574,3 +584,26 @@ async def test_a_cancelled_meeting_gets_no_list_and_a_queued_one_is_withdrawn(
     [row] = await _rows(app, host_notices.HOST_LIST)
     assert row.status is DeliveryStatus.CANCELLED
     assert fake_api.sent_to(people.hana.id) == []
+
+
+async def test_a_pruned_reminder_is_not_queued_again(app: Application, people: People) -> None:
+    """Pruning removes the rows whose dedupe keys guard against a second send; by then no job
+    looks at their occasion any more (bot.services.retention)."""
+    from jobs.housekeeping import prune_retention
+
+    start = NOW + 3 * DAY
+    meeting = await _meeting(app, start)
+    await _answer(app, meeting, people.anna)
+    assert await _remind(app, start - DAY) == reminders.Queued(1, 0)
+    async with app.session_pool() as session:
+        await session.execute(
+            update(Delivery).values(status=DeliveryStatus.SENT, sent_at=start - DAY)
+        )
+        await session.commit()
+    later = start + 91 * DAY
+    retained = await prune_retention(_ctx(app), now=later)
+    assert retained.deliveries == 1
+    assert await _rows(app) == []
+    for at in (later, later + HOUR, later + DAY):
+        assert await _remind(app, at) == reminders.Queued(0, 0)
+    assert await _rows(app) == []

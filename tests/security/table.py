@@ -137,6 +137,7 @@ TABLE: dict[str, tuple[Allowed, Make]] = {
     "/rundschreiben": (ORG, command("/rundschreiben")),
     "/rolle": (A, command(lambda w: f"/rolle {w.people[Who.MEMBER].id}")),
     "/rollen": (A, command("/rollen")),
+    "/protokoll": (A, command("/protokoll")),
     # --- in the group chat
     # Nobody acts on these: everyone gets the fallback's polite pointer to /hilfe.
     "/unbekannt": (NOBODY, command("/unbekannt 12")),
@@ -166,6 +167,7 @@ TABLE: dict[str, tuple[Allowed, Make]] = {
             cb.RoleCallback, member_id=lambda w: w.people[Who.HOST].id, role=Role.HOST, grant=False
         ),
     ),
+    "au1:page": (A, press(cb.AuditCallback, page=1)),
     "cons1:1": (frozenset({S, U}), press(cb.ConsentCallback, action=cb.ConsentAction.AGREE)),
     "cons1:0": (frozenset({S, U}), press(cb.ConsentCallback, action=cb.ConsentAction.NOT_NOW)),
     "in1:on": (M, _in(IS.TOPICS, IA.ON, lambda w: w.topic_id)),

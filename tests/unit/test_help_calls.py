@@ -31,6 +31,7 @@ from jobs.field_actions import queue_help_calls
 from models import (
     ActionKind,
     ActivityType,
+    AuditEntry,
     Category,
     Delivery,
     District,
@@ -295,6 +296,19 @@ async def test_an_action_without_stadtteil_calls_members_of_any(app: Application
     await _member(pool, 204, "Y", district=None, activities=[places.reading], free=BOTH)
     assert await _call(app, shift) == help_calls.Calls(shifts=1, called=3)
     assert {row.recipient_id for row in await _calls(app)} == {201, 202, 203}
+    # Written to members on the KV's behalf: in the audit log, the bot as the actor.
+    async with app.session_pool() as session:
+        [entry] = list(await session.scalars(select(AuditEntry)))
+    assert (entry.actor_id, entry.action, entry.count, entry.subject) == (
+        None,
+        "help_call",
+        3,
+        f"shift #{shift.id}",
+    )
+    # A second run calls nobody again and records nothing.
+    assert await _call(app, shift, before=46 * HOUR) == help_calls.Calls(shifts=1, called=0)
+    async with app.session_pool() as session:
+        assert len(list(await session.scalars(select(AuditEntry)))) == 1
 
 
 async def test_no_calls_before_the_shortfall_window_nor_for_a_full_or_started_shift(

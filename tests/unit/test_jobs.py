@@ -55,6 +55,7 @@ async def test_scheduler_runs_in_utc_with_fixed_job_ids(app: Application) -> Non
         "actions-shift-reminders",
         "broadcasts-progress",
         "housekeeping-prune-update-ids",
+        "housekeeping-retention",
         "meetings-horizon",
         "meetings-host-answers",
         "meetings-host-evening",

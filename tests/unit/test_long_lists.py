@@ -24,6 +24,7 @@ from bot.i18n import create_i18n
 from bot.outbox.rendering import Parts
 from bot.outbox.sending import attempt
 from bot.services import data_export
+from bot.services.audit import Shown
 from bot.services.broadcasts import Progress
 from bot.services.calendar import CalendarDate
 from bot.services.directory import ListedGroup
@@ -38,6 +39,7 @@ from bot.telegram import format as fmt
 from bot.telegram.views import action_planning as planning_views
 from bot.telegram.views import actions as action_views
 from bot.telegram.views import admin as admin_views
+from bot.telegram.views import audit as audit_views
 from bot.telegram.views import broadcast as broadcast_views
 from bot.telegram.views import calendar as calendar_views
 from bot.telegram.views import founding as founding_views
@@ -55,6 +57,7 @@ from models import (
     ActionKind,
     ActionStatus,
     Attendance,
+    AuditEntry,
     Broadcast,
     Campaign,
     Category,
@@ -351,6 +354,35 @@ CASES = [
             (text, None)
             for text in broadcast_views.unreached_text(7, [member(i) for i in range(MANY)])
         ],
+    ),
+    Case(
+        "who a broadcast missed, some pruned",
+        lambda: [
+            (text, None)
+            for text in broadcast_views.unreached_text(
+                7, [member(i) for i in range(MANY)], pruned=MANY
+            )
+        ],
+    ),
+    Case(
+        "/protokoll (every entry at once, longest names and subjects)",
+        lambda: audit_views.log_page(
+            [
+                Shown(
+                    AuditEntry(
+                        action="attendee_list",
+                        subject=(LONG * 3)[: 120 - len(token(i))] + token(i),
+                        count=10_000,
+                        at=datetime(2026, 12, 1, tzinfo=UTC),
+                    ),
+                    member(i),
+                )
+                for i in range(MANY)
+            ],
+            page=0,
+            total=MANY,
+            zone=ZONE,
+        ),
     ),
     Case("privacy: my data", my_data),
     Case("shift reminder: who else is on it", shift_reminder, complete=False),

@@ -297,9 +297,21 @@ def report_keyboard(broadcast_id: int) -> InlineKeyboardMarkup:
     )
 
 
-def unreached_text(broadcast_id: int, members: list[Member]) -> list[str]:
+def unreached_text(broadcast_id: int, members: list[Member], *, pruned: int = 0) -> list[str]:
     """Names (and ids) of the members a broadcast missed, for a call: every one of them, in
-    as many messages as it takes."""
+    as many messages as it takes. `pruned`: how many more were missed whose names went with
+    the outbox rows deleted after the retention period."""
+    if pruned:
+        gone = ngettext(
+            "{count} member it missed is no longer listed: who got which message is deleted "
+            "after a while, only the counts remain.",
+            "{count} members it missed are no longer listed: who got which message is deleted "
+            "after a while, only the counts remain.",
+            pruned,
+        ).format(count=number(pruned))
+        if not members:
+            return [gone]
+        return [*unreached_text(broadcast_id, members), gone]
     if not members:
         return [_("Broadcast #{id} reached everyone it was sent to.").format(id=broadcast_id)]
     title = _("<b>Not reached by broadcast #{id}</b> ({count}):").format(
