@@ -27,6 +27,7 @@ from bot.db.dialect import dialect_insert
 from models import (
     ActionPlanner,
     Attendance,
+    AuditEntry,
     Broadcast,
     CalendarFeed,
     ConsentRecord,
@@ -86,6 +87,7 @@ COVERED: dict[str, tuple[str, ...]] = {
     "invitations": ("member_id",),
     "deliveries": ("recipient_id",),
     "broadcasts": ("author_id",),
+    "audit_log": ("actor_id",),
     "consent_events": ("member_id",),
     "fsm_records": ("user_id",),
 }
@@ -113,6 +115,8 @@ class Account:
     reachable: bool
     created_at: datetime
     last_seen_at: datetime
+    # Since when they blocked the bot or left every KV group (erased MEMBER_RETENTION_MONTHS on).
+    departed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -220,6 +224,16 @@ class Broadcasted:
 
 
 @dataclass(frozen=True)
+class Audited:
+    """An audit log entry of something the member did as organiser, host or admin."""
+
+    action: str
+    subject: str | None
+    count: int
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Switched:
     category: str
     created_at: datetime
@@ -286,6 +300,7 @@ class MemberData:
     roles: list[RoleHeld] = field(default_factory=list)
     contact_for_actions: list[str] = field(default_factory=list)
     broadcasts: list[Broadcasted] = field(default_factory=list)
+    audit_entries: list[Audited] = field(default_factory=list)
     switched_off: list[Switched] = field(default_factory=list)
     host_notice: str | None = None
     notices: list[NoticeSent] = field(default_factory=list)
@@ -484,6 +499,11 @@ async def collect(session: AsyncSession, member: Member, *, now: datetime) -> Me
         .where(Broadcast.author_id == member_id)
         .order_by(Broadcast.created_at, Broadcast.id)
     )
+    audited = await session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.actor_id == member_id)
+        .order_by(AuditEntry.at, AuditEntry.id)
+    )
     opt_outs = await session.scalars(
         select(OptOut).where(OptOut.member_id == member_id).order_by(OptOut.category)
     )
@@ -517,6 +537,7 @@ async def collect(session: AsyncSession, member: Member, *, now: datetime) -> Me
             reachable=member.reachable,
             created_at=member.created_at,
             last_seen_at=member.last_seen_at,
+            departed_at=member.departed_at,
         ),
         profile=_profile(member),
         groups=[Joined(group=name, joined_at=joined) for name, joined in groups],
@@ -546,6 +567,10 @@ async def collect(session: AsyncSession, member: Member, *, now: datetime) -> Me
                 scheduled_at=row.scheduled_at,
             )
             for row in broadcasts
+        ],
+        audit_entries=[
+            Audited(action=row.action, subject=row.subject, count=row.count, at=row.at)
+            for row in audited
         ],
         switched_off=[
             Switched(category=_value(row.category), created_at=row.created_at) for row in opt_outs

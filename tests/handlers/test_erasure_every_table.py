@@ -78,6 +78,7 @@ NOW = datetime(2027, 5, 10, 12, 0, tzinfo=UTC)
 # Big integer columns that never hold a member's id, and why.
 NOT_MEMBER_IDS = {
     "deliveries.id": "row id",
+    "audit_log.id": "row id",
     "deliveries.batch_id": "a broadcast's id",
     "broadcasts.source_message_id": "a message id",
     "broadcasts.progress_message_id": "a message id",

@@ -21,6 +21,8 @@ from models import (
     ActionKind,
     ActionPlanner,
     Attendance,
+    AuditAction,
+    AuditEntry,
     Base,
     Broadcast,
     BroadcastStatus,
@@ -248,6 +250,15 @@ async def _rich_member(app: Application, user: FakeUser, other: FakeUser) -> Non
         session.add(HostPreference(member_id=user.id, notice=HostNotice.EACH))
         session.add(NoticeCap(member_id=user.id, kind="office", subject_id=0, sent_at=_at(9)))
         session.add(
+            AuditEntry(
+                actor_id=user.id,
+                action=AuditAction.ATTENDEE_LIST,
+                subject="Stammtisch Mitte",
+                count=7,
+                at=_at(9, 1),
+            )
+        )
+        session.add(
             Broadcast(
                 author_id=user.id,
                 source_chat_id=user.id,
@@ -354,6 +365,7 @@ async def test_the_json_file_holds_what_the_database_holds(
             "reachable": True,
             "created_at": _iso(member.created_at),
             "last_seen_at": exported["account"]["last_seen_at"],  # this update touched it
+            "departed_at": None,
         }
         assert exported["profile"] == {
             "consent_at": _iso(profile.consent_at),
@@ -437,6 +449,9 @@ async def test_the_json_file_holds_what_the_database_holds(
     ]
     assert exported["contact_for_actions"] == ["Infostand Marktplatz"]
     assert [row["summary"] for row in exported["broadcasts"]] == ["Einladung zum Sommerfest"]
+    assert [(row["action"], row["subject"], row["count"]) for row in exported["audit_entries"]] == [
+        ("attendee_list", "Stammtisch Mitte", 7)
+    ]
     assert [row["category"] for row in exported["switched_off"]] == ["memorials"]
     assert exported["host_notice"] == "each"
     # The office notice, and the download itself (one a minute).
@@ -465,6 +480,7 @@ def _leaves(value: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...
 # Values the view says in words, by the field they are in (the label functions are tested
 # with the views); everything else must appear as it is (names, numbers) or as a date.
 WORDED = {
+    "action",
     "answer",
     "status",
     "event",
@@ -522,6 +538,7 @@ async def test_the_view_shows_everything_the_file_holds(
         # The worded ones, by their words.
         for words in (
             "About once a month",  # contact frequency, reported missing once
+            "list of who comes to a meeting (Stammtisch Mitte, 7 members",  # the audit log
             "weekday evenings, weekends",
             "a day and an hour before",
             "Stammtisch Mitte (joined",

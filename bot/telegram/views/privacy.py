@@ -26,6 +26,7 @@ from bot.telegram.format import (
     split_message,
 )
 from bot.telegram.labels import category_label, frequency_label, role_label, slot_label
+from bot.telegram.views.audit import action_label
 from bot.telegram.views.hosts import notice_label
 from bot.telegram.views.message_settings import offset_label
 from models import Category, ContactFrequency, Group, HostNotice, Role
@@ -244,6 +245,12 @@ def _account_lines(data: MemberData, zone: ZoneInfo) -> list[str]:
     )
     lines.append(_("First talked to me: {value}").format(value=_day(account.created_at, zone)))
     lines.append(_("Last seen: {value}").format(value=_day(account.last_seen_at, zone)))
+    if account.departed_at is not None:
+        lines.append(
+            _("Gone since (blocked me or left every KV group): {value}").format(
+                value=_day(account.departed_at, zone)
+            )
+        )
     return lines
 
 
@@ -424,6 +431,22 @@ def _organising_sections(data: MemberData, zone: ZoneInfo) -> list[tuple[str, li
                     value=_when(row.scheduled_at, zone),
                 )
                 for row in data.broadcasts
+            ],
+        ),
+        (
+            _("Your entries in the audit log"),
+            [
+                ngettext(
+                    "{what} ({subject}{n} member, {value})",
+                    "{what} ({subject}{n} members, {value})",
+                    row.count,
+                ).format(
+                    what=action_label(row.action),
+                    subject=f"{row.subject}, " if row.subject else "",
+                    n=row.count,
+                    value=_when(row.at, zone),
+                )
+                for row in data.audit_entries
             ],
         ),
     ]
