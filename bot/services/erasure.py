@@ -437,10 +437,13 @@ async def erase_departed(
     now: datetime,
     after: timedelta | relativedelta,
     admin_ids: Collection[int] = (),
+    limit: int = 100,
 ) -> int:
-    """Erase members departed longer than `after` ago and not seen since; returns how many.
+    """Erase up to `limit` members departed longer than `after` ago and not seen since;
+    returns how many.
 
-    The caller commits (the daily job commits once per run).
+    The caller commits, and calls again while a full `limit` went: one transaction per chunk
+    keeps SQLite's single write lock short however many are due.
     """
     cutoff = now - after
     ids = list(
@@ -449,6 +452,7 @@ async def erase_departed(
             .where(Member.departed_at.is_not(None), Member.departed_at <= cutoff)
             .where(Member.last_seen_at <= cutoff)
             .order_by(Member.id)
+            .limit(limit)
         )
     )
     for member_id in ids:

@@ -87,6 +87,16 @@ async def test_the_daily_job_logs_counts_only(
     assert "M101" not in logged
 
 
+async def test_the_daily_job_erases_in_chunks(
+    app: Application, population: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One member per transaction: the job goes on until a chunk comes back short.
+    monkeypatch.setattr("jobs.retention.CHUNK", 1)
+    ctx = JobContext(app.session_pool, app.bot, app.i18n, app.settings)
+    assert await erase_departed(ctx, now=NOW) == 2
+    assert await _left(app.session_pool) == {103, 104, 105}
+
+
 async def test_blocking_and_coming_back(session_pool: SessionPool) -> None:
     await _add(session_pool, 201, departed=None, seen=NOW)
     async with session_pool() as session:
