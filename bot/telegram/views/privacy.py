@@ -71,7 +71,8 @@ def overview(
         _(
             "<b>Who sees it:</b> the organisers of {kv}; hosts see the names of their group's "
             "members, whoever plans an action who is on its shifts, and the people on a shift "
-            "each other's first names. Nobody else."
+            "each other's first names. Nobody else; Telegram carries our messages, as it "
+            "does all your chats."
         ).format(kv=esc(kv)),
         _(
             "<b>Legal basis:</b> as a member of a political party, Art. 9(2)(d) GDPR; beyond "
