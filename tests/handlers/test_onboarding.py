@@ -311,11 +311,13 @@ async def test_privacy_shows_and_erases_everything(
     assert "Themen: Umwelt" in data.text
     [ask] = await driver.press(anna, privacy, _button(privacy, "Alles löschen"))
     await driver.press(anna, ask, _button(ask, "Ja, alles löschen"))
-    assert ask.text == "Erledigt. Ich habe deinen Namen, deine Angaben und deine Gruppen gelöscht."
+    assert ask.text == (
+        "Erledigt. Ich habe alles gelöscht, was ich über dich wusste. Wenn du mir wieder "
+        "schreibst, fangen wir von vorn an."
+    )
     async with app.session_pool() as session:
-        member = await session.get(Member, anna.id)
-        assert member is not None
-        assert (member.first_name, member.username, member.profile) == (None, None, None)
+        # Everything, the member row included (tests/handlers/test_erasure_every_table.py).
+        assert await session.get(Member, anna.id) is None
         assert await session.scalar(select(func.count()).select_from(Profile)) == 0
         # The topics themselves belong to the KV and stay.
         assert await session.scalar(select(func.count()).select_from(Topic)) == 3
