@@ -306,7 +306,10 @@ class Contender:
         _quiet_heap()
         cpu = _cpu_seconds(self.pid)
         started = time.perf_counter()
-        await _send_all(self.server, people, within=size / 5 + 30)
+        try:
+            await _send_all(self.server, people, within=size / 5 + 30)
+        except AssertionError as exc:
+            raise RuntimeError(f"{self.name}: not every update was answered ({exc})") from None
         self.rounds.append(size / (time.perf_counter() - started))
         await _settle(self.server)  # not into the next bot's round
         self.cpu_rounds.append((_cpu_seconds(self.pid) - cpu) / size * 1000)
