@@ -29,7 +29,7 @@ DATABASES = [
 ]
 
 
-async def _run_bench(module: str, *args: str, database: str | None) -> str:
+async def _run_bench(module: str, *args: str, database: str | None, seconds: float = 240) -> str:
     if database is not None:
         args = (*args, "--database", database)
     process = await asyncio.create_subprocess_exec(
@@ -41,15 +41,15 @@ async def _run_bench(module: str, *args: str, database: str | None) -> str:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    output, _ = await asyncio.wait_for(process.communicate(), timeout=240)
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=seconds)
     text = output.decode()
     assert process.returncode == 0, text
     return text
 
 
-async def test_update_bench_prints_every_row() -> None:
-    # SQLite only: its PostgreSQL part is the scratch database, which the broadcast bench shares
-    # and which is run on PostgreSQL below.
+@pytest.mark.parametrize("database", DATABASES)
+async def test_update_bench_prints_every_row(database: str | None) -> None:
+    # Seven bots, each in a process of its own that imports aiogram (and Mitmachbot) first.
     text = await _run_bench(
         "bench.updates",
         "--burst",
@@ -62,15 +62,20 @@ async def test_update_bench_prints_every_row() -> None:
         "10",
         "--seconds",
         "1",
-        database=None,
+        database=database,
+        seconds=480,
     )
-    row = rf"\s+{NUMBER}/s\s+p50\s+{NUMBER} ms\s+p99\s+{NUMBER} ms\s+{NUMBER}"
-    assert re.search(rf"echo bot \(1 reply\){row}", text), text
+    row = rf"\s+{NUMBER}/s\s+cpu\s+{NUMBER} ms/update\s+p50\s+{NUMBER} ms\s+p99\s+{NUMBER} ms"
+    assert re.search(rf"echo bot \(1 reply\){row}\n", text), text
     assert re.search(r"first contact \(2 replies\)", text), text
     assert re.search(r"known member \(1 reply\)", text), text
-    # Each workload: the same-replies bot with one ratio, Mitmachbot with two.
-    assert len(re.findall(rf"same repl(?:y|ies), bare aiogram{row}\n", text)) == 2, text
-    assert len(re.findall(rf"mitmachbot{row}\s+{NUMBER}\n", text)) == 2, text
+    # Each workload: the same-replies bot and the peer with a ratio to echo, Mitmachbot with
+    # ratios to echo, to the same-replies bot and to the peer.
+    echo = rf"\s+{NUMBER} x echo"
+    assert len(re.findall(rf"same repl(?:y|ies), bare aiogram{row}{echo}\n", text)) == 2, text
+    assert len(re.findall(rf"peer \(template bot\){row}{echo}\n", text)) == 2, text
+    ratios = rf"{echo}\s+{NUMBER} x same\s+{NUMBER} x peer\n"
+    assert len(re.findall(rf"mitmachbot{row}{ratios}", text)) == 2, text
 
 
 @pytest.mark.parametrize("database", DATABASES)
