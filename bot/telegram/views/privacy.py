@@ -38,6 +38,13 @@ def _button(text: str, action: PrivacyAction) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=PrivacyCallback(action=action).pack())
 
 
+def _or_keep(yes: str, action: PrivacyAction) -> InlineKeyboardMarkup:
+    """A question's two buttons: `yes` doing `action`, and "Keep it"."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[_button(yes, action), _button(_("Keep it"), PrivacyAction.KEEP)]]
+    )
+
+
 def overview(
     kv: str,
     contact: str | None,
@@ -583,14 +590,7 @@ def download_again_soon() -> str:
 
 def withdraw_question() -> tuple[str, InlineKeyboardMarkup]:
     """The question before withdrawing consent, with yes and no."""
-    keyboard = InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                _button(_("Yes, withdraw"), PrivacyAction.WITHDRAW),
-                _button(_("Keep it"), PrivacyAction.KEEP),
-            ]
-        ]
-    )
+    keyboard = _or_keep(_("Yes, withdraw"), PrivacyAction.WITHDRAW)
     text = _(
         "Withdraw your consent? I then delete your name, your answers, your groups and your "
         "shifts, and keep only your Telegram id, your language and when you agreed and "
@@ -614,14 +614,7 @@ def confirm_erase(held: HeldRoles | None = None) -> tuple[str, InlineKeyboardMar
     first, and "delete anyway" drops the roles too."""
     if held is not None and held.any:
         return _handover_first(held)
-    keyboard = InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                _button(_("Yes, delete everything"), PrivacyAction.ERASE),
-                _button(_("Keep it"), PrivacyAction.KEEP),
-            ]
-        ]
-    )
+    keyboard = _or_keep(_("Yes, delete everything"), PrivacyAction.ERASE)
     text = _(
         "Really delete everything I know about you? Your groups are left as well, and if you "
         "write to me again, we start afresh."
@@ -663,14 +656,7 @@ def _handover_first(held: HeldRoles) -> tuple[str, InlineKeyboardMarkup]:
             "have no host any more."
         )
     )
-    keyboard = InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                _button(_("Delete anyway"), PrivacyAction.ERASE_ALL),
-                _button(_("Keep it"), PrivacyAction.KEEP),
-            ]
-        ]
-    )
+    keyboard = _or_keep(_("Delete anyway"), PrivacyAction.ERASE_ALL)
     return "\n".join(lines), keyboard
 
 
