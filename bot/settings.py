@@ -24,6 +24,7 @@ EXPECTATIONS: dict[str, str] = {
     "BOT_TOKEN": "the token from @BotFather, like 123456789:AAF0abc... (digits, colon, 35 chars)",
     "TELEGRAM_API_URL": "an http(s) URL of the Bot API server, like https://api.telegram.org",
     "DATABASE_URL": "a SQLAlchemy URL, sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db",
+    "REDIS_URL": "a Redis URL, like redis://localhost:6379/0 (empty: one instance, no Redis)",
     "ADMIN_IDS": "comma-separated numeric Telegram user ids, like 12345,67890",
     "KV_NAME": "the chapter's name, 1 to 100 characters",
     "TIMEZONE": "an IANA time zone name, like Europe/Berlin",
@@ -98,6 +99,9 @@ class Settings(BaseSettings):
     bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
     database_url: str = DEFAULT_SQLITE_URL
+    # Several instances against one database share event isolation and the send-rate bucket
+    # through Redis; None: a single instance.
+    redis_url: str | None = None
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     kv_name: str = Field(default="Kreisverband", min_length=1, max_length=100)
     timezone: str = "Europe/Berlin"
@@ -195,6 +199,16 @@ class Settings(BaseSettings):
     @classmethod
     def _webhook_url(cls, value: str | None) -> str | None:
         return _http_url(value)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("redis", "rediss", "unix") or not (parts.netloc or parts.path):
+            raise ValueError("not a redis:// URL")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -16,6 +16,7 @@ VARIABLES = (
     "BOT_TOKEN",
     "TELEGRAM_API_URL",
     "DATABASE_URL",
+    "REDIS_URL",
     "ADMIN_IDS",
     "KV_NAME",
     "TIMEZONE",
@@ -56,6 +57,7 @@ def test_defaults() -> None:
         False,
     )
     assert settings.delivery_lease_seconds == 120
+    assert settings.redis_url is None
     assert TOKEN not in repr(settings)
 
 
@@ -83,6 +85,8 @@ def test_environment_and_env_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
         ("BOT_TOKEN", f'"{TOKEN}"', "BOT_TOKEN is malformed"),
         ("TELEGRAM_API_URL", "api.telegram.org", "TELEGRAM_API_URL is malformed"),
         ("DATABASE_URL", "mysql://x", "DATABASE_URL is malformed"),
+        ("REDIS_URL", "localhost:6379", "REDIS_URL is malformed"),
+        ("REDIS_URL", "http://localhost:6379", "REDIS_URL is malformed"),
         ("ADMIN_IDS", "12, anna", "ADMIN_IDS is malformed"),
         ("KV_NAME", "x" * 101, "KV_NAME is malformed"),
         ("TIMEZONE", "Berlin", "TIMEZONE is malformed"),
