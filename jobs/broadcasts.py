@@ -7,6 +7,7 @@ happens once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
 
@@ -29,6 +30,9 @@ Keyboard = InlineKeyboardMarkup | None
 
 # Telegram allows about one edit per second per chat; every few seconds is plenty for a human.
 PROGRESS_EVERY = timedelta(seconds=4)
+# Seconds one run spends enqueueing large broadcasts' recipients before it turns to progress
+# messages; what remains continues in the next run (every 2 s).
+ENQUEUE_BUDGET = 3.0
 
 
 async def run_broadcasts(ctx: JobContext, now: datetime | None = None) -> None:
@@ -39,12 +43,37 @@ async def run_broadcasts(ctx: JobContext, now: datetime | None = None) -> None:
         await session.commit()
     if started:
         ctx.wake()
+    await enqueue_started(ctx)
     for broadcast in started:
         await post_progress(ctx, broadcast.id, now=now, announce=True)
     async with ctx.scope() as session:
         running = [broadcast.id for broadcast in await broadcasts.running(session)]
     for broadcast_id in running:
         await post_progress(ctx, broadcast_id, now=now)
+
+
+async def enqueue_started(ctx: JobContext, *, budget: float = ENQUEUE_BUDGET) -> int:
+    """Put started broadcasts' remaining recipients into the outbox, one batch per transaction.
+
+    Each batch commits on its own and the loop yields between them, so members' updates are
+    answered meanwhile; after `budget` seconds the rest waits for the next run (the progress
+    messages get their turn). Returns how many batches ran.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + budget
+    async with ctx.session_pool() as session:
+        waiting = await broadcasts.enqueuing(session)
+    batches = 0
+    for broadcast_id in waiting:
+        more = True
+        while more and loop.time() < deadline:
+            async with ctx.session_pool() as session:
+                more = await broadcasts.enqueue_batch(session, broadcast_id, utcnow())
+                await session.commit()
+            batches += 1
+            ctx.wake()
+            await asyncio.sleep(0)
+    return batches
 
 
 async def post_progress(

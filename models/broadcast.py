@@ -96,3 +96,12 @@ class Broadcast(Base):
     # {reason: count} of the pruned FAILED rows, for the report's reasons.
     pruned_reasons: Mapped[dict[str, int] | None] = mapped_column(JSON)
     pruned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # While a started broadcast's recipients are still being put into the outbox (in batches,
+    # off the organiser's update): the highest member id already enqueued, 0 before the first
+    # batch. None once all are in (and for every broadcast from before batching). Each batch
+    # moves it with a conditional UPDATE in the batch's transaction, so a restart resumes after
+    # the last committed batch and two instances never enqueue the same members twice.
+    enqueued_through: Mapped[int | None] = mapped_column(BigInteger)
+    # One broadcast per composed draft (author, source message): a double tap on "Send", also
+    # on two instances at once, finds the first one's row instead of creating a second.
+    draft_key: Mapped[str | None] = mapped_column(String(64), unique=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, and_, case, exists, func, not_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import meetings
@@ -124,18 +124,13 @@ class Option:
 
 @dataclass(frozen=True, slots=True)
 class Reach:
-    """Who an audience reaches right now."""
+    """How many members an audience reaches right now (counted in the database)."""
 
-    recipient_ids: list[int]
+    recipients: int
     # Matched, but blocked the bot: shown as unreachable, not sent to until they return.
-    unreachable_ids: list[int]
+    unreachable: int
     # Matched the criteria but switched this category off.
     opted_out: int
-
-    @property
-    def unreachable(self) -> int:
-        """How many matched members blocked the bot."""
-        return len(self.unreachable_ids)
 
 
 _MODELS: dict[str, Any] = {
@@ -217,7 +212,12 @@ _LINKS: dict[Dimension, tuple[Any, Any]] = {
 }
 
 
-def _matching(audience: Audience, category: Category) -> Select[Any]:
+def matching(audience: Audience, category: Category) -> Select[Any]:
+    """Members `audience` matches: (id, reachable, opted out of `category`), unordered.
+
+    Every chosen value is a bind parameter, at most MAX_VALUES per kind, so the statement's
+    binds never grow with the member count.
+    """
     opted_out = exists().where(OptOut.member_id == Member.id, OptOut.category == category)
     query = select(Member.id, Member.reachable, opted_out.label("opted_out")).join(
         Profile, Profile.member_id == Member.id
@@ -232,19 +232,32 @@ def _matching(audience: Audience, category: Category) -> Select[Any]:
                 # Whoever said no to a meeting is not among its attendees.
                 linked = linked.where(Attendance.answer != RsvpAnswer.NO)
             query = query.where(linked)
-    return query.order_by(Member.id)
+    return query
 
 
 async def reach(session: AsyncSession, audience: Audience, category: Category) -> Reach:
-    """Who `audience` reaches for a message of `category`: one query, counted in Python."""
-    recipients: list[int] = []
-    unreachable: list[int] = []
-    opted_out = 0
-    for member_id, reachable, is_opted_out in await session.execute(_matching(audience, category)):
-        if is_opted_out:
-            opted_out += 1
-        elif not reachable:
-            unreachable.append(member_id)
-        else:
-            recipients.append(member_id)
-    return Reach(recipients, unreachable, opted_out)
+    """How many `audience` reaches for a message of `category`: one query, counted in SQL.
+
+    A preview runs on every button press of the audience panel; no id leaves the database.
+    """
+    matched = matching(audience, category).subquery()
+    opted = case((matched.c.opted_out, 1), else_=0)
+    blocked = case((and_(not_(matched.c.opted_out), not_(matched.c.reachable)), 1), else_=0)
+    row = (await session.execute(select(func.count(), func.sum(opted), func.sum(blocked)))).one()
+    total, opted_out, unreachable = int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
+    return Reach(total - opted_out - unreachable, unreachable, opted_out)
+
+
+async def recipient_ids(session: AsyncSession, audience: Audience, category: Category) -> list[int]:
+    """The ids of the members a message of `category` to `audience` goes to, in id order.
+
+    For small audiences (tests, a host's attendees); broadcasts enqueue with INSERT ... SELECT
+    (bot.services.broadcasts) and never pull ids into Python.
+    """
+    matched = matching(audience, category).subquery()
+    rows = await session.scalars(
+        select(matched.c.id)
+        .where(not_(matched.c.opted_out), matched.c.reachable)
+        .order_by(matched.c.id)
+    )
+    return list(rows)

@@ -100,8 +100,9 @@ async def submit(
 ) -> Broadcast:
     """Store the draft as a broadcast: started at once (`at` None) or due at `at`.
 
-    Raises UnknownSegmentError if the audience names something that no longer exists. The
-    caller commits.
+    Raises UnknownSegmentError if the audience names something that no longer exists, and
+    broadcasts.AlreadySubmittedError if this draft became a broadcast already (a double tap).
+    The caller commits.
     """
     broadcast = await broadcasts.schedule(
         session,
@@ -113,6 +114,7 @@ async def submit(
         category=draft.category,
         audience=draft.audience,
         scheduled_at=max(at or now, now),
+        key=broadcasts.draft_key(draft.source_chat_id, draft.source_message_id),
     )
     if at is None:
         await broadcasts.start_due(session, now, only=broadcast.id)

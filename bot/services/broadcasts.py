@@ -14,9 +14,24 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Integer,
+    String,
+    case,
+    func,
+    insert,
+    literal,
+    not_,
+    null,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db.dialect import dialect_insert
 from bot.services import audience as segments
 from bot.services import audit
 from bot.services.delivery import batch_counts, cancel_batch
@@ -30,6 +45,7 @@ from models import (
     DeliveryStatus,
     Member,
 )
+from models.base import UTCDateTime
 
 BROADCAST_KIND = "broadcast"
 SUMMARY_LENGTH = 120
@@ -45,6 +61,22 @@ def summary_of(text: str | None) -> str:
     return flat if len(flat) <= SUMMARY_LENGTH else flat[: SUMMARY_LENGTH - 1] + "…"
 
 
+class AlreadySubmittedError(DomainError):
+    """The draft was sent already (a double tap, maybe on another instance): `broadcast` is it."""
+
+    def __init__(self, broadcast: Broadcast) -> None:
+        super().__init__("already submitted")
+        self.broadcast = broadcast
+
+
+def draft_key(source_chat_id: int, source_message_id: int) -> str:
+    """The key that makes one composed message one broadcast, however often "Send" is pressed.
+
+    It names the author's chat, so erasure clears it with `source_chat_id`.
+    """
+    return f"{source_chat_id}:{source_message_id}"
+
+
 async def schedule(
     session: AsyncSession,
     *,
@@ -56,35 +88,60 @@ async def schedule(
     category: Category,
     audience: segments.Audience,
     scheduled_at: datetime,
+    key: str | None = None,
 ) -> Broadcast:
     """Store a broadcast to go out at `scheduled_at` (UTC); the caller commits.
 
-    Raises UnknownSegmentError if the audience names anything that does not exist.
+    With `key` (`draft_key`) idempotent in the database: a second call with the same key (a
+    double tap on "Send", also on another instance at the same moment) inserts nothing and
+    raises AlreadySubmittedError with the first broadcast. Raises UnknownSegmentError if the
+    audience names anything that does not exist.
     """
     await segments.check(session, audience)
-    broadcast = Broadcast(
-        author_id=author_id,
-        source_chat_id=source_chat_id,
-        source_message_id=source_message_id,
-        content_type=content_type[:16],
-        summary=summary_of(summary),
-        category=category,
-        audience=audience.to_json(),
-        scheduled_at=scheduled_at,
-        status=BroadcastStatus.SCHEDULED,
+    # ON CONFLICT DO NOTHING on the unique key: of two concurrent inserts PostgreSQL lets the
+    # second wait for the first's commit and then skip; SQLite has one writer anyway.
+    inserted = await session.scalar(
+        dialect_insert(session)(Broadcast)
+        .values(
+            author_id=author_id,
+            source_chat_id=source_chat_id,
+            source_message_id=source_message_id,
+            content_type=content_type[:16],
+            summary=summary_of(summary),
+            category=category,
+            audience=audience.to_json(),
+            scheduled_at=scheduled_at,
+            status=BroadcastStatus.SCHEDULED,
+            draft_key=key,
+        )
+        .on_conflict_do_nothing(index_elements=["draft_key"])
+        .returning(Broadcast.id)
     )
-    session.add(broadcast)
-    await session.flush()
+    if inserted is None:
+        assert key is not None  # without a key nothing can conflict
+        existing = await session.scalar(select(Broadcast).where(Broadcast.draft_key == key))
+        assert existing is not None  # the conflict was with it; broadcasts are never deleted
+        raise AlreadySubmittedError(existing)
+    broadcast = await session.get(Broadcast, inserted)
+    assert broadcast is not None
     return broadcast
 
 
+# Recipients put into the outbox per transaction: one INSERT ... SELECT, a few binds however
+# many members there are, short enough that SQLite's write lock and the event loop are free
+# again within tens of milliseconds.
+ENQUEUE_BATCH = 1000
+
+
 async def start_due(
-    session: AsyncSession, now: datetime, *, only: int | None = None
+    session: AsyncSession, now: datetime, *, only: int | None = None, batch: int = ENQUEUE_BATCH
 ) -> list[Broadcast]:
     """Start every scheduled broadcast whose time has come (or just `only`); the caller commits.
 
     Each is claimed with a conditional UPDATE, so of two instances only one starts it. Its
-    recipients are looked up now and written to the outbox as one batch.
+    audience is counted now (in SQL) and the first `batch` recipients go into the outbox in the
+    same transaction; the rest follow in batches (`enqueue_batch`, run by the broadcast job), so
+    a small broadcast is complete at once and a large one never holds an update or the loop.
     """
     query = select(Broadcast.id).where(
         Broadcast.status == BroadcastStatus.SCHEDULED, Broadcast.scheduled_at <= now
@@ -96,7 +153,7 @@ async def start_due(
         claimed = await session.execute(
             update(Broadcast)
             .where(Broadcast.id == broadcast_id, Broadcast.status == BroadcastStatus.SCHEDULED)
-            .values(status=BroadcastStatus.SENDING, started_at=now)
+            .values(status=BroadcastStatus.SENDING, started_at=now, enqueued_through=0)
         )
         if not claimed.rowcount:
             continue
@@ -106,16 +163,12 @@ async def start_due(
             audience = segments.Audience.from_json(broadcast.audience)
             reach = await segments.reach(session, audience, broadcast.category)
         except segments.UnknownSegmentError:
-            reach = segments.Reach([], [], 0)
-        broadcast.total = len(reach.recipient_ids) + reach.unreachable
+            reach = segments.Reach(0, 0, 0)
+        broadcast.total = reach.recipients + reach.unreachable
         broadcast.opted_out = reach.opted_out
         broadcast.unreachable = reach.unreachable
-        await _enqueue(session, broadcast, reach.recipient_ids, now)
-        # Rows for those who blocked the bot too, already final: the report and its list of
-        # whom to call count them, and nothing tries to send to them.
-        await _enqueue(
-            session, broadcast, reach.unreachable_ids, now, status=DeliveryStatus.BLOCKED
-        )
+        await session.flush()
+        await enqueue_batch(session, broadcast_id, now, batch=batch)
         # Sent to members on the author's behalf: in the audit log, in this same transaction
         # (whether it started at once or at its scheduled time).
         await audit.record(
@@ -126,44 +179,129 @@ async def start_due(
             subject=audit_subject(broadcast),
             at=now,
         )
+        await session.refresh(broadcast)
         started.append(broadcast)
     return started
 
 
-async def _enqueue(
+async def enqueuing(session: AsyncSession) -> list[int]:
+    """Started broadcasts whose recipients are not all in the outbox yet, oldest first."""
+    rows = await session.scalars(
+        select(Broadcast.id)
+        .where(Broadcast.status == BroadcastStatus.SENDING, Broadcast.enqueued_through.is_not(None))
+        .order_by(Broadcast.id)
+    )
+    return list(rows)
+
+
+async def enqueue_batch(
+    session: AsyncSession, broadcast_id: int, now: datetime, *, batch: int = ENQUEUE_BATCH
+) -> bool:
+    """Put the next `batch` recipients of a started broadcast into the outbox; the caller commits.
+
+    Returns True while more may remain. Members are taken in id order after
+    `enqueued_through`, which moves with a conditional UPDATE in the same transaction: a batch
+    that committed is never enqueued again (a restart resumes after it), and of two instances
+    running the same batch only one writes rows. No member id passes through Python: one
+    INSERT ... SELECT per batch. Those who blocked the bot get rows too, already BLOCKED (the
+    report counts them and lists whom to call); who opted out gets none.
+    """
+    row = (
+        await session.execute(
+            select(
+                Broadcast.status,
+                Broadcast.enqueued_through,
+                Broadcast.audience,
+                Broadcast.category,
+                Broadcast.source_chat_id,
+                Broadcast.source_message_id,
+            ).where(Broadcast.id == broadcast_id)
+        )
+    ).one_or_none()
+    if row is None or row.status is not BroadcastStatus.SENDING or row.enqueued_through is None:
+        return False
+    after: int = row.enqueued_through
+    try:
+        audience: segments.Audience | None = segments.Audience.from_json(row.audience)
+    except segments.UnknownSegmentError:
+        audience = None
+    last, found = None, 0
+    if audience is not None:
+        ahead = segments.matching(audience, row.category).where(Member.id > after).subquery()
+        window = (
+            select(ahead.c.id)
+            .where(not_(ahead.c.opted_out))
+            .order_by(ahead.c.id)
+            .limit(batch)
+            .subquery()
+        )
+        last, found = (await session.execute(select(func.max(window.c.id), func.count()))).one()
+    # A short batch is the last one: the broadcast is then all in the outbox.
+    done = found < batch
+    moved = await session.execute(
+        update(Broadcast)
+        .where(
+            Broadcast.id == broadcast_id,
+            Broadcast.status == BroadcastStatus.SENDING,
+            Broadcast.enqueued_through == after,
+        )
+        .values(enqueued_through=None if done else last)
+        .execution_options(synchronize_session=False)
+    )
+    if not moved.rowcount:
+        # Another instance took this batch (or the broadcast was stopped meanwhile).
+        return True
+    if last is not None:
+        assert audience is not None
+        await _insert_rows(session, broadcast_id, row, audience, after, last, now)
+    return not done
+
+
+async def _insert_rows(
     session: AsyncSession,
-    broadcast: Broadcast,
-    recipient_ids: list[int],
+    broadcast_id: int,
+    broadcast: Any,
+    audience: segments.Audience,
+    after: int,
+    last: int,
     now: datetime,
-    *,
-    status: DeliveryStatus = DeliveryStatus.PENDING,
 ) -> None:
-    if not recipient_ids:
-        return
     payload = {
-        "broadcast_id": broadcast.id,
+        "broadcast_id": broadcast_id,
         "from_chat_id": broadcast.source_chat_id,
         "message_id": broadcast.source_message_id,
     }
-    # One multi-row INSERT: a broadcast to the whole KV is thousands of rows.
-    await session.execute(
-        insert(Delivery),
-        [
-            {
-                "recipient_id": recipient_id,
-                "kind": BROADCAST_KIND,
-                "category": broadcast.category.value,
-                "batch_id": broadcast.id,
-                "payload": payload,
-                "due_at": now,
-                "status": status,
-                "attempts": 0,
-                "last_error": UNREACHABLE if status is DeliveryStatus.BLOCKED else None,
-                "created_at": now,
-            }
-            for recipient_id in recipient_ids
-        ],
+    chosen = (
+        segments.matching(audience, broadcast.category)
+        .where(Member.id > after, Member.id <= last)
+        .subquery()
     )
+    reachable = chosen.c.reachable
+    rows = select(
+        chosen.c.id,
+        literal(BROADCAST_KIND, String),
+        literal(broadcast.category.value, String),
+        literal(broadcast_id, BigInteger),
+        literal(payload, JSON),
+        literal(now, UTCDateTime),
+        case((reachable, DeliveryStatus.PENDING.value), else_=DeliveryStatus.BLOCKED.value),
+        literal(0, Integer),
+        case((reachable, null()), else_=UNREACHABLE),
+        literal(now, UTCDateTime),
+    ).where(not_(chosen.c.opted_out))
+    columns = [
+        "recipient_id",
+        "kind",
+        "category",
+        "batch_id",
+        "payload",
+        "due_at",
+        "status",
+        "attempts",
+        "last_error",
+        "created_at",
+    ]
+    await session.execute(insert(Delivery).from_select(columns, rows))
 
 
 class BroadcastError(DomainError):
@@ -261,7 +399,13 @@ async def cancel(
     result = await session.execute(
         update(Broadcast)
         .where(Broadcast.id == broadcast_id, Broadcast.status.in_(OPEN))
-        .values(status=BroadcastStatus.CANCELLED, cancelled_by=by, finished_at=now)
+        .values(
+            status=BroadcastStatus.CANCELLED,
+            cancelled_by=by,
+            finished_at=now,
+            # Whoever was not enqueued yet never will be.
+            enqueued_through=None,
+        )
     )
     if not result.rowcount:
         return None
@@ -307,6 +451,11 @@ async def progress(session: AsyncSession, broadcast: Broadcast, now: datetime) -
         counts[status] += pruned
     total = sum(counts.values())
     open_rows = counts[DeliveryStatus.PENDING] + counts[DeliveryStatus.SENDING]
+    if broadcast.enqueued_through is not None and broadcast.status in OPEN:
+        # Recipients counted at the start but not in the outbox yet are still to send.
+        waiting = max(0, broadcast.total - total)
+        total += waiting
+        open_rows += waiting
     finished = total - open_rows
     elapsed = (now - (broadcast.started_at or now)).total_seconds()
     rate = finished / elapsed if elapsed > 0 else 0.0
@@ -366,7 +515,12 @@ async def finish(session: AsyncSession, broadcast_id: int, now: datetime) -> boo
         return False
     result = await session.execute(
         update(Broadcast)
-        .where(Broadcast.id == broadcast_id, Broadcast.status == BroadcastStatus.SENDING)
+        .where(
+            Broadcast.id == broadcast_id,
+            Broadcast.status == BroadcastStatus.SENDING,
+            # Not while recipients are still being put into the outbox.
+            Broadcast.enqueued_through.is_(None),
+        )
         .values(status=BroadcastStatus.DONE, finished_at=now)
     )
     return bool(result.rowcount)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -36,7 +36,7 @@ from handlers.broadcast.flow import (
     is_confirmation,
     save,
 )
-from models import AuditAction
+from models import AuditAction, Broadcast, BroadcastStatus
 from models.base import utcnow
 
 logger = logging.getLogger(__name__)
@@ -166,7 +166,7 @@ async def time_received(
     )
     reach = await segments.reach(session, draft.audience, draft.category)
     await save(state, draft, BroadcastFlow.building)
-    text, keyboard = draft_views.confirm(len(reach.recipient_ids), draft, settings.zone)
+    text, keyboard = draft_views.confirm(reach.recipients, draft, settings.zone)
     sent = await message.answer(text, reply_markup=keyboard)
     await confirmation_shown(state, sent.message_id)
 
@@ -313,9 +313,7 @@ async def now_pressed(
     reach = await segments.reach(session, draft.audience, draft.category)
     await save(state, draft, BroadcastFlow.building)
     await query.answer()
-    shown = await show(
-        message, *draft_views.confirm(len(reach.recipient_ids), draft, settings.zone)
-    )
+    shown = await show(message, *draft_views.confirm(reach.recipients, draft, settings.zone))
     await confirmation_shown(state, shown.message_id)
 
 
@@ -346,9 +344,7 @@ async def send_pressed(
     if not await is_confirmation(state, message.message_id):
         reach = await segments.reach(session, draft.audience, draft.category)
         await query.answer(draft_views.confirm_again())
-        shown = await show(
-            message, *draft_views.confirm(len(reach.recipient_ids), draft, settings.zone)
-        )
+        shown = await show(message, *draft_views.confirm(reach.recipients, draft, settings.zone))
         await confirmation_shown(state, shown.message_id)
         return
     scheduled = callback_data.value == 1
@@ -357,16 +353,28 @@ async def send_pressed(
         await query.answer(draft_views.choose_time_again())
         return
     now = utcnow()
-    broadcast = await broadcast_draft.submit(
-        session, draft, author_id=query.from_user.id, at=draft.at if scheduled else None, now=now
-    )
+    try:
+        broadcast = await broadcast_draft.submit(
+            session,
+            draft,
+            author_id=query.from_user.id,
+            at=draft.at if scheduled else None,
+            now=now,
+        )
+    except broadcasts.AlreadySubmittedError as exc:
+        # A second tap (maybe on another instance): show what the first one created.
+        await state.clear()
+        await session.commit()
+        await query.answer()
+        await show_existing(message, session, settings, exc.broadcast, now)
+        return
     if scheduled:
         reach = await segments.reach(session, draft.audience, draft.category)
         await audit.record(
             session,
             query.from_user.id,
             AuditAction.BROADCAST_SCHEDULED,
-            count=len(reach.recipient_ids),
+            count=reach.recipients,
             subject=broadcasts.audit_subject(broadcast),
             at=now,
         )
@@ -391,6 +399,17 @@ async def send_pressed(
         text = views.progress_text(broadcast, await broadcasts.progress(session, broadcast, now))
         if wake_outbox is not None:
             wake_outbox()
+    await show(message, text, views.progress_keyboard(broadcast.id))
+
+
+async def show_existing(
+    message: Message, session: AsyncSession, settings: Settings, broadcast: Broadcast, now: datetime
+) -> None:
+    """Show a broadcast that a draft already became: its time, or how far it has got."""
+    if broadcast.status is BroadcastStatus.SCHEDULED:
+        text = views.scheduled_text(broadcast, settings.zone)
+    else:
+        text = views.progress_text(broadcast, await broadcasts.progress(session, broadcast, now))
     await show(message, text, views.progress_keyboard(broadcast.id))
 
 

@@ -69,13 +69,13 @@ async def message_pressed(
     """Ask for the message, saying how many it will reach; nobody to reach: say so."""
     meeting = await hosting.managed_meeting(session, member, roles, callback_data.meeting_id)
     reach = await segments.reach(session, _audience(meeting), CATEGORY)
-    if not reach.recipient_ids:
+    if not reach.recipients:
         await query.answer(views.nobody_to_write(), show_alert=True)
         return
     await state.set_state(HostFlow.message)
     await state.set_data({"meeting_id": meeting.id})
     await query.answer()
-    await message.answer(views.ask_message(meeting, settings.zone, len(reach.recipient_ids)))
+    await message.answer(views.ask_message(meeting, settings.zone, reach.recipients))
 
 
 async def message_received(
@@ -97,7 +97,7 @@ async def message_received(
     draft = draft.with_audience(_audience(meeting)).with_category(CATEGORY)
     reach = await segments.reach(session, draft.audience, draft.category)
     await state.set_state(HostFlow.message_ready)
-    text, keyboard = views.message_confirm(meeting, settings.zone, len(reach.recipient_ids))
+    text, keyboard = views.message_confirm(meeting, settings.zone, reach.recipients)
     sent = await message.answer(text, reply_markup=keyboard)
     # Only this confirmation's "Send" sends this message (an earlier one's is for an earlier
     # message of the host's, not this one).
@@ -141,7 +141,20 @@ async def send_pressed(
     # Whatever the stored draft says, it goes to this meeting's people and no one else.
     draft = draft.with_audience(_audience(meeting)).with_category(CATEGORY)
     now = utcnow()
-    broadcast = await broadcast_draft.submit(session, draft, author_id=member.id, at=None, now=now)
+    try:
+        broadcast = await broadcast_draft.submit(
+            session, draft, author_id=member.id, at=None, now=now
+        )
+    except broadcasts.AlreadySubmittedError as exc:
+        # A second tap (maybe on another instance): show what the first one created.
+        await state.clear()
+        await session.commit()
+        await query.answer()
+        text = broadcast_views.progress_text(
+            exc.broadcast, await broadcasts.progress(session, exc.broadcast, now)
+        )
+        await show(message, text, broadcast_views.progress_keyboard(exc.broadcast.id))
+        return
     broadcasts.note_progress_message(
         broadcast, chat_id=message.chat.id, message_id=message.message_id, at=now
     )

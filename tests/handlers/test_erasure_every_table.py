@@ -297,6 +297,7 @@ async def _seed(session: AsyncSession) -> int:
         total=1,
         progress_chat_id=GONE,
         progress_message_id=9,
+        draft_key=f"{GONE}:1",
     )
     stopped = Broadcast(
         author_id=HOST,
@@ -322,7 +323,19 @@ async def _seed(session: AsyncSession) -> int:
         started_at=NOW - timedelta(minutes=5),
         finished_at=NOW,
     )
-    session.add_all([own, stopped, counted])
+    # OTHER's, still putting its recipients into the outbox: the last one enqueued was GONE.
+    enqueuing = Broadcast(
+        author_id=OTHER,
+        source_chat_id=OTHER,
+        source_message_id=4,
+        content_type="text",
+        category=Category.ANNOUNCEMENTS,
+        scheduled_at=NOW,
+        status=BroadcastStatus.SENDING,
+        started_at=NOW,
+        enqueued_through=GONE,
+    )
+    session.add_all([own, stopped, counted, enqueuing])
     await session.flush()
     payload = {"from_chat_id": HOST, "message_id": 3, "broadcast_id": counted.id}
     session.add_all(

@@ -75,7 +75,7 @@ def test_finished_progress_says_so(i18n: I18n) -> None:
     ],
 )
 def test_the_reach_has_plural_forms(i18n: I18n, count: int, german: str, english: str) -> None:
-    reach = Reach(list(range(count)), [], 0)
+    reach = Reach(count, 0, 0)
     with i18n.context(), i18n.use_locale("de"):
         assert draft_views.reach_line(reach) == german
     with i18n.context(), i18n.use_locale("en"):
@@ -102,7 +102,7 @@ def test_the_reach_has_plural_forms(i18n: I18n, count: int, german: str, english
 def test_counts_and_nouns_agree_in_german(
     i18n: I18n, count: int, left_out: str, confirm: str
 ) -> None:
-    reach = Reach([], list(range(count)), count)
+    reach = Reach(0, count, count)
     draft = Draft(1, 2, "text")
     with i18n.context(), i18n.use_locale("de"):
         assert draft_views.left_out_text(reach, Category.ANNOUNCEMENTS) == left_out

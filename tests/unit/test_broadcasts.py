@@ -111,19 +111,22 @@ async def test_audiences_combine_and_count_who_is_left_out(session_pool: Session
         umwelt = await session.scalar(select(Topic.id).where(Topic.name == "Umwelt"))
         announcements = Category.ANNOUNCEMENTS
         everyone = await segments.reach(session, segments.Audience(), announcements)
-        assert everyone.recipient_ids == [1, 2, 4, 6]
-        assert (everyone.opted_out, everyone.unreachable_ids) == (1, [5])
+        assert everyone == segments.Reach(recipients=4, unreachable=1, opted_out=1)
+        ids = await segments.recipient_ids(session, segments.Audience(), announcements)
+        assert ids == [1, 2, 4, 6]
         in_mitte = segments.Audience(districts=frozenset({mitte}))
+        assert await segments.recipient_ids(session, in_mitte, announcements) == [1]
         reach = await segments.reach(session, in_mitte, announcements)
-        assert reach.recipient_ids == [1]
-        assert (reach.opted_out, reach.unreachable) == (1, 1)
+        assert (reach.recipients, reach.opted_out, reach.unreachable) == (1, 1, 1)
         both = segments.Audience(districts=frozenset({mitte, nord}))
-        assert (await segments.reach(session, both, announcements)).recipient_ids == [1, 2, 4, 6]
+        assert await segments.recipient_ids(session, both, announcements) == [1, 2, 4, 6]
         green_north = segments.Audience(districts=frozenset({nord}), topics=frozenset({umwelt}))
-        assert (await segments.reach(session, green_north, announcements)).recipient_ids == [2]
+        assert await segments.recipient_ids(session, green_north, announcements) == [2]
+        assert (await segments.reach(session, green_north, announcements)).recipients == 1
         # Opting out of announcements does not opt out of reminders.
+        assert await segments.recipient_ids(session, in_mitte, Category.REMINDERS) == [1, 3]
         reminders = await segments.reach(session, in_mitte, Category.REMINDERS)
-        assert reminders.recipient_ids == [1, 3]
+        assert (reminders.recipients, reminders.opted_out) == (2, 0)
         assert await opted_out_categories(session, 3) == {Category.ANNOUNCEMENTS}
         assert await opted_out_among(session, [1, 2, 3], "announcements") == {3}
 
@@ -302,8 +305,13 @@ async def test_a_draft_is_sent_now_or_at_its_time(session_pool: SessionPool) -> 
     draft = Draft.of_message(chat_id=1, message_id=10, content_type="text", text="Hallo")
     async with session_pool() as session:
         now = await broadcast_draft.submit(session, draft, author_id=1, at=None, now=NOW)
+        # The same draft again (a double tap on "Send"): no second broadcast.
+        with pytest.raises(broadcasts.AlreadySubmittedError) as again:
+            await broadcast_draft.submit(session, draft, author_id=1, at=None, now=NOW)
+        assert again.value.broadcast.id == now.id
+        other = Draft.of_message(chat_id=1, message_id=11, content_type="text", text="Hallo")
         later = await broadcast_draft.submit(
-            session, draft, author_id=1, at=NOW + timedelta(hours=2), now=NOW
+            session, other, author_id=1, at=NOW + timedelta(hours=2), now=NOW
         )
         await session.commit()
         assert (now.status, now.total) == (BroadcastStatus.SENDING, 5)

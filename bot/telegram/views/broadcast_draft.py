@@ -148,7 +148,7 @@ def left_out_text(reach: Reach, category: Category) -> str:
 
 def reach_line(reach: Reach) -> str:
     """ "With this you reach 123 members.", under every page of the audience."""
-    count = len(reach.recipient_ids)
+    count = reach.recipients
     return _(
         "With this you reach <b>{count}</b> member.",
         "With this you reach <b>{count}</b> members.",
@@ -166,12 +166,12 @@ def preview_text(
         _("Kind: {category}").format(category=category_label(draft.category)),
         _("Audience: {audience}").format(audience=audience_text(chosen, zone)),
         "",
-        _("Recipients: <b>{count}</b>").format(count=number(len(reach.recipient_ids))),
+        _("Recipients: <b>{count}</b>").format(count=number(reach.recipients)),
     ]
     left_out = left_out_text(reach, draft.category)
     if left_out:
         lines.append(_("Left out: {reasons}").format(reasons=left_out))
-    if not reach.recipient_ids:
+    if not reach.recipients:
         lines.append(_("Nobody would receive this. Change the audience."))
     lines += [
         "",
@@ -197,7 +197,7 @@ def panel(
         rows.append([button(_("Everyone who signed up"), BroadcastAction.EVERYONE)])
     kind = _("Kind: {category} (change)").format(category=category_label(draft.category))
     rows.append([button(kind, BroadcastAction.KINDS)])
-    if reach.recipient_ids:
+    if reach.recipients:
         rows.append(
             [
                 button(_("Send now"), BroadcastAction.NOW),
