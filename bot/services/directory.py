@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db.chunks import chunked
 from bot.services import schedule
 from bot.services.errors import DomainError
 from bot.services.kv_setup import PROFILE_ID
@@ -385,7 +386,11 @@ async def members_with_groups(session: AsyncSession, member_ids: Collection[int]
     """Which of these members joined at least one group."""
     if not member_ids:
         return set()
-    rows = await session.scalars(
-        select(GroupMembership.member_id).where(GroupMembership.member_id.in_(member_ids))
-    )
-    return set(rows)
+    found: set[int] = set()
+    for chunk in chunked(member_ids):
+        found.update(
+            await session.scalars(
+                select(GroupMembership.member_id).where(GroupMembership.member_id.in_(chunk))
+            )
+        )
+    return found

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, exists, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, make_transient_to_detached
 
+from bot.db.chunks import chunked
 from bot.db.dialect import dialect_statement
 from models import GroupHost, Member, MemberRole, Profile
 from models.base import utcnow
@@ -253,5 +254,8 @@ async def members_by_id(session: AsyncSession, member_ids: Collection[int]) -> d
     """The members among `member_ids` the bot knows, by id (one query)."""
     if not member_ids:
         return {}
-    found = await session.scalars(select(Member).where(Member.id.in_(list(member_ids))))
-    return {member.id: member for member in found}
+    found: dict[int, Member] = {}
+    for chunk in chunked(member_ids):
+        rows = await session.scalars(select(Member).where(Member.id.in_(chunk)))
+        found.update((member.id, member) for member in rows)
+    return found

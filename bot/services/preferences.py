@@ -9,6 +9,7 @@ from collections.abc import Collection, Iterable
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db.chunks import chunked
 from bot.db.dialect import dialect_insert
 from models import Category, OptOut
 from models.base import utcnow
@@ -43,12 +44,16 @@ async def opted_out_among(
     """Which of `member_ids` switched `category` off."""
     if not member_ids:
         return set()
-    rows = await session.scalars(
-        select(OptOut.member_id).where(
-            OptOut.category == Category(category), OptOut.member_id.in_(list(member_ids))
+    found: set[int] = set()
+    for chunk in chunked(member_ids):
+        found.update(
+            await session.scalars(
+                select(OptOut.member_id).where(
+                    OptOut.category == Category(category), OptOut.member_id.in_(chunk)
+                )
+            )
         )
-    )
-    return set(rows)
+    return found
 
 
 async def opted_out_by_category(
