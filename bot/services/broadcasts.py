@@ -46,6 +46,7 @@ from models import (
     Member,
 )
 from models.base import UTCDateTime
+from models.profile import Profile
 
 BROADCAST_KIND = "broadcast"
 SUMMARY_LENGTH = 120
@@ -200,11 +201,12 @@ async def enqueue_batch(
 ) -> bool:
     """Put the next `batch` recipients of a started broadcast into the outbox; the caller commits.
 
-    Returns True while more may remain. Members are taken in id order after
-    `enqueued_through`, which moves with a conditional UPDATE in the same transaction: a batch
-    that committed is never enqueued again (a restart resumes after it), and of two instances
-    running the same batch only one writes rows. No member id passes through Python: one
-    INSERT ... SELECT per batch. Those who blocked the bot get rows too, already BLOCKED (the
+    Returns True while more may remain. Members are taken in id order, the next `batch`
+    signed-up members after `enqueued_through` (at most `batch` rows). The cursor moves with a
+    conditional UPDATE in the same transaction: a batch that committed is never enqueued again
+    (a restart resumes after it), and of two instances running the same batch only one writes
+    rows. No member id passes through Python: one INSERT ... SELECT per batch. Those who
+    blocked the bot get rows too, already BLOCKED (the
     report counts them and lists whom to call); who opted out gets none.
     """
     row = (
@@ -228,15 +230,20 @@ async def enqueue_batch(
         audience = None
     last, found = None, 0
     if audience is not None:
-        ahead = segments.matching(audience, row.category).where(Member.id > after).subquery()
+        # The batch is the next `batch` signed-up members by id (an index range on profiles),
+        # whoever of them the audience matches: with both ends of the range known, every
+        # criterion's table is read in that range only (a count-limited window over the
+        # criteria made PostgreSQL hash a whole link table per batch).
         window = (
-            select(ahead.c.id)
-            .where(not_(ahead.c.opted_out))
-            .order_by(ahead.c.id)
+            select(Profile.member_id)
+            .where(Profile.member_id > after)
+            .order_by(Profile.member_id)
             .limit(batch)
             .subquery()
         )
-        last, found = (await session.execute(select(func.max(window.c.id), func.count()))).one()
+        last, found = (
+            await session.execute(select(func.max(window.c.member_id), func.count()))
+        ).one()
     # A short batch is the last one: the broadcast is then all in the outbox.
     done = found < batch
     moved = await session.execute(
@@ -272,11 +279,7 @@ async def _insert_rows(
         "from_chat_id": broadcast.source_chat_id,
         "message_id": broadcast.source_message_id,
     }
-    chosen = (
-        segments.matching(audience, broadcast.category)
-        .where(Member.id > after, Member.id <= last)
-        .subquery()
-    )
+    chosen = segments.matching(audience, broadcast.category, after=after, through=last).subquery()
     reachable = chosen.c.reachable
     rows = select(
         chosen.c.id,
