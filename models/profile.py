@@ -9,7 +9,17 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, ForeignKey, Integer, String, Table
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime, utcnow
@@ -97,6 +107,8 @@ class GroupMembership(Base):
     """A member joined a group through the bot."""
 
     __tablename__ = "group_memberships"
+    # Matching asks each group for its newest member (bot.services.directory.last_activity).
+    __table_args__ = (Index("ix_group_memberships_group_id_joined_at", "group_id", "joined_at"),)
 
     group_id: Mapped[int] = mapped_column(
         ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
