@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.session import SessionPool
 from bot.services import audience as segments
-from bot.services import broadcasts
+from bot.services import broadcast_draft, broadcasts
+from bot.services.broadcast_draft import Draft
 from models import (
     Broadcast,
     BroadcastStatus,
@@ -219,3 +220,29 @@ async def test_binds_do_not_grow_with_the_audience(
     assert max(seen) < 30
     async with session_pool() as session:
         assert (await session.get(Broadcast, broadcast.id)) is not None
+
+
+async def test_a_double_send_at_once_creates_one_broadcast(session_pool: SessionPool) -> None:
+    await _seed(session_pool, members=20)
+    draft = Draft.of_message(chat_id=1, message_id=77, content_type="text", text="Hallo")
+
+    async def tap() -> int | str:
+        # Two instances, each with its own session, pressing at the same moment.
+        async with session_pool() as session:
+            try:
+                broadcast = await broadcast_draft.submit(
+                    session, draft, author_id=1, at=None, now=NOW
+                )
+            except broadcasts.AlreadySubmittedError as exc:
+                await session.commit()
+                return f"already {exc.broadcast.id}"
+            await session.commit()
+            return broadcast.id
+
+    first, second = await asyncio.gather(tap(), tap())
+    async with session_pool() as session:
+        ids = list(await session.scalars(select(Broadcast.id)))
+    assert len(ids) == 1
+    assert sorted([str(first), str(second)]) == sorted([str(ids[0]), f"already {ids[0]}"])
+    rows = await _rows(session_pool, ids[0])
+    assert len(rows) == len({recipient for recipient, _status in rows})
