@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import sys
@@ -59,7 +60,8 @@ POSTS_INTERVAL = timedelta(seconds=2)
 class _OutageFilter(logging.Filter):
     """Turns APScheduler's "Job raised an exception" traceback into one WARNING line when the
     job only found the database unavailable: during an outage every job fails like that each
-    run, and the next run after it carries on (the database holds what is due)."""
+    run, and the next run after it carries on (the database holds what is due). A job cut off
+    by the shutdown is one INFO line."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
@@ -68,6 +70,12 @@ class _OutageFilter(logging.Filter):
             record.msg = (
                 f"{record.msg}: the database is unavailable ({describe_unavailable(error)})"
             )
+            record.exc_info = record.exc_text = None
+        elif isinstance(error, asyncio.CancelledError):
+            # The bot is stopping: a job still running is cut off (its lease is let go, the
+            # database holds what is due), which is no error worth a traceback.
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg = f"{record.msg}: cut off by the shutdown"
             record.exc_info = record.exc_text = None
         return True
 

@@ -4,6 +4,7 @@ and scheduled jobs that run once per fire time across instances."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import subprocess
 import sys
@@ -236,3 +237,26 @@ async def test_with_redis_several_instances_may_run(app: Application) -> None:
     app.settings = app.settings.model_copy(update={"redis_url": "redis://127.0.0.1:6379/0"})
     async with single_instance(app):
         pass
+
+
+def _cancelled() -> None:
+    raise asyncio.CancelledError
+
+
+def test_a_job_cut_off_by_the_shutdown_is_one_info_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    create_scheduler()
+    with caplog.at_level(logging.INFO, logger="apscheduler.executors.default"):
+        try:
+            _cancelled()
+        except asyncio.CancelledError:
+            logging.getLogger("apscheduler.executors.default").exception(
+                "Job %r raised an exception", "broadcasts-progress"
+            )
+    [record] = caplog.records
+    assert record.levelno == logging.INFO
+    assert record.exc_info is None
+    assert record.getMessage() == (
+        "Job 'broadcasts-progress' raised an exception: cut off by the shutdown"
+    )
