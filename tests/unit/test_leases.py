@@ -8,20 +8,26 @@ import logging
 import os
 import subprocess
 import sys
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from aiogram.fsm.storage.base import StorageKey
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.fsm.storage.redis import RedisEventIsolation
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from redis.exceptions import RedisError
 
-from bot.app import Application, single_instance
+from bot.app import Application, create_events_isolation, single_instance
 from bot.context import JobContext
 from bot.db.session import SessionPool
 from bot.scheduler import create_scheduler
 from bot.services import leases
 from bot.services.leases import Holder, claim, held_by, pid_alive, release, renew
+from bot.settings import Settings
 from bot.startup import StartupError
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -260,3 +266,40 @@ def test_a_job_cut_off_by_the_shutdown_is_one_info_line(
     assert record.getMessage() == (
         "Job 'broadcasts-progress' raised an exception: cut off by the shutdown"
     )
+
+
+async def test_with_redis_one_members_updates_wait_across_instances(settings: Settings) -> None:
+    """Two instances' event isolations (REDIS_URL set) lock one member's updates in turn."""
+    url = os.environ.get("TEST_REDIS_URL", "").strip()
+    if not url:
+        pytest.skip("needs Redis: set TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/0)")
+
+    shared = settings.model_copy(
+        update={"redis_url": url, "redis_prefix": f"test-{uuid.uuid4().hex[:10]}"}
+    )
+    isolations = [create_events_isolation(shared) for _ in range(2)]
+    assert all(isinstance(isolation, RedisEventIsolation) for isolation in isolations)
+    key = StorageKey(bot_id=1, chat_id=42, user_id=42)
+    order: list[str] = []
+
+    async def handle(isolation: Any, name: str) -> None:
+        async with isolation.lock(key):
+            order.append(f"{name} starts")
+            await asyncio.sleep(0.3)
+            order.append(f"{name} ends")
+
+    try:
+        await asyncio.gather(*(handle(iso, n) for iso, n in zip(isolations, "ab", strict=True)))
+    except (RedisError, OSError) as exc:
+        pytest.skip(f"Redis at {url} does not answer: {exc}")
+    finally:
+        for isolation in isolations:
+            await isolation.redis.aclose()
+    assert order in (
+        ["a starts", "a ends", "b starts", "b ends"],
+        ["b starts", "b ends", "a starts", "a ends"],
+    )
+
+
+def test_without_redis_the_locks_stay_in_the_process(settings: Settings) -> None:
+    assert isinstance(create_events_isolation(settings), SimpleEventIsolation)
