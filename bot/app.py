@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -45,13 +46,14 @@ from bot.middlewares.request import ReleaseBeforeRequestMiddleware, RetryRequest
 from bot.outbox.renderers import RENDERERS
 from bot.outbox.worker import DeliveryWorker
 from bot.scheduler import create_scheduler, register_jobs, watch_jobs
+from bot.services import leases
 from bot.services.flood import FloodGate
 from bot.services.locales import member_locale
 from bot.services.pacing import Pacer, PacingLimits
 from bot.services.roles import effective_roles, privileged_members
 from bot.services.welcome import WelcomeBook
 from bot.settings import Settings
-from bot.startup import telegram_call
+from bot.startup import StartupError, telegram_call
 from bot.telegram.commands import set_default_menus, set_member_menu
 from bot.telegram.retries import Retries, RetryBounds, retries
 from bot.telegram.session import BotApiSession
@@ -62,6 +64,25 @@ logger = logging.getLogger(__name__)
 
 # How long a shutdown waits for updates being handled; Telegram redelivers what was cut off.
 SHUTDOWN_GRACE_SECONDS = 10.0
+# Without Redis, the running bot's lease on the database lasts this long unless renewed (every
+# third of it): after a SIGKILL on another host, the next start waits at most this long.
+INSTANCE_LEASE = timedelta(seconds=60)
+# The exit code of a start refused because another instance runs against the database.
+EXIT_OTHER_INSTANCE = 3
+
+
+def create_events_isolation(settings: Settings) -> BaseEventIsolation:
+    """In-process locks for one instance; with REDIS_URL, locks in Redis shared by all instances,
+    so one member's updates are handled one after the other wherever they arrive."""
+    if not settings.redis_url:
+        return SimpleEventIsolation()
+    from aiogram.fsm.storage.base import DefaultKeyBuilder  # noqa: PLC0415
+    from aiogram.fsm.storage.redis import RedisEventIsolation  # noqa: PLC0415
+
+    return RedisEventIsolation.from_url(
+        settings.redis_url,
+        key_builder=DefaultKeyBuilder(prefix=f"{settings.redis_prefix}:fsm", with_bot_id=True),
+    )
 
 
 def create_bot(
@@ -249,6 +270,11 @@ class Application:
     readiness: Readiness
     metrics: Metrics | None = None
 
+    @property
+    def events_isolation(self) -> BaseEventIsolation:
+        """The dispatcher's per-member locks (in Redis with REDIS_URL)."""
+        return self.dispatcher.fsm.events_isolation
+
     def job_context(self) -> JobContext:
         """What jobs and the delivery worker get: sessions, bot, translations, settings."""
         return JobContext(
@@ -294,8 +320,14 @@ class Application:
         await self.worker.stop()
 
     async def close(self) -> None:
-        """Release the HTTP session and the database connections."""
+        """Release the HTTP session, the Redis connections and the database connections."""
         await self.bot.session.close()
+        isolation = self.events_isolation
+        await isolation.close()
+        # aiogram's RedisEventIsolation.close leaves its connection pool open.
+        redis = getattr(isolation, "redis", None)
+        if redis is not None:
+            await redis.aclose()
         await self.engine.dispose()
 
 
@@ -313,7 +345,13 @@ async def build_application(settings: Settings, *, migrate: bool = True) -> Appl
     if metrics is not None:
         metrics.watch_gate(gate)
     bot = create_bot(settings, gate, metrics=metrics, readiness=readiness)
-    dispatcher = create_dispatcher(settings, session_pool, i18n, metrics=metrics)
+    dispatcher = create_dispatcher(
+        settings,
+        session_pool,
+        i18n,
+        events_isolation=create_events_isolation(settings),
+        metrics=metrics,
+    )
     pacer = Pacer(
         PacingLimits(global_per_second=settings.send_rate, paid=settings.paid_broadcast),
         gate=gate,
@@ -345,6 +383,41 @@ async def build_application(settings: Settings, *, migrate: bool = True) -> Appl
     dispatcher.startup.register(app.on_startup)
     dispatcher.shutdown.register(app.on_shutdown)
     return app
+
+
+@asynccontextmanager
+async def single_instance(app: Application) -> AsyncIterator[None]:
+    """Without REDIS_URL, hold the database's instance lease while the block runs.
+
+    A second instance against the same database would run every job and send every message
+    twice and handle one member's updates at once; so it refuses to start (StartupError, one
+    line, EXIT_OTHER_INSTANCE). A lease left by a killed process expires after INSTANCE_LEASE,
+    or is taken over at once on the same host once its process is gone. With REDIS_URL several
+    instances are meant to run: nothing is held.
+    """
+    if app.settings.redis_url:
+        yield
+        return
+    lease = leases.HeldLease(app.session_pool, leases.INSTANCE, ttl=INSTANCE_LEASE)
+    if not await lease.acquire():
+        async with app.session_pool() as session:
+            other = await leases.held_by(session, leases.INSTANCE)
+        where = (
+            f"host {other.host}, pid {other.pid}, lease renewed until "
+            f"{other.expires_at:%Y-%m-%d %H:%M:%S} UTC"
+            if other is not None
+            else "just now"
+        )
+        raise StartupError(
+            f"Another Mitmachbot instance runs against this database ({where}). Stop it, or "
+            "set REDIS_URL to run several instances; a killed instance's lease expires within "
+            f"{int(INSTANCE_LEASE.total_seconds())} s.",
+            exit_code=EXIT_OTHER_INSTANCE,
+        )
+    try:
+        yield
+    finally:
+        await lease.release()
 
 
 async def run_polling(app: Application, *, handle_signals: bool = True) -> None:

@@ -137,7 +137,12 @@ async def _run(settings: Settings, *, webhook: bool) -> None:
     # The database first, before importing aiogram (seconds): a database that refuses is
     # one line at once.
     await _wait_for_database(settings)
-    from bot.app import build_application, run_polling, run_webhook  # noqa: PLC0415
+    from bot.app import (  # noqa: PLC0415
+        build_application,
+        run_polling,
+        run_webhook,
+        single_instance,
+    )
 
     app = await build_application(settings, migrate=False)
     try:
@@ -145,10 +150,11 @@ async def _run(settings: Settings, *, webhook: bool) -> None:
         await startup.wait_for_telegram(app.bot, settings)
         with startup.database_errors(settings):
             await migrations.upgrade(app.engine)
-        if webhook:
-            await run_webhook(app)
-        else:
-            await run_polling(app)
+        async with single_instance(app):
+            if webhook:
+                await run_webhook(app)
+            else:
+                await run_polling(app)
     finally:
         await app.close()
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import sys
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.events import (
     EVENT_JOB_ERROR,
@@ -15,12 +17,16 @@ from apscheduler.events import (
     JobExecutionEvent,
     JobSubmissionEvent,
 )
+from apscheduler.executors.asyncio import AsyncIOExecutor
+from apscheduler.executors.base import run_coroutine_job
+from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.context import JobContext
 from bot.db.availability import describe_unavailable, is_database_unavailable
+from bot.services import leases
 
 if TYPE_CHECKING:
     from bot.metrics import Metrics
@@ -54,7 +60,8 @@ POSTS_INTERVAL = timedelta(seconds=2)
 class _OutageFilter(logging.Filter):
     """Turns APScheduler's "Job raised an exception" traceback into one WARNING line when the
     job only found the database unavailable: during an outage every job fails like that each
-    run, and the next run after it carries on (the database holds what is due)."""
+    run, and the next run after it carries on (the database holds what is due). A job cut off
+    by the shutdown is one INFO line."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
@@ -64,18 +71,75 @@ class _OutageFilter(logging.Filter):
                 f"{record.msg}: the database is unavailable ({describe_unavailable(error)})"
             )
             record.exc_info = record.exc_text = None
+        elif isinstance(error, asyncio.CancelledError):
+            # The bot is stopping: a job still running is cut off (its lease is let go, the
+            # database holds what is due), which is no error worth a traceback.
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg = f"{record.msg}: cut off by the shutdown"
+            record.exc_info = record.exc_text = None
         return True
 
 
 _JOB_LOGGER = logging.getLogger("apscheduler.executors.default")
 
+# A job's lease lasts this long unless renewed (every third of it while the job runs): an
+# instance killed in the middle of a run holds the job up at most this long.
+JOB_LEASE = timedelta(seconds=90)
+
+
+class LeasedExecutor(AsyncIOExecutor):
+    """Runs every job that gets a JobContext under its database lease (bot.services.leases).
+
+    With several instances each scheduler fires each job; the lease makes one instance run it
+    per fire time (a cron job like the Monday digest goes out once) and no run overlaps another
+    instance's (an interval job's rows are not claimed twice). The fire time is APScheduler's
+    own scheduled time, the same on every instance. Other jobs run as AsyncIOExecutor runs them.
+    """
+
+    # Who claims the leases; None: this process (tests play several instances in one).
+    holder: leases.Holder | None = None
+
+    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        ctx = job.kwargs.get("ctx")
+        if not isinstance(ctx, JobContext):
+            super()._do_submit_job(job, run_times)
+            return
+
+        def callback(future: Any) -> None:
+            self._pending_futures.discard(future)
+            try:
+                events = future.result()
+            except BaseException:
+                self._run_job_error(job.id, *sys.exc_info()[1:])
+            else:
+                self._run_job_success(job.id, events)
+
+        future = self._eventloop.create_task(self._run_leased(job, ctx, run_times))
+        future.add_done_callback(callback)
+        self._pending_futures.add(future)
+
+    async def _run_leased(self, job: Job, ctx: JobContext, run_times: list[datetime]) -> Any:
+        async with leases.holding(
+            ctx.session_pool,
+            leases.job_lease_name(job.id),
+            ttl=JOB_LEASE,
+            # Coalesced runs run once, for the latest of the times they missed.
+            fire=max(run_times),
+            holder=self.holder,
+        ) as held:
+            if not held:
+                self._logger.debug("job %s runs on another instance", job.id)
+                return []
+            return await run_coroutine_job(job, job._jobstore_alias, run_times, self._logger.name)
+
 
 def create_scheduler() -> AsyncIOScheduler:
-    """A scheduler whose jobs run in the bot's event loop, in UTC."""
+    """A scheduler whose jobs run in the bot's event loop, in UTC, each under its lease."""
     if not any(isinstance(f, _OutageFilter) for f in _JOB_LOGGER.filters):
         _JOB_LOGGER.addFilter(_OutageFilter())
     return AsyncIOScheduler(
         timezone=UTC,
+        executors={"default": LeasedExecutor()},
         # After downtime a missed run happens once, late, rather than several times in a row.
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
     )

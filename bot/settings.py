@@ -25,6 +25,7 @@ EXPECTATIONS: dict[str, str] = {
     "TELEGRAM_API_URL": "an http(s) URL of the Bot API server, like https://api.telegram.org",
     "DATABASE_URL": "a SQLAlchemy URL, sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db",
     "REDIS_URL": "a Redis URL, like redis://localhost:6379/0 (empty: one instance, no Redis)",
+    "REDIS_PREFIX": "1 to 64 characters of A-Z, a-z, 0-9, _, - and :",
     "ADMIN_IDS": "comma-separated numeric Telegram user ids, like 12345,67890",
     "KV_NAME": "the chapter's name, 1 to 100 characters",
     "TIMEZONE": "an IANA time zone name, like Europe/Berlin",
@@ -102,6 +103,8 @@ class Settings(BaseSettings):
     # Several instances against one database share event isolation and the send-rate bucket
     # through Redis; None: a single instance.
     redis_url: str | None = None
+    # Starts every key the bot keeps in Redis, so several bots (or tests) can share one server.
+    redis_prefix: str = Field(default="mitmachbot", pattern=r"^[A-Za-z0-9_:-]{1,64}$")
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     kv_name: str = Field(default="Kreisverband", min_length=1, max_length=100)
     timezone: str = "Europe/Berlin"

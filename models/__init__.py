@@ -32,6 +32,7 @@ from models.kv import (
     ServedChat,
     Topic,
 )
+from models.lease import Lease
 from models.meeting import (
     Attendance,
     CalendarFeed,
@@ -103,6 +104,7 @@ __all__ = [
     "HostPreference",
     "Invitation",
     "KvProfile",
+    "Lease",
     "Meeting",
     "MeetingPost",
     "MeetingStatus",

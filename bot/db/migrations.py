@@ -9,12 +9,17 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import migrations
 
 logger = logging.getLogger(__name__)
+
+# Several instances starting at once (replicas) migrate one after the other: on PostgreSQL the
+# first holds this transaction-level advisory lock, the others wait and then find nothing to do.
+_MIGRATION_LOCK = 0x4D69746D  # "Mitm"
 
 
 def alembic_config(database_url: str | None = None) -> Config:
@@ -42,6 +47,10 @@ def _current_heads(connection: Connection) -> tuple[str, ...]:
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Apply the migrations up to `revision` over the application's own engine."""
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            await connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
+            )
         before = await connection.run_sync(_current_heads)
         await connection.run_sync(_upgrade, revision)
         after = await connection.run_sync(_current_heads)
