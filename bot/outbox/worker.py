@@ -34,7 +34,7 @@ from bot.services.locales import member_locale
 from bot.services.members import members_by_id, set_reachable
 from bot.services.pacing import Decision, Outcome, Pacer, RetryPolicy, classify
 from bot.services.preferences import opted_out_by_category
-from bot.services.send_bucket import SendBucket
+from bot.services.send_bucket import STALE_SECONDS, SendBucket
 from models import Delivery, DeliveryStatus, Member
 from models.base import utcnow
 
@@ -436,14 +436,10 @@ class DeliveryWorker:
             if (wait := pacer.global_delay()) > 0:
                 await self._wait_changed(wait)
                 continue
-            if self._bucket is not None:
-                # The rate all instances share: a slot from Redis, then its time, then a send.
-                if self._slot is None:
-                    self._slot = await self._bucket.next_slot()
-                    continue  # the world moved on while Redis answered: look again
-                if (wait := self._slot - time.monotonic()) > 0:
+            if self._bucket is not None and (wait := await self._slot_wait(now)) is not None:
+                if wait > 0:
                     await self._wait_changed(wait)
-                    continue
+                continue
             # This loop sleeps for every token, and a busy event loop wakes it late: catch up.
             # _deliver tells the pacer when Telegram answered. (Both delays were just 0, so
             # this is granted; asking again is only the pacer's own bookkeeping.)
@@ -453,6 +449,18 @@ class DeliveryWorker:
             heapq.heappop(run.ready)
             task = asyncio.create_task(self._deliver(run, job))
             run.in_flight[task] = job
+
+    async def _slot_wait(self, now: float) -> float | None:
+        """The rate all instances share: None when this worker's slot of it is due, else how
+        long to wait for it (0.0: look again, the world moved on while Redis answered)."""
+        assert self._bucket is not None
+        if self._slot is not None and self._slot < now - STALE_SECONDS:
+            self._slot = None  # held over from an earlier run: using it late would burst
+        if self._slot is None:
+            self._slot = await self._bucket.next_slot()
+            return 0.0
+        wait = self._slot - time.monotonic()
+        return wait if wait > 0 else None
 
     async def _wait_changed(self, seconds: float) -> None:
         if seconds < _SHORT_WAIT:
