@@ -1,125 +1,425 @@
-"""Delivery engine throughput against the fake Bot API with Telegram's limits switched on.
+"""Paid and ordinary broadcasts sent by the real `mitmachbot run` process, as a user runs it.
 
-    .venv/bin/python -m bench.broadcast                      # SQLite, 10,000 recipients
+    .venv/bin/python -m bench.broadcast                       # SQLite, 5,000 recipients
     .venv/bin/python -m bench.broadcast --database postgresql+asyncpg://postgres@127.0.0.1/test
+    .venv/bin/python -m bench.broadcast --instances 2 --redis redis://127.0.0.1:6379/0
 
-Figures: sustained rate as a ratio of the configured limit (25/s), limit breaches seen by the
-server's timeline, 429s received; then the paid mode (1000/s): achieved rate and CPU time per
-message; peak RSS of the process (bot and fake server share it).
+The bench process runs the fake Bot API with Telegram's limits switched on (30/s, 1000/s for
+paid broadcasts, 1/s per chat; a send beyond them is answered 429 and delivers nothing), seeds
+the database with the recipients (members and one broadcast's outbox rows, copies of an
+organiser's message) and starts `mitmachbot run` (polling) in a subprocess. Figures, read from
+the fake server's timeline of accepted sends: the achieved rate (first to last send) and its
+ratio to the configured limit, limit breaches (sends beyond Telegram's limits that the server's
+timeline holds), 429s answered, and the CPU time per message of the bot process (from /proc).
 
-The worker runs its own loop as in the bot (batches and requests in flight sized from the rate),
-from start() until stop() has recorded the last outcome. Both the bot and the fake server run in
-this one process and share its CPU: at 1000/s the fake server takes about a third of it, and its
-ever-growing record of requests makes Python's full garbage collections pause the process
-(~0.3 s each, a few per 10,000 messages), which a running bot does not see.
+Modes: the ordinary 25/s (SEND_RATE=25), paid (PAID_BROADCAST=true, SEND_RATE=1000), and a bare
+aiogram sender in its own process (copyMessage at 1000/s, nothing else) as the yardstick for
+paid mode. `--instances 2` starts two bot processes at 25/s each against one fake server and
+one database; with `--redis` they share the send bucket (REDIS_URL), without it each paces on
+its own and together they overrun the 30/s limit.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
-import resource
+import itertools
+import json
+import os
+import shutil
+import socket
+import sys
+import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import insert
 
 from bench.updates import _database
-from bot.app import build_application
-from bot.outbox.worker import DeliveryWorker
-from bot.services.delivery import enqueue
-from bot.services.pacing import Pacer, PacingLimits
-from bot.settings import Settings
-from models import Delivery, DeliveryStatus
+from bot.db.engine import create_engine
+from bot.db.session import create_session_pool
+from bot.services.broadcasts import BROADCAST_KIND
+from models import Broadcast, BroadcastStatus, Category, Delivery, DeliveryStatus, Member
 from models.base import utcnow
-from tests.fakebotapi import FakeBotAPI
+from tests.fakebotapi import FakeBotAPI, FakeUser
+
+COMMAND = shutil.which("mitmachbot", path=str(Path(sys.executable).parent)) or "mitmachbot"
+START_TIMEOUT = 90.0
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+_INSERT_CHUNK = 500
 
 
-async def _run(url: str, *, recipients: int, rate: float, paid: bool) -> dict[str, float]:
-    async with FakeBotAPI() as server:
-        server.enforce_limits()
-        settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
-            bot_token=server.token,
-            telegram_api_url=server.api_url,
-            database_url=url,
-            log_level="WARNING",
-            paid_broadcast=paid,
-            send_rate=rate,
-        )
-        app = await build_application(settings, migrate=False)
-        try:
-            people = [server.add_user(first_name=f"M{i}") for i in range(recipients)]
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """One contender's run as the fake server saw it."""
 
-            async def render(_s: object, row: Delivery, _m: object) -> tuple[str, None]:
-                return f"Rundschreiben {row.id}", None
+    sent: int
+    rate: float
+    cpu_ms: float
+    breaches: int
+    rejected: int
+    longest_gap_ms: float
+    """The longest time between two sends: a stalled event loop shows here."""
 
-            # Sized as in production: batches and requests in flight follow the rate.
-            worker = DeliveryWorker(
-                app.job_context(),
-                Pacer(PacingLimits(global_per_second=rate, paid=paid)),
-                renderers={"bench": render},
-            )
-            async with app.session_pool() as session:
-                enqueue(session, [p.id for p in people], kind="bench", payload={}, due_at=utcnow())
-                await session.commit()
-            cpu = time.process_time()
-            started = time.perf_counter()
-            # The worker's own loop, as the running bot has it; stop() records the last ones.
-            worker.start()
-            deadline = started + recipients / rate * 3 + 30
-            # Polled, not awaited with server.wait_until: that would wake on every request.
-            while len(server.send_timeline) < recipients:
-                if time.perf_counter() > deadline:
-                    raise TimeoutError(f"only {len(server.send_timeline)} of {recipients} sent")
-                await asyncio.sleep(0.01)
-            await worker.stop()
-            elapsed = time.perf_counter() - started
-            cpu = time.process_time() - cpu
-            async with app.session_pool() as session:
-                sent = await session.scalar(
-                    select(func.count())
-                    .select_from(Delivery)
-                    .where(Delivery.status == DeliveryStatus.SENT)
+
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _seed_members(url: str, people: list[FakeUser]) -> None:
+    """The recipients as members, in bulk inserts."""
+    engine = create_engine(url)
+    pool = create_session_pool(engine)
+    try:
+        async with pool() as session:
+            for start in range(0, len(people), _INSERT_CHUNK):
+                chunk = people[start : start + _INSERT_CHUNK]
+                await session.execute(
+                    insert(Member),
+                    [{"id": p.id, "first_name": p.first_name, "language": "de"} for p in chunk],
                 )
-                await session.execute(Delivery.__table__.delete())
-                await session.commit()
-            rejected = sum(1 for r in server.requests if r.status == 429)
-            return {
-                "sent": float(sent or 0),
-                "rate": (sent or 0) / elapsed,
-                "cpu_ms": cpu / max(1, sent or 0) * 1000,
-                "breaches": float(len(server.limit_breaches())),
-                "429s": float(rejected),
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
+async def _seed_broadcast(
+    url: str, people: list[FakeUser], organiser: FakeUser, message_id: int
+) -> None:
+    """One running broadcast and its outbox rows, due now, committed at once."""
+    engine = create_engine(url)
+    pool = create_session_pool(engine)
+    try:
+        async with pool() as session:
+            broadcast = Broadcast(
+                author_id=organiser.id,
+                source_chat_id=organiser.id,
+                source_message_id=message_id,
+                content_type="text",
+                summary="Sommerfest",
+                category=Category.ANNOUNCEMENTS,
+                audience={},
+                scheduled_at=utcnow(),
+                status=BroadcastStatus.SENDING,
+            )
+            session.add(broadcast)
+            await session.flush()
+            payload = {
+                "broadcast_id": broadcast.id,
+                "from_chat_id": organiser.id,
+                "message_id": message_id,
             }
+            now = utcnow()
+            for start in range(0, len(people), _INSERT_CHUNK):
+                chunk = people[start : start + _INSERT_CHUNK]
+                await session.execute(
+                    insert(Delivery),
+                    [
+                        {
+                            "recipient_id": p.id,
+                            "kind": BROADCAST_KIND,
+                            "payload": payload,
+                            "due_at": now,
+                            "category": Category.ANNOUNCEMENTS.value,
+                            "status": DeliveryStatus.PENDING,
+                            "attempts": 0,
+                        }
+                        for p in chunk
+                    ],
+                )
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def _bots(
+    server: FakeBotAPI,
+    url: str,
+    organiser: FakeUser,
+    *,
+    instances: int,
+    rate: float,
+    paid: bool,
+    redis_url: str | None,
+    log_dir: Path,
+) -> AsyncIterator[list[asyncio.subprocess.Process]]:
+    """Start `mitmachbot run` `instances` times and wait until each polls; stop them after."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "BOT_TOKEN": server.token,
+        "TELEGRAM_API_URL": server.api_url,
+        "DATABASE_URL": url,
+        "ADMIN_IDS": str(organiser.id),
+        "KV_NAME": "KV Benchhausen",
+        # Production logs every update at INFO; the outbox logs only what goes wrong.
+        "LOG_LEVEL": "INFO",
+        "PAID_BROADCAST": "true" if paid else "false",
+        "SEND_RATE": f"{rate:g}",
+    }
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    processes: list[asyncio.subprocess.Process] = []
+    try:
+        for number in range(instances):
+            polls = server.get_updates_calls
+            with (log_dir / f"bot{number}.log").open("ab") as log:
+                profile = os.environ.get("BENCH_PROFILE")
+                command = (
+                    [sys.executable, "-m", "cProfile", "-o", profile, "-m", "bot.cli", "run"]
+                    if profile
+                    else [COMMAND, "run"]
+                )
+                process = await asyncio.create_subprocess_exec(
+                    *command,
+                    env={**env, "WEBHOOK_LISTEN": f"127.0.0.1:{_free_port()}"},
+                    cwd=log_dir,
+                    stdout=log,
+                    stderr=log,
+                )
+            processes.append(process)
+            try:
+                await server.wait_until(
+                    lambda polls=polls: server.get_updates_calls > polls, timeout=START_TIMEOUT
+                )
+            except AssertionError:
+                log_text = (log_dir / f"bot{number}.log").read_text(errors="replace")
+                raise RuntimeError(f"the bot did not start polling; its log:\n{log_text}") from None
+        yield processes
+    finally:
+        for process in processes:
+            if process.returncode is None:
+                process.terminate()
+        for process in processes:
+            try:
+                await asyncio.wait_for(process.wait(), timeout=30)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+
+async def _wait_for_sends(server: FakeBotAPI, recipients: set[int], seconds: float) -> None:
+    # Polled, not awaited with server.wait_until: that would wake on every request.
+    deadline = time.monotonic() + seconds
+    seen = got = 0
+    while got < len(recipients):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {got} of {len(recipients)} sent in {seconds:.0f} s")
+        await asyncio.sleep(0.05)
+        timeline = server.send_timeline
+        got += sum(1 for entry in timeline[seen:] if entry[1] in recipients)
+        seen = len(timeline)
+
+
+def _figures(
+    server: FakeBotAPI, recipients: set[int], *, since: int, requests_since: int, cpu: float
+) -> Figures:
+    timeline = [entry for entry in server.send_timeline[since:] if entry[1] in recipients]
+    first, last = timeline[0][0], timeline[-1][0]
+    # n sends span n - 1 intervals: the rate the sender kept, without start-up or tail.
+    rate = (len(timeline) - 1) / (last - first) if last > first else float("nan")
+    rejected = sum(
+        1
+        for request in server.requests[requests_since:]
+        if request.status == 429 and request.params.get("chat_id") in recipients
+    )
+    return Figures(
+        sent=len(timeline),
+        rate=rate,
+        cpu_ms=cpu / max(1, len(timeline)) * 1000,
+        breaches=len(server.limit_breaches()),
+        rejected=rejected,
+        longest_gap_ms=max((b[0] - a[0] for a, b in itertools.pairwise(timeline)), default=0.0)
+        * 1000,
+    )
+
+
+async def _run_bot(
+    url: str,
+    *,
+    recipients: int,
+    rate: float,
+    paid: bool,
+    instances: int = 1,
+    redis_url: str | None = None,
+) -> Figures:
+    """One broadcast through `instances` real bot processes against a fresh fake server."""
+    async with _database(url) as database, FakeBotAPI() as server:
+        organiser = server.add_user(first_name="Orga")
+        people = [server.add_user(first_name=f"M{i}") for i in range(recipients)]
+        update = await organiser.send_message("Sommerfest am Samstag")
+        message_id = int(update["message"]["message_id"])
+        await _seed_members(database, people)
+        server.enforce_limits()
+        ids = {p.id for p in people}
+        with tempfile.TemporaryDirectory() as folder:
+            async with _bots(
+                server,
+                database,
+                organiser,
+                instances=instances,
+                rate=rate,
+                paid=paid,
+                redis_url=redis_url,
+                log_dir=Path(folder),
+            ) as processes:
+                # Queued once the bots run (as a "send now" does), so that their CPU time from
+                # here on is the broadcast's: the worker finds the rows at its next look (<= 5 s).
+                cpu = sum(_cpu_seconds(p.pid) for p in processes)
+                await _seed_broadcast(database, people, organiser, message_id)
+                await _wait_for_sends(server, ids, recipients / rate * 3 + 60)
+                cpu = sum(_cpu_seconds(p.pid) for p in processes) - cpu
+            return _figures(server, ids, since=0, requests_since=0, cpu=cpu)
+
+
+async def _run_bare(*, recipients: int, rate: float) -> Figures:
+    """The yardstick: a bare aiogram sender in its own process, same server, same limits."""
+    async with FakeBotAPI() as server:
+        organiser = server.add_user(first_name="Orga")
+        people = [server.add_user(first_name=f"M{i}") for i in range(recipients)]
+        update = await organiser.send_message("Sommerfest am Samstag")
+        message_id = int(update["message"]["message_id"])
+        server.enforce_limits()
+        job = {
+            "api_url": server.api_url,
+            "token": server.token,
+            "chats": [p.id for p in people],
+            "from_chat_id": organiser.id,
+            "message_id": message_id,
+            "rate": rate,
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.broadcast",
+            "--bare-sender",
+            json.dumps(job),
+            stdout=asyncio.subprocess.PIPE,
+        )
+        out, _ = await process.communicate()
+        cpu = float(json.loads(out)["cpu"])
+        return _figures(server, {p.id for p in people}, since=0, requests_since=0, cpu=cpu)
+
+
+async def _bare_sender(job: dict[str, Any]) -> None:
+    """What a developer would write: copyMessage on a fixed schedule, nothing stored."""
+    from aiogram import Bot  # noqa: PLC0415
+    from aiogram.client.session.aiohttp import AiohttpSession  # noqa: PLC0415
+    from aiogram.client.telegram import TelegramAPIServer  # noqa: PLC0415
+    from aiogram.exceptions import TelegramRetryAfter  # noqa: PLC0415
+
+    session = AiohttpSession(api=TelegramAPIServer.from_base(job["api_url"]))
+    bot = Bot(job["token"], session=session)
+    interval = 1.0 / float(job["rate"])
+    in_flight = asyncio.Semaphore(200)
+
+    async def send(chat: int) -> None:
+        try:
+            await bot.copy_message(
+                chat, job["from_chat_id"], job["message_id"], allow_paid_broadcast=True
+            )
+        except TelegramRetryAfter:
+            pass  # counted by the server
         finally:
-            await app.close()
+            in_flight.release()
+
+    cpu = time.process_time()
+    started = time.perf_counter()
+    tasks = []
+    for number, chat in enumerate(job["chats"]):
+        wait = started + number * interval - time.perf_counter()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        await in_flight.acquire()
+        tasks.append(asyncio.create_task(send(chat)))
+    await asyncio.gather(*tasks)
+    cpu = time.process_time() - cpu
+    await session.close()
+    print(json.dumps({"cpu": cpu}))
+
+
+def _line(label: str, figures: Figures, limit: float, extra: str = "") -> str:
+    return (
+        f"  {label:<13}{figures.sent:7d} sent  {figures.rate:7.1f}/s  "
+        f"ratio {figures.rate / limit:.3f}  CPU {figures.cpu_ms:.2f} ms/message  "
+        f"breaches {figures.breaches}  429s {figures.rejected}  "
+        f"longest gap {figures.longest_gap_ms:.0f} ms{extra}"
+    )
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--recipients", type=int, default=10_000)
-    parser.add_argument("--paid-recipients", type=int, default=10_000)
+    parser.add_argument("--recipients", type=int, default=1_000, help="for the 25/s mode")
+    parser.add_argument("--paid-recipients", type=int, default=5_000)
     parser.add_argument("--database", default=None, help="PostgreSQL URL (default: SQLite)")
+    parser.add_argument(
+        "--instances", type=int, default=1, help="2: two bot processes at 25/s each"
+    )
+    parser.add_argument("--redis", default=None, help="REDIS_URL for the bots (shared bucket)")
+    parser.add_argument(
+        "--only", choices=("limited", "paid", "bare"), action="append", help="run only these"
+    )
+    parser.add_argument("--bare-sender", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
+    if args.bare_sender is not None:
+        await _bare_sender(json.loads(args.bare_sender))
+        return
     backend = "PostgreSQL" if args.database else "SQLite"
-    async with _database(args.database) as url:
-        limited = await _run(url, recipients=args.recipients, rate=25.0, paid=False)
-        paid = await _run(url, recipients=args.paid_recipients, rate=1000.0, paid=True)
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"broadcast on {backend}")
-    print(
-        f"  25/s limit   {limited['sent']:7.0f} sent  {limited['rate']:7.2f}/s  "
-        f"ratio {limited['rate'] / 25:.3f} (target >= 0.95)  "
-        f"breaches {limited['breaches']:.0f}  429s {limited['429s']:.0f}"
-    )
-    print(
-        f"  paid 1000/s  {paid['sent']:7.0f} sent  {paid['rate']:7.1f}/s  (target >= 900)  "
-        f"CPU {paid['cpu_ms']:.2f} ms/message  breaches {paid['breaches']:.0f}  "
-        f"429s {paid['429s']:.0f}"
-    )
-    print(f"  peak RSS {rss_mb:.0f} MB")
+    only = set(args.only or ("limited", "paid", "bare"))
+    print(f"broadcast on {backend}, the real `mitmachbot run` process (load: {_load()})")
+    if args.instances > 1:
+        figures = await _run_bot(
+            args.database,
+            recipients=args.recipients,
+            rate=25.0,
+            paid=False,
+            instances=args.instances,
+            redis_url=args.redis,
+        )
+        shared = "shared bucket (Redis)" if args.redis else "no Redis: each paces alone"
+        print(
+            _line(f"{args.instances} x 25/s", figures, 25.0, f"  total, {shared}"),
+            flush=True,
+        )
+        return
+    if "limited" in only:
+        limited = await _run_bot(
+            args.database,
+            recipients=args.recipients,
+            rate=25.0,
+            paid=False,
+            redis_url=args.redis,
+        )
+        print(_line("25/s limit", limited, 25.0, "  (target ratio >= 0.95)"), flush=True)
+    if "paid" in only:
+        paid = await _run_bot(
+            args.database,
+            recipients=args.paid_recipients,
+            rate=1000.0,
+            paid=True,
+            redis_url=args.redis,
+        )
+        print(_line("paid 1000/s", paid, 1000.0, "  (target >= 900/s)"), flush=True)
+    if "bare" in only:
+        bare = await _run_bare(recipients=args.paid_recipients, rate=1000.0)
+        print(_line("bare aiogram", bare, 1000.0, "  (yardstick)"), flush=True)
+    print(f"  load after: {_load()}")
+
+
+def _load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 if __name__ == "__main__":

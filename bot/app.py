@@ -51,6 +51,7 @@ from bot.services.flood import FloodGate
 from bot.services.locales import member_locale
 from bot.services.pacing import Pacer, PacingLimits
 from bot.services.roles import effective_roles, privileged_members
+from bot.services.send_bucket import send_bucket
 from bot.services.welcome import WelcomeBook
 from bot.settings import Settings
 from bot.startup import StartupError, telegram_call
@@ -352,9 +353,12 @@ async def build_application(settings: Settings, *, migrate: bool = True) -> Appl
         events_isolation=create_events_isolation(settings),
         metrics=metrics,
     )
+    # Paid broadcasts are under their own limit (1000/s): a direct reply's 429 on the free
+    # limit, which the paid sends fill, must not pause them for a second, so they get a gate of
+    # their own.
     pacer = Pacer(
         PacingLimits(global_per_second=settings.send_rate, paid=settings.paid_broadcast),
-        gate=gate,
+        gate=None if settings.paid_broadcast else gate,
     )
     worker = DeliveryWorker(
         JobContext(session_pool, bot, i18n, settings),
@@ -362,6 +366,10 @@ async def build_application(settings: Settings, *, migrate: bool = True) -> Appl
         renderers=RENDERERS,
         lease=timedelta(seconds=settings.delivery_lease_seconds),
         metrics=metrics,
+        # With REDIS_URL, all instances together keep to SEND_RATE.
+        bucket=send_bucket(
+            settings.redis_url, bot.id, settings.send_rate, prefix=settings.redis_prefix
+        ),
     )
     scheduler = create_scheduler()
     if metrics is not None:

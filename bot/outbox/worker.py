@@ -34,6 +34,7 @@ from bot.services.locales import member_locale
 from bot.services.members import members_by_id, set_reachable
 from bot.services.pacing import Decision, Outcome, Pacer, RetryPolicy, classify
 from bot.services.preferences import opted_out_by_category
+from bot.services.send_bucket import STALE_SECONDS, SendBucket
 from models import Delivery, DeliveryStatus, Member
 from models.base import utcnow
 
@@ -59,6 +60,9 @@ MIN_IN_FLIGHT = 4
 IN_FLIGHT_PER_RATE = 0.1
 # Waits shorter than this are plain sleeps; longer ones end early when the worker stops.
 _SHORT_WAIT = 0.05
+# A row whose renderer hits a database error (not an outage) is tried this often in all, with
+# the retry policy's backoff between, then failed with the reason: it must not hold up the rest.
+MAX_RENDER_ATTEMPTS = 3
 
 WITHDRAWN = "withdrawn"
 UNREACHABLE = "unreachable"
@@ -73,6 +77,15 @@ _METRIC_OUTCOMES: dict[str, str] = {
     "failed": "failed",
     "cancelled": "cancelled",
 }
+
+
+class _RenderDatabaseError(Exception):
+    """A renderer's database error: the batch's transaction is gone, this row is set aside."""
+
+    def __init__(self, row: Delivery, error: SQLAlchemyError) -> None:
+        super().__init__(f"rendering delivery {row.id} failed")
+        self.row = row
+        self.error = error
 
 
 class DeliveryWorker:
@@ -90,9 +103,11 @@ class DeliveryWorker:
         lease: timedelta | None = None,
         policy: RetryPolicy | None = None,
         metrics: Metrics | None = None,
+        bucket: SendBucket | None = None,
     ) -> None:
         """Without batch_size and in_flight, both follow the pacer's global rate; `metrics`
-        counts the finished messages by outcome."""
+        counts the finished messages by outcome; `bucket` is the send rate shared with the
+        other instances (Redis), on top of the pacer's own limits."""
         self._ctx = ctx
         self._metrics = metrics
         self._pacer = pacer
@@ -105,6 +120,9 @@ class DeliveryWorker:
         # Take back rows of vanished senders soon after their lease ran out.
         self._reclaim_every = min(RECLAIM_EVERY, self._lease / 2)
         self._policy = policy or RetryPolicy()
+        self._bucket = bucket
+        # The shared bucket's slot this worker holds and has not used yet (local clock).
+        self._slot: float | None = None
         self._wake = asyncio.Event()
         # Set when a batch's sender loop should look again (a send ended, stop was asked).
         self._changed = asyncio.Event()
@@ -131,6 +149,8 @@ class DeliveryWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._bucket is not None:
+            await self._bucket.close()
 
     async def run_once(self, now: datetime | None = None) -> int:
         """Claim, prepare and send one batch due at `now`; returns how many rows were handled.
@@ -214,7 +234,7 @@ class DeliveryWorker:
         if not rows:
             return 0
         try:
-            jobs = await self._prepare(rows, first_seq=run.next_seq)
+            jobs = await self._prepare_setting_aside(rows, first_seq=run.next_seq)
         except BaseException:
             # Nothing of the preparation was committed: the whole batch is still to be sent.
             with contextlib.suppress(Exception):
@@ -225,6 +245,51 @@ class DeliveryWorker:
         for job in jobs:
             heapq.heappush(run.ready, job)
         return len(rows)
+
+    async def _prepare_setting_aside(self, rows: list[Delivery], *, first_seq: int) -> list[Job]:
+        """`_prepare`; a row whose renderer hit a database error is set aside (retried later,
+        in the end failed) and the rest of the batch prepared again without it."""
+        remaining = rows
+        while True:
+            try:
+                return await self._prepare(remaining, first_seq=first_seq)
+            except _RenderDatabaseError as failure:
+                await self._set_aside(failure)
+                remaining = [row for row in remaining if row.id != failure.row.id]
+
+    async def _set_aside(self, failure: _RenderDatabaseError) -> None:
+        """Give the row back with backoff, or fail it after MAX_RENDER_ATTEMPTS, with its reason."""
+        row = failure.row
+        attempts = row.attempts + 1
+        reason = f"rendering failed: {type(failure.error).__name__}"
+        final = attempts >= MAX_RENDER_ATTEMPTS
+        # The exception's text holds SQL and maybe a member's data: the log gets the class only.
+        logger.warning(
+            "delivery %s (%s) %s (attempt %d of %d)%s",
+            row.id,
+            row.kind,
+            reason,
+            attempts,
+            MAX_RENDER_ATTEMPTS,
+            "; failed" if final else "; tried again later",
+        )
+        async with self._ctx.session_pool() as session:
+            if final:
+                await delivery.mark_result(
+                    session, row.id, status=DeliveryStatus.FAILED, reason=reason
+                )
+            else:
+                retry_at = utcnow() + timedelta(seconds=self._policy.backoff(attempts))
+                await delivery.mark_result(
+                    session,
+                    row.id,
+                    status=DeliveryStatus.PENDING,
+                    reason=reason,
+                    retry_at=retry_at,
+                )
+            await session.commit()
+        if final and self._metrics is not None:
+            self._metrics.deliveries_done(_METRIC_OUTCOMES[DeliveryStatus.FAILED])
 
     async def _prepare(self, rows: list[Delivery], *, first_seq: int) -> list[Job]:
         """Skip, withdraw or render every row of the batch, in one transaction.
@@ -284,8 +349,11 @@ class DeliveryWorker:
     ) -> Rendered | Decision:
         try:
             return await renderer(session, row, member)
-        except SQLAlchemyError:
-            raise  # the batch's transaction is gone; the batch is retried as a whole
+        except SQLAlchemyError as exc:
+            if is_database_unavailable(exc):
+                raise  # an outage: the batch is retried as a whole once the database is back
+            # The batch's transaction is gone: this row is set aside, the rest prepared again.
+            raise _RenderDatabaseError(row, exc) from exc
         except Exception as exc:
             # A renderer's bug must not hold up the rest of the batch, nor come back forever.
             logger.exception("rendering delivery %s (%s) failed", row.id, row.kind)
@@ -368,14 +436,31 @@ class DeliveryWorker:
             if (wait := pacer.global_delay()) > 0:
                 await self._wait_changed(wait)
                 continue
+            if self._bucket is not None and (wait := await self._slot_wait(now)) is not None:
+                if wait > 0:
+                    await self._wait_changed(wait)
+                continue
             # This loop sleeps for every token, and a busy event loop wakes it late: catch up.
             # _deliver tells the pacer when Telegram answered. (Both delays were just 0, so
             # this is granted; asking again is only the pacer's own bookkeeping.)
             if pacer.acquire(job.chat, catch_up=True, until_answered=True) > 0:
                 continue
+            self._slot = None
             heapq.heappop(run.ready)
             task = asyncio.create_task(self._deliver(run, job))
             run.in_flight[task] = job
+
+    async def _slot_wait(self, now: float) -> float | None:
+        """The rate all instances share: None when this worker's slot of it is due, else how
+        long to wait for it (0.0: look again, the world moved on while Redis answered)."""
+        assert self._bucket is not None
+        if self._slot is not None and self._slot < now - STALE_SECONDS:
+            self._slot = None  # held over from an earlier run: using it late would burst
+        if self._slot is None:
+            self._slot = await self._bucket.next_slot()
+            return 0.0
+        wait = self._slot - time.monotonic()
+        return wait if wait > 0 else None
 
     async def _wait_changed(self, seconds: float) -> None:
         if seconds < _SHORT_WAIT:

@@ -83,10 +83,12 @@ async def test_broadcast_bench_prints_its_figures(database: str | None) -> None:
     text = await _run_bench(
         "bench.broadcast", "--recipients", "30", "--paid-recipients", "60", database=database
     )
+    assert "the real `mitmachbot run` process" in text, text
     assert re.search(rf"25/s limit\s+30 sent\s+{NUMBER}/s\s+ratio {NUMBER}", text), text
     assert re.search(r"breaches 0\s+429s 0", text), text
-    assert re.search(rf"paid 1000/s\s+60 sent\s+{NUMBER}/s", text), text
-    assert re.search(rf"peak RSS {NUMBER} MB", text), text
+    assert re.search(rf"paid 1000/s\s+60 sent\s+{NUMBER}/s\s+ratio {NUMBER}", text), text
+    assert re.search(rf"CPU {NUMBER} ms/message", text), text
+    assert re.search(rf"bare aiogram\s+60 sent\s+{NUMBER}/s", text), text
 
 
 @pytest.mark.parametrize("database", DATABASES)

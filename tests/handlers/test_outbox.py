@@ -4,23 +4,28 @@ skipped; recorded as it goes, stopped cleanly, and shared by two instances witho
 from __future__ import annotations
 
 import asyncio
+import os
 import time
+import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from redis.asyncio import Redis
+from sqlalchemy import event, func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import Application, build_application
 from bot.context import JobContext
 from bot.outbox.rendering import Renderer
-from bot.outbox.worker import DeliveryWorker
+from bot.outbox.worker import MAX_RENDER_ATTEMPTS, DeliveryWorker
 from bot.services.delivery import enqueue
 from bot.services.onboarding import INTAKE_REMINDER
 from bot.services.pacing import Pacer, PacingLimits
 from bot.services.preferences import set_opted_out
+from bot.services.send_bucket import Grant, SendBucket
 from bot.settings import Settings
 from models import Category, Delivery, DeliveryStatus, Member
 from models.base import utcnow
@@ -280,6 +285,76 @@ async def test_recipients_and_opt_outs_are_looked_up_per_batch_not_per_row(
     assert counts[DeliveryStatus.CANCELLED] == 4  # two opted out, in each run
     assert counts[DeliveryStatus.BLOCKED] == 2
     assert counts[DeliveryStatus.SENT] == 66 - 6
+
+
+async def test_a_row_whose_renderer_hits_a_database_error_does_not_block_the_rest(
+    fake_api: FakeBotAPI, app: Application
+) -> None:
+    people = [fake_api.add_user(first_name=f"M{n}") for n in range(5)]
+    poisoned = people[1].id
+
+    async def render(session: AsyncSession, row: Delivery, member: object) -> tuple[str, None]:
+        if row.recipient_id == poisoned:
+            # A real statement failing: on PostgreSQL the whole transaction is aborted after it.
+            await session.execute(text("SELECT no_such_column FROM deliveries"))
+        return await _plain(session, row, member)
+
+    await _members(app, people)
+    await _enqueue(app, people)
+    worker = _worker(app, rate=25.0, renderer=render)
+    now = utcnow()
+    assert await worker.run_once(now) == 5
+    rows = await _rows(app)
+    # The rest went out at once; the failing row waits for its retry, with its reason.
+    assert [rows[p.id].status for p in people if p.id != poisoned] == [DeliveryStatus.SENT] * 4
+    assert rows[poisoned].status is DeliveryStatus.PENDING
+    assert rows[poisoned].attempts == 1
+    assert rows[poisoned].last_error.startswith("rendering failed: ")
+    assert rows[poisoned].due_at > now
+    for attempt in range(2, MAX_RENDER_ATTEMPTS + 1):
+        now += timedelta(hours=1)
+        assert await worker.run_once(now) == 1
+        row = (await _rows(app))[poisoned]
+        assert row.attempts == attempt
+    # Bounded: after the last attempt it is failed for good and never claimed again.
+    assert row.status is DeliveryStatus.FAILED
+    assert row.last_error.startswith("rendering failed: ")
+    assert await worker.run_once(now + timedelta(days=1)) == 0
+    assert fake_api.sent_to(poisoned) == []
+    assert all(len(fake_api.sent_to(p.id)) == 1 for p in people if p.id != poisoned)
+
+
+async def test_with_a_shared_bucket_every_send_takes_a_slot_of_it(
+    fake_api: FakeBotAPI, app: Application
+) -> None:
+    url = os.environ.get("TEST_REDIS_URL", "").strip()
+    if not url:
+        pytest.skip("the shared send bucket needs TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/0)")
+    redis = Redis.from_url(url)
+    key = f"test:send-rate:{uuid.uuid4().hex}"
+    bucket = SendBucket(redis, key, 50.0)
+    grants: list[Grant] = []
+    reserve = bucket.reserve
+
+    async def counted(count: int) -> Grant:
+        grant = await reserve(count)
+        grants.append(grant)
+        return grant
+
+    bucket.reserve = counted  # type: ignore[method-assign]
+    people = [fake_api.add_user(first_name=f"M{n}") for n in range(12)]
+    await _members(app, people)
+    await _enqueue(app, people)
+    worker = _worker(app, rate=25.0, bucket=bucket)
+    try:
+        assert await worker.run_once() == 12
+    finally:
+        await redis.delete(key)
+        await bucket.close()
+    assert all(len(fake_api.sent_to(p.id)) == 1 for p in people)
+    # Every send waited for a slot of the schedule all instances share.
+    assert sum(grant.count for grant in grants) >= 12
+    assert fake_api.limit_breaches() == []
 
 
 # --- recorded as it goes, stopped cleanly ------------------------------------------------------
