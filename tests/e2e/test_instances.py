@@ -380,11 +380,6 @@ def _callback_update(
 
 
 @ON_POSTGRES
-@pytest.mark.xfail(
-    strict=False,
-    reason="a double 'Send now' landing on two instances makes one broadcast only once "
-    "broadcast creation is idempotent in the database (the scale branch of issue #14)",
-)
 async def test_a_double_send_now_on_two_instances_makes_one_broadcast(
     instances: Instances,
     fake_api: FakeBotAPI,
