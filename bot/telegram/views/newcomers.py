@@ -1,7 +1,7 @@
 """The organisers' newcomer digest: counts, then the newest few by name, a page at a time.
 
 One message whatever the number of newcomers: the counts take a handful of lines (the largest
-Stadtteile, one line per week since joining), a page names at most PAGE_SIZE newcomers with a
+Stadtteile; the weeks since joining), a page names at most PAGE_SIZE newcomers with a
 "write" button each, and two paging buttons edit the message to the next page. With names of
 at most 64 and Stadtteile of at most 100 characters it stays far under 4,096 characters and
 100 buttons.
@@ -29,11 +29,7 @@ def _line(newcomer: Newcomer) -> str:
         label = _("<b>{name}</b> (ID {id})").format(name=esc(newcomer.first_name), id=newcomer.id)
     else:
         label = _("ID {id}").format(id=newcomer.id)
-    parts = [label]
-    if newcomer.district:
-        parts.append(esc(newcomer.district))
-    parts.append(_weeks(newcomer.weeks))
-    return "• " + SEPARATOR.join(parts)
+    return f"• {label}{SEPARATOR}{_weeks(newcomer.weeks)}"
 
 
 def _counts(page: DigestPage) -> list[str]:
