@@ -108,10 +108,10 @@ def _newcomers(now: datetime, days: int, *columns: Any) -> Select[Any]:
     )
 
 
-def _week_bands(now: datetime, days: int) -> list[int]:
-    """Whole weeks since joining a newcomer can have, from the fewest (days // 7) to the most."""
-    start, _end = window(now, days)
-    return list(range(days // 7, (now - start).days // 7 + 1))
+def _week_bands(days: int) -> list[int]:
+    """Whole weeks since joining a newcomer can have, from the fewest (days // 7) to the most
+    (just under days + DIGEST_WEEKS weeks: the window's start is excluded)."""
+    return list(range(days // 7, (days + 7 * DIGEST_WEEKS - 1) // 7 + 1))
 
 
 async def digest_page(session: AsyncSession, *, now: datetime, days: int, page: int) -> DigestPage:
@@ -122,7 +122,7 @@ async def digest_page(session: AsyncSession, *, now: datetime, days: int, page: 
     names, and the page. A page past the end shows the last one (`clamped`), so a stale
     button still shows something true.
     """
-    bands = _week_bands(now, days)
+    bands = _week_bands(days)
     # One row per Stadtteil (and one for none): its count and, per week band but the last, how
     # many have at most that many weeks (one comparison per row and band: the cheapest way to
     # count 60,000 rows into bands); the bands are the differences. The rows are as many as
