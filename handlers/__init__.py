@@ -28,6 +28,7 @@ from handlers import (
     meetings,
     memorials,
     message_settings,
+    newcomer_digest,
     privacy,
     start,
 )
@@ -64,6 +65,7 @@ def build_router() -> Router:
         broadcast.create_router(),  # /rundschreiben; its states take only non-command messages
         admin.create_router(),  # /rolle, /rollen: admins only (guarded), one conversation step
         audit_log.create_router(),  # /protokoll: the audit log, admins only (guarded)
+        newcomer_digest.create_router(),  # the digest's page buttons: organisers only (guarded)
         fallback.create_router(),  # last: unknown commands, stale buttons, stray text
         errors.create_router(),  # error events only: whatever no feature explained
     )

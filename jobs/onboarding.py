@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.context import JobContext
+from bot.services import newcomer_digest as digest
 from bot.services import onboarding
 from models.base import utcnow
 
@@ -27,9 +28,12 @@ async def remind_abandoned_intakes(ctx: JobContext, now: datetime | None = None)
 
 
 async def newcomer_digest(ctx: JobContext, now: datetime | None = None) -> int:
-    """Queue the digest of newcomers without a group for each organiser; returns how many."""
+    """Queue the digest of newcomers without a group for each organiser; returns how many.
+
+    The rows name nobody: the worker computes the digest when it sends it.
+    """
     async with ctx.scope() as session:
-        recipients = await onboarding.queue_newcomer_digest(
+        recipients = await digest.queue_newcomer_digest(
             session,
             now=now or utcnow(),
             days=ctx.settings.newcomer_days,

@@ -30,6 +30,8 @@ class AuditAction(enum.StrEnum):
     MEMBER_LOOKUP = "member_lookup"
     ROLE_LIST = "role_list"
     ROLE_CHANGE = "role_change"
+    # An organiser turned to a page of the newcomer digest, which names newcomers.
+    NEWCOMER_LIST = "newcomer_list"
 
 
 # Done by the bot itself on the KV's behalf (a job), never by a person: their actor is None.

@@ -39,7 +39,8 @@ class Member(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     telegram_language: Mapped[str | None] = mapped_column(String(16))
     reachable: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Indexed: the newcomer digest picks the newest newcomers (bot.services.newcomer_digest).
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Since when the member is gone: blocked the bot or left the last KV group; None while
     # they are around. Retention erases members departed (and not seen) for long enough.

@@ -21,6 +21,7 @@ from bot.services import (
     host_notices,
     meeting_notices,
     memorials,
+    newcomer_digest,
     onboarding,
     reminders,
     rsvp,
@@ -36,9 +37,9 @@ from bot.telegram.views import help_calls as call_views
 from bot.telegram.views import host_notices as host_views
 from bot.telegram.views import meeting_notices as notice_views
 from bot.telegram.views import memorials as memorial_views
+from bot.telegram.views import newcomers as newcomer_views
 from bot.telegram.views import privacy as privacy_views
 from bot.telegram.views.intake import intake_reminder
-from bot.telegram.views.newcomers import newcomer_digest
 from bot.telegram.views.reminders import meeting_reminder
 from bot.telegram.views.shift_reminders import shift_reminder
 from models import Attendance, Delivery, Meeting, Member, RsvpAnswer, Shift, SwapStatus
@@ -56,12 +57,18 @@ async def render_intake_reminder(
 async def render_newcomer_digest(
     session: AsyncSession, row: Delivery, member: Member | None
 ) -> Rendered:
-    """The digest with whoever of the listed newcomers still has no group and still agrees."""
+    """The digest's first page as of sending time (who still has no group and still agrees),
+    unless nobody is waiting any more."""
     del member
-    newcomers = await onboarding.newcomers_still_waiting(session, row.payload)
-    if not newcomers:
+    # Never as of a moment before the one it was queued for (a row due in the future, as the
+    # tests' clock makes them).
+    now = max(utcnow(), row.due_at)
+    page = await newcomer_digest.digest_page(
+        session, now=now, days=newcomer_digest.digest_days(row.payload), page=0
+    )
+    if not page.total:
         return None
-    return as_parts(newcomer_digest(newcomers, onboarding.digest_days(row.payload)))
+    return newcomer_views.newcomer_digest(page)
 
 
 _BROADCAST_COPIES = "broadcast_copies"
@@ -359,7 +366,7 @@ async def render_host_lost(session: AsyncSession, row: Delivery, member: Member 
 
 RENDERERS: dict[str, Renderer] = {
     onboarding.INTAKE_REMINDER: render_intake_reminder,
-    onboarding.NEWCOMER_DIGEST: render_newcomer_digest,
+    newcomer_digest.NEWCOMER_DIGEST: render_newcomer_digest,
     broadcasts.BROADCAST_KIND: render_broadcast,
     meeting_notices.MEETING_REMINDER: render_meeting_reminder,
     host_notices.HOST_ANSWER: render_host_answer,

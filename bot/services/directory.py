@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.chunks import chunked
 from bot.services import schedule
 from bot.services.errors import DomainError
 from bot.services.kv_setup import PROFILE_ID
@@ -29,7 +28,6 @@ from models import (
     Meeting,
     Member,
     MemberRole,
-    Profile,
     Role,
     ServedChat,
     Topic,
@@ -342,22 +340,6 @@ async def _rank(
     return rank_groups(needs, facts, now=now, zone=zone)
 
 
-async def newcomers_without_group(
-    session: AsyncSession, *, now: datetime, older_than: timedelta
-) -> list[Member]:
-    """Consenting members who came at least `older_than` ago and joined no group yet."""
-    rows = await session.scalars(
-        select(Member)
-        .join(Profile, Profile.member_id == Member.id)
-        .where(
-            Member.created_at <= now - older_than,
-            ~exists().where(GroupMembership.member_id == Member.id),
-        )
-        .order_by(Member.created_at, Member.id)
-    )
-    return list(rows.unique())
-
-
 async def organiser_ids(session: AsyncSession, admin_ids: Collection[int]) -> list[int]:
     """Who looks after newcomers: the organisers, or the admins when there are none."""
     organisers = list(
@@ -384,17 +366,3 @@ async def member_groups(session: AsyncSession, member_id: int) -> list[Group]:
         .order_by(Group.position, Group.id)
     )
     return list(rows.unique())
-
-
-async def members_with_groups(session: AsyncSession, member_ids: Collection[int]) -> set[int]:
-    """Which of these members joined at least one group."""
-    if not member_ids:
-        return set()
-    found: set[int] = set()
-    for chunk in chunked(member_ids):
-        found.update(
-            await session.scalars(
-                select(GroupMembership.member_id).where(GroupMembership.member_id.in_(chunk))
-            )
-        )
-    return found

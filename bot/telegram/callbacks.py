@@ -30,6 +30,13 @@ class AuditCallback(CallbackData, prefix="au1"):
     page: DbId = 0
 
 
+class DigestCallback(CallbackData, prefix="nd1"):
+    """A page of the organisers' newcomer digest (0 the newest); handlers re-check the role
+    and compute the page anew, clamped to the newcomers waiting now."""
+
+    page: DbId = 0
+
+
 class ConsentAction(StrEnum):
     """The two answers to the consent question.
 

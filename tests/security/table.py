@@ -168,6 +168,7 @@ TABLE: dict[str, tuple[Allowed, Make]] = {
         ),
     ),
     "au1:page": (A, press(cb.AuditCallback, page=1)),
+    "nd1:page": (ORG, press(cb.DigestCallback, page=1)),
     "cons1:1": (frozenset({S, U}), press(cb.ConsentCallback, action=cb.ConsentAction.AGREE)),
     "cons1:0": (frozenset({S, U}), press(cb.ConsentCallback, action=cb.ConsentAction.NOT_NOW)),
     "in1:on": (M, _in(IS.TOPICS, IA.ON, lambda w: w.topic_id)),

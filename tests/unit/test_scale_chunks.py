@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.chunks import IN_CHUNK, chunked
 from bot.db.session import SessionPool
-from bot.services.directory import members_with_groups
 from bot.services.members import members_by_id
 from bot.services.preferences import opted_out_among
 from models import Category, Member, OptOut
@@ -48,7 +47,6 @@ async def test_member_id_lists_are_split(engine: AsyncEngine, session_pool: Sess
         async with session_pool() as session:
             assert await opted_out_among(session, ids, Category.REMINDERS) == set(ids[::3])
             assert set(await members_by_id(session, ids)) == set(ids)
-            assert await members_with_groups(session, ids) == set()
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", count)
     assert max(seen) <= IN_CHUNK + 2

@@ -46,6 +46,7 @@ def action_label(action: str) -> str:
         AuditAction.MEMBER_LOOKUP: _("member looked up to see their roles"),
         AuditAction.ROLE_LIST: _("list of who holds which role"),
         AuditAction.ROLE_CHANGE: _("role changed"),
+        AuditAction.NEWCOMER_LIST: _("page of the newcomer digest"),
     }
     try:
         return labels[AuditAction(action)]
