@@ -42,6 +42,7 @@ import gc
 import json
 import logging
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -115,8 +116,84 @@ class Reply:
 # --- The bots, each in a process of its own -----------------------------------------------------
 
 
-async def _serve(kind: str, api_url: str, token: str, database: str | None, replies: str) -> None:
+@dataclass
+class DatabaseWork:
+    """What a bot's process asked of its database so far, counted inside that process."""
+
+    statements: int = 0
+    transactions: int = 0
+    pings: int = 0
+
+    def __sub__(self, other: DatabaseWork) -> DatabaseWork:
+        return DatabaseWork(
+            self.statements - other.statements,
+            self.transactions - other.transactions,
+            self.pings - other.pings,
+        )
+
+    def __add__(self, other: DatabaseWork) -> DatabaseWork:
+        return DatabaseWork(
+            self.statements + other.statements,
+            self.transactions + other.transactions,
+            self.pings + other.pings,
+        )
+
+
+def _count_database_work(report_to: Path) -> None:
+    """Count statements, transactions and pre-pings of every engine in this (served) process,
+    and write the counts to `report_to` on SIGUSR1.
+
+    Engine events at class level see every engine the bot makes, whoever makes it. Statements
+    are what reaches the driver's cursor (BEGIN IMMEDIATE on SQLite is sent on the raw
+    connection and is not one); a transaction is a BEGIN of SQLAlchemy's connection; a ping is
+    the pool's pre-ping on checkout, which has no event and is counted by wrapping the
+    dialect's method. Background work of the process (Mitmachbot's outbox and scheduler) is
+    counted too: over a burst it is a rounding error, and it is what the database sees.
+    """
+    from sqlalchemy import event  # noqa: PLC0415
+    from sqlalchemy.engine import Engine  # noqa: PLC0415
+    from sqlalchemy.engine.default import DefaultDialect  # noqa: PLC0415
+
+    work = DatabaseWork()
+
+    def statement(*_args: Any) -> None:
+        work.statements += 1
+
+    def begin(_connection: Any) -> None:
+        work.transactions += 1
+
+    event.listen(Engine, "before_cursor_execute", statement)
+    event.listen(Engine, "begin", begin)
+    ping = DefaultDialect._do_ping_w_event
+
+    def counted_ping(self: DefaultDialect, dbapi_connection: Any) -> bool:
+        work.pings += 1
+        return ping(self, dbapi_connection)
+
+    DefaultDialect._do_ping_w_event = counted_ping  # type: ignore[method-assign]
+    reports = 0
+
+    def report() -> None:
+        nonlocal reports
+        reports += 1
+        scratch = report_to.with_suffix(".tmp")
+        scratch.write_text(json.dumps({"report": reports, **asdict(work)}))
+        scratch.replace(report_to)  # the bench never reads half a file
+
+    asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, report)
+
+
+async def _serve(
+    kind: str,
+    api_url: str,
+    token: str,
+    database: str | None,
+    replies: str,
+    stats: Path | None = None,
+) -> None:
     """Run one bot until SIGTERM: the body of `python -m bench.updates --serve KIND`."""
+    if stats is not None:
+        _count_database_work(stats)
     from aiogram import Bot, Dispatcher  # noqa: PLC0415
     from aiogram.client.session.aiohttp import AiohttpSession  # noqa: PLC0415
     from aiogram.client.telegram import TelegramAPIServer  # noqa: PLC0415
@@ -185,6 +262,24 @@ def _tail(log: Path) -> str:
     return log.read_text(errors="replace")[-3000:]
 
 
+def _report(stats: Path) -> dict[str, int]:
+    # A small local file, replaced atomically: reading it blocks for microseconds.
+    return json.loads(stats.read_text()) if stats.exists() else {"report": 0}
+
+
+async def _database_work(pid: int, stats: Path) -> DatabaseWork:
+    """The counts of the bot process `pid` now (it writes them to `stats` on SIGUSR1)."""
+    before = _report(stats)["report"]
+    os.kill(pid, signal.SIGUSR1)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        counts = _report(stats)
+        if counts.pop("report") > before:
+            return DatabaseWork(**counts)
+        await asyncio.sleep(0.01)
+    raise RuntimeError(f"bot process {pid} did not report its database work")
+
+
 @asynccontextmanager
 async def _bot_process(
     server: FakeBotAPI,
@@ -192,6 +287,7 @@ async def _bot_process(
     log: Path,
     database: str | None = None,
     replies: Sequence[Reply] = (),
+    stats: Path | None = None,
 ) -> AsyncIterator[int]:
     """Start `kind` polling `server` in a process of its own; yields its pid."""
     command = [sys.executable, "-m", "bench.updates", "--serve", kind]
@@ -199,6 +295,8 @@ async def _bot_process(
     command += ["--replies", json.dumps([asdict(reply) for reply in replies])]
     if database is not None:
         command += ["--database", database]
+    if stats is not None:
+        command += ["--stats", str(stats)]
     with log.open("wb") as output:
         process = await asyncio.create_subprocess_exec(
             *command, cwd=ROOT, stdin=asyncio.subprocess.DEVNULL, stdout=output, stderr=output
@@ -268,13 +366,23 @@ class Contender:
     """
 
     def __init__(
-        self, name: str, server: FakeBotAPI, pid: int, prepare: Prepare | None, warm_up: int
+        self,
+        name: str,
+        server: FakeBotAPI,
+        pid: int,
+        prepare: Prepare | None,
+        warm_up: int,
+        stats: Path | None = None,
     ) -> None:
         self.name = name
         self.server = server
         self.pid = pid
         self._prepare = prepare
         self._warm_up = warm_up
+        # Where the bot's process reports its database work; None: it has no database.
+        self._stats = stats
+        self.work = DatabaseWork()
+        self.updates = 0
         self.rounds: list[float] = []
         self.cpu_rounds: list[float] = []
         self.replies: tuple[Reply, ...] = ()
@@ -303,6 +411,7 @@ class Contender:
         replies included); idle long polling in the settling time costs next to nothing.
         """
         people = await self._new_people("M", size)
+        work = await _database_work(self.pid, self._stats) if self._stats else None
         _quiet_heap()
         cpu = _cpu_seconds(self.pid)
         started = time.perf_counter()
@@ -313,6 +422,9 @@ class Contender:
         self.rounds.append(size / (time.perf_counter() - started))
         await _settle(self.server)  # not into the next bot's round
         self.cpu_rounds.append((_cpu_seconds(self.pid) - cpu) / size * 1000)
+        if self._stats and work is not None:
+            self.work += await _database_work(self.pid, self._stats) - work
+            self.updates += size
 
     async def offered_load(self, rate: float, seconds: float) -> None:
         """Reply latency at a fixed offered load, far below the throughput, on fresh members."""
@@ -351,6 +463,17 @@ class Contender:
         """99th percentile reply latency under the offered load, in ms."""
         return self.latencies[min(len(self.latencies) - 1, int(len(self.latencies) * 0.99))]
 
+    def per_update(self) -> str:
+        """Statements, transactions and pings per update in the bursts, or "" without a
+        database."""
+        if not self._stats or not self.updates:
+            return ""
+        work, count = self.work, self.updates
+        return (
+            f"  db/update: {work.statements / count:.2f} statements, "
+            f"{work.transactions / count:.2f} transactions, {work.pings / count:.2f} pings"
+        )
+
 
 class Harness:
     """Starts contenders: a fake server each, a bot process each, logs in one folder."""
@@ -371,10 +494,11 @@ class Harness:
     ) -> Contender:
         server = await self._stack.enter_async_context(FakeBotAPI())
         log = self._folder / f"{name.replace(' ', '-')}.log"
+        stats = self._folder / f"{name.replace(' ', '-')}.db.json" if database else None
         pid = await self._stack.enter_async_context(
-            _bot_process(server, kind, log, database, replies)
+            _bot_process(server, kind, log, database, replies, stats)
         )
-        contender = Contender(name, server, pid, prepare, self._warm_up)
+        contender = Contender(name, server, pid, prepare, self._warm_up, stats)
         await contender.warm_up()
         return contender
 
@@ -496,14 +620,20 @@ async def _peer_database(stack: AsyncExitStack, url: str | None) -> str:
     return database
 
 
-def _row(label: str, bot: Contender, *ratios: tuple[str, Contender]) -> str:
+def _row(
+    label: str, bot: Contender, *ratios: tuple[str, Contender], same: Contender | None = None
+) -> str:
+    """One contender's figures; with `same` (the same-replies bot) also the ratios of the
+    targets: p99 latency and CPU per update to that bot's."""
     line = (
         f"  {label:<30}{bot.throughput:8.1f}/s  cpu {bot.cpu:5.2f} ms/update  "
         f"p50 {bot.p50:6.1f} ms  p99 {bot.p99:6.1f} ms"
     )
     for name, other in ratios:
         line += f"   {bot.throughput / other.throughput:5.2f} x {name}"
-    return line
+    if same is not None:
+        line += f"   p99 {bot.p99 / same.p99:4.2f} x same   cpu {bot.cpu / same.cpu:4.2f} x same"
+    return line + bot.per_update()
 
 
 async def _measure(args: argparse.Namespace, folder: Path) -> None:
@@ -561,7 +691,7 @@ async def _measure(args: argparse.Namespace, folder: Path) -> None:
     print(_row("echo bot (1 reply)", echo))
     print(f"  first contact ({len(first.replies)} replies)")
     print(_row("  same replies, bare aiogram", first_same, ("echo", echo)))
-    print(_row("  peer (template bot)", first_peer, ("echo", echo)))
+    print(_row("  peer (template bot)", first_peer, ("echo", echo), same=first_same))
     print(
         _row(
             "  mitmachbot",
@@ -569,11 +699,12 @@ async def _measure(args: argparse.Namespace, folder: Path) -> None:
             ("echo", echo),
             ("same", first_same),
             ("peer", first_peer),
+            same=first_same,
         )
     )
     print(f"  known member ({len(known.replies)} reply)")
     print(_row("  same reply, bare aiogram", known_same, ("echo", echo)))
-    print(_row("  peer (template bot)", known_peer, ("echo", echo)))
+    print(_row("  peer (template bot)", known_peer, ("echo", echo), same=known_same))
     print(
         _row(
             "  mitmachbot",
@@ -581,6 +712,7 @@ async def _measure(args: argparse.Namespace, folder: Path) -> None:
             ("echo", echo),
             ("same", known_same),
             ("peer", known_peer),
+            same=known_same,
         )
     )
 
@@ -588,7 +720,9 @@ async def _measure(args: argparse.Namespace, folder: Path) -> None:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--burst", type=int, default=1000, help="updates queued at once")
-    parser.add_argument("--rate", type=float, default=20.0, help="offered load, updates/s")
+    parser.add_argument(
+        "--rate", type=float, default=50.0, help="offered load for the latencies, updates/s"
+    )
     parser.add_argument("--seconds", type=float, default=10.0, help="duration of the load")
     parser.add_argument("--repeat", type=int, default=3, help="throughput rounds (median)")
     parser.add_argument("--warm-up", type=int, default=50, help="updates before measuring")
@@ -597,9 +731,10 @@ async def main() -> None:
     parser.add_argument("--api", help=argparse.SUPPRESS)
     parser.add_argument("--token", help=argparse.SUPPRESS)
     parser.add_argument("--replies", default="[]", help=argparse.SUPPRESS)
+    parser.add_argument("--stats", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        await _serve(args.serve, args.api, args.token, args.database, args.replies)
+        await _serve(args.serve, args.api, args.token, args.database, args.replies, args.stats)
         return
     logging.basicConfig(level=logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="bench-updates-") as folder:

@@ -175,9 +175,9 @@ def create_dispatcher(
     )
     dispatcher.update.outer_middleware(db_retry)
     dispatcher.update.outer_middleware(DbSessionMiddleware(session_pool))
-    dispatcher.update.outer_middleware(dispatcher.fsm)
+    # Does the FSM middleware's part too (its lock, then the state read with the member).
     dispatcher.update.outer_middleware(
-        BookkeepingMiddleware(admin_ids=settings.admin_ids, i18n=i18n)
+        BookkeepingMiddleware(admin_ids=settings.admin_ids, i18n=i18n, fsm=dispatcher.fsm)
     )
     MemberI18nMiddleware(i18n).setup(dispatcher)
     handler_names = HandlerNameMiddleware()

@@ -25,6 +25,7 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import directory
+from bot.services.members import load_answers
 from bot.services.profile import ProfileError, complete_intake
 from bot.settings import Settings
 from bot.telegram import intake_steps, pending
@@ -273,7 +274,7 @@ async def done(
     assert member.profile is not None
     text, keyboard = group_views.suggestions(page, settings.zone)
     await query.answer()
-    await message.edit_text(views.finished(member.profile))
+    await message.edit_text(views.finished(await load_answers(session, member.profile)))
     await message.answer(text, reply_markup=keyboard)
     if kept is not None:
         await pending.carry_out(session, bot, i18n, settings, member, kept, now=now)

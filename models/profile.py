@@ -97,9 +97,13 @@ class Profile(Base):
     )
 
     district: Mapped[District | None] = relationship(lazy="joined")
-    topics: Mapped[list[Topic]] = relationship(secondary=profile_topics, lazy="selectin")
+    # Not loaded with the profile: the member (and so the profile) is loaded on every update,
+    # and two SELECTs for answers that few updates read were a third of its cost. Code that
+    # reads them loads them first (bot.services.members.load_answers, or selectinload), and
+    # "raise" makes a forgotten load fail in the tests instead of doing IO on attribute access.
+    topics: Mapped[list[Topic]] = relationship(secondary=profile_topics, lazy="raise")
     activity_types: Mapped[list[ActivityType]] = relationship(
-        secondary=profile_activity_types, lazy="selectin"
+        secondary=profile_activity_types, lazy="raise"
     )
 
 

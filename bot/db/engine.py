@@ -40,9 +40,13 @@ def create_engine(
         )
         configure_sqlite(engine, busy_timeout_ms=busy_timeout_ms)
         return engine
-    # A ping per checkout costs a few round trips, but a PostgreSQL restart then costs no
-    # member a failed update.
-    return create_async_engine(database_url, echo=echo, hide_parameters=True, pool_pre_ping=True)
+    # No ping per checkout: it cost a round trip (and the event loop's time) on every
+    # transaction. A restart of PostgreSQL still costs no member an update: the first statement
+    # on a dead pooled connection fails as "unavailable" (bot.db.availability), SQLAlchemy
+    # then drops every connection the pool held (a disconnect invalidates the whole pool), and
+    # DatabaseRetryMiddleware runs the update again on a fresh one; tests/e2e/test_db_outage.py
+    # restarts the server under the bot to show it.
+    return create_async_engine(database_url, echo=echo, hide_parameters=True)
 
 
 def engine_from_settings(settings: Settings) -> AsyncEngine:

@@ -25,6 +25,11 @@ _TABLE = FsmRecord.__table__
 _KEY_COLUMNS = ("bot_id", "chat_id", "user_id", "thread_id", "business_connection_id", "destiny")
 # Built once: the statements only take the key's values as parameters.
 _WHERE_KEY = and_(*(_TABLE.c[name] == bindparam(f"key_{name}") for name in _KEY_COLUMNS))
+# For a query that reads a key's row along with other things (the update's bookkeeping, see
+# bot.services.members.see_update): join FSM_TABLE on FSM_WHERE_KEY, pass key_parameters(key),
+# and hand what was read to SqlAlchemyStorage.remember.
+FSM_TABLE = _TABLE
+FSM_WHERE_KEY = _WHERE_KEY
 _SELECT = select(_TABLE.c.state, _TABLE.c.data).where(_WHERE_KEY)
 _DELETE = delete(_TABLE).where(_WHERE_KEY)
 # Where a session keeps what it read and wrote, see SqlAlchemyStorage._snapshot.
@@ -52,6 +57,11 @@ def _upsert(insert: Any) -> Any:
 
 def _key_parameters(columns: Mapping[str, Any]) -> dict[str, Any]:
     return {f"key_{name}": value for name, value in columns.items()}
+
+
+def key_parameters(key: StorageKey) -> dict[str, Any]:
+    """The parameters of FSM_WHERE_KEY for `key`."""
+    return _key_parameters(_key_columns(key))
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +120,15 @@ class SqlAlchemyStorage(BaseStorage):
             snapshot = _NO_ROW if row is None else _Snapshot(row.state, dict(row.data or {}))
             snapshots[primary_key] = snapshot
         return snapshot
+
+    def remember(
+        self, session: AsyncSession, key: StorageKey, state: str | None, data: Any
+    ) -> None:
+        """Take `key`'s row as read by another query in `session` (None, None: no row), so the
+        storage does not read it again in this session."""
+        columns = _key_columns(key)
+        snapshot = _NO_ROW if state is None and not data else _Snapshot(state, dict(data or {}))
+        self._snapshots(session)[tuple(columns.values())] = snapshot
 
     async def _write(self, key: StorageKey, *, state: Any = _KEEP, data: Any = _KEEP) -> None:
         async with self._session() as session:

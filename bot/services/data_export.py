@@ -24,6 +24,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.dialect import dialect_insert
+from bot.services.members import load_answers
 from models import (
     ActionPlanner,
     Attendance,
@@ -471,6 +472,8 @@ async def _hosting(session: AsyncSession, member: Member) -> dict[str, list[Any]
 async def collect(session: AsyncSession, member: Member, *, now: datetime) -> MemberData:
     """Everything stored about `member` (reads only; nothing is changed)."""
     member_id = member.id
+    if member.profile is not None:
+        await load_answers(session, member.profile)
     groups = await session.execute(
         select(Group.name, GroupMembership.joined_at)
         .join(GroupMembership, GroupMembership.group_id == Group.id)

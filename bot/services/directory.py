@@ -13,8 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import schedule
 from bot.services.errors import DomainError
+from bot.services.kv_name import kv_name as cached_kv_name
 from bot.services.kv_setup import PROFILE_ID
 from bot.services.matching import GroupFacts, MemberNeeds, Reasons, Suggestion, rank_groups
+from bot.services.members import load_answers
 from bot.services.profile import joined_group_ids
 from bot.services.recurrence import Rule, RuleError, parse_rule
 from models import (
@@ -79,9 +81,9 @@ class SuggestionPage:
 
 
 async def kv_name(session: AsyncSession, fallback: str) -> str:
-    """The KV's name from the imported setup, else the KV_NAME setting."""
-    profile = await session.get(KvProfile, PROFILE_ID)
-    return profile.name if profile is not None else fallback
+    """The KV's name from the imported setup, else the KV_NAME setting (cached, see
+    bot.services.kv_name)."""
+    return await cached_kv_name(session, fallback)
 
 
 async def privacy_contact(session: AsyncSession) -> str | None:
@@ -314,6 +316,8 @@ async def _rank(
     zone: ZoneInfo,
 ) -> list[Suggestion]:
     profile = member.profile
+    if profile is not None:
+        await load_answers(session, profile)
     joined = await joined_group_ids(session, member.id)
     needs = MemberNeeds(
         district_id=profile.district_id if profile else None,

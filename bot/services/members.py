@@ -7,13 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, exists, literal, or_, select, update
+from sqlalchemy import bindparam, exists, inspect, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy.orm import lazyload, make_transient_to_detached, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.db.chunks import chunked
 from bot.db.dialect import dialect_statement
-from models import GroupHost, Member, MemberRole, Profile
+from bot.db.fsm_storage import FSM_TABLE, FSM_WHERE_KEY
+from bot.services.updates import claim_statement, claim_update
+from models import GroupHost, Member, MemberRole, ProcessedUpdate, Profile
 from models.base import utcnow
 
 # last_seen_at is for "who is still around", not an audit trail: refreshing it at most hourly
@@ -33,29 +36,78 @@ class Sighting:
     language_code: str | None
 
 
-_MEMBERS = Member.__table__
 # Statements built once: building one costs more than running it, and these run per update.
 # What the bookkeeping needs to know about the sender, in one query that always returns a row:
-# their member row (NULLs when the bot never met them), whether there are profile or role rows
-# to load, and whether the KV's setup names them as a host (by id or @username; a NULL
-# username matches nothing).
+# the member with their profile (NULL when the bot never met them; the profile is joined by its
+# mapping), whether there are role rows to load (few members have any), and whether the KV's
+# setup names them as a host (by id or @username; a NULL username matches nothing).
 _ONE_ROW = select(literal(1).label("one")).subquery("one_row")
-_PROBE = select(
-    *_MEMBERS.c,
-    exists().where(Profile.member_id == _MEMBERS.c.id).label("has_profile"),
-    exists().where(MemberRole.member_id == _MEMBERS.c.id).label("has_roles"),
+_HAS_ROLES = exists().where(MemberRole.member_id == Member.id).label("has_roles")
+_NAMED_HOST = (
     exists()
     .where(
         or_(
             GroupHost.telegram_id == bindparam("user_id"), GroupHost.username == bindparam("handle")
         )
     )
-    .label("named_host"),
-).select_from(_ONE_ROW.outerjoin(_MEMBERS, _MEMBERS.c.id == bindparam("user_id")))
-# The member with roles and profile, for those who have any; the roles joined into the same
-# query (the mapping would load them with a second SELECT).
+    .label("named_host")
+)
+_PROBE = (
+    select(Member, _HAS_ROLES, _NAMED_HOST)
+    .select_from(_ONE_ROW)
+    .outerjoin(Member, Member.id == bindparam("user_id"))
+    # Loaded below when has_roles says there are any.
+    .options(lazyload(Member.roles))
+)
+
+
+def _probe_statement(insert: Any, *, claim: bool, fsm: bool) -> Any:
+    """The probe, with the sender's FSM row (`fsm`) and, where the database can put an INSERT
+    into a query (PostgreSQL), the claim of the update id (`claim`): one round trip for the
+    whole bookkeeping."""
+    statement = _PROBE
+    if fsm:
+        statement = statement.add_columns(
+            FSM_TABLE.c.state.label("fsm_state"), FSM_TABLE.c.data.label("fsm_data")
+        ).outerjoin(FSM_TABLE, FSM_WHERE_KEY)
+    if claim:
+        claimed = (
+            claim_statement(insert)
+            .values(update_id=bindparam("update_id"), received_at=bindparam("received_at"))
+            .returning(ProcessedUpdate.update_id)
+            .cte("claim")
+        )
+        statement = statement.add_columns(
+            exists(select(claimed)).label("claimed")  # data-modifying CTEs always run, once
+        )
+    return statement
+
+
+def _probe_with_claim_and_fsm(insert: Any) -> Any:
+    return _probe_statement(insert, claim=True, fsm=True)
+
+
+def _probe_with_claim(insert: Any) -> Any:
+    return _probe_statement(insert, claim=True, fsm=False)
+
+
+def _probe_with_fsm(insert: Any) -> Any:
+    return _probe_statement(insert, claim=False, fsm=True)
+
+
+def _probe_alone(insert: Any) -> Any:
+    return _probe_statement(insert, claim=False, fsm=False)
+
+
+_PROBES = {
+    (True, True): _probe_with_claim_and_fsm,
+    (True, False): _probe_with_claim,
+    (False, True): _probe_with_fsm,
+    (False, False): _probe_alone,
+}
+# The member with roles and profile, when a concurrent update inserted them meanwhile.
 _LOAD_MEMBER = (
-    select(Member).where(Member.id == bindparam("member_id")).options(joinedload(Member.roles))
+    select(Member).where(Member.id == bindparam("member_id")).options(selectinload(Member.roles))
 )
 
 
@@ -82,15 +134,8 @@ def _as_loaded(session: AsyncSession, values: dict[str, Any]) -> Member:
     return member
 
 
-def _in_session(session: AsyncSession, member_id: int) -> Member | None:
-    identity = Member.__mapper__.identity_key_from_primary_key((member_id,))
-    known = session.sync_session.identity_map.get(identity)
-    return known if isinstance(known, Member) else None
-
-
 async def _load_member(session: AsyncSession, member_id: int) -> Member:
-    result = await session.execute(_LOAD_MEMBER, {"member_id": member_id})
-    return result.unique().scalar_one()
+    return (await session.execute(_LOAD_MEMBER, {"member_id": member_id})).scalar_one()
 
 
 async def _insert_member(
@@ -113,6 +158,49 @@ async def _insert_member(
     return _as_loaded(session, values) if result.rowcount else None
 
 
+@dataclass(frozen=True, slots=True)
+class UpdateSeen:
+    """What see_update found: whether the update is new, the sender, their FSM row."""
+
+    claimed: bool
+    member: Member
+    changed: bool
+    # The sender's FSM row as read with the member (None, None: no row); only when asked for.
+    fsm_state: str | None = None
+    fsm_data: dict[str, Any] | None = None
+
+
+async def see_update(
+    session: AsyncSession,
+    update_id: int,
+    sighting: Sighting,
+    now: datetime,
+    *,
+    always_identified: Collection[int] = (),
+    fsm_key: dict[str, Any] | None = None,
+) -> UpdateSeen:
+    """Claim the update id, and create or refresh its sender (see record_sighting), reading
+    the sender's FSM row with them when `fsm_key` (bot.db.fsm_storage.key_parameters) is given.
+
+    On PostgreSQL this is one round trip: the claim is an INSERT in the probe's WITH clause.
+    SQLite can't put an INSERT into a query, so there the claim is a statement before it. A
+    core INSERT .. ON CONFLICT either way: the ORM's unit of work has no "insert unless
+    present", and a claim must be atomic. The caller commits (or rolls back a duplicate).
+    """
+    in_query = session.get_bind().dialect.name == "postgresql"
+    claimed = True if in_query else await claim_update(session, update_id, now)
+    parameters: dict[str, Any] = {"update_id": update_id, "received_at": now}
+    row, member, created = await _probe(
+        session, sighting, now, claim=in_query, fsm_key=fsm_key, extra=parameters
+    )
+    if in_query:
+        claimed = bool(row.claimed)
+    changed = await _refresh(session, member, sighting, now, row, created, always_identified)
+    if fsm_key is None:
+        return UpdateSeen(claimed, member, changed)
+    return UpdateSeen(claimed, member, changed, row.fsm_state, row.fsm_data)
+
+
 async def record_sighting(
     session: AsyncSession,
     sighting: Sighting,
@@ -126,28 +214,56 @@ async def record_sighting(
     are stored only for members who agreed, hold a role, or are listed in `always_identified`
     (ADMIN_IDS). Nothing is written when nothing changed.
     """
+    row, member, created = await _probe(session, sighting, now, claim=False, fsm_key=None)
+    changed = await _refresh(session, member, sighting, now, row, created, always_identified)
+    return member, changed
+
+
+async def _probe(
+    session: AsyncSession,
+    sighting: Sighting,
+    now: datetime,
+    *,
+    claim: bool,
+    fsm_key: dict[str, Any] | None,
+    extra: dict[str, Any] | None = None,
+) -> tuple[Any, Member, bool]:
+    """(the probe's row, the member, whether they were created now)."""
+    statement = dialect_statement(session, _PROBES[(claim, fsm_key is not None)])
+    parameters = {
+        "user_id": sighting.user_id,
+        "handle": _normalise_username(sighting.username),
+        **(extra or {}),
+        **(fsm_key or {}),
+    }
+    row = (await session.execute(statement, parameters)).one()
+    member: Member | None = row.Member
+    if member is None:
+        language = (sighting.language_code or None) and sighting.language_code[:16]
+        inserted = await _insert_member(session, sighting.user_id, language, now)
+        if inserted is not None:
+            return row, inserted, True
+        # Inserted by a concurrent update meanwhile.
+        return row, await _load_member(session, sighting.user_id), False
+    if "roles" in inspect(member).unloaded:
+        if row.has_roles:
+            await session.refresh(member, ["roles"])
+        else:
+            set_committed_value(member, "roles", [])
+    return row, member, False
+
+
+async def _refresh(
+    session: AsyncSession,
+    member: Member,
+    sighting: Sighting,
+    now: datetime,
+    row: Any,
+    created: bool,
+    always_identified: Collection[int],
+) -> bool:
+    """Bring the member's stored name, language and last_seen up to date; whether it changed."""
     language = (sighting.language_code or None) and sighting.language_code[:16]
-    connection = await session.connection()
-    probe = (
-        await connection.execute(
-            _PROBE,
-            {"user_id": sighting.user_id, "handle": _normalise_username(sighting.username)},
-        )
-    ).one()
-    created = False
-    member = _in_session(session, sighting.user_id)
-    if member is not None:
-        pass  # loaded earlier in this session, as session.get would return it
-    elif probe.id is None:
-        member = await _insert_member(session, sighting.user_id, language, now)
-        created = member is not None
-        if member is None:  # inserted by a concurrent update meanwhile
-            member = await _load_member(session, sighting.user_id)
-    elif probe.has_profile or probe.has_roles:
-        member = await _load_member(session, sighting.user_id)
-    else:
-        row = probe._mapping
-        member = _as_loaded(session, {column.key: row[column] for column in _MEMBERS.c})
     changed = created
     # Whether the setup names them a host is asked on first sight and then hourly (with
     # last_seen), so a change in the setup is picked up without every update writing.
@@ -156,7 +272,7 @@ async def record_sighting(
         member.consented
         or member.roles
         or member.id in always_identified
-        or (due and probe.named_host)
+        or (due and row.named_host)
     ):
         changed = await identify(session, member, sighting.first_name, sighting.username) or changed
     if member.telegram_language != language:
@@ -165,7 +281,7 @@ async def record_sighting(
     if due and not created:
         member.last_seen_at = now
         changed = True
-    return member, changed
+    return changed
 
 
 async def identify(
@@ -208,6 +324,23 @@ async def _release_username(session: AsyncSession, username: str, *, keep: int) 
     )
 
 
+# The profile's collections that are not loaded with the member (models.profile).
+_ANSWER_COLLECTIONS = ("topics", "activity_types")
+
+
+async def load_answers(session: AsyncSession, profile: Profile) -> Profile:
+    """Load the profile's topics and activity types unless they are loaded already.
+
+    They are lazy="raise" because the update path loads every sender's profile and almost no
+    update reads them; whoever reads them calls this first (cheap when already loaded).
+    """
+    unloaded = inspect(profile).unloaded
+    names = [name for name in _ANSWER_COLLECTIONS if name in unloaded]
+    if names:
+        await session.refresh(profile, names)
+    return profile
+
+
 async def find_member(session: AsyncSession, reference: str) -> Member | None:
     """A member by "@username", "username" or numeric Telegram id, as an admin would type it."""
     text = reference.strip()
@@ -239,7 +372,10 @@ async def set_reachable(session: AsyncSession, member_id: int, reachable: bool) 
     if member is None:
         return False
     changed = member.reachable != reachable
-    member.reachable = reachable
+    if changed:
+        # Assigning an equal value still marks the member dirty, and the next commit then
+        # flushes: a connection checkout and an empty transaction on every /start.
+        member.reachable = reachable
     # Blocking the bot is leaving it (retention counts from here); unblocking is coming back.
     if not reachable and member.departed_at is None:
         member.departed_at = utcnow()

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import rsvp
 from bot.services.errors import DomainError
-from bot.services.members import forget_identity, identify
+from bot.services.members import forget_identity, identify, load_answers
 from models import (
     ActivityType,
     Attendance,
@@ -134,7 +134,7 @@ async def _existing(session: AsyncSession, model: type, ids: Iterable[int]) -> l
 
 async def set_topic(session: AsyncSession, member: Member, topic_id: int, *, chosen: bool) -> bool:
     """Choose or unchoose one topic (idempotent); returns whether that changed anything."""
-    profile = _require(member)
+    profile = await load_answers(session, _require(member))
     wanted = _with(profile.topics, topic_id, chosen=chosen)
     if wanted is None:
         await _existing(session, Topic, [topic_id])  # an unknown id is refused all the same
@@ -147,7 +147,7 @@ async def set_activity_type(
     session: AsyncSession, member: Member, activity_type_id: int, *, chosen: bool
 ) -> bool:
     """Choose or unchoose one activity type (idempotent); returns whether that changed anything."""
-    profile = _require(member)
+    profile = await load_answers(session, _require(member))
     wanted = _with(profile.activity_types, activity_type_id, chosen=chosen)
     if wanted is None:
         await _existing(session, ActivityType, [activity_type_id])

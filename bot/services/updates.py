@@ -15,7 +15,8 @@ from models import ProcessedUpdate
 REMEMBER_FOR = timedelta(hours=24)
 
 
-def _claim_statement(insert: Any) -> Any:
+def claim_statement(insert: Any) -> Any:
+    """INSERT of an update id that does nothing when it is there (`insert` is the dialect's)."""
     return insert(ProcessedUpdate).on_conflict_do_nothing(index_elements=["update_id"])
 
 
@@ -27,7 +28,7 @@ async def claim_update(session: AsyncSession, update_id: int, now: datetime) -> 
     """
     connection = await session.connection()
     result = await connection.execute(
-        dialect_statement(session, _claim_statement), {"update_id": update_id, "received_at": now}
+        dialect_statement(session, claim_statement), {"update_id": update_id, "received_at": now}
     )
     return bool(result.rowcount)
 

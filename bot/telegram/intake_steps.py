@@ -21,6 +21,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import directory
+from bot.services.members import load_answers
 from bot.services.profile import (
     set_activity_type,
     set_contact_frequency,
@@ -78,7 +79,7 @@ class Step:
 
 
 async def _topics(session: AsyncSession, profile: Profile) -> list[views.Option]:
-    chosen = {topic.id for topic in profile.topics}
+    chosen = {topic.id for topic in (await load_answers(session, profile)).topics}
     return [
         views.Option(topic.id, topic.name, topic.id in chosen)
         for topic in await directory.topics(session)
@@ -95,7 +96,7 @@ async def _districts(session: AsyncSession, profile: Profile) -> list[views.Opti
 
 
 async def _activity_types(session: AsyncSession, profile: Profile) -> list[views.Option]:
-    chosen = {kind.id for kind in profile.activity_types}
+    chosen = {kind.id for kind in (await load_answers(session, profile)).activity_types}
     return [
         views.Option(kind.id, kind.name, kind.id in chosen)
         for kind in await directory.activity_types(session)
@@ -274,7 +275,7 @@ async def screen(session: AsyncSession, member: Member, key: IntakeStep) -> view
     profile = member.profile
     assert profile is not None  # the intake's routers pass only members who consented
     if key is IntakeStep.SUMMARY:
-        return views.summary(profile, ORDER)
+        return views.summary(await load_answers(session, profile), ORDER)
     step = STEPS[key]
     position = views.Position(ORDER.index(key) + 1, len(ORDER))
     return step.question(await step.options(session, profile), position)

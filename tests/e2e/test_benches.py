@@ -72,9 +72,13 @@ async def test_update_bench_prints_every_row(database: str | None) -> None:
     # Each workload: the same-replies bot and the peer with a ratio to echo, Mitmachbot with
     # ratios to echo, to the same-replies bot and to the peer.
     echo = rf"\s+{NUMBER} x echo"
+    # The peer and Mitmachbot also: p99 latency and CPU per update as ratios to the
+    # same-replies bot, and what they asked of their database per update.
+    targets = rf"\s+p99\s+{NUMBER} x same\s+cpu\s+{NUMBER} x same"
+    work = rf"\s+db/update: {NUMBER} statements, {NUMBER} transactions, {NUMBER} pings\n"
     assert len(re.findall(rf"same repl(?:y|ies), bare aiogram{row}{echo}\n", text)) == 2, text
-    assert len(re.findall(rf"peer \(template bot\){row}{echo}\n", text)) == 2, text
-    ratios = rf"{echo}\s+{NUMBER} x same\s+{NUMBER} x peer\n"
+    assert len(re.findall(rf"peer \(template bot\){row}{echo}{targets}{work}", text)) == 2, text
+    ratios = rf"{echo}\s+{NUMBER} x same\s+{NUMBER} x peer{targets}{work}"
     assert len(re.findall(rf"mitmachbot{row}{ratios}", text)) == 2, text
 
 

@@ -14,6 +14,7 @@ from aiogram.fsm.storage.base import StorageKey
 from sqlalchemy import select
 
 from bot.app import Application
+from bot.services.members import load_answers
 from bot.services.preferences import set_opted_out
 from bot.services.profile import set_reminder_offset, set_topic
 from bot.telegram.intake_steps import Intake
@@ -53,7 +54,8 @@ async def _profile(app: Application, member_id: int) -> Profile:
         member = await session.get(Member, member_id)
         assert member is not None
         assert member.profile is not None
-        return member.profile
+        # Topics and activity types are not loaded with the member (models.profile).
+        return await load_answers(session, member.profile)
 
 
 async def _topics(app: Application, member_id: int) -> list[str]:

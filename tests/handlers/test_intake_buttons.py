@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.app import Application
+from bot.services.members import load_answers
 from bot.telegram.callbacks import IntakeAction, IntakeCallback, IntakeStep
 from models import Member, Profile
 from tests.driver import BotDriver
@@ -21,7 +22,8 @@ async def _profile(app: Application, member_id: int) -> Profile:
         member = await session.get(Member, member_id)
         assert member is not None
         assert member.profile is not None
-        return member.profile
+        # Topics and activity types are not loaded with the member (models.profile).
+        return await load_answers(session, member.profile)
 
 
 async def _topic_names(app: Application, member_id: int) -> list[str]:

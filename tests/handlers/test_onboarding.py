@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from bot.app import Application, build_application
 from bot.services import schedule
 from bot.services.kv_setup import apply_setup, load_setup
+from bot.services.members import load_answers
 from bot.settings import Settings
 from bot.telegram.callbacks import IntakeAction, IntakeCallback, IntakeStep
 from jobs.onboarding import newcomer_digest, remind_abandoned_intakes
@@ -86,7 +87,8 @@ async def _consent(driver: BotDriver, user: FakeUser) -> SentMessage:
 async def _profile(app: Application, member_id: int) -> Profile | None:
     async with app.session_pool() as session:
         member = await session.get(Member, member_id)
-        return member.profile if member else None
+        # Topics and activity types are not loaded with the member (models.profile).
+        return await load_answers(session, member.profile) if member and member.profile else None
 
 
 async def test_the_whole_intake_and_joining(

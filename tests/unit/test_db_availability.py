@@ -136,7 +136,9 @@ async def test_postgres_closed_to_connections_and_killed(pg_scratch: Any) -> Non
     await query()  # one connection in the pool
     await admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
     await admin(kill)
-    # The pooled connection fails its pre-ping, the new one is refused: SQLSTATE 55000.
+    # No pre-ping (bot.db.engine): the pooled connection's first statement finds it dead,
+    # which drops the pool's connections; the next, new one is refused: SQLSTATE 55000.
+    dead = await _raised(query)
     closed = await _raised(query)
     await admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
 
@@ -160,7 +162,7 @@ async def test_postgres_closed_to_connections_and_killed(pg_scratch: Any) -> Non
 
     during = await _raised(killed_during_a_statement)
     between = await _raised(killed_between_statements)
-    for error in (closed, during, between):
+    for error in (dead, closed, during, between):
         assert is_database_unavailable(error), describe_unavailable(error)
     assert "55000" in describe_unavailable(closed)
     await engine.dispose()

@@ -9,7 +9,7 @@ import pytest
 
 from bot.db.session import SessionPool
 from bot.services import directory
-from bot.services.members import Sighting, record_sighting
+from bot.services.members import Sighting, load_answers, record_sighting
 from bot.services.profile import (
     ProfileError,
     give_consent,
@@ -55,6 +55,7 @@ async def test_choosing_a_topic_twice_changes_it_once(session_pool: SessionPool,
         member = await session.get(Member, anna)
         assert member is not None
         assert member.profile is not None
+        await load_answers(session, member.profile)
         assert [topic.name for topic in member.profile.topics] == ["Umwelt", "Bildung"]
         assert await set_topic(session, member, 1, chosen=False)
         assert not await set_topic(session, member, 1, chosen=False)
