@@ -291,6 +291,9 @@ async def _bot_process(
 ) -> AsyncIterator[int]:
     """Start `kind` polling `server` in a process of its own; yields its pid."""
     command = [sys.executable, "-m", "bench.updates", "--serve", kind]
+    # BENCH_PROFILE=file: Mitmachbot's processes run under cProfile (the last one's stats stay).
+    if kind == "mitmachbot" and (profile := os.environ.get("BENCH_PROFILE")):
+        command[1:1] = ["-m", "cProfile", "-o", profile]
     command += ["--api", server.api_url, "--token", server.token]
     command += ["--replies", json.dumps([asdict(reply) for reply in replies])]
     if database is not None:
