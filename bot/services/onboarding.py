@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import newcomer_digest
-from bot.services.delivery import enqueue
+from bot.services.delivery import enqueue_once
 from bot.services.profile import members_to_remind
 from models import Category, Member
 
@@ -28,18 +28,24 @@ async def queue_intake_reminders(session: AsyncSession, now: datetime, after: ti
     Returns how many were queued; the caller commits.
     """
     members = await members_to_remind(session, now, after)
+    queued = 0
     for member in members:
-        assert member.profile is not None
-        member.profile.intake_reminded_at = now
-    enqueue(
-        session,
-        [member.id for member in members],
-        kind=INTAKE_REMINDER,
-        payload={},
-        due_at=now,
-        category=Category.REMINDERS,
-    )
-    return len(members)
+        profile = member.profile
+        assert profile is not None
+        profile.intake_reminded_at = now
+        # Keyed by when the intake began: a run overlapping on a second instance queues nothing
+        # more, and an intake begun again after a withdrawal has a reminder of its own.
+        started = profile.intake_started_at or profile.consent_at
+        queued += await enqueue_once(
+            session,
+            member.id,
+            key=f"intake:{member.id}:{int(started.timestamp())}",
+            kind=INTAKE_REMINDER,
+            payload={},
+            due_at=now,
+            category=Category.REMINDERS,
+        )
+    return queued
 
 
 def reminder_still_wanted(member: Member | None) -> bool:

@@ -364,6 +364,14 @@ async def test_reminder_once_and_the_newcomer_digest(
     assert await remind_abandoned_intakes(ctx, now=now + timedelta(hours=23)) == 0
     assert await remind_abandoned_intakes(ctx, now=now + timedelta(hours=25)) == 1
     assert await remind_abandoned_intakes(ctx, now=now + timedelta(hours=49)) == 0
+    # A run on a second instance that read the member before the first one's mark was
+    # committed queues nothing more: the row's key names the member's intake.
+    async with app.session_pool() as session:
+        profile = await session.get(Profile, anna.id)
+        assert profile is not None
+        profile.intake_reminded_at = None
+        await session.commit()
+    assert await remind_abandoned_intakes(ctx, now=now + timedelta(hours=49)) == 0
     # The outbox sends it.
     assert await app.worker.run_once(now=now + timedelta(hours=49)) == 1
     reminder = fake_api.sent_to(anna.id)[-1]
