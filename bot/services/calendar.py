@@ -23,9 +23,10 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from types import ModuleType
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, vRecur
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,6 +53,9 @@ from models import (
 )
 from models.base import valid_id
 
+if TYPE_CHECKING:
+    from icalendar import Calendar, Event
+
 # How long a meeting lasts in a calendar; meetings have no end time of their own.
 MEETING_LENGTH = timedelta(hours=2)
 # How long the KV's event on a Gedenktag lasts in a calendar (it has no end time either).
@@ -61,6 +65,15 @@ FEED_PAST = timedelta(days=30)
 # The token in a feed URL: 32 random bytes, URL-safe base64 (43 characters).
 TOKEN_BYTES = 32
 PRODID = "-//Mitmachbot//Calendar//DE"
+
+
+def _ical() -> ModuleType:
+    # Imported when a calendar is made, not at start-up: icalendar costs every process 4 MB.
+    import icalendar  # noqa: PLC0415
+
+    return icalendar
+
+
 PUBLIC_FEED_NAME = "kv"
 
 
@@ -329,7 +342,7 @@ def _local(moment: datetime, zone: ZoneInfo) -> datetime:
 
 
 def _new_calendar(name: str, zone: ZoneInfo) -> Calendar:
-    calendar = Calendar()
+    calendar = _ical().Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
@@ -354,7 +367,7 @@ def _meeting_event(
     cancelled_label: str | None = None,
     uid: str | None = None,
 ) -> Event:
-    event = Event()
+    event = _ical().Event()
     event.add("uid", uid or _uid("meeting", meeting.id, domain))
     event.add("dtstamp", (meeting.changed_at or meeting.created_at or now).astimezone(UTC))
     event.add("dtstart", _local(meeting.starts_at, zone))
@@ -411,7 +424,7 @@ def _shift_event(
 ) -> Event:
     row = shift.action_date
     action = row.action
-    event = Event()
+    event = _ical().Event()
     event.add("uid", _uid("shift", shift.id, domain))
     event.add("dtstamp", (row.changed_at or row.created_at or now).astimezone(UTC))
     event.add("dtstart", _local(shift.starts_at, zone))
@@ -430,7 +443,7 @@ def _action_date_event(row: ActionDate, *, zone: ZoneInfo, domain: str, now: dat
     """One date of an action for everyone: from the first shift's start to the last one's end,
     the title and the place; nothing about who comes or how many."""
     action = row.action
-    event = Event()
+    event = _ical().Event()
     event.add("uid", _uid("action", row.id, domain))
     event.add("dtstamp", (row.changed_at or row.created_at or now).astimezone(UTC))
     event.add("dtstart", _local(min(shift.starts_at for shift in row.shifts), zone))
@@ -445,7 +458,7 @@ def _action_date_event(row: ActionDate, *, zone: ZoneInfo, domain: str, now: dat
 def _memorial_event(entry: MemorialEntry, *, zone: ZoneInfo, domain: str, now: datetime) -> Event:
     row = entry.date
     memorial = row.memorial
-    event = Event()
+    event = _ical().Event()
     event.add("uid", _uid("memorial", row.id, domain))
     event.add("dtstamp", (row.created_at or now).astimezone(UTC))
     notes = [memorial.about or ""]
@@ -579,14 +592,14 @@ def _series_events(
     if found is None:
         return []
     rule, start = found
-    recur = vRecur.from_ical(rule)
+    recur = _ical().vRecur.from_ical(rule)
     if group.series_ends_on is not None:
         # UNTIL in UTC: the last instant before the day the series ended.
         end = datetime.combine(group.series_ends_on, datetime.min.time(), tzinfo=zone)
         recur["UNTIL"] = [(end - timedelta(seconds=1)).astimezone(UTC)]
         recur.pop("COUNT", None)
     uid = _uid("group", group.id, domain)
-    master = Event()
+    master = _ical().Event()
     master.add("uid", uid)
     master.add("dtstamp", now.astimezone(UTC))
     master.add("dtstart", _local(start, zone))

@@ -24,11 +24,12 @@ import math
 import time
 from collections import deque
 from dataclasses import dataclass
-
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from typing import TYPE_CHECKING
 
 from bot.services.flood import Clock
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +100,10 @@ class SendBucket:
         self._chunk = max(1, math.floor(rate * chunk_seconds))
         self._horizon = max(round(horizon_seconds * 1_000_000), self._interval * (self._chunk + 1))
         self._script = redis.register_script(_RESERVE)
+        # Imported here, not at the top: redis costs a single instance 6 MB it never uses.
+        from redis.exceptions import RedisError  # noqa: PLC0415
+
+        self._failures: tuple[type[BaseException], ...] = (RedisError, OSError)
         # This instance's reserved slots, on the local clock.
         self._slots: deque[float] = deque()
         self._warned_at: float | None = None
@@ -131,7 +136,7 @@ class SendBucket:
             before = self._clock()
             try:
                 grant = await self.reserve(self._chunk)
-            except (RedisError, OSError) as exc:
+            except self._failures as exc:
                 self._warn(exc)
                 return self._clock()
             after = self._clock()
@@ -171,4 +176,6 @@ def send_bucket(
     """The shared bucket for REDIS_URL, or None without one (one instance, local pacing)."""
     if not redis_url:
         return None
+    from redis.asyncio import Redis  # noqa: PLC0415
+
     return SendBucket(Redis.from_url(redis_url), bucket_key(bot_id, prefix), rate)
