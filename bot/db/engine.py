@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from bot.db.sqlite import SQLITE_BUSY_TIMEOUT_MS, configure_sqlite, sqlite_connector
 from bot.settings import Settings, SettingsError
@@ -41,12 +47,40 @@ def create_engine(
         configure_sqlite(engine, busy_timeout_ms=busy_timeout_ms)
         return engine
     # No ping per checkout: it cost a round trip (and the event loop's time) on every
-    # transaction. A restart of PostgreSQL still costs no member an update: the first statement
-    # on a dead pooled connection fails as "unavailable" (bot.db.availability), SQLAlchemy
-    # then drops every connection the pool held (a disconnect invalidates the whole pool), and
-    # DatabaseRetryMiddleware runs the update again on a fresh one; tests/e2e/test_db_outage.py
-    # restarts the server under the bot to show it.
-    return create_async_engine(database_url, echo=echo, hide_parameters=True)
+    # transaction. Only a connection that sat idle for a while is pinged (see
+    # _ping_after_idle): that is when a restart, a failover or a firewall's idle timeout has
+    # most likely closed it. A connection that dies while busy fails its statement as
+    # "unavailable" (bot.db.availability), SQLAlchemy drops every connection the pool held,
+    # and DatabaseRetryMiddleware runs the update again on a fresh one;
+    # tests/e2e/test_db_outage.py restarts the server under the bot to show it.
+    engine = create_async_engine(database_url, echo=echo, hide_parameters=True)
+    _ping_after_idle(engine)
+    return engine
+
+
+# A pooled connection unused this long is pinged before it is handed out again.
+IDLE_PING_SECONDS = 10.0
+_IDLE_SINCE = "mitmachbot_idle_since"
+
+
+def _ping_after_idle(engine: AsyncEngine) -> None:
+    pool = engine.sync_engine.pool
+    dialect = engine.sync_engine.dialect
+
+    @event.listens_for(pool, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _checked_out(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        idle_since = record.info.pop(_IDLE_SINCE, None)
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool discards this connection and hands out a fresh one instead.
+            raise DisconnectionError("pooled connection died while idle") from exc
 
 
 def engine_from_settings(settings: Settings) -> AsyncEngine:

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.dialects import sqlite
 
+from bot.db import engine as engine_module
 from bot.db.engine import create_engine, engine_from_settings
 from bot.db.session import SessionPool
 from bot.settings import load_settings
@@ -83,8 +84,12 @@ def test_sqlite_folder_is_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert (tmp_path / "nested" / "dir").is_dir()
 
 
-async def test_a_postgresql_connection_that_died_while_idle_is_replaced(postgres_url: str) -> None:
-    """Pooled connections are pinged before use, so a dead one costs no failed statement."""
+async def test_a_postgresql_connection_that_died_while_idle_is_replaced(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pooled connection idle for a while is pinged before use, so a dead one costs no
+    failed statement (a busy one isn't: that would cost every transaction a round trip)."""
+    monkeypatch.setattr(engine_module, "IDLE_PING_SECONDS", 0.0)
     engine = create_engine(postgres_url)
     other = create_engine(postgres_url)
     try:
@@ -97,6 +102,34 @@ async def test_a_postgresql_connection_that_died_while_idle_is_replaced(postgres
     finally:
         await engine.dispose()
         await other.dispose()
+
+
+async def test_a_busy_postgresql_connection_is_not_pinged(postgres_url: str) -> None:
+    """Back-to-back transactions (the update path) cost no ping; an idle spell does."""
+    engine = create_engine(postgres_url)
+    pings: list[object] = []
+    dialect = engine.sync_engine.dialect
+    original = dialect.do_ping
+
+    def counting(dbapi_connection: object) -> bool:
+        pings.append(dbapi_connection)
+        return original(dbapi_connection)
+
+    dialect.do_ping = counting  # type: ignore[method-assign]
+    try:
+        for _ in range(5):
+            async with engine.connect() as connection:
+                await connection.exec_driver_sql("SELECT 1")
+        assert pings == []
+        engine_module.IDLE_PING_SECONDS, saved = 0.0, engine_module.IDLE_PING_SECONDS
+        try:
+            async with engine.connect() as connection:
+                await connection.exec_driver_sql("SELECT 1")
+        finally:
+            engine_module.IDLE_PING_SECONDS = saved
+        assert len(pings) == 1
+    finally:
+        await engine.dispose()
 
 
 async def test_sqlite_statements_in_a_transaction_run_on_the_event_loop(tmp_path: Path) -> None:
