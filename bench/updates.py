@@ -200,7 +200,7 @@ async def _serve(
     from aiogram.types import Message  # noqa: PLC0415
 
     if kind == "mitmachbot":
-        from bot.app import build_application, run_polling  # noqa: PLC0415
+        from bot.app import build_application, freeze_startup_heap, run_polling  # noqa: PLC0415
         from bot.logs import configure_logging  # noqa: PLC0415
         from bot.settings import Settings  # noqa: PLC0415
 
@@ -216,6 +216,7 @@ async def _serve(
             webhook_listen="",
         )
         app = await build_application(settings, migrate=False)
+        freeze_startup_heap()  # as `mitmachbot run` does before it serves
         try:
             await run_polling(app)
         finally:

@@ -6,6 +6,7 @@ Nothing here runs at import time, so tests assemble their own application from t
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
@@ -391,6 +392,17 @@ async def build_application(settings: Settings, *, migrate: bool = True) -> Appl
     dispatcher.startup.register(app.on_startup)
     dispatcher.shutdown.register(app.on_shutdown)
     return app
+
+
+def freeze_startup_heap() -> None:
+    """Move what start-up made out of the garbage collector's sight, once it is all made.
+
+    aiogram's and pydantic's types, the ORM's mappers and the routers live as long as the
+    process (about 200 MB). Frozen, a full collection scans only what updates and broadcasts
+    made since, instead of pausing the event loop for a quarter of a second now and then.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 @asynccontextmanager

@@ -139,6 +139,7 @@ async def _run(settings: Settings, *, webhook: bool) -> None:
     await _wait_for_database(settings)
     from bot.app import (  # noqa: PLC0415
         build_application,
+        freeze_startup_heap,
         run_polling,
         run_webhook,
         single_instance,
@@ -150,6 +151,7 @@ async def _run(settings: Settings, *, webhook: bool) -> None:
         await startup.wait_for_telegram(app.bot, settings)
         with startup.database_errors(settings):
             await migrations.upgrade(app.engine)
+        freeze_startup_heap()
         async with single_instance(app):
             if webhook:
                 await run_webhook(app)
