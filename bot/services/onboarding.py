@@ -11,14 +11,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import newcomer_digest
 from bot.services.delivery import enqueue_once
 from bot.services.profile import members_to_remind
 from models import Category, Member
 
 INTAKE_REMINDER = "intake_reminder"
-# The digest's outbox kind, still importable from here where older code looks for it.
-NEWCOMER_DIGEST = newcomer_digest.NEWCOMER_DIGEST
 
 
 async def queue_intake_reminders(session: AsyncSession, now: datetime, after: timedelta) -> int:

@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.session import SessionPool
 from bot.services import broadcasts, erasure, memorials
-from bot.services.onboarding import INTAKE_REMINDER, NEWCOMER_DIGEST
+from bot.services.newcomer_digest import NEWCOMER_DIGEST
+from bot.services.onboarding import INTAKE_REMINDER
 from models import (
     ActionDate,
     ActionKind,
