@@ -1,0 +1,1 @@
+"""Reports for organisers: figures over a period, aggregates only (see model)."""
