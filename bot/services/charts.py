@@ -66,3 +66,49 @@ def bar_chart(title: str, subtitle: str, bars: Sequence[Bar]) -> bytes:
     ax.set_xlim(0, peak * 1.15)
     ax.spines[["top", "right"]].set_visible(False)
     return _png(fig)
+
+
+@dataclass(frozen=True, slots=True)
+class TablePage:
+    """A printed page: a heading, a line under it, and a table of already formatted cells."""
+
+    title: str
+    subtitle: str
+    header: Sequence[str]
+    rows: Sequence[Sequence[str]]
+
+
+def pdf_document(pages: Sequence[TablePage], images: Sequence[bytes]) -> bytes:
+    """An A4 PDF: the table pages first, then one page per PNG image."""
+    plt = _pyplot()
+    from matplotlib.backends.backend_pdf import PdfPages  # noqa: PLC0415
+    from matplotlib.image import imread  # noqa: PLC0415
+
+    a4 = (8.27, 11.69)
+    buffer = io.BytesIO()
+    with PdfPages(buffer) as pdf:
+        for page in pages:
+            fig = plt.figure(figsize=a4)
+            fig.text(0.08, 0.94, page.title, fontsize=16, fontweight="bold")
+            fig.text(0.08, 0.91, page.subtitle, fontsize=10, color="#555555")
+            ax = fig.add_axes((0.08, 0.1, 0.84, 0.78))
+            ax.axis("off")
+            if page.rows:
+                table = ax.table(
+                    cellText=[list(row) for row in page.rows],
+                    colLabels=list(page.header),
+                    loc="upper left",
+                    cellLoc="left",
+                )
+                table.auto_set_font_size(False)
+                table.set_fontsize(9)
+            pdf.savefig(fig)
+            plt.close(fig)
+        for image in images:
+            fig = plt.figure(figsize=a4)
+            ax = fig.add_axes((0.05, 0.05, 0.9, 0.9))
+            ax.imshow(imread(io.BytesIO(image), format="png"))
+            ax.axis("off")
+            pdf.savefig(fig)
+            plt.close(fig)
+    return buffer.getvalue()

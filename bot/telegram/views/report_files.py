@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram.utils.i18n import gettext as _
 
-from bot.services.charts import Bar, bar_chart
+from bot.services.charts import Bar, TablePage, bar_chart, pdf_document
 from bot.services.reports.model import FunnelStage, Report, masked
 
 
@@ -36,3 +36,14 @@ def charts(report: Report) -> list[tuple[str, bytes]]:
         [Bar(stage_label(s.stage), float(s.count), masked(s.count)) for s in report.funnel],
     )
     return [("funnel.png", funnel)]
+
+
+def pdf(report: Report) -> bytes:
+    """The printable report: the figures as tables, then the charts, one PDF."""
+    funnel = TablePage(
+        _("Report of {kv}").format(kv=report.kv_name),
+        subtitle(report),
+        [_("Step"), _("People")],
+        [[stage_label(step.stage), masked(step.count)] for step in report.funnel],
+    )
+    return pdf_document([funnel], [png for _name, png in charts(report)])
