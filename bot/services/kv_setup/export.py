@@ -20,7 +20,6 @@ from bot.services.kv_setup.form import (
     guide_out,
     memorial_out,
 )
-from bot.services.kv_setup.roundtrip import update_source
 from bot.services.kv_setup.schema import (
     PROFILE_ID,
     ActionSetup,
@@ -239,6 +238,9 @@ async def export_setup(session: AsyncSession) -> str:
     setup = await read_setup(session)
     profile = await session.get(KvProfile, PROFILE_ID)
     if profile is not None and profile.setup_source:
+        # ruamel.yaml only for an export (a few MB the idle bot need not hold).
+        from bot.services.kv_setup.roundtrip import update_source  # noqa: PLC0415
+
         text = update_source(profile.setup_source, setup)
         if text is not None:
             return text
