@@ -55,6 +55,8 @@ profile_topics = Table(
         primary_key=True,
     ),
     Column("topic_id", ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True),
+    # Audiences by topic start from the topic: the primary key leads with the member.
+    Index("ix_profile_topics_topic_id_member_id", "topic_id", "member_id"),
 )
 
 profile_activity_types = Table(
@@ -83,7 +85,10 @@ class Profile(Base):
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Which wording of the consent text they agreed to, so a changed text can ask again.
     consent_version: Mapped[int] = mapped_column(Integer, default=1)
-    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id", ondelete="SET NULL"))
+    # Indexed for audiences by Stadtteil (a preview per button press, bot.services.audience).
+    district_id: Mapped[int | None] = mapped_column(
+        ForeignKey("districts.id", ondelete="SET NULL"), index=True
+    )
     # "Not sure / outside": answered, but no Stadtteil to match on.
     outside_districts: Mapped[bool] = mapped_column(Boolean, default=False)
     free_time: Mapped[list[str]] = mapped_column(JSON, default=list)
