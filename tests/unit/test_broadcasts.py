@@ -28,6 +28,7 @@ from models import (
     Profile,
     Topic,
 )
+from tests.broadcasting import schedule_broadcast
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # A Saturday in March 2027, the day before the clocks go forward.
@@ -162,20 +163,7 @@ async def test_forged_audiences_are_refused(session_pool: SessionPool) -> None:
 
 
 async def _schedule(pool: SessionPool, at: datetime) -> int:
-    async with pool() as session:
-        broadcast = await broadcasts.schedule(
-            session,
-            author_id=1,
-            source_chat_id=1,
-            source_message_id=10,
-            content_type="text",
-            summary="  Hallo\n  alle  ",
-            category=Category.ANNOUNCEMENTS,
-            audience=segments.Audience(),
-            scheduled_at=at,
-        )
-        await session.commit()
-        return broadcast.id
+    return await schedule_broadcast(pool, at, summary="  Hallo\n  alle  ")
 
 
 async def test_a_broadcast_starts_once_at_its_time(session_pool: SessionPool) -> None:

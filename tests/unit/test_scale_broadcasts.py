@@ -26,6 +26,7 @@ from models import (
     OptOut,
     Profile,
 )
+from tests.broadcasting import schedule_broadcast
 
 NOW = datetime(2027, 3, 27, 12, 0, tzinfo=UTC)
 MEMBERS = 95
@@ -62,22 +63,12 @@ def _expected(members: int = MEMBERS) -> tuple[set[int], set[int]]:
 
 
 async def _start(pool: SessionPool) -> int:
+    broadcast_id = await schedule_broadcast(pool, NOW)
     async with pool() as session:
-        broadcast = await broadcasts.schedule(
-            session,
-            author_id=1,
-            source_chat_id=1,
-            source_message_id=10,
-            content_type="text",
-            summary="Hallo",
-            category=Category.ANNOUNCEMENTS,
-            audience=segments.Audience(),
-            scheduled_at=NOW,
-        )
         [started] = await broadcasts.start_due(session, NOW, batch=BATCH)
         await session.commit()
-        assert started.id == broadcast.id
-        return broadcast.id
+        assert started.id == broadcast_id
+        return broadcast_id
 
 
 async def _rows(pool: SessionPool, broadcast_id: int) -> list[tuple[int, DeliveryStatus]]:
