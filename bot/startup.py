@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, TypeVar
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from bot.backoff import Backoff
+
 if TYPE_CHECKING:
     from aiogram import Bot
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -159,7 +161,7 @@ async def wait_until_ready(
     problem, 1 when the wait is used up.
     """
     deadline = time.monotonic() + wait_seconds
-    delay = FIRST_DELAY
+    backoff = Backoff(base=FIRST_DELAY, cap=MAX_DELAY)
     number = 1
     while True:
         try:
@@ -183,7 +185,7 @@ async def wait_until_ready(
                     f"Not ready: {what} did not answer {waited}: {problem.reason}.",
                     exit_code=EXIT_NOT_READY,
                 ) from exc
-            pause = min(max(delay, problem.retry_after), remaining)
+            pause = min(max(backoff.delay(number), problem.retry_after), remaining)
             logger.warning(
                 "%s not ready (attempt %d: %s); next attempt in %.1f s, giving up after %g s",
                 what,
@@ -193,7 +195,6 @@ async def wait_until_ready(
                 wait_seconds,
             )
             await asyncio.sleep(pause)
-            delay = min(delay * 2, MAX_DELAY)
             number += 1
 
 

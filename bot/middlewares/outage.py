@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextvars import ContextVar
@@ -50,6 +49,7 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from bot.backoff import Backoff
 from bot.db.availability import describe_unavailable, is_database_unavailable
 from bot.db.session import current_session
 from bot.services.locales import resolve_locale
@@ -208,8 +208,7 @@ class DatabaseRetryMiddleware(BaseMiddleware):
     ) -> None:
         self._retry_for = retry_for
         self._metrics = metrics
-        self._first_delay = first_delay
-        self._max_delay = max_delay
+        self._backoff = Backoff(base=first_delay, cap=max_delay, jitter=JITTER)
         self._locks = MemberLocks()
         self._stopping = asyncio.Event()
         self._waiting = 0
@@ -251,7 +250,6 @@ class DatabaseRetryMiddleware(BaseMiddleware):
         async with self._locks.hold(_lock_key(data)):
             attempt = data["update_attempt"] = UpdateAttempt()
             first_failure: float | None = None
-            delay = self._first_delay
             while True:
                 attempt.number += 1
                 attempt.past_bookkeeping = False
@@ -284,8 +282,7 @@ class DatabaseRetryMiddleware(BaseMiddleware):
                             deadline - now,
                             describe_unavailable(error),
                         )
-                    await self._pause(min(_jittered(delay), deadline - now))
-                    delay = min(delay * 2, self._max_delay)
+                    await self._pause(min(self._backoff.delay(attempt.number), deadline - now))
                     if self._metrics is not None:
                         self._metrics.database_retries.inc()
                     continue
@@ -334,7 +331,3 @@ class DatabaseRetryMiddleware(BaseMiddleware):
                 available=i18n.available_locales,
                 default=i18n.default_locale,
             )
-
-
-def _jittered(delay: float) -> float:
-    return delay * random.uniform(1 - JITTER, 1 + JITTER)

@@ -21,6 +21,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
+from bot.backoff import Backoff
 from bot.services.flood import Clock, FloodGate
 
 MAX_GLOBAL_PER_SECOND = 30.0
@@ -298,31 +299,20 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         """Reject policies that would never wait, shrink, or never give up."""
-        if not (math.isfinite(self.base) and self.base > 0):
-            raise ValueError(f"base must be a positive number, got {self.base!r}")
-        if not (math.isfinite(self.factor) and self.factor >= 1):
-            raise ValueError(f"factor must be at least 1, got {self.factor!r}")
-        if not 0 <= self.jitter < 1:
-            raise ValueError(f"jitter must be in [0, 1), got {self.jitter!r}")
-        if not (math.isfinite(self.cap) and self.cap >= self.base):
-            raise ValueError(f"cap must be at least base ({self.base!r}), got {self.cap!r}")
+        self.curve()  # raises for a base, factor, jitter or cap that makes no curve
         if self.max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {self.max_attempts!r}")
 
+    def curve(self) -> Backoff:
+        """The backoff these numbers describe."""
+        return Backoff(base=self.base, cap=self.cap, factor=self.factor, jitter=self.jitter)
+
     def backoff(self, attempts: int, rng: random.Random | None = None) -> float:
         """Seconds to wait after the given number of failed attempts, jittered."""
-        try:
-            raw = self.base * self.factor ** (attempts - 1)
-        except OverflowError:
-            raw = self.cap
-        spread = (rng or _RNG).uniform(1 - self.jitter, 1 + self.jitter)
-        return min(self.cap, raw) * spread
+        return self.curve().delay(attempts, rng)
 
 
 DEFAULT_RETRY_POLICY = RetryPolicy()
-
-# Jitter only spreads retries apart; it needs no cryptographic strength.
-_RNG = random.Random()
 
 # A bot token in an error text (aiogram can put the request URL there) must not be stored.
 _TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")

@@ -37,6 +37,8 @@ import aiohttp
 from aiogram.exceptions import TelegramNetworkError, TelegramServerError
 from aiogram.methods import TelegramMethod
 
+from bot.backoff import Backoff
+
 CALLBACK_ANSWER = "answerCallbackQuery"
 EDITS = frozenset(
     {"editMessageText", "editMessageReplyMarkup", "editMessageCaption", "editMessageMedia"}
@@ -109,14 +111,15 @@ class RetryBounds:
 
     def __post_init__(self) -> None:
         """Reject bounds that would never wait or never end."""
-        for name in ("total_seconds", "callback_seconds", "base", "cap"):
+        for name in ("total_seconds", "callback_seconds"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
-        if not (math.isfinite(self.factor) and self.factor >= 1):
-            raise ValueError(f"factor must be at least 1, got {self.factor!r}")
-        if not 0 <= self.jitter < 1:
-            raise ValueError(f"jitter must be in [0, 1), got {self.jitter!r}")
+        self.curve()  # raises for a base, factor, jitter or cap that makes no curve
+
+    def curve(self) -> Backoff:
+        """The backoff between one request's attempts."""
+        return Backoff(base=self.base, cap=self.cap, factor=self.factor, jitter=self.jitter)
 
     def budget(self, method: str) -> float:
         """Seconds a request of `method` may take in all."""
@@ -124,8 +127,7 @@ class RetryBounds:
 
     def backoff(self, attempts: int, rng: random.Random) -> float:
         """Seconds to wait after `attempts` failed attempts, jittered."""
-        raw = self.base * self.factor ** min(attempts - 1, 64)
-        return min(self.cap, raw) * rng.uniform(1 - self.jitter, 1 + self.jitter)
+        return self.curve().delay(attempts, rng)
 
 
 def may_retry(method: str, exc: Exception) -> bool:
