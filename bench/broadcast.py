@@ -379,40 +379,30 @@ async def main() -> None:
     backend = "PostgreSQL" if args.database else "SQLite"
     only = set(args.only or ("limited", "paid", "bare"))
     print(f"broadcast on {backend}, the real `mitmachbot run` process (load: {_load()})")
-    if args.instances > 1:
-        figures = await _run_bot(
-            args.database,
-            recipients=args.recipients,
-            rate=25.0,
-            paid=False,
-            instances=args.instances,
-            redis_url=args.redis,
-        )
+    instances = args.instances
+    # (mode, line label, recipients, rate, paid, what the line's target says)
+    modes = [
+        ("limited", "25/s limit", args.recipients, 25.0, False, "  (target ratio >= 0.95)"),
+        ("paid", "paid 1000/s", args.paid_recipients, 1000.0, True, "  (target >= 900/s)"),
+    ]
+    if instances > 1:
         shared = "shared bucket (Redis)" if args.redis else "no Redis: each paces alone"
-        print(
-            _line(f"{args.instances} x 25/s", figures, 25.0, f"  total, {shared}"),
-            flush=True,
-        )
-        return
-    if "limited" in only:
-        limited = await _run_bot(
-            args.database,
-            recipients=args.recipients,
-            rate=25.0,
-            paid=False,
-            redis_url=args.redis,
-        )
-        print(_line("25/s limit", limited, 25.0, "  (target ratio >= 0.95)"), flush=True)
-    if "paid" in only:
-        paid = await _run_bot(
-            args.database,
-            recipients=args.paid_recipients,
-            rate=1000.0,
-            paid=True,
-            redis_url=args.redis,
-        )
-        print(_line("paid 1000/s", paid, 1000.0, "  (target >= 900/s)"), flush=True)
-    if "bare" in only:
+        modes = [
+            ("limited", f"{instances} x 25/s", args.recipients, 25.0, False, f"  total, {shared}")
+        ]
+        only = {"limited"}
+    for mode, label, recipients, rate, paid, target in modes:
+        if mode in only:
+            figures = await _run_bot(
+                args.database,
+                recipients=recipients,
+                rate=rate,
+                paid=paid,
+                instances=instances,
+                redis_url=args.redis,
+            )
+            print(_line(label, figures, rate, target), flush=True)
+    if "bare" in only and instances == 1:
         bare = await _run_bare(recipients=args.paid_recipients, rate=1000.0)
         print(_line("bare aiogram", bare, 1000.0, "  (yardstick)"), flush=True)
     print(f"  load after: {_load()}")
