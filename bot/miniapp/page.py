@@ -15,6 +15,7 @@ _PAGE = r"""<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>Dashboard</title>
 <style>
 :root {
@@ -39,6 +40,7 @@ h2 { font-size: 16px; margin: 0 0 8px; }
 svg { display: block; width: 100%; height: auto; overflow: visible; }
 svg text { fill: var(--text); font-size: 12px; }
 svg .value { font-weight: 600; }
+svg .note { fill: var(--hint); }
 svg .bar { fill: var(--accent); }
 svg .bar.small { fill-opacity: 0.45; }
 svg .track { fill: var(--track); }
@@ -139,18 +141,24 @@ body:not([data-state="ready"]) #content { display: none; }
 
   function empty(message) { return el("p", { "class": "note" }, message); }
 
-  // Horizontal bars: the label above, the bar below with its figure at its end.
-  // `items`: {label, bar, text, small, max?}; with `max` the bar sits on a track of that length.
+  // Horizontal bars: the label above, the bar below with its figure at its end, and an
+  // optional note under it. `items`: {label, bar, text, small, max?, figure?, note?}; with
+  // `max` the bar sits on a track of that length.
   function hbars(items, title) {
     if (!items || !items.length) { return empty(labels.no_data); }
-    var width = 360, row = 40, labelRoom = 60;
-    var peak = 1;
+    var width = 360, labelRoom = 80;
+    var row = items.some(function (item) { return item.note; }) ? 54 : 40;
+    // At least 5: a lone "< 3" doesn't fill the whole width.
+    var peak = 5;
     items.forEach(function (item) { peak = Math.max(peak, item.bar, item.max || 0); });
     var scale = (width - labelRoom) / peak;
     var svg = svgEl("svg", { viewBox: "0 0 " + width + " " + (items.length * row),
       role: "img", "aria-label": title || "" });
     items.forEach(function (item, index) {
       var y = index * row;
+      if (item.note) {
+        svg.appendChild(svgEl("text", { "class": "note", x: 0, y: y + 46 }, item.note));
+      }
       svg.appendChild(svgEl("text", { x: 0, y: y + 13 }, item.label));
       if (item.max) {
         svg.appendChild(svgEl("rect", { "class": "track", x: 0, y: y + 18,
@@ -249,7 +257,8 @@ body:not([data-state="ready"]) #content { display: none; }
       });
     }
     put("staffing", data.staffing.length ? hbars(data.staffing.map(function (s) {
-      return { label: s.label, bar: s.bar, small: s.small, max: s.needed, figure: s.summary };
+      return { label: s.label, bar: s.bar, small: s.small, max: s.needed, figure: s.summary,
+        note: s.note };
     }), labels.staffing) : empty(labels.staffing_none));
     text("newcomers-total", data.newcomers.total.text);
     put("newcomers", data.newcomers.districts.length ?

@@ -119,16 +119,20 @@ def report_json(report: Report, zone: ZoneInfo) -> dict[str, Any]:
     }
 
 
-def _staffing_summary(item: DateStaffing) -> str:
-    """ "5 of 6 · 1 shift short": who signed up (masked) of those needed."""
-    text = _("{signed} of {needed}").format(
+def _staffing_figure(item: DateStaffing) -> str:
+    """ "5 of 6": who signed up (masked) of those needed."""
+    return _("{signed} of {needed}").format(
         signed=figure(item.signed_up)["text"], needed=number(item.needed)
     )
-    if item.shifts_short:
-        text += " · " + ngettext(
-            "{count} shift short", "{count} shifts short", item.shifts_short
-        ).format(count=number(item.shifts_short))
-    return text
+
+
+def _shifts_short(item: DateStaffing) -> str:
+    """ "1 shift short", or nothing when every shift has its people."""
+    if not item.shifts_short:
+        return ""
+    return ngettext("{count} shift short", "{count} shifts short", item.shifts_short).format(
+        count=number(item.shifts_short)
+    )
 
 
 def dashboard_json(dashboard: Dashboard, zone: ZoneInfo) -> dict[str, Any]:
@@ -148,7 +152,8 @@ def dashboard_json(dashboard: Dashboard, zone: ZoneInfo) -> dict[str, Any]:
                 "shifts": item.shifts,
                 "shifts_short": item.shifts_short,
                 **figure(item.signed_up),
-                "summary": _staffing_summary(item),
+                "summary": _staffing_figure(item),
+                "note": _shifts_short(item),
             }
             for item in dashboard.staffing
         ],

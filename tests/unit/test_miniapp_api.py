@@ -106,6 +106,7 @@ async def test_an_organiser_gets_the_figures_masked(
         2,
         1,
     )
+    assert (stand["summary"], stand["note"]) == ("5 von 6", "1 Schicht unterbesetzt")
     newcomers = body["newcomers"]
     assert newcomers["total"]["text"] == "3"
     assert [(item["label"], item["text"]) for item in newcomers["districts"]] == [
@@ -264,7 +265,7 @@ async def test_the_page(client: TestClient[Any, Any]) -> None:
     assert f'<script nonce="{nonce}">' in html
     # Nothing from elsewhere: no script source, no stylesheet link, no external address.
     assert "<script src" not in html
-    assert "<link" not in html
+    assert 'rel="stylesheet"' not in html
     assert "https://" not in html
     assert "http://" not in html.replace("http://www.w3.org", "")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
