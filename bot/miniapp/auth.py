@@ -77,7 +77,7 @@ def verify_init_data(
         raise AuthError(Refusal.INVALID)
     try:
         parsed = safe_parse_webapp_init_data(token, init_data)
-    except (ValueError, TypeError, RecursionError) as exc:
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
         # A bad signature, a query string that doesn't parse, or a user field that isn't a
         # user (pydantic's ValidationError is a ValueError too).
         raise AuthError(Refusal.INVALID) from exc

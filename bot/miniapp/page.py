@@ -41,6 +41,7 @@ svg { display: block; width: 100%; height: auto; overflow: visible; }
 svg text { fill: var(--text); font-size: 12px; }
 svg .value { font-weight: 600; }
 svg .note { fill: var(--hint); }
+svg text.tight { font-size: 10px; }
 svg .bar { fill: var(--accent); }
 svg .bar.small { fill-opacity: 0.45; }
 svg .track { fill: var(--track); }
@@ -181,6 +182,7 @@ body:not([data-state="ready"]) #content { display: none; }
     var peak = 1;
     items.forEach(function (item) { peak = Math.max(peak, item.bar); });
     var slot = width / items.length;
+    var labelClass = items.length > 4 ? "tight" : "";
     var barWidth = Math.min(48, slot * 0.6);
     var scale = (height - bottom - top) / peak;
     var svg = svgEl("svg", { viewBox: "0 0 " + width + " " + height, role: "img",
@@ -195,8 +197,8 @@ body:not([data-state="ready"]) #content { display: none; }
         y: height - bottom - h, width: barWidth, height: h, rx: 3 }));
       svg.appendChild(svgEl("text", { "class": "value", x: middle, y: height - bottom - h - 5,
         "text-anchor": "middle" }, item.text));
-      svg.appendChild(svgEl("text", { x: middle, y: height - 6, "text-anchor": "middle" },
-        item.label));
+      svg.appendChild(svgEl("text", { x: middle, y: height - 6, "text-anchor": "middle",
+        "class": labelClass }, item.label));
     });
     return svg;
   }
@@ -298,8 +300,27 @@ body:not([data-state="ready"]) #content { display: none; }
     }).catch(function () { fail(FALLBACK); });
   }
 
+  // Tell the Telegram client the page is ready and may use the full height: through its
+  // script object when a client injected one, else through the client's event bridge (mobile
+  // apps: TelegramWebviewProxy; web clients: the parent frame; desktop: window.external).
+  function postEvent(type) {
+    try {
+      if (tg && type === "web_app_ready") { tg.ready(); return; }
+      if (tg && type === "web_app_expand") { tg.expand(); return; }
+      if (window.TelegramWebviewProxy) {
+        window.TelegramWebviewProxy.postEvent(type, "");
+      } else if (window.external && "notify" in window.external) {
+        window.external.notify(JSON.stringify({ eventType: type, eventData: "" }));
+      } else if (window.parent !== window) {
+        window.parent.postMessage(JSON.stringify({ eventType: type, eventData: "" }),
+          "https://web.telegram.org");
+      }
+    } catch (e) { /* not inside Telegram, or an older client: nothing to tell */ }
+  }
+
   theme();
-  if (tg) { try { tg.ready(); tg.expand(); } catch (e) { /* an older client */ } }
+  postEvent("web_app_ready");
+  postEvent("web_app_expand");
   load(current);
 })();
 </script>

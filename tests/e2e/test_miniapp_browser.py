@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import shutil
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -82,10 +83,13 @@ async def browser() -> AsyncIterator[Any]:
         await launched.close()
 
 
-def _url(base_url: str, init_data: str | None) -> str:
+def _url(base_url: str, init_data: str | None, theme: dict[str, str] | None = None) -> str:
     if init_data is None:
         return f"{base_url}/app/"
-    return f"{base_url}/app/#tgWebAppData={quote(init_data, safe='')}&tgWebAppVersion=7.0"
+    url = f"{base_url}/app/#tgWebAppData={quote(init_data, safe='')}&tgWebAppVersion=7.0"
+    if theme is not None:
+        url += "&tgWebAppThemeParams=" + quote(json.dumps(theme), safe="")
+    return url
 
 
 async def _open(browser: Any, url: str) -> Any:
@@ -143,6 +147,33 @@ async def test_an_organiser_sees_the_charts(base_url: str, browser: Any, tmp_pat
     (tmp_path / "dashboard.png").write_bytes(shot)
     colours, all_white = _colours(shot)
     assert shot.startswith(b"\x89PNG")
+    assert colours > 1
+    assert not all_white
+    await page.close()
+
+
+DARK = {
+    "bg_color": "#17212b",
+    "text_color": "#f5f5f5",
+    "hint_color": "#708499",
+    "button_color": "#5288c1",
+    "button_text_color": "#ffffff",
+    "secondary_bg_color": "#232e3c",
+}
+
+
+async def test_telegrams_theme_colours(base_url: str, browser: Any, tmp_path: Path) -> None:
+    """The colours Telegram passes in the fragment are used (here a dark theme)."""
+    page = await _open(browser, _url(base_url, init_data_for(ORGANISER_ID), DARK))
+    assert await page.get_attribute("body", "data-state") == "ready"
+    background = await page.evaluate("getComputedStyle(document.body).backgroundColor")
+    bar = await page.locator("#funnel svg rect.bar").first.evaluate(
+        "rect => getComputedStyle(rect).fill"
+    )
+    assert (background, bar) == ("rgb(23, 33, 43)", "rgb(82, 136, 193)")
+    shot = await page.screenshot(full_page=True)
+    (tmp_path / "dashboard-dark.png").write_bytes(shot)
+    colours, all_white = _colours(shot)
     assert colours > 1
     assert not all_white
     await page.close()
