@@ -23,7 +23,7 @@ from bot.telegram.labels import action_kind_label, category_label
 from bot.telegram.views.report_files import stage_label
 from models import ActionKind, Category
 
-# The periods the page offers, in its order (keys of bot.miniapp.routes.PERIODS).
+# The periods the page offers, in its order (bot.miniapp.routes.report_source knows them).
 PERIOD_KEYS = ("last_30_days", "half_year", "previous_half_year")
 
 
@@ -50,8 +50,6 @@ def labels() -> dict[str, str]:
         "staffing_none": _("No field action dates in the next 14 days."),
         "newcomers": _("Newcomers waiting for contact"),
         "newcomers_none": _("Nobody is waiting."),
-        "no_district": _("No Stadtteil"),
-        "other_districts": _("Other Stadtteile"),
         "broadcasts": _("Last broadcasts"),
         "broadcasts_none": _("No broadcast has gone out yet."),
         "total": _("Recipients"),
@@ -112,7 +110,6 @@ def report_json(report: Report, zone: ZoneInfo) -> dict[str, Any]:
                 "shifts_filled": _("{signed} of {needed}").format(
                     signed=number(item.shifts_filled), needed=number(item.shifts)
                 ),
-                "signups": figure(item.signups)["text"],
             }
             for item in report.actions
         ],
