@@ -57,6 +57,7 @@ from bot.services.welcome import WelcomeBook
 from bot.settings import Settings
 from bot.startup import StartupError, telegram_call
 from bot.telegram.commands import set_default_menus, set_member_menu
+from bot.telegram.dashboard_button import set_dashboard_button
 from bot.telegram.retries import Retries, RetryBounds, retries
 from bot.telegram.session import BotApiSession
 from bot.web import build_web_app, start_web_server
@@ -225,15 +226,21 @@ async def sync_command_menus(
     seen: set[int] = set()
     for member, stored in privileged:
         seen.add(member.id)
+        roles = effective_roles(member.id, stored, settings.admin_ids)
+        locale = member_locale(
+            member, available=i18n.available_locales, default=settings.default_locale
+        )
         await set_member_menu(
             bot,
             i18n,
             chat_id=member.id,
-            roles=effective_roles(member.id, stored, settings.admin_ids),
-            locale=member_locale(
-                member, available=i18n.available_locales, default=settings.default_locale
-            ),
+            roles=roles,
+            locale=locale,
             chose_language=member.language is not None,
+        )
+        # Organisers' dashboard (with a public https address only); failures are logged there.
+        await set_dashboard_button(
+            bot, i18n, settings, chat_id=member.id, roles=roles, locale=locale
         )
     await _admin_menus(bot, i18n, settings, settings.admin_ids - seen)
 
@@ -254,6 +261,15 @@ async def _admin_menus(
         except TelegramAPIError as exc:
             # An admin who never opened the private chat has no chat scope yet.
             logger.info("no command menu for admin=%s yet: %s", admin_id, exc)
+            continue
+        await set_dashboard_button(
+            bot,
+            i18n,
+            settings,
+            chat_id=admin_id,
+            roles=effective_roles(admin_id, (), settings.admin_ids),
+            locale=settings.default_locale,
+        )
 
 
 @dataclass

@@ -69,6 +69,8 @@ EXPECTATIONS: dict[str, str] = {
     # Retention and audit.
     "DELIVERY_RETENTION_DAYS": "a whole number of days from 30 to 3650",
     "AUDIT_RETENTION_DAYS": "a whole number of days from 30 to 3650",
+    # The organisers' Mini App.
+    "MINIAPP_MAX_AGE_SECONDS": "a whole number of seconds from 60 to 604800 (7 days)",
 }
 
 
@@ -182,6 +184,9 @@ class Settings(BaseSettings):
     # an occasion again (bot.services.retention). The audit log is kept this many days.
     delivery_retention_days: int = Field(default=90, ge=30, le=3650)
     audit_retention_days: int = Field(default=365, ge=30, le=3650)
+    # The organisers' Mini App (bot.miniapp): how long after Telegram signed its launch data
+    # (initData's auth_date) the dashboard still accepts it; then it must be opened again.
+    miniapp_max_age_seconds: int = Field(default=86_400, ge=60, le=7 * 86_400)
 
     @field_validator("bot_token")
     @classmethod

@@ -1,5 +1,6 @@
 """The bot's one web server (aiohttp), in both modes: /healthz, /readyz, /metrics, the calendar
-feeds, and in webhook mode the updates on WEBHOOK_URL's path.
+feeds, the organisers' Mini App (/app/, bot.miniapp), and in webhook mode the updates on
+WEBHOOK_URL's path.
 
 It listens on WEBHOOK_LISTEN; in polling mode an empty WEBHOOK_LISTEN turns it off. Links to
 it are built from PUBLIC_URL (Settings.public_base_url).
@@ -19,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import ValidationError
 
 from bot.health import Readiness, database_problem
+from bot.miniapp.routes import MiniAppRoutes
 from bot.services import calendar, delivery, schedule
 from bot.services.locales import member_locale
 from bot.startup import ListenError
@@ -215,8 +217,8 @@ class UpdateRequestHandler(SimpleRequestHandler):
 
 
 def build_web_app(app: Application, *, webhook: bool = False) -> web.Application:
-    """The aiohttp app: /healthz, /readyz, /metrics, the calendar feeds, and with `webhook` the
-    updates on WEBHOOK_URL's path (401 without the right secret token)."""
+    """The aiohttp app: /healthz, /readyz, /metrics, the calendar feeds, the Mini App, and with
+    `webhook` the updates on WEBHOOK_URL's path (401 without the right secret token)."""
     settings = app.settings
     web_app = web.Application()
     if webhook:
@@ -230,6 +232,7 @@ def build_web_app(app: Application, *, webhook: bool = False) -> web.Application
         ).register(web_app, path=settings.webhook_path)
     HealthRoutes(app, webhook=webhook).register(web_app)
     CalendarRoutes(app).register(web_app)
+    MiniAppRoutes(app.settings, app.session_pool, app.i18n).register(web_app)
     return web_app
 
 

@@ -34,6 +34,7 @@ from bot.services.roles import (
 from bot.settings import Settings
 from bot.telegram.callbacks import RoleCallback
 from bot.telegram.commands import ROLE, ROLES, set_member_menu
+from bot.telegram.dashboard_button import set_dashboard_button
 from bot.telegram.guards import explain, guard, private_router
 from bot.telegram.ids import parse_telegram_id
 from bot.telegram.notify import tell
@@ -244,15 +245,20 @@ async def _tell_member(
     if await tell(
         bot, i18n, member.id, member, default_locale=settings.default_locale, render=render
     ):
+        locale = member_locale(
+            member, available=i18n.available_locales, default=settings.default_locale
+        )
         await set_member_menu(
             bot,
             i18n,
             chat_id=member.id,
             roles=member_roles,
-            locale=member_locale(
-                member, available=i18n.available_locales, default=settings.default_locale
-            ),
+            locale=locale,
             chose_language=member.language is not None,
+        )
+        # The dashboard's button comes with the organiser role and goes with it.
+        await set_dashboard_button(
+            bot, i18n, settings, chat_id=member.id, roles=member_roles, locale=locale, reset=True
         )
 
 
