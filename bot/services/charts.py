@@ -1,4 +1,4 @@
-"""Charts as PNG for a phone screen, and a printable A4 PDF of sections: matplotlib, Agg.
+"""Charts as PNG for a phone screen (and as bodies bot/services/printable.py draws on A4).
 
 Pure drawing: every text arrives translated and every small count already masked by the caller
 (a `Bar` or `Value` with `small=True` carries the masked text, e.g. "< 3", and a fixed length);
@@ -9,8 +9,8 @@ object-oriented API is used (a `Figure` with its own Agg canvas, never pyplot's 
 list), so two reports rendered at once in worker threads do not draw into each other.
 
 Layout is computed in inches rather than left to matplotlib: a chart is as tall as its rows
-need, its labels are truncated to the room they have, and the same chart body draws into a
-phone-sized PNG and into a region of an A4 page.
+need, its labels are wrapped or cut to the room they have, and the same chart body draws into
+a phone-sized PNG and into a region of an A4 page.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import io
 import math
 import textwrap
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 # Portrait, a phone's width at 150 dpi (1080 px).
 WIDTH_INCHES = 7.2
 DPI = 150
-A4 = (8.27, 11.69)
 
 # Okabe & Ito's palette: told apart with every common colour-vision deficiency.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
@@ -52,12 +51,12 @@ VALUE_SIZE = 11.0
 NOTE_SIZE = 9.5
 
 
-def _text_width(text: str, size: float) -> float:
+def text_width(text: str, size: float) -> float:
     """A generous estimate of a text's width in inches (DejaVu Sans is wide)."""
     return len(text) * size * 0.6 / 72
 
 
-def _chars(width: float, size: float) -> int:
+def fits_chars(width: float, size: float) -> int:
     """How many characters fit into `width` inches at font `size` (estimated generously)."""
     return max(4, int(width * 72 / (size * 0.6)))
 
@@ -72,7 +71,7 @@ def truncate(text: str, max_chars: int) -> str:
 
 def wrap(text: str, width: float, size: float) -> list[str]:
     """The text broken into lines that fit `width` inches at font `size`."""
-    return textwrap.wrap(text, _chars(width, size), break_long_words=True) or [""]
+    return textwrap.wrap(text, fits_chars(width, size), break_long_words=True) or [""]
 
 
 def _pale(colour: str, amount: float = 0.7) -> tuple[float, float, float]:
@@ -139,7 +138,7 @@ class Panel:
 
 
 @dataclass(frozen=True, slots=True)
-class _Box:
+class Box:
     """A region of a figure in inches from its bottom-left corner."""
 
     left: float
@@ -148,7 +147,7 @@ class _Box:
     height: float
 
 
-def _axes(fig: Figure, box: _Box) -> Axes:
+def _axes(fig: Figure, box: Box) -> Axes:
     width, height = fig.get_size_inches()
     ax = fig.add_axes(
         (box.left / width, box.bottom / height, box.width / width, box.height / height)
@@ -160,7 +159,7 @@ def _axes(fig: Figure, box: _Box) -> Axes:
     return ax
 
 
-def _fig_text(fig: Figure, x: float, y: float, text: str, **style: object) -> None:
+def fig_text(fig: Figure, x: float, y: float, text: str, **style: object) -> None:
     """Text at (x, y) inches from the figure's bottom-left corner, top-left anchored."""
     width, height = fig.get_size_inches()
     style.setdefault("va", "top")
@@ -171,20 +170,22 @@ def _fig_text(fig: Figure, x: float, y: float, text: str, **style: object) -> No
 
 
 class _Body(Protocol):
+    """What a chart draws: bars, rows, lines or panels."""
+
     def empty(self) -> bool: ...
-    def has_small(self) -> bool: ...
+    def figures(self) -> list[Bar | Value]: ...
     def height(self, width: float) -> float: ...
-    def draw(self, fig: Figure, box: _Box) -> None: ...
+    def draw(self, fig: Figure, box: Box) -> None: ...
 
 
 def _label_room(labels: Sequence[str], width: float) -> tuple[float, int]:
     """The width of the label column (at most 40 % of the chart) and the characters it holds."""
     longest = max((len(label) for label in labels), default=1)
-    room = min(_text_width("x" * longest, LABEL_SIZE) + 0.12, width * 0.4)
-    return room, _chars(room - 0.12, LABEL_SIZE)
+    room = min(text_width("x" * longest, LABEL_SIZE) + 0.12, width * 0.4)
+    return room, fits_chars(room - 0.12, LABEL_SIZE)
 
 
-def _fit_label(label: str, chars: int) -> str:
+def fit_label(label: str, chars: int) -> str:
     """A label on at most two lines of `chars` characters, an ellipsis marking a cut."""
     lines = textwrap.wrap(" ".join(label.split()), chars, break_long_words=True)
     if len(lines) <= 2:
@@ -204,9 +205,9 @@ def _drawn(value: float, limit: float) -> float:
     return max(value, _floor(limit)) if value > 0 else 0.0
 
 
-def _legend(fig: Figure, box: _Box, names: Sequence[str], markers: bool = False) -> float:
+def _legend(fig: Figure, box: Box, names: Sequence[str], markers: bool = False) -> float:
     """The series' names with their colours in two columns at the box's top; its height."""
-    widest = max((_text_width(name, LABEL_SIZE - 0.5) for name in names), default=0)
+    widest = max((text_width(name, LABEL_SIZE - 0.5) for name in names), default=0)
     columns = 3 if widest + 0.45 <= box.width / 3 else 2
     column_width = box.width / columns
     line = 0.3
@@ -219,18 +220,18 @@ def _legend(fig: Figure, box: _Box, names: Sequence[str], markers: bool = False)
             fig.add_artist(_line_key(fig, x, y - 0.12, colour))
         else:
             fig.add_artist(_square(fig, x, y - 0.2, colour))
-        _fig_text(
+        fig_text(
             fig,
             x + 0.32,
             y - 0.02,
-            truncate(name, _chars(column_width - 0.4, LABEL_SIZE)),
+            truncate(name, fits_chars(column_width - 0.4, LABEL_SIZE)),
             fontsize=LABEL_SIZE - 0.5,
         )
     return _legend_height(names, box.width)
 
 
 def _legend_height(names: Sequence[str], width: float) -> float:
-    widest = max((_text_width(name, LABEL_SIZE - 0.5) for name in names), default=0)
+    widest = max((text_width(name, LABEL_SIZE - 0.5) for name in names), default=0)
     columns = 3 if widest + 0.45 <= width / 3 else 2
     return math.ceil(len(names) / columns) * 0.3 + 0.1
 
@@ -280,17 +281,17 @@ class _Bars:
     def empty(self) -> bool:
         return not self.bars
 
-    def has_small(self) -> bool:
-        return any(bar.small for bar in self.bars)
+    def figures(self) -> list[Bar | Value]:
+        return list(self.bars)
 
     def height(self, width: float) -> float:
         return 0.1 + self.row_height * len(self.bars)
 
-    def draw(self, fig: Figure, box: _Box) -> None:
+    def draw(self, fig: Figure, box: Box) -> None:
         labels = [bar.label for bar in self.bars]
         room, chars = _label_room(labels, box.width)
-        texts = max((_text_width(bar.text, VALUE_SIZE) for bar in self.bars), default=0)
-        ax = _axes(fig, _Box(box.left + room, box.bottom, box.width - room, box.height))
+        texts = max((text_width(bar.text, VALUE_SIZE) for bar in self.bars), default=0)
+        ax = _axes(fig, Box(box.left + room, box.bottom, box.width - room, box.height))
         peak = max((bar.value for bar in self.bars), default=0) or 1
         # Room at the right for the longest value text.
         axis_width = max(box.width - room, 1.0)
@@ -302,7 +303,7 @@ class _Bars:
         container = ax.barh(positions, lengths, height=0.66, color=self.colour)
         for patch, bar in zip(container.patches, self.bars, strict=True):
             _style_bar(patch, self.colour, bar.small)
-        ax.set_yticks(positions, labels=[_fit_label(label, chars) for label in labels])
+        ax.set_yticks(positions, labels=[fit_label(label, chars) for label in labels])
         ax.set_ylim(len(self.bars) - 0.5, -0.5)
         ax.set_xticks([])
         for position, bar, length in zip(positions, self.bars, lengths, strict=True):
@@ -327,8 +328,8 @@ class _Rows:
     def empty(self) -> bool:
         return not self.rows
 
-    def has_small(self) -> bool:
-        return any(value.small for row in self.rows for value in row.values)
+    def figures(self) -> list[Bar | Value]:
+        return [value for row in self.rows for value in row.values]
 
     def _row_height(self) -> float:
         return 0.5 if self.stacked else 0.24 * len(self.series) + 0.25
@@ -337,11 +338,11 @@ class _Rows:
         names = self.series
         return _legend_height(names, width) + 0.1 + self._row_height() * len(self.rows)
 
-    def draw(self, fig: Figure, box: _Box) -> None:
+    def draw(self, fig: Figure, box: Box) -> None:
         legend = _legend(fig, box, self.series)
         labels = [row.label for row in self.rows]
         room, chars = _label_room(labels, box.width)
-        plot = _Box(box.left + room, box.bottom, box.width - room, box.height - legend)
+        plot = Box(box.left + room, box.bottom, box.width - room, box.height - legend)
         ax = _axes(fig, plot)
         ax.set_xticks([])
         count = len(self.series)
@@ -359,18 +360,18 @@ class _Rows:
                 self._draw_stacked(ax, index, row, per_inch, limit)
             else:
                 self._draw_grouped(ax, index, row, count, limit)
-        ax.set_yticks(range(len(self.rows)), labels=[_fit_label(label, chars) for label in labels])
+        ax.set_yticks(range(len(self.rows)), labels=[fit_label(label, chars) for label in labels])
         ax.set_ylim(len(self.rows) - 0.5, -0.5)
 
     def _reserve(self) -> float:
         """Inches at the right for the texts after the bars (all but the first, if stacked)."""
         widths = [
             sum(
-                _text_width(value.text, VALUE_SIZE) + 0.12
+                text_width(value.text, VALUE_SIZE) + 0.12
                 for value in (row.values[1:] if self.stacked else row.values)
             )
             if self.stacked
-            else max((_text_width(value.text, VALUE_SIZE) for value in row.values), default=0)
+            else max((text_width(value.text, VALUE_SIZE) for value in row.values), default=0)
             for row in self.rows
         ]
         return max(widths, default=0) + 0.2
@@ -403,7 +404,7 @@ class _Rows:
             if length > 0:
                 (patch,) = ax.barh([index], [length], left=start, height=0.66, color=colour).patches
                 _style_bar(patch, colour, value.small)
-            fits = length / per_inch >= _text_width(value.text, VALUE_SIZE) + 0.12
+            fits = length / per_inch >= text_width(value.text, VALUE_SIZE) + 0.12
             if fits and not value.small:
                 ax.text(
                     start + length / 2,
@@ -444,17 +445,17 @@ class _Months:
     def empty(self) -> bool:
         return not self.series or not self.months
 
-    def has_small(self) -> bool:
-        return any(value.small for series in self.series for value in series.values)
+    def figures(self) -> list[Bar | Value]:
+        return [value for series in self.series for value in series.values]
 
     def height(self, width: float) -> float:
         return _legend_height([series.name for series in self.series], width) + 4.0
 
-    def draw(self, fig: Figure, box: _Box) -> None:
+    def draw(self, fig: Figure, box: Box) -> None:
         from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: PLC0415
 
         legend = _legend(fig, box, [series.name for series in self.series], markers=True)
-        plot = _Box(box.left + 0.55, box.bottom + 0.55, box.width - 0.7, box.height - legend - 0.7)
+        plot = Box(box.left + 0.55, box.bottom + 0.55, box.width - 0.7, box.height - legend - 0.7)
         ax = _axes(fig, plot)
         ax.spines["bottom"].set_visible(True)
         ax.spines["bottom"].set_color(MUTED)
@@ -500,8 +501,8 @@ class _Panels:
     def empty(self) -> bool:
         return not any(panel.bars for panel in self.panels)
 
-    def has_small(self) -> bool:
-        return any(bar.small for panel in self.panels for bar in panel.bars)
+    def figures(self) -> list[Bar | Value]:
+        return [bar for panel in self.panels for bar in panel.bars]
 
     def _shown(self) -> list[Panel]:
         return [panel for panel in self.panels if panel.bars]
@@ -509,13 +510,13 @@ class _Panels:
     def height(self, width: float) -> float:
         return sum(0.45 + _Bars(panel.bars).height(width) + 0.2 for panel in self._shown())
 
-    def draw(self, fig: Figure, box: _Box) -> None:
+    def draw(self, fig: Figure, box: Box) -> None:
         top = box.bottom + box.height
         for index, panel in enumerate(self._shown()):
-            _fig_text(fig, box.left, top, panel.title, fontsize=LABEL_SIZE, fontweight="bold")
+            fig_text(fig, box.left, top, panel.title, fontsize=LABEL_SIZE, fontweight="bold")
             bars = _Bars(panel.bars, colour=PALETTE[index % len(PALETTE)], row_height=0.45)
             height = bars.height(box.width)
-            bars.draw(fig, _Box(box.left, top - 0.4 - height, box.width, height))
+            bars.draw(fig, Box(box.left, top - 0.4 - height, box.width, height))
             top -= 0.45 + height + 0.2
 
 
@@ -536,7 +537,7 @@ class Chart:
 
     def footnotes(self) -> list[str]:
         lines = list(self.notes)
-        if self.small_note and not self.body.empty() and self.body.has_small():
+        if self.small_note and any(figure.small for figure in self.body.figures()):
             lines.append(self.small_note)
         return lines
 
@@ -544,9 +545,9 @@ class Chart:
 EMPTY_HEIGHT = 1.4
 
 
-def _draw_body(fig: Figure, chart: Chart, box: _Box) -> None:
+def draw_body(fig: Figure, chart: Chart, box: Box) -> None:
     if chart.body.empty():
-        _fig_text(
+        fig_text(
             fig,
             box.left + box.width / 2,
             box.bottom + box.height / 2,
@@ -560,11 +561,11 @@ def _draw_body(fig: Figure, chart: Chart, box: _Box) -> None:
         chart.body.draw(fig, box)
 
 
-def _body_height(chart: Chart, width: float) -> float:
+def body_height(chart: Chart, width: float) -> float:
     return EMPTY_HEIGHT if chart.body.empty() else chart.body.height(width)
 
 
-def _new_figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> Figure:
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415
     from matplotlib.figure import Figure  # noqa: PLC0415
 
@@ -581,22 +582,22 @@ def png(chart: Chart) -> bytes:
     subtitles = wrap(chart.subtitle, inner, SUBTITLE_SIZE)
     notes = [line for note in chart.footnotes() for line in wrap(note, inner, NOTE_SIZE)]
     head = len(titles) * 0.34 + len(subtitles) * 0.24 + 0.3
-    body = _body_height(chart, inner)
+    body = body_height(chart, inner)
     foot = (0.15 + len(notes) * 0.2) if notes else 0.0
     height = margin + head + body + foot + margin
-    fig = _new_figure(WIDTH_INCHES, height)
+    fig = new_figure(WIDTH_INCHES, height)
     top = height - margin
     for line in titles:
-        _fig_text(fig, margin, top, line, fontsize=TITLE_SIZE, fontweight="bold")
+        fig_text(fig, margin, top, line, fontsize=TITLE_SIZE, fontweight="bold")
         top -= 0.34
     for line in subtitles:
-        _fig_text(fig, margin, top, line, fontsize=SUBTITLE_SIZE, color=MUTED)
+        fig_text(fig, margin, top, line, fontsize=SUBTITLE_SIZE, color=MUTED)
         top -= 0.24
     top -= 0.3
-    _draw_body(fig, chart, _Box(margin, top - body, inner, body))
+    draw_body(fig, chart, Box(margin, top - body, inner, body))
     top -= body + 0.15
     for line in notes:
-        _fig_text(fig, margin, top, line, fontsize=NOTE_SIZE, color=MUTED)
+        fig_text(fig, margin, top, line, fontsize=NOTE_SIZE, color=MUTED)
         top -= 0.2
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, facecolor="white")
@@ -673,331 +674,3 @@ def bar_chart(
     return png(
         bars(title, subtitle, bars_, notes=notes, small_note=small_note, empty_text=empty_text)
     )
-
-
-# --- The printable document -------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Table:
-    """A table of already formatted cells: `text_columns` of text, then figures (right-aligned).
-
-    `weights` are the columns' relative widths (default: the first three times the others).
-    """
-
-    header: Sequence[str]
-    rows: Sequence[Sequence[str]]
-    weights: Sequence[float] | None = None
-    text_columns: int = 1
-
-
-@dataclass(frozen=True, slots=True)
-class Section:
-    """A part of the document: a heading, paragraphs, a table and charts, in that order.
-
-    `new_page`: the section starts on a page of its own (short ones may follow on).
-    """
-
-    title: str
-    paragraphs: Sequence[str] = ()
-    table: Table | None = None
-    charts: Sequence[Chart] = ()
-    new_page: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class Document:
-    """A printable A4 document; `page_label` holds "{page}" and "{pages}"."""
-
-    title: str
-    subtitle: str
-    footer: str
-    page_label: str
-    sections: Sequence[Section]
-
-
-MARGIN_X = 0.8
-MARGIN_TOP = 0.8
-MARGIN_BOTTOM = 1.0
-TEXT_SIZE = 10.5
-CELL_SIZE = 9.5
-TABLE_ROW = 0.27
-
-_Draw = Callable[["Figure", float], None]
-
-
-@dataclass(slots=True)
-class _Layout:
-    """Flows items down A4 pages: each item a height and a drawing at a given top."""
-
-    pages: list[list[tuple[float, _Draw]]] = field(default_factory=lambda: [[]])
-    top: float = A4[1] - MARGIN_TOP
-
-    @property
-    def room(self) -> float:
-        return self.top - MARGIN_BOTTOM
-
-    def new_page(self) -> None:
-        if self.pages[-1]:
-            self.pages.append([])
-        self.top = A4[1] - MARGIN_TOP
-
-    def place(self, height: float, draw: _Draw, *, keep: float = 0.0) -> None:
-        """Put an item of `height` at the current top, on a new page if it doesn't fit."""
-        if height + keep > self.room and self.pages[-1]:
-            self.new_page()
-        self.pages[-1].append((self.top, draw))
-        self.top -= height
-
-    def space(self, height: float) -> None:
-        self.top -= height
-
-
-def _text_item(text: str, size: float, **style: object) -> _Draw:
-    def draw(fig: Figure, top: float) -> None:
-        _fig_text(fig, MARGIN_X, top, text, fontsize=size, **style)
-
-    return draw
-
-
-def _paragraph(layout: _Layout, text: str, size: float = TEXT_SIZE, **style: object) -> None:
-    line = size * 1.45 / 72
-    for wrapped in wrap(text, A4[0] - 2 * MARGIN_X, size):
-        layout.place(line, _text_item(wrapped, size, **style))
-    layout.space(line * 0.5)
-
-
-def _columns(table: Table, width: float) -> list[float]:
-    count = len(table.header)
-    weights = list(table.weights or [3.0] + [1.0] * (count - 1))
-    total = sum(weights)
-    return [width * weight / total for weight in weights]
-
-
-def _rule(fig: Figure, y: float, x0: float, x1: float, colour: str = INK) -> None:
-    from matplotlib.lines import Line2D  # noqa: PLC0415
-
-    width, height = fig.get_size_inches()
-    fig.add_artist(
-        Line2D(
-            [x0 / width, x1 / width],
-            [y / height, y / height],
-            transform=fig.transFigure,
-            color=colour,
-            linewidth=0.8,
-        )
-    )
-
-
-def _cell_x(x: float, column: float, is_text: bool) -> tuple[float, str]:
-    return (x + 0.06, "left") if is_text else (x + column - 0.06, "right")
-
-
-def _table_row(table: Table, cells: Sequence[str], widths: Sequence[float], shaded: bool) -> _Draw:
-    def draw(fig: Figure, top: float) -> None:
-        from matplotlib.patches import Rectangle  # noqa: PLC0415
-
-        width, height = fig.get_size_inches()
-        if shaded:
-            fig.add_artist(
-                Rectangle(
-                    (MARGIN_X / width, (top - TABLE_ROW) / height),
-                    sum(widths) / width,
-                    TABLE_ROW / height,
-                    transform=fig.transFigure,
-                    facecolor="#f2f4f7",
-                    edgecolor="none",
-                )
-            )
-        x = MARGIN_X
-        for index, (cell, column) in enumerate(zip(cells, widths, strict=True)):
-            at, align = _cell_x(x, column, index < table.text_columns)
-            _fig_text(
-                fig,
-                at,
-                top - TABLE_ROW / 2,
-                truncate(cell, _chars(column - 0.12, CELL_SIZE)),
-                fontsize=CELL_SIZE,
-                va="center",
-                ha=align,
-            )
-            x += column
-
-    return draw
-
-
-def _header_cell(cell: str, column: float) -> tuple[list[str], float]:
-    """A header cell's lines and font size: wrapped at spaces, smaller if a word is too long."""
-    room = column - 0.12
-    longest = max((len(word) for word in cell.split()), default=1)
-    size = max(6.5, min(CELL_SIZE, room * 72 / (longest * 0.6)))
-    lines = textwrap.wrap(cell, _chars(room, size), break_long_words=False) or [""]
-    return lines, size
-
-
-def _table_header(table: Table, widths: Sequence[float]) -> tuple[float, _Draw]:
-    """The header row; its cells wrap (a long translated word) rather than being cut."""
-    cells = [_header_cell(cell, column) for cell, column in zip(table.header, widths, strict=True)]
-    height = max(
-        max((len(lines) * size * 1.35 / 72 + 0.1 for lines, size in cells), default=0), TABLE_ROW
-    )
-
-    def draw(fig: Figure, top: float) -> None:
-        x = MARGIN_X
-        for index, ((lines, size), column) in enumerate(zip(cells, widths, strict=True)):
-            at, align = _cell_x(x, column, index < table.text_columns)
-            _fig_text(
-                fig,
-                at,
-                top - 0.05,
-                "\n".join(lines),
-                fontsize=size,
-                ha=align,
-                multialignment=align,
-                fontweight="bold",
-                linespacing=1.2,
-            )
-            x += column
-        _rule(fig, top - height, MARGIN_X, MARGIN_X + sum(widths))
-
-    return height, draw
-
-
-def _table(layout: _Layout, table: Table) -> None:
-    widths = _columns(table, A4[0] - 2 * MARGIN_X)
-    height, header = _table_header(table, widths)
-    layout.place(height, header, keep=TABLE_ROW * 2)
-    for index, row in enumerate(table.rows):
-        if layout.room < TABLE_ROW:
-            # The table goes on over the page: its header again on top.
-            layout.new_page()
-            layout.place(height, header)
-        layout.place(TABLE_ROW, _table_row(table, row, widths, shaded=index % 2 == 1))
-    layout.space(0.25)
-
-
-def _chart_item(chart: Chart, width: float, body: float) -> _Draw:
-    def draw(fig: Figure, top: float) -> None:
-        _fig_text(fig, MARGIN_X, top, chart.title, fontsize=LABEL_SIZE + 1, fontweight="bold")
-        _draw_body(fig, chart, _Box(MARGIN_X, top - 0.4 - body, width, body))
-        y = top - 0.4 - body - 0.1
-        for note in chart.footnotes():
-            for line in wrap(note, width, NOTE_SIZE):
-                _fig_text(fig, MARGIN_X, y, line, fontsize=NOTE_SIZE, color=MUTED)
-                y -= 0.19
-
-    return draw
-
-
-def _chart(layout: _Layout, chart: Chart) -> None:
-    width = A4[0] - 2 * MARGIN_X
-    # A chart taller than a page is squeezed onto one (a printed page can't scroll).
-    usable = A4[1] - MARGIN_TOP - MARGIN_BOTTOM
-    notes = sum(len(wrap(note, width, NOTE_SIZE)) for note in chart.footnotes()) * 0.19
-    body = min(_body_height(chart, width), usable - 0.6 - notes)
-    layout.place(0.4 + body + 0.15 + notes, _chart_item(chart, width, body))
-
-
-def _footer(document: Document, page: int, pages: int) -> _Draw:
-    def draw(fig: Figure, _top: float) -> None:
-        width, _height = fig.get_size_inches()
-        y = MARGIN_BOTTOM - 0.45
-        _rule(fig, y + 0.12, MARGIN_X, width - MARGIN_X, RULE)
-        label = document.page_label.format(page=page, pages=pages)
-        room = width - 2 * MARGIN_X - _text_width(label, NOTE_SIZE) - 0.3
-        footer = truncate(document.footer, _chars(room, NOTE_SIZE))
-        _fig_text(fig, MARGIN_X, y, footer, fontsize=NOTE_SIZE, color=MUTED)
-        _fig_text(fig, width - MARGIN_X, y, label, fontsize=NOTE_SIZE, color=MUTED, ha="right")
-
-    return draw
-
-
-def _layout(document: Document) -> _Layout:
-    layout = _Layout()
-    _paragraph(layout, document.title, TITLE_SIZE + 5, fontweight="bold")
-    _paragraph(layout, document.subtitle, SUBTITLE_SIZE + 1, color=MUTED)
-    layout.space(0.2)
-    for index, section in enumerate(document.sections):
-        if section.new_page and index > 0:
-            layout.new_page()
-        _paragraph(layout, section.title, TITLE_SIZE, fontweight="bold")
-        for text in section.paragraphs:
-            _paragraph(layout, text)
-        if section.table is not None:
-            _table(layout, section.table)
-        for chart in section.charts:
-            _chart(layout, chart)
-        layout.space(0.2)
-    return layout
-
-
-def _render(pages: Sequence[Sequence[tuple[float, _Draw]]]) -> bytes:
-    from matplotlib.backends.backend_pdf import PdfPages  # noqa: PLC0415
-
-    buffer = io.BytesIO()
-    with PdfPages(buffer, metadata={"Creator": "Mitmachbot"}) as pdf:
-        for page in pages:
-            fig = _new_figure(*A4)
-            for top, draw in page:
-                draw(fig, top)
-            pdf.savefig(fig)
-    return buffer.getvalue()
-
-
-def printable(document: Document) -> bytes:
-    """The document as an A4 PDF: sections flowing over pages, a footer and page numbers."""
-    return _render(_pages(document))
-
-
-def _pages(document: Document) -> list[list[tuple[float, _Draw]]]:
-    pages = _layout(document).pages
-    return [
-        [*page, (0.0, _footer(document, number, len(pages)))]
-        for number, page in enumerate(pages, start=1)
-    ]
-
-
-def page_images(document: Document) -> list[bytes]:
-    """The document's pages as PNG images: what `printable` prints, to look at on a screen."""
-    images = []
-    for page in _pages(document):
-        fig = _new_figure(*A4)
-        for top, draw in page:
-            draw(fig, top)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=80, facecolor="white")
-        images.append(buffer.getvalue())
-    return images
-
-
-@dataclass(frozen=True, slots=True)
-class TablePage:
-    """A printed page: a heading, a line under it, and a table of already formatted cells."""
-
-    title: str
-    subtitle: str
-    header: Sequence[str]
-    rows: Sequence[Sequence[str]]
-
-
-def pdf_document(pages: Sequence[TablePage], images: Sequence[bytes]) -> bytes:
-    """An A4 PDF: the table pages first, then one page per PNG image."""
-    from matplotlib.image import imread  # noqa: PLC0415
-
-    def image_page(image: bytes) -> _Draw:
-        def draw(fig: Figure, _top: float) -> None:
-            ax = fig.add_axes((0.05, 0.05, 0.9, 0.9))
-            ax.imshow(imread(io.BytesIO(image), format="png"))
-            ax.axis("off")
-
-        return draw
-
-    flowed: list[list[tuple[float, _Draw]]] = []
-    for page in pages:
-        layout = _Layout()
-        _paragraph(layout, page.title, TITLE_SIZE, fontweight="bold")
-        _paragraph(layout, page.subtitle, SUBTITLE_SIZE, color=MUTED)
-        _table(layout, Table(page.header, page.rows))
-        flowed.extend(layout.pages)
-    flowed.extend([[(0.0, image_page(image))] for image in images])
-    return _render(flowed)

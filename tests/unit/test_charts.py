@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from PIL import Image
 
-from bot.services import charts
+from bot.services import charts, printable
 from bot.services.charts import Bar, Panel, Row, Series, Value
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -48,8 +48,8 @@ def _figure_of(chart: charts.Chart) -> object:
     """Draw the chart's body into a figure of its own, for looking at what matplotlib got."""
     width = 6.6
     height = chart.body.height(width)
-    fig = charts._new_figure(width, height)
-    chart.body.draw(fig, charts._Box(0, 0, width, height))
+    fig = charts.new_figure(width, height)
+    chart.body.draw(fig, charts.Box(0, 0, width, height))
     return fig
 
 
@@ -75,8 +75,8 @@ def test_the_small_note_appears_only_when_something_is_masked() -> None:
 def test_an_empty_chart_says_so_instead_of_drawing_empty_axes() -> None:
     chart = charts.bars("Nothing", "KV Test · 2026", [], empty_text="No data in this period.")
     _image(charts.png(chart))
-    fig = charts._new_figure(6, 2)
-    charts._draw_body(fig, chart, charts._Box(0, 0, 6, 2))
+    fig = charts.new_figure(6, 2)
+    charts.draw_body(fig, chart, charts.Box(0, 0, 6, 2))
     assert not fig.axes
     assert [text.get_text() for text in fig.texts] == ["No data in this period."]
 
@@ -130,43 +130,43 @@ def test_panels_give_each_figure_its_own_scale() -> None:
 def test_long_labels_are_cut_with_an_ellipsis() -> None:
     assert charts.truncate("AG Umwelt und Verkehrswende", 12) == "AG Umwelt u…"
     assert charts.truncate("Kurz", 12) == "Kurz"
-    label = charts._fit_label("AG Umwelt und Verkehrswende in der Stadt Leipzig und Umgebung", 20)
+    label = charts.fit_label("AG Umwelt und Verkehrswende in der Stadt Leipzig und Umgebung", 20)
     first, second = label.split("\n")
     assert len(first) <= 20
     assert len(second) <= 20
     assert second.endswith("…")
 
 
-def _document(title: str, rows: int) -> charts.Document:
-    table = charts.Table(["Group", "Members"], [[f"Group {i}", str(i + 3)] for i in range(rows)])
-    return charts.Document(
+def _document(title: str, rows: int) -> printable.Document:
+    table = printable.Table(["Group", "Members"], [[f"Group {i}", str(i + 3)] for i in range(rows)])
+    return printable.Document(
         title=title,
         subtitle="Jul 1 – Dec 31, 2026",
         footer=f"{title} · Jul 1 – Dec 31, 2026",
         page_label="Page {page} of {pages}",
         sections=[
-            charts.Section("Key figures", ["A paragraph that says what follows."], table),
-            charts.Section("Funnel", charts=[charts.bars("Funnel", "s", BARS)]),
+            printable.Section("Key figures", ["A paragraph that says what follows."], table),
+            printable.Section("Funnel", charts=[charts.bars("Funnel", "s", BARS)]),
         ],
     )
 
 
 def test_a_document_is_an_a4_pdf_whose_long_tables_go_on_over_pages() -> None:
-    short = charts.printable(_document("KV Test", 5))
-    long = charts.printable(_document("KV Test", 120))
+    short = printable.printable(_document("KV Test", 5))
+    long = printable.printable(_document("KV Test", 120))
     assert short.startswith(b"%PDF")
     assert _pages(short) == 2  # the second section starts a page of its own
     assert _pages(long) > _pages(short)
     assert 5_000 <= len(long) <= 2_000_000
-    pages = charts.page_images(_document("KV Test", 5))
+    pages = printable.page_images(_document("KV Test", 5))
     assert len(pages) == 2
-    assert _image(pages[0]).size == (int(charts.A4[0] * 80), int(charts.A4[1] * 80))
+    assert _image(pages[0]).size == (int(printable.A4[0] * 80), int(printable.A4[1] * 80))
     assert re.search(rb"/MediaBox\s*\[\s*0 0 595\.4\d* 841\.6\d*\s*\]", short)
 
 
 def test_the_old_table_pages_and_images_still_make_a_pdf() -> None:
-    page = charts.TablePage("Report", "KV Test", ["Step", "People"], [["Joined", "12"]])
-    pdf = charts.pdf_document([page], [charts.bar_chart("t", "s", BARS)])
+    page = printable.TablePage("Report", "KV Test", ["Step", "People"], [["Joined", "12"]])
+    pdf = printable.pdf_document([page], [charts.bar_chart("t", "s", BARS)])
     assert pdf.startswith(b"%PDF")
     assert _pages(pdf) == 2
 

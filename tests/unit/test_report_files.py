@@ -120,15 +120,7 @@ def empty() -> Report:
 
 def _figures(chart: charts.Chart) -> list[charts.Bar | charts.Value]:
     """Every figure a chart hands to matplotlib."""
-    body = chart.body
-    if isinstance(body, charts._Bars):
-        return list(body.bars)
-    if isinstance(body, charts._Rows):
-        return [value for row in body.rows for value in row.values]
-    if isinstance(body, charts._Months):
-        return [value for series in body.series for value in series.values]
-    assert isinstance(body, charts._Panels)
-    return [bar for panel in body.panels for bar in panel.bars]
+    return chart.body.figures()
 
 
 def _check_png(data: bytes) -> None:

@@ -17,7 +17,9 @@ from aiogram.utils.i18n import ngettext
 from babel.dates import format_date, format_datetime, format_interval, format_skeleton
 
 from bot.services import charts as draw
-from bot.services.charts import Bar, Chart, Panel, Row, Section, Series, Table, Value
+from bot.services import printable
+from bot.services.charts import Bar, Chart, Panel, Row, Series, Value
+from bot.services.printable import Section, Table
 from bot.services.reports.model import (
     SMALL_COUNT,
     SMALL_LABEL,
@@ -612,7 +614,7 @@ def _districts_section(report: Report) -> Section:
     )
 
 
-def document(report: Report) -> draw.Document:
+def document(report: Report) -> printable.Document:
     """The printable report before drawing: cover with key figures, then one section a part."""
     cover = Section(
         _("Key figures"),
@@ -620,7 +622,7 @@ def document(report: Report) -> draw.Document:
         table=_key_figures(report),
         new_page=False,
     )
-    return draw.Document(
+    return printable.Document(
         title=_("Report of {kv}").format(kv=report.kv_name),
         subtitle=period_text(report),
         footer=subtitle(report),
@@ -640,4 +642,4 @@ def document(report: Report) -> draw.Document:
 
 def pdf(report: Report) -> bytes:
     """The printable half-year report for the members' assembly as A4 PDF bytes."""
-    return draw.printable(document(report))
+    return printable.printable(document(report))
