@@ -604,7 +604,7 @@ def png(chart: Chart) -> bytes:
     return buffer.getvalue()
 
 
-def bars(
+def chart_bars(
     title: str,
     subtitle: str,
     bars: Sequence[Bar],
@@ -617,7 +617,7 @@ def bars(
     return Chart(title, subtitle, _Bars(bars), notes, small_note, empty_text)
 
 
-def row_bars(
+def chart_rows(
     title: str,
     subtitle: str,
     series: Sequence[str],
@@ -632,7 +632,7 @@ def row_bars(
     return Chart(title, subtitle, _Rows(series, rows, stacked), notes, small_note, empty_text)
 
 
-def months(
+def chart_months(
     title: str,
     subtitle: str,
     month_labels: Sequence[str],
@@ -648,7 +648,7 @@ def months(
     return Chart(title, subtitle, body, notes, small_note, empty_text)
 
 
-def panels(
+def chart_panels(
     title: str,
     subtitle: str,
     panels: Sequence[Panel],
@@ -664,13 +664,17 @@ def panels(
 def bar_chart(
     title: str,
     subtitle: str,
-    bars_: Sequence[Bar],
+    bars: Sequence[Bar],
     *,
     notes: Sequence[str] = (),
     small_note: str | None = None,
     empty_text: str = "–",
 ) -> bytes:
-    """Horizontal bars, the first on top, each with its text at its end; PNG bytes."""
+    """Horizontal bars, the first on top, each with its text at its end; PNG bytes.
+
+    A count to be masked comes as `Bar(label, 3, "< 3", small=True)`; pass `small_note` to
+    explain it under the chart.
+    """
     return png(
-        bars(title, subtitle, bars_, notes=notes, small_note=small_note, empty_text=empty_text)
+        chart_bars(title, subtitle, bars, notes=notes, small_note=small_note, empty_text=empty_text)
     )

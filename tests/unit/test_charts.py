@@ -44,6 +44,11 @@ def test_a_bar_chart_is_a_png_a_phone_shows_well() -> None:
     assert 10_000 <= len(data) <= 1_000_000
 
 
+def test_bar_chart_keeps_the_signature_other_features_call() -> None:
+    by_keyword = charts.bar_chart(title="Survey", subtitle="KV Test · 2026", bars=BARS[:2])
+    assert by_keyword == charts.bar_chart("Survey", "KV Test · 2026", BARS[:2])
+
+
 def _figure_of(chart: charts.Chart) -> object:
     """Draw the chart's body into a figure of its own, for looking at what matplotlib got."""
     width = 6.6
@@ -54,7 +59,7 @@ def _figure_of(chart: charts.Chart) -> object:
 
 
 def test_a_small_count_is_pale_hatched_and_as_long_as_the_caller_says() -> None:
-    fig = _figure_of(charts.bars("t", "s", BARS))
+    fig = _figure_of(charts.chart_bars("t", "s", BARS))
     (ax,) = fig.axes  # type: ignore[attr-defined]
     patches = ax.patches
     assert [patch.get_hatch() for patch in patches] == [None, None, charts.SMALL_HATCH]
@@ -66,14 +71,14 @@ def test_a_small_count_is_pale_hatched_and_as_long_as_the_caller_says() -> None:
 
 def test_the_small_note_appears_only_when_something_is_masked() -> None:
     note = "< 3: fewer than three"
-    with_small = charts.bars("t", "s", BARS, notes=["A note."], small_note=note)
-    without = charts.bars("t", "s", BARS[:2], notes=["A note."], small_note=note)
+    with_small = charts.chart_bars("t", "s", BARS, notes=["A note."], small_note=note)
+    without = charts.chart_bars("t", "s", BARS[:2], notes=["A note."], small_note=note)
     assert with_small.footnotes() == ["A note.", note]
     assert without.footnotes() == ["A note."]
 
 
 def test_an_empty_chart_says_so_instead_of_drawing_empty_axes() -> None:
-    chart = charts.bars("Nothing", "KV Test · 2026", [], empty_text="No data in this period.")
+    chart = charts.chart_bars("Nothing", "KV Test · 2026", [], empty_text="No data in this period.")
     _image(charts.png(chart))
     fig = charts.new_figure(6, 2)
     charts.draw_body(fig, chart, charts.Box(0, 0, 6, 2))
@@ -83,7 +88,9 @@ def test_an_empty_chart_says_so_instead_of_drawing_empty_axes() -> None:
 
 def test_stacked_rows_put_texts_that_do_not_fit_after_the_bar() -> None:
     rows = [Row("Sommerfest", [Value(213, "213"), Value(3, "< 3", small=True), Value(25, "25")])]
-    chart = charts.row_bars("t", "s", ["Delivered", "Unreachable", "Opted out"], rows, stacked=True)
+    chart = charts.chart_rows(
+        "t", "s", ["Delivered", "Unreachable", "Opted out"], rows, stacked=True
+    )
     fig = _figure_of(chart)
     ax = fig.axes[0]  # type: ignore[attr-defined]
     assert [patch.get_hatch() for patch in ax.patches] == [None, charts.SMALL_HATCH, None]
@@ -96,7 +103,7 @@ def test_grouped_rows_draw_one_bar_per_series_with_its_text() -> None:
         Row("Lindenau", [Value(120, "120"), Value(14, "14")]),
         Row("Grünau", [Value(60, "60"), Value(3, "< 3", small=True)]),
     ]
-    chart = charts.row_bars("t", "s", ["Members", "Newcomers"], rows, stacked=False)
+    chart = charts.chart_rows("t", "s", ["Members", "Newcomers"], rows, stacked=False)
     ax = _figure_of(chart).axes[0]  # type: ignore[attr-defined]
     assert len(ax.patches) == 4
     assert [text.get_text() for text in ax.texts] == ["120", "14", "60", "< 3"]
@@ -104,7 +111,7 @@ def test_grouped_rows_draw_one_bar_per_series_with_its_text() -> None:
 
 def test_a_small_count_in_a_line_is_a_hollow_marker() -> None:
     series = [Series("Stammtisch", [Value(14, "14"), Value(3, "< 3", small=True), Value(9, "9")])]
-    chart = charts.months("t", "s", ["Jul", "Aug", "Sep"], series, number_format=str)
+    chart = charts.chart_months("t", "s", ["Jul", "Aug", "Sep"], series, number_format=str)
     ax = _figure_of(chart).axes[0]  # type: ignore[attr-defined]
     markers = [line for line in ax.lines if line.get_marker() == "o"]
     assert [line.get_markerfacecolor() for line in markers].count("white") == 1
@@ -113,7 +120,7 @@ def test_a_small_count_in_a_line_is_a_hollow_marker() -> None:
 
 
 def test_panels_give_each_figure_its_own_scale() -> None:
-    chart = charts.panels(
+    chart = charts.chart_panels(
         "Results",
         "s",
         [
@@ -146,7 +153,7 @@ def _document(title: str, rows: int) -> printable.Document:
         page_label="Page {page} of {pages}",
         sections=[
             printable.Section("Key figures", ["A paragraph that says what follows."], table),
-            printable.Section("Funnel", charts=[charts.bars("Funnel", "s", BARS)]),
+            printable.Section("Funnel", charts=[charts.chart_bars("Funnel", "s", BARS)]),
         ],
     )
 
@@ -172,8 +179,8 @@ def test_the_old_table_pages_and_images_still_make_a_pdf() -> None:
 
 
 def test_two_charts_drawn_at_once_in_threads_do_not_mix() -> None:
-    first = charts.bars("First", "KV Eins", BARS)
-    second = charts.row_bars(
+    first = charts.chart_bars("First", "KV Eins", BARS)
+    second = charts.chart_rows(
         "Second", "KV Zwei", ["A", "B"], [Row("x", [Value(5, "5"), Value(7, "7")])], stacked=True
     )
     expected = [charts.png(first), charts.png(second)]

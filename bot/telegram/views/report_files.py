@@ -135,7 +135,7 @@ def _meetings(group: GroupFigures) -> int:
 
 
 def _funnel_chart(report: Report) -> Chart:
-    return draw.bars(
+    return draw.chart_bars(
         _("From joining to taking part"),
         subtitle(report),
         [_bar(stage_label(step.stage), step.count) for step in report.funnel],
@@ -172,7 +172,7 @@ def _groups_chart(report: Report) -> Chart | None:
                 len(rest),
             ).format(count=number(len(rest)))
         )
-    return draw.months(
+    return draw.chart_months(
         _("Attendance at group meetings"),
         subtitle(report),
         [_month_label(report, month) for month in months],
@@ -219,7 +219,7 @@ def _broadcasts_chart(report: Report) -> Chart | None:
                 ],
             )
         )
-    return draw.row_bars(
+    return draw.chart_rows(
         _("Reach of broadcasts"),
         subtitle(report),
         _reach_series(),
@@ -234,7 +234,7 @@ def _shifts_chart(report: Report) -> Chart | None:
     actions = [kind for kind in report.actions if kind.shifts > 0]
     if not actions:
         return None
-    return draw.row_bars(
+    return draw.chart_rows(
         _("Shifts of field actions"),
         subtitle(report),
         [_("Filled"), _("Not filled")],
@@ -270,7 +270,7 @@ def _results_chart(report: Report) -> Chart | None:
         panels.append(Panel(title, bars))
     if not any(panel.bars for panel in panels):
         return None
-    return draw.panels(
+    return draw.chart_panels(
         _("Results of field actions"),
         subtitle(report),
         panels,
@@ -312,7 +312,7 @@ def _topics_chart(report: Report) -> Chart | None:
                 ],
             )
         )
-    return draw.row_bars(
+    return draw.chart_rows(
         _("Topics people raised"),
         subtitle(report),
         [action_kind_label(ActionKind.DOOR_TO_DOOR), action_kind_label(ActionKind.INFOSTAND)],
@@ -359,7 +359,7 @@ def _districts_chart(report: Report) -> Chart | None:
                 [_value(count) for count in sums],
             )
         )
-    return draw.row_bars(
+    return draw.chart_rows(
         _("Stadtteile compared"),
         subtitle(report),
         _district_series(),
