@@ -122,11 +122,26 @@ def _text_item(text: str, size: float, **style: object) -> _Draw:
     return draw
 
 
-def _paragraph(layout: _Layout, text: str, size: float = TEXT_SIZE, **style: object) -> None:
+def _prose(text: str, width: float, size: float, bold: bool) -> list[str]:
+    """Running text in lines: mixed-case prose averages about half an em a character (bold a
+    little more), narrower than the worst case labels are measured with."""
+    average = 0.6 if bold else 0.54
+    return textwrap.wrap(text, max(8, int(width * 72 / (size * average)))) or [""]
+
+
+def _paragraph(
+    layout: _Layout, text: str, size: float = TEXT_SIZE, *, keep: float = 0.0, **style: object
+) -> None:
+    """A paragraph, kept whole on one page and with `keep` inches of what follows it."""
     line = size * 1.45 / 72
-    for wrapped in wrap(text, A4[0] - 2 * MARGIN_X, size):
-        layout.place(line, _text_item(wrapped, size, **style))
-    layout.space(line * 0.5)
+    lines = _prose(text, A4[0] - 2 * MARGIN_X, size, style.get("fontweight") == "bold")
+
+    def draw(fig: Figure, top: float) -> None:
+        for index, wrapped in enumerate(lines):
+            _text_item(wrapped, size, **style)(fig, top - index * line)
+
+    layout.place(line * len(lines), draw, keep=keep)
+    layout.space(line * 0.4)
 
 
 def _columns(table: Table, width: float) -> list[float]:
@@ -188,32 +203,43 @@ def _table_row(table: Table, cells: Sequence[str], widths: Sequence[float], shad
     return draw
 
 
-def _header_cell(cell: str, column: float) -> tuple[list[str], float]:
-    """A header cell's lines and font size: wrapped at spaces, smaller if a word is too long."""
-    room = column - 0.12
-    longest = max((len(word) for word in cell.split()), default=1)
-    size = max(6.5, min(CELL_SIZE, room * 72 / (longest * 0.6)))
-    lines = textwrap.wrap(cell, fits_chars(room, size), break_long_words=False) or [""]
-    return lines, size
+def _header_size(table: Table, widths: Sequence[float]) -> float:
+    """One font size for the header row: the largest at which every word fits its column.
+
+    Bold capitals are wide, so a character is measured at 0.7 em to be safe.
+    """
+    sizes = [
+        (column - 0.12) * 72 / (max((len(word) for word in cell.split()), default=1) * 0.7)
+        for cell, column in zip(table.header, widths, strict=True)
+    ]
+    return max(6.5, min([CELL_SIZE, *sizes]))
 
 
 def _table_header(table: Table, widths: Sequence[float]) -> tuple[float, _Draw]:
-    """The header row; its cells wrap (a long translated word) rather than being cut."""
-    cells = [_header_cell(cell, column) for cell, column in zip(table.header, widths, strict=True)]
-    height = max(
-        max((len(lines) * size * 1.35 / 72 + 0.1 for lines, size in cells), default=0), TABLE_ROW
-    )
+    """The header row; its cells wrap at spaces (a long translated header) rather than being cut."""
+    size = _header_size(table, widths)
+    cells = [
+        textwrap.wrap(
+            cell, max(4, int((column - 0.12) * 72 / (size * 0.7))), break_long_words=False
+        )
+        or [""]
+        for cell, column in zip(table.header, widths, strict=True)
+    ]
+    line = size * 1.2 * 1.2 / 72
+    height = max(TABLE_ROW, max(len(lines) for lines in cells) * line + 0.12)
 
     def draw(fig: Figure, top: float) -> None:
         x = MARGIN_X
-        for index, ((lines, size), column) in enumerate(zip(cells, widths, strict=True)):
+        for index, (lines, column) in enumerate(zip(cells, widths, strict=True)):
             at, align = _cell_x(x, column, index < table.text_columns)
+            # Bottom-aligned: one-line headers sit on the rule like the last line of two.
             fig_text(
                 fig,
                 at,
-                top - 0.05,
+                top - height + 0.06,
                 "\n".join(lines),
                 fontsize=size,
+                va="bottom",
                 ha=align,
                 multialignment=align,
                 fontweight="bold",
@@ -282,7 +308,8 @@ def _layout(document: Document) -> _Layout:
     for index, section in enumerate(document.sections):
         if section.new_page and index > 0:
             layout.new_page()
-        _paragraph(layout, section.title, TITLE_SIZE, fontweight="bold")
+        # A heading never ends a page: it keeps an inch of its section with it.
+        _paragraph(layout, section.title, TITLE_SIZE, keep=1.0, fontweight="bold")
         for text in section.paragraphs:
             _paragraph(layout, text)
         if section.table is not None:

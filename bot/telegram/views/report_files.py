@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
-from babel.dates import format_date, format_datetime, format_interval, format_skeleton
+from babel.dates import format_date, format_interval, format_skeleton, format_time
 
 from bot.services import charts as draw
 from bot.services import printable
@@ -404,8 +404,11 @@ def charts(report: Report) -> list[tuple[str, bytes]]:
 
 def _generated(report: Report) -> str:
     zone = _zone(report)
-    return format_datetime(
-        report.generated_at, format="medium", tzinfo=zone, locale=formatting_locale(zone)
+    locale = formatting_locale(zone)
+    moment = report.generated_at.astimezone(zone) if zone is not None else report.generated_at
+    return _("{date}, {time}").format(
+        date=format_date(moment, format="medium", locale=locale),
+        time=format_time(moment, format="short", locale=locale),
     )
 
 
@@ -451,12 +454,12 @@ def _how_to_read(report: Report) -> Section:
                 "drawn the same length; in lines it is a hollow dot."
             ),
             _("The steps from joining to taking part:"),
-            _("Joined a KV group: joined one of the KV's Telegram groups."),
-            _("Opened the chat with the bot: started the private chat with this bot."),
-            _("Agreed to storing answers: gave consent to storing their interests."),
-            _("Finished the questions: answered the questions about interests and time."),
-            _("Joined a group: joined a Stammtisch, a Basisgruppe or an AG."),
-            _("Came to a first meeting: said “I come” to a meeting that then took place."),
+            "• " + _("Joined a KV group: joined one of the KV's Telegram groups."),
+            "• " + _("Opened the chat with the bot: started the private chat with this bot."),
+            "• " + _("Agreed to storing answers: gave consent to storing their interests."),
+            "• " + _("Finished the questions: answered the questions about interests and time."),
+            "• " + _("Joined a group: joined a Stammtisch, a Basisgruppe or an AG."),
+            "• " + _("Came to a first meeting: said “I come” to a meeting that then took place."),
         ],
         new_page=False,
     )
@@ -493,7 +496,7 @@ def _groups_section(report: Report) -> Section:
             ]
             for group in groups
         ],
-        weights=[3.2, 1.6, 1.1, 1.1, 1.1, 1.2],
+        weights=[2.6, 1.5, 1.2, 1.25, 1.0, 1.25],
         text_columns=2,
     )
     chart = _groups_chart(report)
@@ -564,7 +567,7 @@ def _actions_section(report: Report) -> Section:
             ]
             for kind in report.actions
         ],
-        weights=[2.4, 1, 1, 1, 1.1, 1.5, 1.2, 1.2],
+        weights=[1.8, 1, 1.1, 1, 1.35, 1.3, 1, 1.1],
     )
     drawn = [chart for chart in (_shifts_chart(report), _results_chart(report)) if chart]
     return Section(title, table=table, charts=drawn)
