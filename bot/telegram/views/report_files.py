@@ -43,6 +43,7 @@ LABEL_CHARS = 48
 
 
 def stage_label(stage: FunnelStage) -> str:
+    """A step of the funnel in words, as the charts, the PDF and the summary name it."""
     labels = {
         FunnelStage.JOINED_CHAT: _("Joined a KV group"),
         FunnelStage.OPENED_CHAT: _("Opened the chat with the bot"),
@@ -55,12 +56,14 @@ def stage_label(stage: FunnelStage) -> str:
 
 
 def _zone(report: Report) -> ZoneInfo | None:
+    """The KV's zone, from the report's `generated_at` (compute_report's `now` in that zone):
+    dates of broadcasts are the KV's dates, and English follows the KV's region (en_DE)."""
     zone = report.generated_at.tzinfo
     return zone if isinstance(zone, ZoneInfo) else None
 
 
 def period_text(report: Report) -> str:
-    """The period in the current locale: "1. Juli – 31. Dez. 2026" / "Jul 1 – Dec 31, 2026"."""
+    """The period in the current locale: "1. Juli – 31. Dez. 2026" / "1 Jul – 31 Dec 2026"."""
     return format_interval(
         report.period.first_day,
         report.period.last_day,
