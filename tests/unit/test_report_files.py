@@ -160,6 +160,23 @@ def test_an_empty_report_gives_the_funnel_alone(i18n: I18n) -> None:
     assert [bar.text for bar in _figures(funnel[1])] == ["0"] * len(FunnelStage)
 
 
+def test_dates_are_the_kvs_dates(i18n: I18n) -> None:
+    # 23:30 UTC on 31 August is 1 September in Berlin.
+    late = BroadcastFigures(
+        datetime(2026, 8, 31, 23, 30, tzinfo=UTC), "Spät", "reminders", 9, 9, 0, 0
+    )
+    in_utc = dataclasses.replace(
+        rich(), generated_at=datetime(2026, 12, 31, 17, 30, tzinfo=UTC), broadcasts=(late,)
+    )
+    with i18n.context(), i18n.use_locale("de"):
+        (row,) = dict(report_files.report_charts(in_utc))["broadcasts_reach.png"].body.rows
+        (zoned,) = dict(report_files.report_charts(dataclasses.replace(in_utc, zone=BERLIN)))[
+            "broadcasts_reach.png"
+        ].body.rows
+    assert row.label == "31. Aug. Spät"
+    assert zoned.label == "1. Sept. Spät"
+
+
 def test_every_chart_names_the_kv_and_the_period(i18n: I18n) -> None:
     with i18n.context(), i18n.use_locale("de"):
         drawn = report_files.report_charts(rich())

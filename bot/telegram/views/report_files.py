@@ -56,8 +56,10 @@ def stage_label(stage: FunnelStage) -> str:
 
 
 def _zone(report: Report) -> ZoneInfo | None:
-    """The KV's zone, from the report's `generated_at` (compute_report's `now` in that zone):
-    dates of broadcasts are the KV's dates, and English follows the KV's region (en_DE)."""
+    """The KV's zone: dates of broadcasts are the KV's dates, and English follows the KV's
+    region (en_DE). From `Report.zone`, else from `generated_at` when that carries a ZoneInfo."""
+    if report.zone is not None:
+        return report.zone
     zone = report.generated_at.tzinfo
     return zone if isinstance(zone, ZoneInfo) else None
 
