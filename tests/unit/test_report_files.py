@@ -158,6 +158,7 @@ def test_an_empty_report_gives_the_funnel_alone(i18n: I18n) -> None:
     assert [name for name, _png in files] == ["funnel.png"]
     _check_png(files[0][1])
     assert [bar.text for bar in _figures(funnel[1])] == ["0"] * len(FunnelStage)
+    assert funnel[1].footnotes()[-1] == "Keine Daten in diesem Zeitraum."
 
 
 def test_dates_are_the_kvs_dates(i18n: I18n) -> None:

@@ -140,11 +140,15 @@ def _meetings(group: GroupFigures) -> int:
 
 
 def _funnel_chart(report: Report) -> Chart:
+    """Always sent: an empty period shows its zeros and says so."""
+    notes = [_("People who reached each step in the period.")]
+    if not any(step.count for step in report.funnel):
+        notes.append(_("No data in this period."))
     return draw.chart_bars(
         _("From joining to taking part"),
         subtitle(report),
         [_bar(stage_label(step.stage), step.count) for step in report.funnel],
-        notes=[_("People who reached each step in the period.")],
+        notes=notes,
         small_note=_small_note(),
         empty_text=_("No data in this period."),
     )
