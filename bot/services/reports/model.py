@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 # Counts from 1 to SMALL_COUNT - 1 are shown as "< 3".
 SMALL_COUNT = 3
@@ -139,3 +140,5 @@ class Report:
     actions: tuple[ActionKindFigures, ...] = field(default=())
     topics: tuple[TopicMentions, ...] = field(default=())
     districts: tuple[DistrictFigures, ...] = field(default=())
+    # The KV's zone (compute_report's tz): charts and the PDF show dates in it.
+    zone: ZoneInfo | None = None
