@@ -41,6 +41,8 @@ CALL_AFTER = timedelta(weeks=3)
 # or the member has had a call's chance already.
 CALL_WINDOW = timedelta(days=120)
 PAGE_SIZE = 10
+# QUIET_MONTHS's default, for a row that doesn't say.
+DEFAULT_MONTHS = 6
 PHONE_LENGTH = 32
 
 
@@ -193,6 +195,11 @@ async def record_page_view(session: AsyncSession, reader: int, page: CallPage) -
         )
 
 
+def list_months(payload: dict[str, Any]) -> int:
+    """The QUIET_MONTHS a queued list was made with (kept in the row: settings may change)."""
+    return int(payload.get("months", DEFAULT_MONTHS))
+
+
 async def queue_call_list(
     session: AsyncSession, *, now: datetime, months: int, admin_ids: Collection[int]
 ) -> int:
@@ -210,7 +217,7 @@ async def queue_call_list(
             recipient,
             key=f"{CALL_LIST}:{month}:{recipient}",
             kind=CALL_LIST,
-            payload={"month": month},
+            payload={"month": month, "months": months},
             due_at=now,
         )
     if queued:

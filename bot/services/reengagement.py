@@ -36,12 +36,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.dialect import dialect_insert
 from bot.services.delivery import enqueue_once_many
+from bot.services.field_actions import nearness, neighbour_ids, upcoming_dates
 from bot.services.preferences import set_opted_out
 from models import (
+    ActionDate,
     Attendance,
     Category,
     CheckIn,
     ContactFrequency,
+    Group,
     GroupMembership,
     Member,
     MemorialAnswer,
@@ -59,6 +62,8 @@ SNOOZE = timedelta(days=91)
 # Check-ins queued per run of the daily job: the delivery worker paces them, and a KV with
 # 100,000 members reaches its quiet ones within a few weeks of each quarter.
 BATCH = 1000
+# How far ahead a check-in looks for a field action to mention.
+ACTION_HORIZON = timedelta(days=60)
 
 
 def quarter_of(now: datetime, zone: ZoneInfo) -> str:
@@ -212,3 +217,36 @@ async def react(
 def snooze_until(now: datetime) -> datetime:
     """The earliest next check-in after a "later" at `now`."""
     return now + SNOOZE
+
+
+async def nearby_group(session: AsyncSession, member: Member) -> Group | None:
+    """An active group in the member's Stadtteil, else in a neighbouring one (newcomer-friendly
+    ones first, then the KV's order); None without a Stadtteil or a group near it."""
+    district_id = member.profile.district_id if member.profile is not None else None
+    if district_id is None:
+        return None
+    for district_ids in ({district_id}, await neighbour_ids(session, district_id)):
+        if not district_ids:
+            continue
+        group = await session.scalar(
+            select(Group)
+            .where(Group.active.is_(True), Group.district_id.in_(sorted(district_ids)))
+            .order_by(Group.newcomer_friendly.desc(), Group.position, Group.id)
+            .limit(1)
+        )
+        if group is not None:
+            return group
+    return None
+
+
+async def next_action(session: AsyncSession, member: Member, *, now: datetime) -> ActionDate | None:
+    """The next scheduled field action date within ACTION_HORIZON, the member's Stadtteil
+    first, then its neighbours, then any."""
+    dates = await upcoming_dates(
+        session, now=now, until=now + ACTION_HORIZON, include_cancelled=False
+    )
+    if not dates:
+        return None
+    district_id = member.profile.district_id if member.profile is not None else None
+    neighbours = await neighbour_ids(session, district_id)
+    return min(dates, key=lambda row: nearness(row, district_id, neighbours))
