@@ -97,13 +97,13 @@ def panel(
         mark = "✅" if wanted else "🔕"
         lines.append(f"{mark} {category_label(category)}: {category_hint(category)}")
         buttons.append([_switch(category, wanted=wanted)])
+    if extra is not None:
+        lines += extra[0]
+        buttons += extra[1]
     if offsets is not None:
         more, rows = _reminder_section(offsets, reminders_off=Category.REMINDERS in off)
         lines += more
         buttons += rows
-    if extra is not None:
-        lines += extra[0]
-        buttons += extra[1]
     lines += [
         "",
         _(
