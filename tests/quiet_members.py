@@ -25,6 +25,7 @@ async def add_member(
     paused_until: datetime | None = None,
     opted_out: bool = False,
     name: str = "Quiet",
+    language: str | None = None,
 ) -> int:
     """A member last seen `seen` before `now` who agreed `consented` before it (None: never)."""
     member = Member(
@@ -35,6 +36,7 @@ async def add_member(
         reachable=reachable,
         departed_at=now if departed else None,
         paused_until=paused_until,
+        telegram_language=language,
     )
     if consented is not None:
         member.profile = Profile(

@@ -10,6 +10,7 @@ while active; none within the snooze after "Later"; none after "Fewer messages".
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -79,6 +80,56 @@ async def _sent_check_ins(app: Application, member_id: int) -> list[datetime]:
         return [moment for moment in rows if moment is not None]
 
 
+async def _live(app: Application, people: dict[str, Person], day: int, now: datetime) -> None:
+    """What members do before the job runs: the active one writes weekly, one wakes up."""
+    async with app.session_pool() as session:
+        writers = [person.id for person in PEOPLE if person.active and day % 7 == 0]
+        if day == WAKES_UP:
+            writers.append(people["wakes_up"].id)
+        if writers:
+            await session.execute(
+                update(Member).where(Member.id.in_(writers)).values(last_seen_at=now)
+            )
+        await session.commit()
+
+
+async def _pause(app: Application, person: Person, until: datetime) -> None:
+    async with app.session_pool() as session:
+        await session.execute(
+            update(Member).where(Member.id == person.id).values(paused_until=until)
+        )
+        await session.commit()
+
+
+async def _react(app: Application, now: datetime) -> None:
+    """Those who react tap their button the day after a check-in arrived."""
+    yesterday = now - DAY
+    quarter = reengagement.quarter_of(yesterday, ZONE)
+    async with app.session_pool() as session:
+        for person in PEOPLE:
+            if person.reacts is None:
+                continue
+            row = await reengagement.find(session, person.id, quarter)
+            if row is not None and row.sent_at == yesterday and row.reaction is None:
+                await reengagement.react(session, person.id, quarter, person.reacts, now=now)
+                person.taps.append(now)
+        await session.commit()
+
+
+def _assert_caps(person: Person, sent: list[datetime]) -> None:
+    """At most one per calendar quarter, never two within 91 days, none while paused, none
+    within the snooze after a "Later"."""
+    quarters = Counter(reengagement.quarter_of(moment, ZONE) for moment in sent)
+    assert all(count == 1 for count in quarters.values()), person.key
+    for earlier, later in itertools.pairwise(sent):
+        assert later - earlier >= reengagement.QUARTER, person.key
+    if person.paused_until is not None:
+        assert all(moment >= person.paused_until for moment in sent), person.key
+    if person.reacts == Reaction.LATER:
+        for tap in person.taps:
+            assert not [m for m in sent if tap < m < tap + reengagement.SNOOZE], person.key
+
+
 async def test_a_year_of_check_ins_respects_every_cap(
     app: Application, fake_api: FakeBotAPI, admin_user: FakeUser
 ) -> None:
@@ -100,66 +151,26 @@ async def test_a_year_of_check_ins_respects_every_cap(
         await session.commit()
     ctx = app.job_context()
     lists = 0
-    late_pause: datetime | None = None
+    # Queued on day 0, then paused before the worker sends it: held back, recorded as paused.
+    late_pause = START + 30 * DAY
     for day in range(DAYS):
         now = START + day * DAY
-        async with app.session_pool() as session:
-            for person in PEOPLE:
-                if person.active and day % 7 == 0:
-                    await session.execute(
-                        update(Member).where(Member.id == person.id).values(last_seen_at=now)
-                    )
-            if day == WAKES_UP:
-                await session.execute(
-                    update(Member)
-                    .where(Member.id == people["wakes_up"].id)
-                    .values(last_seen_at=now)
-                )
-            await session.commit()
+        await _live(app, people, day, now)
         await queue_check_ins(ctx, now=now)
         if day == 0:
-            # Queued, then paused before the worker sends it: held back, recorded as paused.
-            late_pause = now + 30 * DAY
-            async with app.session_pool() as session:
-                await session.execute(
-                    update(Member)
-                    .where(Member.id == people["pauses_late"].id)
-                    .values(paused_until=late_pause)
-                )
-                await session.commit()
+            await _pause(app, people["pauses_late"], late_pause)
         local = now.astimezone(ZONE)
         if local.weekday() == 0 and local.day <= 7:
             lists += await queue_call_list(ctx, now=now)
         while await app.worker.run_once(now=now):
             pass
-        # Reactions the day after a check-in arrived.
-        yesterday = now - DAY
-        async with app.session_pool() as session:
-            for person in PEOPLE:
-                if person.reacts is None:
-                    continue
-                quarter = reengagement.quarter_of(yesterday, ZONE)
-                row = await reengagement.find(session, person.id, quarter)
-                if row is not None and row.sent_at == yesterday and row.reaction is None:
-                    await reengagement.react(session, person.id, quarter, person.reacts, now=now)
-                    person.taps.append(now)
-            await session.commit()
+        await _react(app, now)
 
     got = {person.key: await _sent_check_ins(app, person.id) for person in PEOPLE}
     for person in PEOPLE:
-        sent = got[person.key]
         # What Telegram received is what check_ins say was sent.
-        assert len(fake_api.sent_to(person.id)) == len(sent), person.key
-        # At most one per calendar quarter, and never two within 91 days.
-        quarters = Counter(reengagement.quarter_of(moment, ZONE) for moment in sent)
-        assert all(count == 1 for count in quarters.values()), person.key
-        for earlier, later in zip(sent, sent[1:], strict=False):
-            assert later - earlier >= reengagement.QUARTER, person.key
-        if person.paused_until is not None:
-            assert all(moment >= person.paused_until for moment in sent), person.key
-        for tap in person.taps:
-            if person.reacts == Reaction.LATER:
-                assert not [m for m in sent if tap < m < tap + reengagement.SNOOZE], person.key
+        assert len(fake_api.sent_to(person.id)) == len(got[person.key]), person.key
+        _assert_caps(person, got[person.key])
 
     # Quiet all year: one check-in a quarter, 91 days apart; 365 days from 4 January reach
     # into a fifth calendar quarter (the last on 3 January of the next year).
@@ -180,7 +191,6 @@ async def test_a_year_of_check_ins_respects_every_cap(
     woke = START + WAKES_UP * DAY
     assert not [m for m in got["wakes_up"] if woke < m < woke + timedelta(days=181)]
     # The late pause: the first check-in was held back and recorded, not sent.
-    assert late_pause is not None
     assert all(moment >= late_pause for moment in got["pauses_late"])
     async with app.session_pool() as session:
         held = await session.scalar(
