@@ -4,13 +4,14 @@ call list (refused to others, paged, audited)."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
 from bot.app import Application
-from bot.services import call_list, reengagement
+from bot.services import call_list, erasure, reengagement
 from jobs.reengagement import queue_check_ins
 from models import (
     AuditAction,
@@ -305,3 +306,39 @@ async def test_the_call_list_for_organisers_only_paged_and_audited(
             )
         )
     assert audited == [10, 2, 2]
+
+
+async def test_export_holds_and_erasure_removes_the_new_data(
+    driver: BotDriver, fake_api: FakeBotAPI, app: Application
+) -> None:
+    anna = fake_api.add_user(first_name="Anna", language_code="de")
+    message = await _check_in(driver, app, anna)
+    await driver.press(anna, message, _button(message, "⏰ Später"))
+    now = utcnow()
+    async with app.session_pool() as session:
+        await call_list.give_consent(session, anna.id, "+4930555", now=now)
+        member = await session.get(Member, anna.id)
+        assert member is not None
+        member.paused_until = now + 10 * DAY
+        await session.commit()
+    [privacy] = await driver.send(anna, "/datenschutz")
+    [download] = [data for label, data in privacy.buttons if "herunterladen" in label.lower()]
+    sent = await driver.press(anna, privacy, download)
+    [json_file] = [item for item in sent if item.message["document"]["file_name"].endswith(".json")]
+    assert isinstance(json_file.document, bytes)
+    exported = json.loads(json_file.document.decode("utf-8"))
+    assert exported["account"]["paused_until"] is not None
+    assert exported["call_consent"]["phone"] == "+4930555"
+    [check_in] = exported["check_ins"]
+    assert check_in["reaction"] == "later"
+    assert check_in["sent_at"] is not None
+    [text_file] = [item for item in sent if item is not json_file]
+    assert isinstance(text_file.document, bytes)
+    text = text_file.document.decode("utf-8")
+    assert "Nachfrage gesendet am" in text
+    assert "+4930555" in text
+    async with app.session_pool() as session:
+        assert await erasure.erase_member(session, anna.id)
+        await session.commit()
+        for table in (CheckIn, CallConsent):
+            assert await session.scalar(select(func.count()).select_from(table)) == 0
