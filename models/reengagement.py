@@ -31,8 +31,9 @@ class CheckIn(Base):
     __table_args__ = (UniqueConstraint("member_id", "quarter"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Tied to the profile (only members who agreed get check-ins): withdrawn with it.
     member_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("members.id", ondelete="CASCADE"), index=True
+        BigInteger, ForeignKey("profiles.member_id", ondelete="CASCADE"), index=True
     )
     # The quarter in the KV's zone, "2026Q4": the outbox key and the cap.
     quarter: Mapped[str] = mapped_column(String(8))
@@ -49,8 +50,9 @@ class CallConsent(Base):
 
     __tablename__ = "call_consents"
 
+    # Tied to the profile: withdrawing consent to it withdraws this consent too.
     member_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+        BigInteger, ForeignKey("profiles.member_id", ondelete="CASCADE"), primary_key=True
     )
     phone: Mapped[str] = mapped_column(String(32))
     consented_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -42,8 +42,8 @@ def upgrade() -> None:
         sa.Column("reacted_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["member_id"],
-            ["members.id"],
-            name=op.f("fk_check_ins_member_id_members"),
+            ["profiles.member_id"],
+            name=op.f("fk_check_ins_member_id_profiles"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_check_ins")),
@@ -59,8 +59,8 @@ def upgrade() -> None:
         sa.Column("consented_at", models.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["member_id"],
-            ["members.id"],
-            name=op.f("fk_call_consents_member_id_members"),
+            ["profiles.member_id"],
+            name=op.f("fk_call_consents_member_id_profiles"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("member_id", name=op.f("pk_call_consents")),
