@@ -247,7 +247,7 @@ def consent_revoked() -> str:
 
 def needs_consent() -> str:
     """Calls are for members who agreed to the profile."""
-    return _("This is for those who agreed in /start.")
+    return _("Calls are for those who agreed in /start.")
 
 
 # The organisers' call list.
