@@ -12,12 +12,15 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.app import Application
 from bot.db.session import SessionPool
+from bot.scheduler import create_scheduler, register_jobs
 from bot.services import call_list, pauses, reengagement
 from bot.services.action_notices import SWAP_TAKEN
 from bot.services.meeting_notices import RSVP_PROMOTED
 from bot.services.pauses import PauseChoice, PauseError
 from bot.services.reengagement import Reacted
+from jobs.reengagement import queue_call_list, queue_check_ins
 from models import (
     AuditAction,
     AuditEntry,
@@ -261,3 +264,25 @@ async def test_the_monthly_list_is_queued_once_per_organiser(session_pool: Sessi
         assert row is not None
         assert row.recipient_id == 7
         assert row.payload == {"month": "2027-02", "months": MONTHS}
+
+
+async def test_the_jobs_run_daily_and_on_the_first_monday(app: Application) -> None:
+    scheduler = create_scheduler()
+    scheduler.start(paused=True)
+    try:
+        register_jobs(scheduler, app.job_context())
+        daily = scheduler.get_job("reengagement-check-ins")
+        monthly = scheduler.get_job("reengagement-call-list")
+    finally:
+        scheduler.shutdown(wait=False)
+    assert daily is not None
+    assert monthly is not None
+    assert daily.func is queue_check_ins
+    assert monthly.func is queue_call_list
+    after = datetime(2027, 2, 10, tzinfo=UTC)
+    fire = monthly.trigger.get_next_fire_time(None, after)
+    assert fire.astimezone(ZONE).date() == date(2027, 3, 1)  # the first Monday of March
+    fire = monthly.trigger.get_next_fire_time(None, fire + DAY)
+    assert fire.astimezone(ZONE).date() == date(2027, 4, 5)
+    fire = daily.trigger.get_next_fire_time(None, after)
+    assert (fire.astimezone(ZONE).hour, fire.astimezone(ZONE).minute) == (10, 30)
