@@ -288,6 +288,22 @@ def register_jobs(scheduler: AsyncIOScheduler, ctx: JobContext) -> None:
         kwargs={"ctx": ctx},
         replace_existing=True,
     )
+    # Re-engagement: check-ins with quiet members in the late morning (a batch a day, capped
+    # per member and quarter), the call list on the first Monday of each month.
+    scheduler.add_job(
+        "jobs.reengagement:queue_check_ins",
+        trigger=CronTrigger(hour=10, minute=30, timezone=ctx.settings.zone),
+        id="reengagement-check-ins",
+        kwargs={"ctx": ctx},
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        "jobs.reengagement:queue_call_list",
+        trigger=CronTrigger(day="1st mon", hour=9, minute=15, timezone=ctx.settings.zone),
+        id="reengagement-call-list",
+        kwargs={"ctx": ctx},
+        replace_existing=True,
+    )
 
 
 _DIGITS = re.compile(r"\d+")

@@ -37,6 +37,7 @@ EXPECTATIONS: dict[str, str] = {
     "PUBLIC_URL": "the public http(s) URL of the bot's web server, like https://bot.example.org",
     "LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR",
     "NEWCOMER_DAYS": "a whole number of days from 1 to 365",
+    "QUIET_MONTHS": "a whole number of months from 1 to 36",
     "SEND_RATE": "messages per second, above 0 (at most 30, or 1000 with PAID_BROADCAST)",
     "PAID_BROADCAST": "true or false",
     "DELIVERY_LEASE_SECONDS": "a whole number of seconds, at least 5",
@@ -121,6 +122,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # After this many days without a group, a newcomer appears in the organisers' digest.
     newcomer_days: int = Field(default=14, ge=1, le=365)
+    # After this many months without an RSVP, shift, group or answer, a member counts as quiet
+    # and may get a gentle check-in (bot.services.reengagement).
+    quiet_months: int = Field(default=6, ge=1, le=36)
     # Field actions: a shift still lacking people this many hours before its start gets a call
     # for help; a member is called at most once in this many days.
     shortfall_hours: int = Field(default=48, ge=1, le=14 * 24)

@@ -30,6 +30,7 @@ from handlers import (
     message_settings,
     newcomer_digest,
     privacy,
+    reengagement,
     start,
 )
 
@@ -62,6 +63,8 @@ def build_router() -> Router:
         invitations.create_router(),  # /einladen: my link to invite others
         privacy.create_router(),  # /datenschutz: what is stored, show it, erase it
         message_settings.create_router(),  # /einstellungen
+        # Check-in buttons; pause and call consent of /einstellungen; /ruhige (guarded)
+        reengagement.create_router(),
         broadcast.create_router(),  # /rundschreiben; its states take only non-command messages
         admin.create_router(),  # /rolle, /rollen: admins only (guarded), one conversation step
         audit_log.create_router(),  # /protokoll: the audit log, admins only (guarded)

@@ -59,6 +59,7 @@ from models.profile import (
     GroupMembership,
     Profile,
 )
+from models.reengagement import CallConsent, CheckIn, Reaction
 from models.safeguards import Invitation, NoticeCap
 
 __all__ = [
@@ -78,9 +79,11 @@ __all__ = [
     "Broadcast",
     "BroadcastStatus",
     "CalendarFeed",
+    "CallConsent",
     "Campaign",
     "CancelReason",
     "Category",
+    "CheckIn",
     "ConsentEvent",
     "ConsentRecord",
     "ContactFrequency",
@@ -118,6 +121,7 @@ __all__ = [
     "ProcessedUpdate",
     "Profile",
     "ProposalStatus",
+    "Reaction",
     "Role",
     "RsvpAnswer",
     "ServedChat",

@@ -32,6 +32,8 @@ class AuditAction(enum.StrEnum):
     ROLE_CHANGE = "role_change"
     # An organiser turned to a page of the newcomer digest, which names newcomers.
     NEWCOMER_LIST = "newcomer_list"
+    # An organiser saw a page of the call list: quiet members with their phone numbers.
+    CALL_LIST = "call_list"
 
 
 # Done by the bot itself on the KV's behalf (a job), never by a person: their actor is None.

@@ -20,6 +20,8 @@ class Category(enum.StrEnum):
     CALLS_FOR_HELP = "calls_for_help"
     # Gedenktage: reminders of memorial dates (never a broadcast's category).
     MEMORIALS = "memorials"
+    # Gentle check-ins with members who have been quiet for long (never a broadcast's category).
+    CHECK_INS = "check_ins"
 
 
 class BroadcastStatus(enum.StrEnum):

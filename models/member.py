@@ -45,6 +45,9 @@ class Member(Base):
     # Since when the member is gone: blocked the bot or left the last KV group; None while
     # they are around. Retention erases members departed (and not seen) for long enough.
     departed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # "Pause bis ...": no bulk message (outbox row) reaches the member before this moment;
+    # None: no pause (bot.services.pauses).
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     roles: Mapped[list[MemberRole]] = relationship(
         back_populates="member",

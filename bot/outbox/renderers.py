@@ -15,6 +15,7 @@ from bot.services import (
     action_notices,
     action_results,
     broadcasts,
+    call_list,
     erasure,
     field_actions,
     help_calls,
@@ -23,6 +24,7 @@ from bot.services import (
     memorials,
     newcomer_digest,
     onboarding,
+    reengagement,
     reminders,
     rsvp,
     schedule,
@@ -30,6 +32,7 @@ from bot.services import (
     shifts,
 )
 from bot.services.schedule import ScheduleError
+from bot.telegram import check_in_lines
 from bot.telegram.views import action_results as result_views
 from bot.telegram.views import actions as action_views
 from bot.telegram.views import broadcast as broadcast_views
@@ -39,6 +42,7 @@ from bot.telegram.views import meeting_notices as notice_views
 from bot.telegram.views import memorials as memorial_views
 from bot.telegram.views import newcomers as newcomer_views
 from bot.telegram.views import privacy as privacy_views
+from bot.telegram.views import reengagement as reengagement_views
 from bot.telegram.views.intake import intake_reminder
 from bot.telegram.views.reminders import meeting_reminder
 from bot.telegram.views.shift_reminders import shift_reminder
@@ -364,6 +368,36 @@ async def render_host_lost(session: AsyncSession, row: Delivery, member: Member 
     return None if group is None else privacy_views.host_lost(group)
 
 
+async def render_check_in(session: AsyncSession, row: Delivery, member: Member | None) -> Rendered:
+    """A quiet member's check-in with what is near them now, unless they were erased or are
+    no longer quiet (they did something since it was queued)."""
+    if member is None or member.profile is None:
+        return None
+    quarter = str(row.payload.get("quarter", ""))
+    check_in = await reengagement.find(session, member.id, quarter)
+    if check_in is None or member.last_seen_at > check_in.queued_at:
+        return None
+    now, zone = max(utcnow(), row.due_at), kv_zone(session)
+    await reengagement.mark_sent(session, check_in, now=now)
+    lines = await check_in_lines.lines_for(session, member, now, zone)
+    return reengagement_views.check_in(
+        member.first_name, lines, member_id=member.id, quarter=quarter
+    )
+
+
+async def render_call_list(session: AsyncSession, row: Delivery, member: Member | None) -> Rendered:
+    """The organisers' monthly call list, its first page as of sending time, unless nobody is
+    on it any more. Queued for organisers only (bot.services.call_list.queue_call_list)."""
+    del member
+    now, zone = max(utcnow(), row.due_at), kv_zone(session)
+    page = await call_list.call_page(
+        session, now=now, months=call_list.list_months(row.payload), page=0
+    )
+    if not page.total:
+        return None
+    return reengagement_views.call_list(page, zone)
+
+
 RENDERERS: dict[str, Renderer] = {
     onboarding.INTAKE_REMINDER: render_intake_reminder,
     newcomer_digest.NEWCOMER_DIGEST: render_newcomer_digest,
@@ -384,4 +418,6 @@ RENDERERS: dict[str, Renderer] = {
     memorials.MEMORIAL_REMINDER: render_memorial_reminder,
     memorials.MEMORIAL_PLANNING: render_memorial_planning,
     erasure.HOST_LOST: render_host_lost,
+    reengagement.CHECK_IN: render_check_in,
+    call_list.CALL_LIST: render_call_list,
 }

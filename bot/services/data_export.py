@@ -31,6 +31,8 @@ from models import (
     AuditEntry,
     Broadcast,
     CalendarFeed,
+    CallConsent,
+    CheckIn,
     ConsentRecord,
     Delivery,
     District,
@@ -91,6 +93,8 @@ COVERED: dict[str, tuple[str, ...]] = {
     "audit_log": ("actor_id",),
     "consent_events": ("member_id",),
     "fsm_records": ("user_id",),
+    "check_ins": ("member_id",),
+    "call_consents": ("member_id",),
 }
 # Columns naming the member as the one who decided about others' rows (granted someone a
 # role, approved someone's proposal, stopped a broadcast): those rows are the others' data.
@@ -118,6 +122,8 @@ class Account:
     last_seen_at: datetime
     # Since when they blocked the bot or left every KV group (erased MEMBER_RETENTION_MONTHS on).
     departed_at: datetime | None = None
+    # "Pause bis ...": no bulk messages before this moment.
+    paused_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -283,6 +289,25 @@ class Conversation:
 
 
 @dataclass(frozen=True)
+class CheckInSent:
+    """A check-in sent (or queued) while the member was quiet, and their reaction."""
+
+    quarter: str
+    queued_at: datetime
+    sent_at: datetime | None
+    reaction: str | None
+    reacted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CallConsentGiven:
+    """Consent to be phoned by the KV, with the number shared for it."""
+
+    phone: str
+    consented_at: datetime
+
+
+@dataclass(frozen=True)
 class MemberData:
     """Everything stored about one member, as plain values."""
 
@@ -310,6 +335,8 @@ class MemberData:
     deliveries: list[Message] = field(default_factory=list)
     consent_history: list[ConsentChange] = field(default_factory=list)
     conversations: list[Conversation] = field(default_factory=list)
+    check_ins: list[CheckInSent] = field(default_factory=list)
+    call_consent: CallConsentGiven | None = None
 
 
 def _value(value: Any) -> str:
@@ -529,6 +556,10 @@ async def collect(session: AsyncSession, member: Member, *, now: datetime) -> Me
     conversations = await session.scalars(
         select(FsmRecord).where(FsmRecord.user_id == member_id).order_by(FsmRecord.updated_at)
     )
+    check_ins = await session.scalars(
+        select(CheckIn).where(CheckIn.member_id == member_id).order_by(CheckIn.queued_at)
+    )
+    call_consent = await session.get(CallConsent, member_id)
     return MemberData(
         exported_at=now,
         account=Account(
@@ -541,6 +572,7 @@ async def collect(session: AsyncSession, member: Member, *, now: datetime) -> Me
             created_at=member.created_at,
             last_seen_at=member.last_seen_at,
             departed_at=member.departed_at,
+            paused_until=member.paused_until,
         ),
         profile=_profile(member),
         groups=[Joined(group=name, joined_at=joined) for name, joined in groups],
@@ -608,6 +640,21 @@ async def collect(session: AsyncSession, member: Member, *, now: datetime) -> Me
             for row in conversations
             if row.state is not None or row.data
         ],
+        check_ins=[
+            CheckInSent(
+                quarter=row.quarter,
+                queued_at=row.queued_at,
+                sent_at=row.sent_at,
+                reaction=_value(row.reaction) if row.reaction is not None else None,
+                reacted_at=row.reacted_at,
+            )
+            for row in check_ins
+        ],
+        call_consent=(
+            CallConsentGiven(phone=call_consent.phone, consented_at=call_consent.consented_at)
+            if call_consent is not None
+            else None
+        ),
     )
 
 

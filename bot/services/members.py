@@ -152,6 +152,8 @@ async def _insert_member(
         "created_at": now,
         "last_seen_at": now,
         "departed_at": None,
+        # Every column, so the object needs no load (a pause is read on /einstellungen).
+        "paused_until": None,
     }
     connection = await session.connection()
     result = await connection.execute(dialect_statement(session, _insert_new_member), values)

@@ -475,3 +475,56 @@ class MemorialCallback(CallbackData, prefix="gd1"):
 
     act: MemorialAct
     date_id: DbId
+
+
+# Re-engagement of quiet members (handlers/reengagement.py).
+class CheckInAct(StrEnum):
+    """The three buttons under a check-in."""
+
+    SHOW = "s"  # "Zeig mir was": groups and dates near the member
+    LATER = "l"  # "Später": no check-in for three months
+    FEWER = "f"  # "Weniger Nachrichten": check-ins off
+
+
+class CheckInCallback(CallbackData, prefix="ci1"):
+    """A button under member `member_id`'s check-in of `quarter` ("2026Q4"); the handler
+    refuses it from anyone else and looks the check-in up."""
+
+    act: CheckInAct
+    member_id: TelegramId
+    quarter: str
+
+
+class CallListCallback(CallbackData, prefix="cl1"):
+    """A page of the organisers' call list (0 the first); recomputed and clamped on press."""
+
+    page: DbId = 0
+
+
+class PauseAct(StrEnum):
+    """The pause buttons of /einstellungen."""
+
+    TWO_WEEKS = "2w"
+    ONE_MONTH = "1m"
+    THREE_MONTHS = "3m"
+    DATE = "d"  # type a date
+    END = "e"  # end the pause now
+
+
+class PauseCallback(CallbackData, prefix="pz1"):
+    """A pause button; each sets the state it names."""
+
+    act: PauseAct
+
+
+class CallConsentAct(StrEnum):
+    """The call-consent buttons of /einstellungen."""
+
+    GIVE = "y"  # share the number (asks for the contact)
+    REVOKE = "n"  # withdraw, deleting the number
+
+
+class CallConsentCallback(CallbackData, prefix="cc1"):
+    """A call-consent button."""
+
+    act: CallConsentAct

@@ -97,6 +97,12 @@ WELCOME = CommandSpec(
     __("Set up the welcome for newcomers in this group"),
     frozenset({Role.ORGANISER}),
 )
+# The organisers' list of quiet members who agreed to be called (handlers/reengagement.py).
+QUIET = CommandSpec(
+    {"de": "ruhige", "en": "quiet"},
+    __("Quiet members who'd welcome a call"),
+    frozenset({Role.ORGANISER}),
+)
 
 # The order here is the order of /hilfe and of Telegram's command menu.
 ALL_COMMANDS: tuple[CommandSpec, ...] = (
@@ -117,6 +123,7 @@ ALL_COMMANDS: tuple[CommandSpec, ...] = (
     CANCEL,
     MY_GROUPS,
     BROADCAST,
+    QUIET,
     ROLE,
     ROLES,
     AUDIT_LOG,

@@ -68,6 +68,7 @@ def category_label(category: Category) -> str:
         Category.REMINDERS: _("Reminders"),
         Category.CALLS_FOR_HELP: _("Calls for help"),
         Category.MEMORIALS: _("Memorial dates"),
+        Category.CHECK_INS: _("Check-ins"),
     }
     return labels[category]
 
@@ -79,6 +80,7 @@ def category_hint(category: Category) -> str:
         Category.REMINDERS: _("meetings and your shifts coming up"),
         Category.CALLS_FOR_HELP: _("when hands are needed, e.g. for an info stand"),
         Category.MEMORIALS: _("Gedenktage and the KV's events on them"),
+        Category.CHECK_INS: _("a friendly note now and then if we haven't heard from you"),
     }
     return hints[category]
 

@@ -366,6 +366,7 @@ async def test_the_json_file_holds_what_the_database_holds(
             "created_at": _iso(member.created_at),
             "last_seen_at": exported["account"]["last_seen_at"],  # this update touched it
             "departed_at": None,
+            "paused_until": None,
         }
         assert exported["profile"] == {
             "consent_at": _iso(profile.consent_at),

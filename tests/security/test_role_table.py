@@ -90,6 +90,7 @@ CONSENT_FIRST = (
     "Um auf Treffen zu antworten, stimme zuerst in /start zu",
     "Erinnerungen an Termine gibt es, sobald du in /start zugestimmt hast",
     "Deinen Einladungslink gibt es, sobald du in /start zugestimmt hast",
+    "Einen Anruf aus dem KV gibt es, sobald du in /start zugestimmt hast",
 )
 
 

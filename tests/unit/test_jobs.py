@@ -65,6 +65,8 @@ async def test_scheduler_runs_in_utc_with_fixed_job_ids(app: Application) -> Non
         "memorials-reminders",
         "onboarding-intake-reminders",
         "onboarding-newcomer-digest",
+        "reengagement-call-list",
+        "reengagement-check-ins",
         "retention-erase-departed",
     ]
     job = scheduler.get_job("housekeeping-prune-update-ids")

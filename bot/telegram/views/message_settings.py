@@ -82,10 +82,14 @@ def _reminder_section(
 
 
 def panel(
-    off: Collection[Category], offsets: Sequence[int] | None = None
+    off: Collection[Category],
+    offsets: Sequence[int] | None = None,
+    *,
+    extra: tuple[list[str], list[list[InlineKeyboardButton]]] | None = None,
 ) -> tuple[str, InlineKeyboardMarkup]:
     """Every category with its state and a button that switches it the other way; with
-    `offsets` (members who agreed, so who can answer meetings) when meeting reminders come."""
+    `offsets` (members who agreed, so who can answer meetings) when meeting reminders come;
+    `extra` lines and button rows (the pause and calls, bot.telegram.views.reengagement)."""
     lines = [_("<b>Which messages do you want from me?</b>"), ""]
     buttons = []
     for category in Category:
@@ -93,6 +97,9 @@ def panel(
         mark = "✅" if wanted else "🔕"
         lines.append(f"{mark} {category_label(category)}: {category_hint(category)}")
         buttons.append([_switch(category, wanted=wanted)])
+    if extra is not None:
+        lines += extra[0]
+        buttons += extra[1]
     if offsets is not None:
         more, rows = _reminder_section(offsets, reminders_off=Category.REMINDERS in off)
         lines += more

@@ -13,7 +13,7 @@ from aiogram.utils.i18n import ngettext
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_time
 
-from bot.services.data_export import MeetingAnswer, MemberData
+from bot.services.data_export import CheckInSent, MeetingAnswer, MemberData
 from bot.services.erasure import HeldRoles
 from bot.telegram.callbacks import PrivacyAction, PrivacyCallback
 from bot.telegram.format import (
@@ -259,6 +259,10 @@ def _account_lines(data: MemberData, zone: ZoneInfo) -> list[str]:
                 value=_day(account.departed_at, zone)
             )
         )
+    if account.paused_until is not None:
+        lines.append(
+            _("Messages paused until: {value}").format(value=_when(account.paused_until, zone))
+        )
     return lines
 
 
@@ -485,6 +489,13 @@ def _settings_lines(data: MemberData, zone: ZoneInfo) -> list[str]:
                 value=_day(data.invitation.created_at, zone), token=data.invitation.token
             )
         )
+    if data.call_consent is not None:
+        lines.append(
+            _("Someone from the KV may call you on {phone} (agreed on {value})").format(
+                phone=data.call_consent.phone, value=_day(data.call_consent.consented_at, zone)
+            )
+        )
+    lines.extend(_check_in_line(row, zone) for row in data.check_ins)
     for row in data.notices:
         line = _("Last time you {what}: {value}").format(
             what=_notice_kind(row.kind), value=_when(row.sent_at, zone)
@@ -494,6 +505,23 @@ def _settings_lines(data: MemberData, zone: ZoneInfo) -> list[str]:
             line += " " + _("(about no. {subject})").format(subject=row.subject_id)
         lines.append(line)
     return lines
+
+
+def _check_in_line(row: CheckInSent, zone: ZoneInfo) -> str:
+    if row.sent_at is None:
+        line = _("Check-in queued on {value}, not sent").format(value=_day(row.queued_at, zone))
+    else:
+        line = _("Check-in sent on {value}").format(value=_day(row.sent_at, zone))
+    reactions = {
+        "show": _("you asked to be shown something"),
+        "later": _("you said: later"),
+        "fewer": _("you asked for fewer messages"),
+    }
+    if row.reaction is not None and row.reacted_at is not None:
+        line += "; " + _("{what} on {value}").format(
+            what=reactions.get(row.reaction, row.reaction), value=_day(row.reacted_at, zone)
+        )
+    return line
 
 
 def _record_sections(data: MemberData, zone: ZoneInfo) -> list[tuple[str, list[str]]]:
