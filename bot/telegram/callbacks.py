@@ -475,3 +475,18 @@ class MemorialCallback(CallbackData, prefix="gd1"):
 
     act: MemorialAct
     date_id: DbId
+
+
+class ReportChoice(StrEnum):
+    """A period button of /bericht."""
+
+    LAST_30_DAYS = "30d"
+    HALF_YEAR = "hy"
+    PREVIOUS_HALF_YEAR = "phy"
+    CUSTOM = "c"
+
+
+class ReportCallback(CallbackData, prefix="rep1"):
+    """The period chosen for /bericht; handlers re-check the role and compute it anew."""
+
+    choice: ReportChoice
