@@ -143,7 +143,7 @@ def summary(report: Report) -> str:
             )
         if len(report.groups) > SUMMARY_ITEMS:
             lines.append(
-                _("… and {count} more in the PDF").format(
+                _("… and {count} more in the CSV file").format(
                     count=number(len(report.groups) - SUMMARY_ITEMS)
                 )
             )
@@ -193,7 +193,7 @@ def summary(report: Report) -> str:
             )
         if len(report.districts) > SUMMARY_ITEMS:
             lines.append(
-                _("… and {count} more in the PDF").format(
+                _("… and {count} more in the CSV file").format(
                     count=number(len(report.districts) - SUMMARY_ITEMS)
                 )
             )
@@ -241,7 +241,7 @@ def _rows(report: Report) -> Iterator[tuple[str, str, str, str, str]]:
     for t in report.topics:
         yield topics, t.topic, "", _("Door-to-door"), masked(t.door_to_door)
         yield topics, t.topic, "", _("Info stands"), masked(t.info_stand)
-    districts = _("Stadtteile")
+    districts = _("Districts")
     for d in report.districts:
         yield districts, d.name, "", _("members"), masked(d.members)
         yield districts, d.name, "", _("newcomers"), masked(d.newcomers)
