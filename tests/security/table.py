@@ -138,6 +138,7 @@ TABLE: dict[str, tuple[Allowed, Make]] = {
     "/rolle": (A, command(lambda w: f"/rolle {w.people[Who.MEMBER].id}")),
     "/rollen": (A, command("/rollen")),
     "/protokoll": (A, command("/protokoll")),
+    "/bericht": (ORG, command("/bericht")),
     # --- in the group chat
     # Nobody acts on these: everyone gets the fallback's polite pointer to /hilfe.
     "/unbekannt": (NOBODY, command("/unbekannt 12")),
@@ -169,6 +170,8 @@ TABLE: dict[str, tuple[Allowed, Make]] = {
     ),
     "au1:page": (A, press(cb.AuditCallback, page=1)),
     "nd1:page": (ORG, press(cb.DigestCallback, page=1)),
+    "rep1:30d": (ORG, press(cb.ReportCallback, choice=cb.ReportChoice.LAST_30_DAYS)),
+    "rep1:c": (ORG, press(cb.ReportCallback, choice=cb.ReportChoice.CUSTOM)),
     "cons1:1": (frozenset({S, U}), press(cb.ConsentCallback, action=cb.ConsentAction.AGREE)),
     "cons1:0": (frozenset({S, U}), press(cb.ConsentCallback, action=cb.ConsentAction.NOT_NOW)),
     "in1:on": (M, _in(IS.TOPICS, IA.ON, lambda w: w.topic_id)),
