@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from datetime import UTC, tzinfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
@@ -207,7 +208,7 @@ def summary(report: Report) -> str:
     return "\n".join(lines)
 
 
-def _rows(report: Report) -> Iterator[tuple[str, str, str, str, str]]:
+def _rows(report: Report, zone: tzinfo) -> Iterator[tuple[str, str, str, str, str]]:
     """(section, item, month, measure, value) for every figure of the report."""
     funnel = _("Funnel")
     for step in report.funnel:
@@ -222,7 +223,7 @@ def _rows(report: Report) -> Iterator[tuple[str, str, str, str, str]]:
             yield groups, group.name, when, _("attendees incl. guests"), masked(month.attendees)
     broadcasts = _("Broadcasts")
     for b in report.broadcasts:
-        item = f"{b.sent_at.date().isoformat()} {b.summary}"
+        item = f"{b.sent_at.astimezone(zone).date().isoformat()} {b.summary}"
         yield broadcasts, item, "", _("audience"), masked(b.total)
         yield broadcasts, item, "", _("delivered"), masked(b.delivered)
         yield broadcasts, item, "", _("unreachable"), masked(b.unreachable)
@@ -249,14 +250,15 @@ def _rows(report: Report) -> Iterator[tuple[str, str, str, str, str]]:
         yield districts, d.name, "", _("active"), masked(d.active)
 
 
-def csv_bytes(report: Report) -> bytes:
+def csv_bytes(report: Report, zone: tzinfo = UTC) -> bytes:
     """The report in long format, one figure per row: section;item;month;measure;value.
 
     UTF-8 with a byte order mark and ';' between fields, so a spreadsheet opens it as it is
     and Python's csv module reads it with delimiter=';' (after decoding as utf-8-sig).
+    Broadcasts are dated in `zone` (the KV's).
     """
     out = io.StringIO()
     writer = csv.writer(out, delimiter=CSV_DELIMITER, lineterminator="\r\n")
     writer.writerow([_("section"), _("item"), _("month"), _("measure"), _("value")])
-    writer.writerows(_rows(report))
+    writer.writerows(_rows(report, zone))
     return (BOM + out.getvalue()).encode("utf-8")
