@@ -16,13 +16,16 @@ opt-outs, blocked members and RSVPs. Then, each on its own and timed from outsid
   every 20 ms while it runs;
 - the newcomer digest (the Monday job and its first page; bench.newcomer_digest pages on);
 - the organiser jobs that walk all members today (memorial reminders for everyone);
+- /bericht: the report's figures (bot.services.reports.figures.compute_report) for this
+  half-year and the last 30 days, then drawing its charts and PDF (matplotlib, imported on
+  first use: the RSS delta is what the first report adds to the process);
 - the largest number of parameters any statement bound (an engine event);
 - the idle RSS of a real `mitmachbot run` process (polling the fake Bot API).
 
 RSS is the process's resident set before and after each operation (/proc/self/statm), so a
 delta shows what an operation keeps or grows; the peak inside it is not caught. Targets from
 issue #14: previews <= 100 ms, matching <= 20 ms, jobs <= 2 s and <= 50 MB, /start during the
-enqueue <= 100 ms, idle process <= 230 MB.
+enqueue <= 100 ms, idle process <= 230 MB; issue #15: the report's figures well under 2 s.
 """
 
 from __future__ import annotations
@@ -54,6 +57,9 @@ from bot.db.session import SessionPool
 from bot.services import audience as segments
 from bot.services import broadcasts, directory, memorials, newcomer_digest, schedule
 from bot.services.kv_setup import apply_setup, load_setup
+from bot.services.reports import period as report_periods
+from bot.services.reports.figures import compute_report
+from bot.services.reports.model import Report
 from bot.settings import Settings
 from models import (
     ActivityType,
@@ -288,6 +294,7 @@ async def _measure(
 
     await _matching(pool, figures, now, members)
     await _jobs(pool, figures, now)
+    await _report(app, pool, figures, now)
     await _broadcast(app, server, pool, figures, now, members)
 
 
@@ -330,6 +337,35 @@ async def _jobs(pool: SessionPool, figures: Figures, now: Any) -> None:
             return result
 
     await figures.measure("memorial reminders (queue_due)", memorial_job, "<= 2 s")
+
+
+async def _report(app: Any, pool: SessionPool, figures: Figures, now: Any) -> None:
+    print("\nreport /bericht (target: figures well under 2 s)")
+    today = now.astimezone(ZONE).date()
+    report: Report | None = None
+    for name, period in (
+        ("this half-year", report_periods.half_year(today)),
+        ("last 30 days", report_periods.last_30_days(today)),
+    ):
+
+        async def figures_of(period: Any = period) -> Report:
+            async with pool() as session:
+                return await compute_report(
+                    session, period=period, kv_name="KV Musterstadt", tz=ZONE, now=now
+                )
+
+        result = await figures.measure(f"report ({name})", figures_of, "well under 2 s")
+        report = report or result
+    assert report is not None
+    from bot.telegram.views import report_files  # noqa: PLC0415 - only the bench draws
+
+    async def render() -> int:
+        with app.i18n.context(), app.i18n.use_locale("de"):
+            charts = report_files.charts(report)
+            return len(report_files.pdf(report)) + sum(len(png) for _name, png in charts)
+
+    size = await figures.measure("report rendering (charts + PDF)", render, "first one")
+    print(f"    rendered {size} bytes")
 
 
 async def _broadcast(

@@ -31,6 +31,7 @@ from handlers import (
     newcomer_digest,
     privacy,
     reengagement,
+    reports,
     start,
 )
 
@@ -69,6 +70,7 @@ def build_router() -> Router:
         admin.create_router(),  # /rolle, /rollen: admins only (guarded), one conversation step
         audit_log.create_router(),  # /protokoll: the audit log, admins only (guarded)
         newcomer_digest.create_router(),  # the digest's page buttons: organisers only (guarded)
+        reports.create_router(),  # /bericht: figures, charts, CSV, PDF; organisers only (guarded)
         fallback.create_router(),  # last: unknown commands, stale buttons, stray text
         errors.create_router(),  # error events only: whatever no feature explained
     )

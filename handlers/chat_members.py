@@ -1,5 +1,6 @@
 """Members coming and going: my_chat_member in private chats (a member blocked or unblocked the
-bot) and chat_member in the KV's groups (someone left or joined), for departed-member retention.
+bot) and chat_member in the KV's groups (someone left or joined), for departed-member retention;
+joins are also counted per chat and day for the reports (bot.services.chat_joins, no ids).
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from aiogram.filters import (
     MEMBER,
     ChatMemberUpdatedFilter,
 )
-from aiogram.types import ChatMemberUpdated
+from aiogram.types import ChatMemberUpdated, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import departures
+from bot.services.chat_joins import JoinSource, count_joins
 from bot.services.members import set_reachable
+from bot.settings import Settings
 from models.base import utcnow
 
 logger = logging.getLogger(__name__)
@@ -68,15 +71,45 @@ async def left_group(event: ChatMemberUpdated, bot: Bot, session: AsyncSession) 
         logger.info("member=%s left the last KV group", user.id)
 
 
-async def joined_group(event: ChatMemberUpdated, session: AsyncSession) -> None:
-    """Someone joined a KV group: a departed member is back. The greeting runs after this."""
-    if await departures.returned_to(session, event.new_chat_member.user.id, event.chat.id):
+async def joined_group(event: ChatMemberUpdated, session: AsyncSession, settings: Settings) -> None:
+    """Someone joined a KV group: a departed member is back, and the join is counted (bots
+    not). The greeting runs after this."""
+    user = event.new_chat_member.user
+    changed = await departures.returned_to(session, user.id, event.chat.id)
+    if not user.is_bot:
+        counted = await count_joins(
+            session,
+            event.chat.id,
+            1,
+            source=JoinSource.MEMBER_UPDATE,
+            at=utcnow(),
+            zone=settings.zone,
+        )
+        changed = counted or changed
+    if changed:
+        await session.commit()
+    raise SkipHandler  # on to the greeting (handlers.greeting)
+
+
+async def joins_announced(message: Message, session: AsyncSession, settings: Settings) -> None:
+    """The "joined" service message: its people (bots not) are counted for the reports. The
+    greeting runs after this."""
+    people = sum(1 for user in message.new_chat_members or [] if not user.is_bot)
+    if await count_joins(
+        session,
+        message.chat.id,
+        people,
+        source=JoinSource.SERVICE_MESSAGE,
+        at=utcnow(),
+        zone=settings.zone,
+    ):
         await session.commit()
     raise SkipHandler  # on to the greeting (handlers.greeting)
 
 
 def create_router() -> Router:
-    """Block/unblock bookkeeping in private chats, leaving and joining in groups; never replies."""
+    """Block/unblock bookkeeping in private chats, leaving and joining in groups (joins counted,
+    from both kinds of update); never replies."""
     router = Router(name=__name__)
     router.my_chat_member.filter(F.chat.type == ChatType.PRIVATE)
     router.my_chat_member.register(
@@ -88,4 +121,5 @@ def create_router() -> Router:
     router.chat_member.filter(F.chat.type.in_(GROUP_CHATS))
     router.chat_member.register(left_group, ChatMemberUpdatedFilter(LEAVE_TRANSITION))
     router.chat_member.register(joined_group, ChatMemberUpdatedFilter(JOIN_TRANSITION))
+    router.message.register(joins_announced, F.chat.type.in_(GROUP_CHATS), F.new_chat_members)
     return router

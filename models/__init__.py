@@ -3,6 +3,7 @@
 from models.audit import BOT_ACTIONS, AuditAction, AuditEntry
 from models.base import Base, UTCDateTime
 from models.broadcast import Broadcast, BroadcastStatus, Category, OptOut
+from models.chat_join import ChatJoinDay
 from models.consent import ConsentEvent, ConsentRecord
 from models.delivery import Delivery, DeliveryStatus
 from models.field_action import (
@@ -83,6 +84,7 @@ __all__ = [
     "Campaign",
     "CancelReason",
     "Category",
+    "ChatJoinDay",
     "CheckIn",
     "ConsentEvent",
     "ConsentRecord",

@@ -528,3 +528,18 @@ class CallConsentCallback(CallbackData, prefix="cc1"):
     """A call-consent button."""
 
     act: CallConsentAct
+
+
+class ReportChoice(StrEnum):
+    """A period button of /bericht."""
+
+    LAST_30_DAYS = "30d"
+    HALF_YEAR = "hy"
+    PREVIOUS_HALF_YEAR = "phy"
+    CUSTOM = "c"
+
+
+class ReportCallback(CallbackData, prefix="rep1"):
+    """The period chosen for /bericht; handlers re-check the role and compute it anew."""
+
+    choice: ReportChoice

@@ -91,6 +91,11 @@ BROADCAST = CommandSpec(
 PRIVACY = CommandSpec(
     {"de": "datenschutz", "en": "privacy"}, __("What I store about you: see it, delete it")
 )
+REPORT = CommandSpec(
+    {"de": "bericht", "en": "report"},
+    __("Report: figures and charts over a period"),
+    frozenset({Role.ORGANISER, Role.ADMIN}),
+)
 # Group chats only: in no private menu and not in /hilfe (hence not in ALL_COMMANDS).
 WELCOME = CommandSpec(
     {"de": "willkommen", "en": "welcome"},
@@ -124,6 +129,7 @@ ALL_COMMANDS: tuple[CommandSpec, ...] = (
     MY_GROUPS,
     BROADCAST,
     QUIET,
+    REPORT,
     ROLE,
     ROLES,
     AUDIT_LOG,

@@ -2,7 +2,7 @@
 (consent to be phoned, with the member's own number), members.paused_until ("Pause bis ...")
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-02 04:50:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import models
 
 revision: str = "0018"
-down_revision: str | None = "0016"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -45,6 +45,8 @@ async def test_the_scale_bench_prints_every_figure(database: str | None) -> None
     assert "seeded 300 members" in text, text
     assert re.search(rf"preview everyone\s+{NUMBER} ms", text), text
     assert re.search(rf"matching \(suggestion page\)\s+{NUMBER} ms", text), text
+    assert re.search(rf"report \(this half-year\)\s+{NUMBER} ms", text), text
+    assert re.search(rf"report rendering \(charts \+ PDF\)\s+{NUMBER} ms", text), text
     assert re.search(rf"enqueue all .*\s+{NUMBER} ms", text), text
     assert re.search(rf"/start while enqueueing: \d+ updates, p50 {NUMBER} ms", text), text
     assert re.search(r"largest bind count of any statement: \d+", text), text

@@ -125,6 +125,7 @@ HANDLED_METHODS = (
     "answerCallbackQuery",
     "sendDocument",
     "sendPhoto",
+    "sendMediaGroup",
     "copyMessage",
     "forwardMessage",
     "getChatMember",
@@ -290,6 +291,7 @@ class FakeBotAPI:
         self._sent: dict[int, list[SentMessage]] = defaultdict(list)
         self._sent_index: dict[tuple[int, int], SentMessage] = {}
         self._files: dict[str, _StoredFile] = {}
+        self._media_group_ids = itertools.count(13000000000000000)
         self._file_counter = itertools.count(1)
         self._callback_counter = itertools.count(4_000_000_000_000_000_001)
         self._invite_counter = itertools.count(1)
@@ -1384,6 +1386,7 @@ class FakeBotAPI:
             "answercallbackquery": self._answer_callback_query,
             "senddocument": self._send_document,
             "sendphoto": self._send_photo,
+            "sendmediagroup": self._send_media_group,
             "copymessage": self._copy_message,
             "forwardmessage": self._forward_message,
             "getchatmember": self._get_chat_member,
@@ -1821,6 +1824,41 @@ class FakeBotAPI:
 
     async def _send_photo(self, call: ApiCall) -> JsonDict:
         return await self._send_media(call, "photo")
+
+    async def _send_media_group(self, call: ApiCall) -> list[JsonDict]:
+        """An album: each photo or document a message of its own, as Telegram sends them."""
+        params = call.params
+        state = self._resolve_chat(params.get("chat_id"), sending=True)
+        media = params.get("media")
+        if isinstance(media, str):
+            media = json.loads(media)
+        if not isinstance(media, list) or not 2 <= len(media) <= 10:
+            raise ApiError(400, "Bad Request: media must include 2-10 items")
+        group_id = str(next(self._media_group_ids))
+        sent_messages = []
+        for item in media:
+            kind = item.get("type")
+            if kind not in {"photo", "document"}:
+                raise ApiError(400, f"Bad Request: unsupported media type {kind!r}")
+            stored = self._store_file(item.get("media"), call.files)
+            content: JsonDict = {
+                kind: self._media_object(stored, kind),
+                "media_group_id": group_id,
+            }
+            if item.get("caption"):
+                content["caption"] = item["caption"]
+            message = self._new_message(state, content)
+            sent = SentMessage(
+                chat_id=state.id,
+                message_id=message["message_id"],
+                method=call.method,
+                caption=item.get("caption"),
+                message=message,
+            )
+            setattr(sent, kind, stored.data if stored.data is not None else item.get("media"))
+            self._store_sent(state, sent)
+            sent_messages.append(sent.as_message())
+        return sent_messages
 
     def _source_message(self, call: ApiCall, what: str) -> tuple[_ChatState, JsonDict]:
         source_chat = self._resolve_chat(call.params.get("from_chat_id"), sending=False)

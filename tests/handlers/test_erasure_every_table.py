@@ -89,6 +89,7 @@ NOT_MEMBER_IDS = {
     "served_chats.chat_id": "a group chat",
     "served_chats.last_welcome_message_id": "a message id",
     "meeting_posts.chat_id": "a group chat",
+    "chat_join_days.chat_id": "a group chat (joins counted, no one named)",
     "meeting_posts.message_id": "a message id",
 }
 

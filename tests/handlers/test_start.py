@@ -159,15 +159,16 @@ async def test_help_for_an_admin_lists_the_role_commands(
 ) -> None:
     [reply] = await driver.send(admin_user, "/help")
     commands = [line.split(" ")[0] for line in reply.text.splitlines() if line.startswith("/")]
-    assert commands[-6:] == [
+    assert commands[-7:] == [
         "/meine_gruppen",
         "/rundschreiben",
         "/ruhige",
+        "/bericht",
         "/rolle",
         "/rollen",
         "/protokoll",
     ]
-    assert len(commands) == 21
+    assert len(commands) == 22
 
 
 async def test_language_switch(driver: BotDriver, fake_api: FakeBotAPI, app: Application) -> None:

@@ -138,6 +138,7 @@ TABLE: dict[str, tuple[Allowed, Make]] = {
     "/rolle": (A, command(lambda w: f"/rolle {w.people[Who.MEMBER].id}")),
     "/rollen": (A, command("/rollen")),
     "/protokoll": (A, command("/protokoll")),
+    "/bericht": (ORG, command("/bericht")),
     # --- in the group chat
     # Nobody acts on these: everyone gets the fallback's polite pointer to /hilfe.
     "/unbekannt": (NOBODY, command("/unbekannt 12")),
@@ -183,6 +184,8 @@ TABLE: dict[str, tuple[Allowed, Make]] = {
     "pz1:e": (S, press(cb.PauseCallback, act=cb.PauseAct.END)),
     "cc1:y": (M, press(cb.CallConsentCallback, act=cb.CallConsentAct.GIVE)),
     "cc1:n": (S, press(cb.CallConsentCallback, act=cb.CallConsentAct.REVOKE)),
+    "rep1:30d": (ORG, press(cb.ReportCallback, choice=cb.ReportChoice.LAST_30_DAYS)),
+    "rep1:c": (ORG, press(cb.ReportCallback, choice=cb.ReportChoice.CUSTOM)),
     "cons1:1": (frozenset({S, U}), press(cb.ConsentCallback, action=cb.ConsentAction.AGREE)),
     "cons1:0": (frozenset({S, U}), press(cb.ConsentCallback, action=cb.ConsentAction.NOT_NOW)),
     "in1:on": (M, _in(IS.TOPICS, IA.ON, lambda w: w.topic_id)),

@@ -53,6 +53,7 @@ REFUSING_HANDLERS = frozenset(
 # the checks in front of them (their router's filters, the step's "no longer valid").
 NOT_A_TRIGGER = {
     "handlers.greeting.members_added": "a service message in a group, not a command or button",
+    "handlers.chat_members.joins_announced": "the same service message, counted for reports",
     # The intake's answers need the intake at their step (tests/handlers/test_intake_buttons.py);
     # the table presses each action, which the router's consent filter and left_step receive.
     "handlers.intake.chosen": "needs the intake at its step",
