@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from datetime import date
 
 from aiogram import Bot, F, Router
@@ -51,10 +50,6 @@ USED_MENU = "report_menu"
 # Telegram's limit of photos in one media group.
 MEDIA_GROUP_MAX = 10
 
-# pyplot keeps global state: one report is drawn at a time (in its worker thread; the event
-# loop never waits for this lock).
-_RENDER_LOCK = threading.Lock()
-
 _FIXED = {
     ReportChoice.LAST_30_DAYS: periods.last_30_days,
     ReportChoice.HALF_YEAR: periods.half_year,
@@ -74,8 +69,8 @@ def _today(settings: Settings) -> date:
 
 def _render(report: Report) -> tuple[list[tuple[str, bytes]], bytes]:
     """Charts and PDF: CPU-bound, run in a worker thread (it inherits the i18n context)."""
-    with _RENDER_LOCK:
-        return report_files.charts(report), report_files.pdf(report)
+    # Thread-safe: the charts use matplotlib's object API, no pyplot state (bot.services.charts).
+    return report_files.charts(report), report_files.pdf(report)
 
 
 async def _send_photos(bot: Bot, chat_id: int, charts: list[tuple[str, bytes]]) -> None:

@@ -52,7 +52,8 @@ def report_source(settings: Settings) -> ReportSource:
     """The real reports (bot.services.reports), imported on first use."""
 
     async def compute(session: AsyncSession, period_key: str, now: datetime) -> Report:
-        from bot.services.reports import figures, period  # noqa: PLC0415 (see below)
+        from bot.services.directory import kv_name  # noqa: PLC0415 (see below)
+        from bot.services.reports import figures, period  # noqa: PLC0415
 
         # Imported here: the reports are a heavier module the idle bot needn't load, and the
         # Mini App's own tests inject a ready Report instead.
@@ -63,7 +64,11 @@ def report_source(settings: Settings) -> ReportSource:
             "previous_half_year": period.previous_half_year,
         }[period_key]
         return await figures.compute_report(
-            session, period=choose(today), kv_name=settings.kv_name, tz=settings.zone, now=now
+            session,
+            period=choose(today),
+            kv_name=await kv_name(session, settings.kv_name),
+            tz=settings.zone,
+            now=now,
         )
 
     return compute

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +17,7 @@ from bot.app import Application
 from bot.db.session import SessionPool
 from bot.i18n import create_i18n
 from bot.miniapp.payload import figure
+from bot.miniapp.routes import MiniAppRoutes
 from bot.services.reports.model import Report
 from bot.web import build_web_app
 from tests.miniapp import (
@@ -23,6 +25,7 @@ from tests.miniapp import (
     BROADCAST_SUMMARY,
     ENGLISH_ORGANISER_ID,
     MEMBER_ID,
+    NOW,
     ORGANISER_ID,
     FakeReports,
     build_app,
@@ -284,3 +287,25 @@ async def test_the_bots_web_server_serves_it(app: Application) -> None:
         assert page.status == 200
         assert refused.status == 401
         assert (await refused.json())["error"] == "missing"
+
+
+async def test_the_dashboard_computes_the_real_report(
+    database_url: str, session_pool: SessionPool
+) -> None:
+    # No injected report: what a running bot serves, computed by bot.services.reports.
+    await seed(session_pool)
+    web_app = web.Application()
+    MiniAppRoutes(
+        settings(database_url), session_pool, create_i18n("de"), clock=lambda: NOW
+    ).register(web_app)
+    async with TestClient(TestServer(web_app)) as test_client:
+        status, body, _headers = await _get(test_client, init_data_for(ORGANISER_ID))
+    assert status == 200
+    report = body["report"]
+    assert report is not None
+    funnel = {bar["label"]: bar["text"] for bar in report["funnel"]}
+    # The three newcomers of the seed joined 20 days ago and agreed; none joined a group.
+    assert funnel["Chat mit dem Bot geöffnet"] == "3"
+    assert funnel["Speicherung der Antworten zugestimmt"] == "3"
+    assert funnel["Einer Gruppe beigetreten"] == "0"
+    assert {bar["label"]: bar["text"] for bar in report["districts"]}["Nordstadt"] == "< 3"

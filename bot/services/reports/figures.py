@@ -435,6 +435,7 @@ async def compute_report(
         kv_name=kv_name,
         period=period,
         generated_at=now,
+        zone=tz,
         funnel=await _funnel(session, bounds),
         groups=await _groups(session, bounds, tz),
         broadcasts=await _broadcasts(session, bounds),
