@@ -31,6 +31,7 @@ from handlers import (
     newcomer_digest,
     privacy,
     start,
+    surveys,
 )
 
 
@@ -63,6 +64,7 @@ def build_router() -> Router:
         privacy.create_router(),  # /datenschutz: what is stored, show it, erase it
         message_settings.create_router(),  # /einstellungen
         broadcast.create_router(),  # /rundschreiben; its states take only non-command messages
+        surveys.create_router(),  # /umfrage (organisers, guarded); answering surveys (members)
         admin.create_router(),  # /rolle, /rollen: admins only (guarded), one conversation step
         audit_log.create_router(),  # /protokoll: the audit log, admins only (guarded)
         newcomer_digest.create_router(),  # the digest's page buttons: organisers only (guarded)

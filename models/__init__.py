@@ -60,6 +60,15 @@ from models.profile import (
     Profile,
 )
 from models.safeguards import Invitation, NoticeCap
+from models.survey import (
+    QuestionKind,
+    Survey,
+    SurveyAnswer,
+    SurveyOption,
+    SurveyParticipation,
+    SurveyQuestion,
+    SurveyStatus,
+)
 
 __all__ = [
     "BOT_ACTIONS",
@@ -118,12 +127,19 @@ __all__ = [
     "ProcessedUpdate",
     "Profile",
     "ProposalStatus",
+    "QuestionKind",
     "Role",
     "RsvpAnswer",
     "ServedChat",
     "Shift",
     "ShiftSignup",
     "ShiftSwap",
+    "Survey",
+    "SurveyAnswer",
+    "SurveyOption",
+    "SurveyParticipation",
+    "SurveyQuestion",
+    "SurveyStatus",
     "SwapStatus",
     "Topic",
     "UTCDateTime",

@@ -28,6 +28,7 @@ from bot.services import (
     schedule,
     shift_reminders,
     shifts,
+    surveys,
 )
 from bot.services.schedule import ScheduleError
 from bot.telegram.views import action_results as result_views
@@ -39,6 +40,7 @@ from bot.telegram.views import meeting_notices as notice_views
 from bot.telegram.views import memorials as memorial_views
 from bot.telegram.views import newcomers as newcomer_views
 from bot.telegram.views import privacy as privacy_views
+from bot.telegram.views import surveys as survey_views
 from bot.telegram.views.intake import intake_reminder
 from bot.telegram.views.reminders import meeting_reminder
 from bot.telegram.views.shift_reminders import shift_reminder
@@ -364,6 +366,41 @@ async def render_host_lost(session: AsyncSession, row: Delivery, member: Member 
     return None if group is None else privacy_views.host_lost(group)
 
 
+_SURVEY_RESULTS = "survey_results"
+
+
+async def render_survey_invite(
+    session: AsyncSession, row: Delivery, member: Member | None
+) -> Rendered:
+    """The invitation with "Take part", unless the survey closed or the member answered it
+    meanwhile."""
+    if member is None:
+        return None
+    survey = await surveys.invitation_still_wanted(
+        session, _payload_id(row, "survey_id"), member.id, utcnow()
+    )
+    return None if survey is None else survey_views.invitation(survey, kv_zone(session))
+
+
+async def render_survey_results(
+    session: AsyncSession, row: Delivery, member: Member | None
+) -> Rendered:
+    """A closed survey's results (organisers: with the free texts) and a button for charts."""
+    del member
+    # Computed once per batch of the worker, not once per participant.
+    cache: dict[int, surveys.SurveyResults] = session.info.setdefault(_SURVEY_RESULTS, {})
+    survey_id = _payload_id(row, "survey_id")
+    if survey_id not in cache:
+        survey = await surveys.find(session, survey_id)
+        if survey is None:
+            return None
+        cache[survey_id] = await surveys.results(session, survey)
+    results = cache[survey_id]
+    organiser = bool(row.payload.get("organiser"))
+    text = survey_views.results_text(results, kv_zone(session), organiser=organiser)
+    return text, survey_views.results_keyboard(results)
+
+
 RENDERERS: dict[str, Renderer] = {
     onboarding.INTAKE_REMINDER: render_intake_reminder,
     newcomer_digest.NEWCOMER_DIGEST: render_newcomer_digest,
@@ -384,4 +421,6 @@ RENDERERS: dict[str, Renderer] = {
     memorials.MEMORIAL_REMINDER: render_memorial_reminder,
     memorials.MEMORIAL_PLANNING: render_memorial_planning,
     erasure.HOST_LOST: render_host_lost,
+    surveys.SURVEY_INVITE: render_survey_invite,
+    surveys.SURVEY_RESULTS: render_survey_results,
 }

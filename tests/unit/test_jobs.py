@@ -66,6 +66,7 @@ async def test_scheduler_runs_in_utc_with_fixed_job_ids(app: Application) -> Non
         "onboarding-intake-reminders",
         "onboarding-newcomer-digest",
         "retention-erase-departed",
+        "surveys-close",
     ]
     job = scheduler.get_job("housekeeping-prune-update-ids")
     assert job is not None
