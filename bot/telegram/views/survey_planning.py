@@ -31,8 +31,15 @@ from bot.telegram.views.broadcast_draft import (
     option_label,
     reach_line,
 )
-from bot.telegram.views.surveys import kind_label
-from models.survey import PROMPT_LENGTH, TITLE_LENGTH, QuestionKind, Survey, SurveyStatus
+from bot.telegram.views.surveys import characters, kind_label
+from models.survey import (
+    INTRO_LENGTH,
+    PROMPT_LENGTH,
+    TITLE_LENGTH,
+    QuestionKind,
+    Survey,
+    SurveyStatus,
+)
 
 Screen = tuple[str, InlineKeyboardMarkup]
 # The kinds in the order of their buttons; a button names one by its position here.
@@ -84,9 +91,9 @@ def overview(listed: list[tuple[Survey, int]], zone: ZoneInfo) -> Screen:
 def ask_title() -> str:
     """The first step of a new survey."""
     return _(
-        "A new survey. Send me its title in the first line (at most {limit} characters); "
+        "A new survey. Send me its title in the first line (at most {chars}); "
         "lines after it become a short introduction. /cancel stops."
-    ).format(limit=number(TITLE_LENGTH))
+    ).format(chars=characters(TITLE_LENGTH))
 
 
 def questions_text(draft: SurveyDraft) -> str:
@@ -121,8 +128,8 @@ def ask_kind(draft: SurveyDraft) -> Screen:
 
 def ask_prompt(kind: QuestionKind) -> str:
     """The question's wording."""
-    text = _("{kind}: write the question (at most {limit} characters).").format(
-        kind=kind_label(kind), limit=number(PROMPT_LENGTH)
+    text = _("{kind}: write the question (at most {chars}).").format(
+        kind=kind_label(kind), chars=characters(PROMPT_LENGTH)
     )
     if kind is QuestionKind.RANKING:
         text += "\n" + _("Members will order the KV's topics; I copy their names when you start.")
@@ -131,28 +138,30 @@ def ask_prompt(kind: QuestionKind) -> str:
 
 def ask_options() -> str:
     """The options of a single or multiple choice question."""
-    return _(
-        "Now the options, one per line: {least} to {most}, each at most {limit} characters."
-    ).format(least=MIN_OPTIONS, most=MAX_OPTIONS, limit=MAX_OPTION_CHARS)
+    return _("Now the options, one per line: {least} to {most}, each at most {chars}.").format(
+        least=MIN_OPTIONS, most=MAX_OPTIONS, chars=characters(MAX_OPTION_CHARS)
+    )
 
 
 def input_error_text(error: SurveyInputError) -> str:
     """Why the typed text can't be used; the draft waits for another."""
     reasons = {
         "empty": _("That was empty. Please write it again."),
-        "title_long": _("The title is too long: at most {limit} characters.").format(
-            limit=number(TITLE_LENGTH)
+        "title_long": _("The title is too long: at most {chars}.").format(
+            chars=characters(TITLE_LENGTH)
         ),
-        "intro_long": _("The introduction is too long: at most 1,000 characters."),
-        "prompt_long": _("The question is too long: at most {limit} characters.").format(
-            limit=number(PROMPT_LENGTH)
+        "intro_long": _("The introduction is too long: at most {chars}.").format(
+            chars=characters(INTRO_LENGTH)
+        ),
+        "prompt_long": _("The question is too long: at most {chars}.").format(
+            chars=characters(PROMPT_LENGTH)
         ),
         "few_options": _("Please give at least {least} options, one per line.").format(
             least=MIN_OPTIONS
         ),
         "many_options": _("At most {most} options, please.").format(most=MAX_OPTIONS),
-        "option_long": _("An option is too long: at most {limit} characters each.").format(
-            limit=MAX_OPTION_CHARS
+        "option_long": _("An option is too long: at most {chars} each.").format(
+            chars=characters(MAX_OPTION_CHARS)
         ),
         "duplicate_option": _("Two options are the same. Please make each one different."),
         "many_questions": _("That is the most questions a survey can have."),

@@ -30,6 +30,11 @@ def button(
     return InlineKeyboardButton(text=text, callback_data=data.pack())
 
 
+def characters(limit: int) -> str:
+    """ "500 characters" / "500 Zeichen", a plural entry of its own so any limit reads right."""
+    return _("{limit} character", "{limit} characters", limit).format(limit=number(limit))
+
+
 def kind_label(kind: QuestionKind) -> str:
     """A kind of question in words."""
     labels = {
@@ -128,8 +133,8 @@ def question_screen(survey: Survey, index: int, answer: Answer) -> Screen:
     else:
         lines += [
             "",
-            _("Write your answer in a message (at most {limit} characters).").format(
-                limit=number(TEXT_LENGTH)
+            _("Write your answer in a message (at most {chars}).").format(
+                chars=characters(TEXT_LENGTH)
             ),
         ]
         if isinstance(answer, str):
@@ -202,8 +207,8 @@ def survey_error_text(error: SurveyError) -> str:
         "answered": _("You have already sent your answers; they count once."),
         "forged": _("That answer doesn't belong to this question. Nothing was changed."),
         "incomplete": _("Please answer this question first."),
-        "text_long": _("That is too long: please keep it to {limit} characters.").format(
-            limit=number(TEXT_LENGTH)
+        "text_long": _("That is too long: please keep it to {chars}.").format(
+            chars=characters(TEXT_LENGTH)
         ),
         "past": _("The end must be in the future."),
     }
@@ -287,7 +292,7 @@ def charts(results: SurveyResults) -> list[tuple[str, bytes]]:
     """
     if results.too_few:
         return []
-    subtitle = _("Survey “{title}” · {count} took part").format(
+    subtitle = _("Survey “{title}” · took part: {count}").format(
         title=results.title, count=masked(results.participants)
     )
     files = []
