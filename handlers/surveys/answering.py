@@ -17,7 +17,13 @@ from aiogram import F, Router
 from aiogram.filters import Filter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import BufferedInputFile, CallbackQuery, Message, TelegramObject
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    Message,
+    TelegramObject,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import surveys
@@ -32,6 +38,12 @@ from models import QuestionKind, Role, Survey, SurveyQuestion
 from models.base import utcnow
 
 logger = logging.getLogger(__name__)
+
+
+async def _reply(message: Message, screen: tuple[str, InlineKeyboardMarkup | None]) -> None:
+    """Send `screen` (text and buttons) as a new message in the chat."""
+    await message.answer(screen[0], reply_markup=screen[1])
+
 
 BALLOT = "survey_ballot"
 
@@ -131,7 +143,7 @@ async def _present(
     if edit:
         await show(message, *screen)
     else:
-        await message.answer(*screen)
+        await _reply(message, screen)
 
 
 async def join_pressed(
@@ -146,7 +158,7 @@ async def join_pressed(
     survey = await surveys.open_for(session, callback_data.survey, query.from_user.id, utcnow())
     await query.answer()
     if await surveys.has_answered(session, survey.id, query.from_user.id):
-        await message.answer(*views.already_answered(survey, settings.zone))
+        await _reply(message, views.already_answered(survey, settings.zone))
         return
     await _present(message, state, survey, Ballot(survey.id), edit=False)
 

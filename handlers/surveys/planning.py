@@ -16,7 +16,7 @@ from aiogram import F, Router
 from aiogram.filters import Command, Filter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +34,12 @@ from models import QuestionKind, Topic
 from models.base import utcnow
 
 logger = logging.getLogger(__name__)
+
+
+async def _reply(message: Message, screen: tuple[str, InlineKeyboardMarkup | None]) -> None:
+    """Send `screen` (text and buttons) as a new message in the chat."""
+    await message.answer(screen[0], reply_markup=screen[1])
+
 
 DRAFT = "survey_draft"
 
@@ -100,7 +106,7 @@ async def survey_command(
         await _ask_title(message, state)
         return
     await state.clear()
-    await message.answer(*views.overview(listed, settings.zone))
+    await _reply(message, views.overview(listed, settings.zone))
 
 
 async def new_pressed(query: CallbackQuery, message: Message, state: FSMContext) -> None:
@@ -114,7 +120,7 @@ async def title_received(message: Message, state: FSMContext) -> None:
     title, intro = survey_draft.parse_title(message.text or "")
     draft = SurveyDraft(title=title, intro=intro)
     await _save(state, draft, SurveyPlanFlow.building)
-    await message.answer(*views.ask_kind(draft))
+    await _reply(message, views.ask_kind(draft))
 
 
 async def kind_pressed(
@@ -140,7 +146,7 @@ async def kind_pressed(
 async def prompt_received(message: Message, state: FSMContext, draft: SurveyDraft) -> None:
     """The question's wording; options next for a choice, else the question is complete."""
     if draft.pending is None:
-        await message.answer(*views.ask_kind(draft))
+        await _reply(message, views.ask_kind(draft))
         await _save(state, draft, SurveyPlanFlow.building)
         return
     prompt = survey_draft.parse_prompt(message.text or "")
@@ -152,19 +158,19 @@ async def prompt_received(message: Message, state: FSMContext, draft: SurveyDraf
         return
     draft = draft.with_question(question)
     await _save(state, draft, SurveyPlanFlow.building)
-    await message.answer(*views.ask_kind(draft))
+    await _reply(message, views.ask_kind(draft))
 
 
 async def options_received(message: Message, state: FSMContext, draft: SurveyDraft) -> None:
     """The options, one per line: the question is complete."""
     if draft.pending is None:
         await _save(state, draft, SurveyPlanFlow.building)
-        await message.answer(*views.ask_kind(draft))
+        await _reply(message, views.ask_kind(draft))
         return
     options = survey_draft.parse_options(message.text or "")
     draft = draft.with_question(DraftQuestion(draft.pending.kind, draft.pending.prompt, options))
     await _save(state, draft, SurveyPlanFlow.building)
-    await message.answer(*views.ask_kind(draft))
+    await _reply(message, views.ask_kind(draft))
 
 
 async def _audience_screen(
@@ -268,7 +274,7 @@ async def end_received(
     chosen = await segments.chosen(session, draft.audience)
     reach = await segments.reach(session, draft.audience, segments.Category.ANNOUNCEMENTS)
     topics = await _topics(session)
-    await message.answer(*views.preview(draft, chosen, reach, topics, settings.zone))
+    await _reply(message, views.preview(draft, chosen, reach, topics, settings.zone))
 
 
 async def start_pressed(

@@ -78,7 +78,7 @@ def overview(listed: list[tuple[Survey, int]], zone: ZoneInfo) -> Screen:
             state = _("ended {end}").format(end=format_meeting(survey.ends_at, zone))
         lines.append(
             _("#{id} {title}: {state}, took part: {count}").format(
-                id=survey.id, title=esc(survey.title), state=state, count=masked(participants)
+                id=survey.id, title=esc(survey.title), state=state, count=esc(masked(participants))
             )
         )
         rows.append(

@@ -164,7 +164,7 @@ def summary(survey: Survey, answers: Mapping[int, Answer], *, change: bool) -> S
         lines.append(f"{index}. {esc(question.prompt)}")
         lines.append(f"   → {answer_text(question, answers.get(question.id))}")
     lines += ["", _("Send them? Until the survey ends you can still change them.")]
-    label = _("Send changed answers") if change else _("Send")
+    label = _("Send changed answers") if change else _("Send answers")
     keyboard = InlineKeyboardMarkup(
         inline_keyboard=[
             [button(label, SurveyAction.SUBMIT, survey.id)],
@@ -238,11 +238,13 @@ def _question_lines(result: QuestionResult, *, organiser: bool) -> list[str]:
             for place, option in enumerate(result.options, start=1)
         ]
     elif result.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):
-        lines += [f"• {esc(option.label)}: {masked(option.count)}" for option in result.options]
+        lines += [
+            f"• {esc(option.label)}: {esc(masked(option.count))}" for option in result.options
+        ]
     elif result.kind is QuestionKind.SCALE:
         lines.append(
             " · ".join(
-                f"{value}: {masked(count)}"
+                f"{value}: {esc(masked(count))}"
                 for value, count in zip(SCALE, result.scale, strict=True)
             )
         )
@@ -266,7 +268,7 @@ def results_text(results: SurveyResults, zone: ZoneInfo, *, organiser: bool) -> 
         head = _("<b>Interim results: {title}</b> (open until {end})")
     lines = [
         head.format(title=esc(results.title), end=format_meeting(results.ends_at, zone)),
-        _("Took part: {count}").format(count=masked(results.participants)),
+        _("Took part: {count}").format(count=esc(masked(results.participants))),
     ]
     if results.too_few:
         lines += ["", _("Too few answers to show results: that could reveal who answered what.")]
