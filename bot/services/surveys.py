@@ -552,7 +552,8 @@ async def results(session: AsyncSession, survey: Survey) -> SurveyResults:
 async def may_see_results(
     session: AsyncSession, survey: Survey, member_id: int, *, organiser: bool
 ) -> bool:
-    """Organisers always; a member once the survey closed, if they took part."""
+    """Organisers always (while open: the number of participants only, see the views); a
+    member once the survey closed, if they took part."""
     if organiser:
         return True
     return survey.status is SurveyStatus.CLOSED and await has_answered(

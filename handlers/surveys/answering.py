@@ -277,7 +277,9 @@ async def text_received(
     message: Message, session: AsyncSession, state: FSMContext, ballot: Ballot
 ) -> None:
     """A typed free-text answer (length-checked; a SurveyError is explained and it waits)."""
-    survey = await surveys.open_for(session, ballot.survey_id, message.chat.id, utcnow())
+    if message.from_user is None:
+        return
+    survey = await surveys.open_for(session, ballot.survey_id, message.from_user.id, utcnow())
     if ballot.step >= len(survey.questions):
         await message.answer(views.stale())
         return

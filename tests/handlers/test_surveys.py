@@ -220,6 +220,10 @@ async def test_survey_from_draft_to_results(
     assert "teilgenommen: 3" in listing.text
     [interim] = await _press(driver, olga, listing, "#1")
     assert interim.text.startswith("Zwischenstand: Programm 2027")
+    assert "Teilgenommen: 3" in interim.text
+    # Only the count while open: figures before and after one answer would tell it.
+    assert "Bildung" not in interim.text
+    assert interim.buttons == []
 
     # The end passes: the job closes it once and the outbox sends the results.
     later = utcnow() + timedelta(days=4)

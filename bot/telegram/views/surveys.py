@@ -261,7 +261,11 @@ def _question_lines(result: QuestionResult, *, organiser: bool) -> list[str]:
 
 
 def results_text(results: SurveyResults, zone: ZoneInfo, *, organiser: bool) -> str:
-    """The results: participants, then each question; nothing broken down with fewer than 3."""
+    """The results: participants, then each question; nothing broken down with fewer than 3.
+
+    While the survey is open only the number of participants is shown: interim figures
+    compared before and after one more answer would tell that member's answers.
+    """
     if results.status is SurveyStatus.CLOSED:
         head = _("<b>Results: {title}</b> (ended {end})")
     else:
@@ -270,6 +274,9 @@ def results_text(results: SurveyResults, zone: ZoneInfo, *, organiser: bool) -> 
         head.format(title=esc(results.title), end=format_meeting(results.ends_at, zone)),
         _("Took part: {count}").format(count=esc(masked(results.participants))),
     ]
+    if results.status is not SurveyStatus.CLOSED:
+        lines += ["", _("The answers are counted when the survey closes.")]
+        return "\n".join(lines)
     if results.too_few:
         lines += ["", _("Too few answers to show results: that could reveal who answered what.")]
         return "\n".join(lines)
@@ -280,7 +287,9 @@ def results_text(results: SurveyResults, zone: ZoneInfo, *, organiser: bool) -> 
 
 def results_keyboard(results: SurveyResults) -> InlineKeyboardMarkup | None:
     """ "Charts" under results that have something to draw."""
-    if results.too_few or not any(r.kind is not QuestionKind.TEXT for r in results.questions):
+    if results.status is not SurveyStatus.CLOSED or results.too_few:
+        return None
+    if not any(result.kind is not QuestionKind.TEXT for result in results.questions):
         return None
     return InlineKeyboardMarkup(
         inline_keyboard=[[button(_("Charts"), SurveyAction.RESULTS, results.survey_id)]]
@@ -292,7 +301,7 @@ def charts(results: SurveyResults) -> list[tuple[str, bytes]]:
 
     CPU-bound (matplotlib): handlers call it in a thread.
     """
-    if results.too_few:
+    if results.status is not SurveyStatus.CLOSED or results.too_few:
         return []
     subtitle = _("Survey “{title}” · took part: {count}").format(
         title=results.title, count=masked(results.participants)
