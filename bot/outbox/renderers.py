@@ -397,8 +397,11 @@ async def render_survey_results(
         cache[survey_id] = await surveys.results(session, survey)
     results = cache[survey_id]
     organiser = bool(row.payload.get("organiser"))
-    text = survey_views.results_text(results, kv_zone(session), organiser=organiser)
-    return text, survey_views.results_keyboard(results)
+    texts = survey_views.results_messages(results, kv_zone(session), organiser=organiser)
+    # The charts button under the last part.
+    parts = [(text, None) for text in texts[:-1]]
+    parts.append((texts[-1], survey_views.results_keyboard(results)))
+    return as_parts(parts)
 
 
 RENDERERS: dict[str, Renderer] = {

@@ -85,6 +85,11 @@ async def find(session: AsyncSession, survey_id: int) -> Survey | None:
     return await session.get(Survey, survey_id)
 
 
+async def started_with(session: AsyncSession, key: str) -> Survey | None:
+    """The survey a draft with this key became, if it was started."""
+    return await session.scalar(select(Survey).where(Survey.draft_key == key))
+
+
 async def start(
     session: AsyncSession, draft: SurveyDraft, *, author_id: int, now: datetime, key: str
 ) -> tuple[Survey, int]:
@@ -96,7 +101,7 @@ async def start(
     UnknownSegmentError for an audience naming what is gone, AlreadyStartedError for a draft
     started before. The caller commits.
     """
-    existing = await session.scalar(select(Survey).where(Survey.draft_key == key))
+    existing = await started_with(session, key)
     if existing is not None:
         raise AlreadyStartedError(existing)
     if draft.ends_at is None or draft.ends_at <= now:

@@ -351,7 +351,8 @@ async def results_pressed(
     # matplotlib is CPU-bound: a thread keeps the bot answering others meanwhile.
     files = await asyncio.to_thread(views.charts, results)
     if not files:
-        await message.answer(views.results_text(results, settings.zone, organiser=organiser))
+        for text in views.results_messages(results, settings.zone, organiser=organiser):
+            await message.answer(text)
         return
     for name, png in files:
         await message.answer_photo(BufferedInputFile(png, filename=name))

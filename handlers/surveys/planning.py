@@ -18,6 +18,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audience as segments
@@ -30,7 +31,7 @@ from bot.telegram.commands import SURVEY
 from bot.telegram.screens import show
 from bot.telegram.views import survey_planning as views
 from bot.telegram.views import surveys as survey_views
-from models import QuestionKind, Topic
+from models import QuestionKind, Survey, Topic
 from models.base import utcnow
 
 logger = logging.getLogger(__name__)
@@ -298,10 +299,15 @@ async def start_pressed(
             session, draft, author_id=query.from_user.id, now=utcnow(), key=key
         )
     except surveys.AlreadyStartedError as exc:
-        await state.clear()
-        await session.commit()
-        await query.answer()
-        await show(message, views.already_started(exc.survey, settings.zone))
+        await _already_started(query, message, session, settings, state, exc.survey)
+        return
+    except IntegrityError:
+        # The same tap on another instance stored it a moment before (its draft key).
+        await session.rollback()
+        existing = await surveys.started_with(session, key)
+        if existing is None:
+            raise
+        await _already_started(query, message, session, settings, state, existing)
         return
     await state.clear()
     await session.commit()
@@ -310,6 +316,21 @@ async def start_pressed(
     await show(message, views.started(survey, invited, settings.zone))
     if invited and wake_outbox is not None:
         wake_outbox()
+
+
+async def _already_started(
+    query: CallbackQuery,
+    message: Message,
+    session: AsyncSession,
+    settings: Settings,
+    state: FSMContext,
+    survey: Survey,
+) -> None:
+    """A second "Start" of the same draft: show the survey the first one created."""
+    await state.clear()
+    await session.commit()
+    await query.answer()
+    await show(message, views.already_started(survey, settings.zone))
 
 
 async def discard_pressed(query: CallbackQuery, message: Message, state: FSMContext) -> None:
@@ -338,10 +359,10 @@ async def show_pressed(
         return
     results = await surveys.results(session, survey)
     await query.answer()
-    await message.answer(
-        survey_views.results_text(results, settings.zone, organiser=True),
-        reply_markup=survey_views.results_keyboard(results),
-    )
+    texts = survey_views.results_messages(results, settings.zone, organiser=True)
+    for text in texts[:-1]:
+        await message.answer(text)
+    await message.answer(texts[-1], reply_markup=survey_views.results_keyboard(results))
 
 
 def create_router() -> Router:

@@ -31,7 +31,7 @@ from bot.telegram.views.broadcast_draft import (
     option_label,
     reach_line,
 )
-from bot.telegram.views.surveys import characters, kind_label
+from bot.telegram.views.surveys import characters, clip, kind_label
 from models.survey import (
     INTRO_LENGTH,
     PROMPT_LENGTH,
@@ -99,11 +99,15 @@ def ask_title() -> str:
 def questions_text(draft: SurveyDraft) -> str:
     """The draft's title and the questions so far."""
     lines = [_("<b>Survey: {title}</b>").format(title=esc(draft.title))]
+    # Shortened: the introduction and ten long questions with ten options each would not fit
+    # one message; the survey itself keeps them whole.
     if draft.intro:
-        lines.append(esc(draft.intro))
+        lines.append(clip(esc(draft.intro), 300))
     for index, question in enumerate(draft.questions, start=1):
-        lines.append(f"{index}. {esc(question.prompt)} ({kind_label(question.kind)})")
-        lines += [f"   – {esc(option)}" for option in question.options]
+        prompt = clip(esc(question.prompt), 100)
+        lines.append(f"{index}. {prompt} ({kind_label(question.kind)})")
+        if question.options:
+            lines.append("   – " + clip(esc(", ".join(question.options)), 150))
     return "\n".join(lines)
 
 

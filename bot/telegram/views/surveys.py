@@ -16,10 +16,25 @@ from bot.services.charts import Bar, bar_chart
 from bot.services.reports.model import masked
 from bot.services.surveys import SCALE, Answer, QuestionResult, SurveyError, SurveyResults
 from bot.telegram.callbacks import SurveyAction, SurveyCallback
-from bot.telegram.format import esc, format_meeting, number
+from bot.telegram.format import (
+    esc,
+    format_meeting,
+    number,
+    shorten,
+    split_message,
+    visible_length,
+)
 from models.survey import TEXT_LENGTH, QuestionKind, Survey, SurveyQuestion, SurveyStatus
 
 Screen = tuple[str, InlineKeyboardMarkup | None]
+# Visible characters of a question and of an answer in the summary (ten of each fit a message).
+SUMMARY_PROMPT = 100
+SUMMARY_ANSWER = 200
+
+
+def clip(html_text: str, room: int) -> str:
+    """`html_text` as it is when it has at most `room` visible characters, else cut (plain)."""
+    return html_text if visible_length(html_text) <= room else shorten(html_text, room)
 
 
 def button(
@@ -161,8 +176,10 @@ def summary(survey: Survey, answers: Mapping[int, Answer], *, change: bool) -> S
     """All answers before sending, with "Send" and "Change"."""
     lines = [_("<b>{title}</b>: your answers").format(title=esc(survey.title)), ""]
     for index, question in enumerate(survey.questions, start=1):
-        lines.append(f"{index}. {esc(question.prompt)}")
-        lines.append(f"   → {answer_text(question, answers.get(question.id))}")
+        # Shortened: ten long questions with long answers would not fit one message.
+        lines.append(f"{index}. {clip(esc(question.prompt), SUMMARY_PROMPT)}")
+        answer = answer_text(question, answers.get(question.id))
+        lines.append(f"   → {clip(answer, SUMMARY_ANSWER)}")
     lines += ["", _("Send them? Until the survey ends you can still change them.")]
     label = _("Send changed answers") if change else _("Send answers")
     keyboard = InlineKeyboardMarkup(
@@ -260,8 +277,9 @@ def _question_lines(result: QuestionResult, *, organiser: bool) -> list[str]:
     return lines
 
 
-def results_text(results: SurveyResults, zone: ZoneInfo, *, organiser: bool) -> str:
-    """The results: participants, then each question; nothing broken down with fewer than 3.
+def results_messages(results: SurveyResults, zone: ZoneInfo, *, organiser: bool) -> list[str]:
+    """The results as one or more messages (many free texts don't fit one): participants, then
+    each question; nothing broken down with fewer than 3.
 
     While the survey is open only the number of participants is shown: interim figures
     compared before and after one more answer would tell that member's answers.
@@ -270,19 +288,16 @@ def results_text(results: SurveyResults, zone: ZoneInfo, *, organiser: bool) -> 
         head = _("<b>Results: {title}</b> (ended {end})")
     else:
         head = _("<b>Interim results: {title}</b> (open until {end})")
-    lines = [
-        head.format(title=esc(results.title), end=format_meeting(results.ends_at, zone)),
-        _("Took part: {count}").format(count=esc(masked(results.participants))),
-    ]
+    head = head.format(title=esc(results.title), end=format_meeting(results.ends_at, zone))
+    lines = [_("Took part: {count}").format(count=esc(masked(results.participants)))]
     if results.status is not SurveyStatus.CLOSED:
         lines += ["", _("The answers are counted when the survey closes.")]
-        return "\n".join(lines)
-    if results.too_few:
+    elif results.too_few:
         lines += ["", _("Too few answers to show results: that could reveal who answered what.")]
-        return "\n".join(lines)
-    for result in results.questions:
-        lines += ["", *_question_lines(result, organiser=organiser)]
-    return "\n".join(lines)
+    else:
+        for result in results.questions:
+            lines += ["", *_question_lines(result, organiser=organiser)]
+    return [text for text, _run in split_message(head, lines)]
 
 
 def results_keyboard(results: SurveyResults) -> InlineKeyboardMarkup | None:
