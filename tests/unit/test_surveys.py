@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.session import SessionPool
-from bot.services import erasure, surveys
+from bot.services import data_export, erasure, profile, surveys
 from bot.services.audience import Audience
 from bot.services.survey_draft import (
     DraftQuestion,
@@ -314,6 +314,13 @@ async def test_erasure_keeps_aggregates_and_removes_the_link(session_pool: Sessi
             )
         await session.commit()
         before = await surveys.results(session, survey)
+        # The export names the survey taken part in, not the answers (not linked to anyone).
+        member = await session.get(Member, 1)
+        assert member is not None
+        exported = await data_export.collect(session, member, now=NOW)
+        assert [row.survey for row in exported.surveys_taken] == ["Programm"]
+        assert [row.title for row in exported.surveys_created] == ["Programm"]
+        assert "Wohnen" not in data_export.to_json(exported)
         ballot = await session.scalar(
             select(SurveyParticipation.ballot).where(SurveyParticipation.member_id == 1)
         )
@@ -333,6 +340,32 @@ async def test_erasure_keeps_aggregates_and_removes_the_link(session_pool: Sessi
         assert not await surveys.has_answered(session, survey.id, 1)
         assert survey.author_id is None  # member 1 was the author
         assert await surveys.participant_count(session, survey.id) == 2
+
+
+async def test_withdrawing_consent_unlinks_too(session_pool: SessionPool) -> None:
+    async with session_pool() as session:
+        await _kv(session, 3)
+        survey = await _start(session, DraftQuestion(QuestionKind.SCALE, "Wie?"))
+        for member_id in (1, 2, 3):
+            await surveys.submit(
+                session,
+                survey.id,
+                member_id,
+                {survey.questions[0].id: member_id},
+                now=NOW,
+                change=False,
+            )
+        await session.commit()
+        member = await session.get(Member, 2)
+        assert member is not None
+        await profile.withdraw_consent(session, member, now=NOW)
+        await session.commit()
+        assert not await surveys.has_answered(session, survey.id, 2)
+        assert await surveys.my_answers(session, survey, 1) == {survey.questions[0].id: 1}
+        values = sorted(await session.scalars(select(SurveyAnswer.value)))
+        assert values == [1, 2, 3]
+        linked = await session.scalar(select(func.count()).where(SurveyAnswer.ballot.is_(None)))
+        assert linked == 1  # only the withdrawn member's answer lost its link
 
 
 async def test_open_surveys_for(session_pool: SessionPool) -> None:
