@@ -159,8 +159,15 @@ async def test_help_for_an_admin_lists_the_role_commands(
 ) -> None:
     [reply] = await driver.send(admin_user, "/help")
     commands = [line.split(" ")[0] for line in reply.text.splitlines() if line.startswith("/")]
-    assert commands[-5:] == ["/meine_gruppen", "/rundschreiben", "/rolle", "/rollen", "/protokoll"]
-    assert len(commands) == 20
+    assert commands[-6:] == [
+        "/meine_gruppen",
+        "/rundschreiben",
+        "/umfrage",
+        "/rolle",
+        "/rollen",
+        "/protokoll",
+    ]
+    assert len(commands) == 21
 
 
 async def test_language_switch(driver: BotDriver, fake_api: FakeBotAPI, app: Application) -> None:
