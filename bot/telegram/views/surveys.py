@@ -30,6 +30,7 @@ Screen = tuple[str, InlineKeyboardMarkup | None]
 # Visible characters of a question and of an answer in the summary (ten of each fit a message).
 SUMMARY_PROMPT = 100
 SUMMARY_ANSWER = 200
+CHART_TITLE = 80
 
 
 def clip(html_text: str, room: int) -> str:
@@ -334,5 +335,11 @@ def charts(results: SurveyResults) -> list[tuple[str, bytes]]:
             ]
         else:
             bars = [Bar(o.label, float(o.count), masked(o.count)) for o in result.options]
-        files.append((f"question-{index}.png", bar_chart(result.prompt, subtitle, bars)))
+        # A chart's title is one line on a phone: long questions are cut.
+        title = (
+            result.prompt
+            if len(result.prompt) <= CHART_TITLE
+            else result.prompt[: CHART_TITLE - 1] + "…"
+        )
+        files.append((f"question-{index}.png", bar_chart(title, subtitle, bars)))
     return files
