@@ -53,6 +53,8 @@ MEMORIAL_HORIZON_INTERVAL = timedelta(days=1)
 MEMORIAL_REMINDER_INTERVAL = timedelta(minutes=5)
 # Scheduled broadcasts start within this of their time; progress messages follow at this pace.
 BROADCAST_INTERVAL = timedelta(seconds=2)
+# Surveys close within this of their end (their results go out through the outbox).
+SURVEY_CLOSE_INTERVAL = timedelta(minutes=1)
 # Meeting posts in group chats are edited at this pace (each chat at most every 3 s).
 POSTS_INTERVAL = timedelta(seconds=2)
 
@@ -177,6 +179,14 @@ def register_jobs(scheduler: AsyncIOScheduler, ctx: JobContext) -> None:
         replace_existing=True,
         # A run missed by more than its own interval is simply the next one.
         misfire_grace_time=int(BROADCAST_INTERVAL.total_seconds()),
+    )
+    scheduler.add_job(
+        "jobs.surveys:close_surveys",
+        trigger=IntervalTrigger(seconds=SURVEY_CLOSE_INTERVAL.total_seconds(), timezone=UTC),
+        id="surveys-close",
+        kwargs={"ctx": ctx},
+        replace_existing=True,
+        misfire_grace_time=int(SURVEY_CLOSE_INTERVAL.total_seconds()),
     )
     scheduler.add_job(
         "jobs.meetings:extend_horizon",

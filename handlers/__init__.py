@@ -33,6 +33,7 @@ from handlers import (
     reengagement,
     reports,
     start,
+    surveys,
 )
 
 
@@ -67,6 +68,7 @@ def build_router() -> Router:
         # Check-in buttons; pause and call consent of /einstellungen; /ruhige (guarded)
         reengagement.create_router(),
         broadcast.create_router(),  # /rundschreiben; its states take only non-command messages
+        surveys.create_router(),  # /umfrage (organisers, guarded); answering surveys (members)
         admin.create_router(),  # /rolle, /rollen: admins only (guarded), one conversation step
         audit_log.create_router(),  # /protokoll: the audit log, admins only (guarded)
         newcomer_digest.create_router(),  # the digest's page buttons: organisers only (guarded)

@@ -62,6 +62,15 @@ from models.profile import (
 )
 from models.reengagement import CallConsent, CheckIn, Reaction
 from models.safeguards import Invitation, NoticeCap
+from models.survey import (
+    QuestionKind,
+    Survey,
+    SurveyAnswer,
+    SurveyOption,
+    SurveyParticipation,
+    SurveyQuestion,
+    SurveyStatus,
+)
 
 __all__ = [
     "BOT_ACTIONS",
@@ -123,6 +132,7 @@ __all__ = [
     "ProcessedUpdate",
     "Profile",
     "ProposalStatus",
+    "QuestionKind",
     "Reaction",
     "Role",
     "RsvpAnswer",
@@ -130,6 +140,12 @@ __all__ = [
     "Shift",
     "ShiftSignup",
     "ShiftSwap",
+    "Survey",
+    "SurveyAnswer",
+    "SurveyOption",
+    "SurveyParticipation",
+    "SurveyQuestion",
+    "SurveyStatus",
     "SwapStatus",
     "Topic",
     "UTCDateTime",

@@ -30,6 +30,7 @@ from bot.services import (
     schedule,
     shift_reminders,
     shifts,
+    surveys,
 )
 from bot.services.schedule import ScheduleError
 from bot.telegram import check_in_lines
@@ -43,6 +44,7 @@ from bot.telegram.views import memorials as memorial_views
 from bot.telegram.views import newcomers as newcomer_views
 from bot.telegram.views import privacy as privacy_views
 from bot.telegram.views import reengagement as reengagement_views
+from bot.telegram.views import surveys as survey_views
 from bot.telegram.views.intake import intake_reminder
 from bot.telegram.views.reminders import meeting_reminder
 from bot.telegram.views.shift_reminders import shift_reminder
@@ -379,9 +381,13 @@ async def render_check_in(session: AsyncSession, row: Delivery, member: Member |
         return None
     now, zone = max(utcnow(), row.due_at), kv_zone(session)
     await reengagement.mark_sent(session, check_in, now=now)
-    lines = await check_in_lines.lines_for(session, member, now, zone)
+    suggestions = await check_in_lines.suggestions_for(session, member, now, zone)
     return reengagement_views.check_in(
-        member.first_name, lines, member_id=member.id, quarter=quarter
+        member.first_name,
+        [item.line for item in suggestions],
+        member_id=member.id,
+        quarter=quarter,
+        extra=[item.button for item in suggestions if item.button is not None],
     )
 
 
@@ -396,6 +402,44 @@ async def render_call_list(session: AsyncSession, row: Delivery, member: Member 
     if not page.total:
         return None
     return reengagement_views.call_list(page, zone)
+
+
+_SURVEY_RESULTS = "survey_results"
+
+
+async def render_survey_invite(
+    session: AsyncSession, row: Delivery, member: Member | None
+) -> Rendered:
+    """The invitation with "Take part", unless the survey closed or the member answered it
+    meanwhile."""
+    if member is None:
+        return None
+    survey = await surveys.invitation_still_wanted(
+        session, _payload_id(row, "survey_id"), member.id, utcnow()
+    )
+    return None if survey is None else survey_views.invitation(survey, kv_zone(session))
+
+
+async def render_survey_results(
+    session: AsyncSession, row: Delivery, member: Member | None
+) -> Rendered:
+    """A closed survey's results (organisers: with the free texts) and a button for charts."""
+    del member
+    # Computed once per batch of the worker, not once per participant.
+    cache: dict[int, surveys.SurveyResults] = session.info.setdefault(_SURVEY_RESULTS, {})
+    survey_id = _payload_id(row, "survey_id")
+    if survey_id not in cache:
+        survey = await surveys.find(session, survey_id)
+        if survey is None:
+            return None
+        cache[survey_id] = await surveys.results(session, survey)
+    results = cache[survey_id]
+    organiser = bool(row.payload.get("organiser"))
+    texts = survey_views.results_messages(results, kv_zone(session), organiser=organiser)
+    # The charts button under the last part.
+    parts = [(text, None) for text in texts[:-1]]
+    parts.append((texts[-1], survey_views.results_keyboard(results)))
+    return as_parts(parts)
 
 
 RENDERERS: dict[str, Renderer] = {
@@ -420,4 +464,6 @@ RENDERERS: dict[str, Renderer] = {
     erasure.HOST_LOST: render_host_lost,
     reengagement.CHECK_IN: render_check_in,
     call_list.CALL_LIST: render_call_list,
+    surveys.SURVEY_INVITE: render_survey_invite,
+    surveys.SURVEY_RESULTS: render_survey_results,
 }

@@ -24,6 +24,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.dialect import dialect_insert
+from bot.services import surveys
 from bot.services.members import load_answers
 from models import (
     ActionPlanner,
@@ -56,6 +57,7 @@ from models import (
     Shift,
     ShiftSignup,
     ShiftSwap,
+    Survey,
 )
 
 # A download is sent at most once a minute: a double tap (or a second instance handling a
@@ -90,6 +92,9 @@ COVERED: dict[str, tuple[str, ...]] = {
     "invitations": ("member_id",),
     "deliveries": ("recipient_id",),
     "broadcasts": ("author_id",),
+    # Which surveys they took part in and created (never their answers: those carry no id).
+    "survey_participations": ("member_id",),
+    "surveys": ("author_id",),
     "audit_log": ("actor_id",),
     "consent_events": ("member_id",),
     "fsm_records": ("user_id",),
@@ -231,6 +236,25 @@ class Broadcasted:
 
 
 @dataclass(frozen=True)
+class SurveyTaken:
+    """A survey the member took part in; what they answered is stored without their id and
+    so is not part of the export."""
+
+    survey: str
+    status: str
+    answered_at: datetime
+
+
+@dataclass(frozen=True)
+class SurveyCreated:
+    """A survey the member created as organiser."""
+
+    title: str
+    status: str
+    ends_at: datetime
+
+
+@dataclass(frozen=True)
 class Audited:
     """An audit log entry of something the member did as organiser, host or admin."""
 
@@ -326,6 +350,8 @@ class MemberData:
     roles: list[RoleHeld] = field(default_factory=list)
     contact_for_actions: list[str] = field(default_factory=list)
     broadcasts: list[Broadcasted] = field(default_factory=list)
+    surveys_taken: list[SurveyTaken] = field(default_factory=list)
+    surveys_created: list[SurveyCreated] = field(default_factory=list)
     audit_entries: list[Audited] = field(default_factory=list)
     switched_off: list[Switched] = field(default_factory=list)
     host_notice: str | None = None
@@ -529,6 +555,13 @@ async def collect(session: AsyncSession, member: Member, *, now: datetime) -> Me
         .where(Broadcast.author_id == member_id)
         .order_by(Broadcast.created_at, Broadcast.id)
     )
+    created = await session.scalars(
+        select(Survey).where(Survey.author_id == member_id).order_by(Survey.created_at, Survey.id)
+    )
+    surveys_created = [
+        SurveyCreated(title=row.title, status=_value(row.status), ends_at=row.ends_at)
+        for row in created
+    ]
     audited = await session.scalars(
         select(AuditEntry)
         .where(AuditEntry.actor_id == member_id)
@@ -603,6 +636,8 @@ async def collect(session: AsyncSession, member: Member, *, now: datetime) -> Me
             )
             for row in broadcasts
         ],
+        surveys_taken=[SurveyTaken(**row) for row in await surveys.taken_part(session, member_id)],
+        surveys_created=surveys_created,
         audit_entries=[
             Audited(action=row.action, subject=row.subject, count=row.count, at=row.at)
             for row in audited

@@ -24,7 +24,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import Column, String, Table, cast, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import directory, meeting_notices, retention, rsvp, shifts
+from bot.services import directory, meeting_notices, retention, rsvp, shifts, surveys
 from bot.services.delivery import enqueue_once
 from bot.settings import Settings
 from models import (
@@ -53,6 +53,7 @@ from models import (
     Shift,
     ShiftSignup,
     ShiftSwap,
+    Survey,
 )
 from models.base import utcnow
 
@@ -68,6 +69,8 @@ _PLAIN_ID_COLUMNS: tuple[Column[Any], ...] = (
     GroupProposal.__table__.c.decided_by,
     HostHandover.__table__.c.decided_by,
     Broadcast.__table__.c.cancelled_by,
+    # The author of a survey (its questions and results stay, by no one).
+    Survey.__table__.c.author_id,
 )
 # Column names that hold a member's id wherever they appear (with or without a foreign key).
 _ID_NAMES = frozenset({"member_id", "actor_id"})
@@ -172,6 +175,8 @@ async def _erase(session: AsyncSession, member_id: int, *, now: datetime) -> Era
     # Before the member's broadcast rows go, what they counted stays on the broadcasts.
     await retention.keep_counts(session, Delivery.recipient_id == member_id)
     await _anonymise_broadcasts(session, member_id, now=now)
+    # Their survey answers stay in the results, unlinked; the participations go.
+    await surveys.unlink_member(session, member_id)
     for column in _PLAIN_ID_COLUMNS:
         await _execute(
             session, update(column.table).where(column == member_id).values({column.key: None})

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import rsvp
+from bot.services import rsvp, surveys
 from bot.services.errors import DomainError
 from bot.services.members import forget_identity, identify, load_answers
 from models import (
@@ -113,6 +113,8 @@ async def withdraw_consent(
     # "Delete everything" includes the message settings; without a profile no audience
     # reaches the member anyway.
     settings = await session.execute(delete(OptOut).where(OptOut.member_id == member.id))
+    # Surveys taken: their answers stay in the results, unlinked from the member.
+    await surveys.unlink_member(session, member.id)
     return had_profile or had_identity or bool(result.rowcount) or bool(settings.rowcount)
 
 

@@ -543,3 +543,52 @@ class ReportCallback(CallbackData, prefix="rep1"):
     """The period chosen for /bericht; handlers re-check the role and compute it anew."""
 
     choice: ReportChoice
+
+
+class SurveyAction(StrEnum):
+    """A member's survey buttons; each names the survey and, where it answers, the question."""
+
+    JOIN = "j"  # "Take part" under the invitation
+    PICK = "p"  # single choice: option `value`; scale: `value` 1-5
+    TOGGLE = "t"  # multiple choice: tick or untick option `value`
+    RANK = "r"  # ranking: option `value` is next in importance
+    RESET = "z"  # ranking: start the order again
+    NEXT = "n"  # multiple choice / ranking: this question is done
+    SKIP = "s"  # free text: no answer
+    SUBMIT = "ok"  # send the answers shown in the summary
+    CHANGE = "c"  # change the answers (until the end)
+    RESULTS = "res"  # the results with charts
+
+
+class SurveyCallback(CallbackData, prefix="sv1"):
+    """Answering a survey; handlers reload the survey and check every id against it."""
+
+    action: SurveyAction
+    survey: DbId
+    question: DbId = 0
+    value: DbId = 0
+
+
+class SurveyPlanAction(StrEnum):
+    """The organiser's /umfrage buttons while composing a survey or looking at one."""
+
+    NEW = "new"  # start a new draft
+    KIND = "k"  # the next question is of kind number `value`
+    MORE = "more"  # add another question: show the kinds
+    AUDIENCE = "aud"  # the audience panel
+    PAGE = "pg"  # one kind of criterion (`dim`) to tick values in
+    ADD = "a"  # choose value `value` of `dim`
+    REMOVE = "rm"  # unchoose it
+    EVERYONE = "all"  # no criteria
+    END = "end"  # ask for the end date
+    START = "go"  # start the survey shown in the preview
+    DISCARD = "x"  # forget the draft
+    SHOW = "show"  # survey `value`: its participants so far, or its results
+
+
+class SurveyPlanCallback(CallbackData, prefix="so1"):
+    """/umfrage: composing a survey (organisers only, guarded) and following one."""
+
+    action: SurveyPlanAction
+    dim: AudienceKind | None = None
+    value: DbId = 0

@@ -88,6 +88,11 @@ BROADCAST = CommandSpec(
     __("Send a message to members"),
     frozenset({Role.ORGANISER, Role.ADMIN}),
 )
+SURVEY = CommandSpec(
+    {"de": "umfrage", "en": "survey"},
+    __("Ask members in a survey; see the results"),
+    frozenset({Role.ORGANISER, Role.ADMIN}),
+)
 PRIVACY = CommandSpec(
     {"de": "datenschutz", "en": "privacy"}, __("What I store about you: see it, delete it")
 )
@@ -128,8 +133,9 @@ ALL_COMMANDS: tuple[CommandSpec, ...] = (
     CANCEL,
     MY_GROUPS,
     BROADCAST,
-    QUIET,
+    SURVEY,
     REPORT,
+    QUIET,
     ROLE,
     ROLES,
     AUDIT_LOG,

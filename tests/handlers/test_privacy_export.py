@@ -732,6 +732,7 @@ def _member_columns() -> dict[str, set[str]]:
         ("deliveries", "recipient_id"),
         ("broadcasts", "author_id"),
         ("broadcasts", "cancelled_by"),
+        ("surveys", "author_id"),
         ("group_hosts", "telegram_id"),
         ("fsm_records", "user_id"),
         ("fsm_records", "chat_id"),

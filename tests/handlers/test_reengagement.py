@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.app import Application
-from bot.services import call_list, erasure, reengagement
+from bot.services import call_list, erasure, reengagement, surveys
+from bot.services.survey_draft import DraftQuestion, SurveyDraft
 from jobs.reengagement import queue_check_ins
 from models import (
     AuditAction,
@@ -24,6 +25,7 @@ from models import (
     GroupType,
     Member,
     OptOut,
+    QuestionKind,
     Reaction,
     Role,
 )
@@ -41,9 +43,11 @@ def _button(message: SentMessage, label: str) -> str:
     return data
 
 
-async def _check_in(driver: BotDriver, app: Application, user: FakeUser) -> SentMessage:
+async def _check_in(
+    driver: BotDriver, app: Application, user: FakeUser, *, survey: bool = False
+) -> SentMessage:
     """`user` as a quiet member in Mitte (with a Stammtisch), the daily job and the outbox:
-    their check-in."""
+    their check-in. With `survey`, a survey for everyone is open (its invitation goes too)."""
     now = utcnow()
     async with app.session_pool() as session:
         district = District(key="mitte", name="Mitte")
@@ -65,10 +69,18 @@ async def _check_in(driver: BotDriver, app: Application, user: FakeUser) -> Sent
             district_id=district.id,
             language=user.language_code,
         )
+        if survey:
+            draft = SurveyDraft(
+                "Programm 2027",
+                questions=(DraftQuestion(QuestionKind.SCALE, "Wie gefällt dir der KV?"),),
+                ends_at=now + 10 * DAY,
+            )
+            await surveys.start(session, draft, author_id=1, now=now, key="check-in")
         await session.commit()
     assert await queue_check_ins(app.job_context(), now=now) == 1
-    assert await app.worker.run_once(now=now) == 1
-    return driver.server.sent_to(user.id)[-1]
+    assert await app.worker.run_once(now=now) == (2 if survey else 1)
+    [message] = [m for m in driver.server.sent_to(user.id) if "👀" in str(m.buttons)]
+    return message
 
 
 async def _row(app: Application, user: FakeUser) -> CheckIn:
@@ -99,6 +111,18 @@ async def test_the_check_in_and_show_me_something(
     row = await _row(app, anna)
     assert row.reaction == Reaction.SHOW
     assert row.sent_at is not None
+
+
+async def test_an_open_survey_is_named_with_a_button_to_take_part(
+    driver: BotDriver, fake_api: FakeBotAPI, app: Application
+) -> None:
+    anna = fake_api.add_user(first_name="Anna", language_code="de")
+    message = await _check_in(driver, app, anna, survey=True)
+    assert "• Offene Umfrage: Programm 2027, bis " in (message.text or "")
+    labels = [label for label, _data in message.buttons]
+    assert labels == ["Mitmachen", "👀 Zeig mir was", "⏰ Später", "🔕 Weniger Nachrichten"]
+    [question] = await driver.press(anna, message, _button(message, "Mitmachen"))
+    assert "Wie gefällt dir der KV?" in (question.text or "")
 
 
 async def test_later_snoozes_once_and_says_until_when(

@@ -159,16 +159,17 @@ async def test_help_for_an_admin_lists_the_role_commands(
 ) -> None:
     [reply] = await driver.send(admin_user, "/help")
     commands = [line.split(" ")[0] for line in reply.text.splitlines() if line.startswith("/")]
-    assert commands[-7:] == [
+    assert commands[-8:] == [
         "/meine_gruppen",
         "/rundschreiben",
-        "/ruhige",
+        "/umfrage",
         "/bericht",
+        "/ruhige",
         "/rolle",
         "/rollen",
         "/protokoll",
     ]
-    assert len(commands) == 22
+    assert len(commands) == 23
 
 
 async def test_language_switch(driver: BotDriver, fake_api: FakeBotAPI, app: Application) -> None:

@@ -135,6 +135,7 @@ TABLE: dict[str, tuple[Allowed, Make]] = {
     "/einstellungen": (S, command("/einstellungen")),
     "/meine_gruppen": (HO, command("/meine_gruppen")),
     "/rundschreiben": (ORG, command("/rundschreiben")),
+    "/umfrage": (ORG, command("/umfrage")),
     "/rolle": (A, command(lambda w: f"/rolle {w.people[Who.MEMBER].id}")),
     "/rollen": (A, command("/rollen")),
     "/protokoll": (A, command("/protokoll")),
@@ -263,6 +264,25 @@ TABLE: dict[str, tuple[Allowed, Make]] = {
     "bc1:keep": (ORG, _broadcast(BA.KEEP)),
     "bc1:who": (ORG, _broadcast(BA.WHO)),
     "bc1:report": (ORG, _broadcast(BA.REPORT)),
+    # Surveys: anyone may press a member's survey button (the service checks survey, audience
+    # and options: there is no survey 1 here, so everyone gets "doesn't exist" or "stale");
+    # composing is for organisers.
+    **{
+        f"sv1:{action.value}": (S, press(cb.SurveyCallback, action=action, survey=1))
+        for action in cb.SurveyAction
+    },
+    **{
+        f"so1:{action.value}": (
+            ORG,
+            press(
+                cb.SurveyPlanCallback,
+                action=action,
+                dim=cb.AudienceKind.DISTRICTS,
+                value=lambda w: w.district_id,
+            ),
+        )
+        for action in cb.SurveyPlanAction
+    },
     "set1:open": (S, press(cb.SettingsCallback, action=cb.SettingsAction.OPEN)),
     "set1:off": (
         S,

@@ -68,7 +68,9 @@ NOT_A_TRIGGER = {
 
 # Filters that need a conversation in progress: a handler behind one is a step of a
 # conversation, not reachable by one command or press from a fresh chat (its entry point is).
-CONVERSATION_FILTERS = frozenset({"State", "StateFilter", "OpenDraft", "OnCurrentStep"})
+CONVERSATION_FILTERS = frozenset(
+    {"State", "StateFilter", "OpenDraft", "OnCurrentStep", "OpenSurveyDraft", "OpenBallot"}
+)
 
 
 # Refusals a handler gives itself (German, the test users' language). ROLE_REFUSALS say the

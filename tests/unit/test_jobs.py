@@ -68,6 +68,7 @@ async def test_scheduler_runs_in_utc_with_fixed_job_ids(app: Application) -> Non
         "reengagement-call-list",
         "reengagement-check-ins",
         "retention-erase-departed",
+        "surveys-close",
     ]
     job = scheduler.get_job("housekeeping-prune-update-ids")
     assert job is not None

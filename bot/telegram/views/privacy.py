@@ -171,6 +171,7 @@ def _status(status: str) -> str:
         "blocked": _("not delivered (bot blocked)"),
         "failed": _("not delivered"),
         "cancelled": _("cancelled"),
+        "closed": _("ended"),
     }.get(status, status)
 
 
@@ -392,6 +393,18 @@ def _activity_sections(data: MemberData, zone: ZoneInfo) -> list[tuple[str, list
             _("Actions naming you as their contact"),
             list(data.contact_for_actions),
         ),
+        (
+            _(
+                "Surveys you took part in (your answers are stored without your name, "
+                "so they are not here)"
+            ),
+            [
+                _("{what} ({status}, answered {value})").format(
+                    what=row.survey, status=_status(row.status), value=_day(row.answered_at, zone)
+                )
+                for row in data.surveys_taken
+            ],
+        ),
     ]
     return sections
 
@@ -443,6 +456,15 @@ def _organising_sections(data: MemberData, zone: ZoneInfo) -> list[tuple[str, li
                     value=_when(row.scheduled_at, zone),
                 )
                 for row in data.broadcasts
+            ],
+        ),
+        (
+            _("Surveys you created"),
+            [
+                _("{what} ({status}, until {value})").format(
+                    what=row.title, status=_status(row.status), value=_when(row.ends_at, zone)
+                )
+                for row in data.surveys_created
             ],
         ),
         (

@@ -30,7 +30,7 @@ from bot.telegram.callbacks import (
 )
 from bot.telegram.format import esc, format_day, formatting_locale, number
 from bot.telegram.labels import action_kind_label, group_type_label
-from models import ActionDate, Group
+from models import ActionDate, Group, Survey
 
 Keyboard = list[list[InlineKeyboardButton]]
 
@@ -56,10 +56,23 @@ def action_line(row: ActionDate, zone: ZoneInfo) -> str:
     )
 
 
+def survey_line(survey: Survey, zone: ZoneInfo) -> str:
+    """An open survey the member may answer, for the check-in."""
+    return _("• Open survey: <b>{title}</b>, until {end}").format(
+        title=esc(survey.title), end=format_day(survey.ends_at, zone)
+    )
+
+
 def check_in(
-    first_name: str | None, lines: Sequence[str], *, member_id: int, quarter: str
+    first_name: str | None,
+    lines: Sequence[str],
+    *,
+    member_id: int,
+    quarter: str,
+    extra: Sequence[InlineKeyboardButton] = (),
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """The friendly note to a quiet member with what is near them, and three buttons."""
+    """The friendly note to a quiet member with what is near them, and three buttons (after
+    the buttons `extra` of the lines, one row each)."""
     greeting = (
         _("Hi {name}, it's been a while! 👋").format(name=esc(first_name))
         if first_name
@@ -77,6 +90,7 @@ def check_in(
         return InlineKeyboardButton(text=text, callback_data=data.pack())
 
     keyboard = [
+        *([item] for item in extra),
         [button(_("👀 Show me something"), CheckInAct.SHOW)],
         [
             button(_("⏰ Later"), CheckInAct.LATER),
