@@ -72,3 +72,13 @@ async def prune(session: AsyncSession, *, now: datetime, days: int) -> int:
         delete(AuditEntry).where(AuditEntry.at < now - timedelta(days=days))
     )
     return int(result.rowcount or 0)
+
+
+async def record_list_page(
+    session: AsyncSession, reader: int, action: AuditAction, *, named: int, page: int, pages: int
+) -> None:
+    """Record that `reader` turned to page `page` (0 the first) of `pages` of a list naming
+    `named` members; the caller commits. A page naming nobody reads no member data: not
+    recorded."""
+    if named:
+        await record(session, reader, action, count=named, subject=f"page {page + 1} of {pages}")

@@ -185,14 +185,14 @@ def _aware(moment: datetime) -> datetime:
 async def record_page_view(session: AsyncSession, reader: int, page: CallPage) -> None:
     """Audit that an organiser saw a page naming members with their numbers; the caller
     commits. A page naming nobody is not recorded."""
-    if page.entries:
-        await audit.record(
-            session,
-            reader,
-            AuditAction.CALL_LIST,
-            count=len(page.entries),
-            subject=f"page {page.page + 1} of {page.pages}",
-        )
+    await audit.record_list_page(
+        session,
+        reader,
+        AuditAction.CALL_LIST,
+        named=len(page.entries),
+        page=page.page,
+        pages=page.pages,
+    )
 
 
 def list_months(payload: dict[str, Any]) -> int:

@@ -247,14 +247,14 @@ async def queue_newcomer_digest(
 async def record_page_view(session: AsyncSession, reader: int, page: DigestPage) -> None:
     """Record that an organiser turned to a page naming newcomers (a member list read); the
     caller commits. A page naming nobody is no read of member data and is not recorded."""
-    if page.newcomers:
-        await audit.record(
-            session,
-            reader,
-            AuditAction.NEWCOMER_LIST,
-            count=len(page.newcomers),
-            subject=f"page {page.page + 1} of {page.pages}",
-        )
+    await audit.record_list_page(
+        session,
+        reader,
+        AuditAction.NEWCOMER_LIST,
+        named=len(page.newcomers),
+        page=page.page,
+        pages=page.pages,
+    )
 
 
 def digest_days(payload: dict[str, Any]) -> int:
