@@ -453,7 +453,12 @@ async def single_instance(app: Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        await lease.release()
+        try:
+            await lease.release()
+        except Exception:
+            # The bot has stopped cleanly; a lease left behind expires (or is taken over on this
+            # host at once), so a failing release must not turn the stop into a failure.
+            logger.warning("could not release the instance lease", exc_info=True)
 
 
 async def run_polling(app: Application, *, handle_signals: bool = True) -> None:

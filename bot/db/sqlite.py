@@ -199,9 +199,20 @@ class InlineSQLiteConnection:
         return cls(connection, executor, busy_timeout_ms)
 
     async def in_thread(self, function: Callable[..., _T], *args: Any) -> _T:
-        """Run a call that may wait in the worker thread."""
+        """Run a call that may wait in the worker thread.
+
+        A cancelled caller (a job cut off by the shutdown) still waits for the call to end
+        before the cancellation goes on: the thread can't be stopped, and a connection used by
+        it and by the next caller at once breaks ("Recursive use of cursors"), or is handed back
+        to the pool inside a transaction SQLAlchemy knows nothing of.
+        """
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, function, *args)
+        call = loop.run_in_executor(self._executor, function, *args)
+        try:
+            return await asyncio.shield(call)
+        except asyncio.CancelledError:
+            await asyncio.wait([call])
+            raise
 
     async def run_statement(
         self, function: Callable[[str, Any], object], sql: str, parameters: Any
@@ -243,7 +254,13 @@ class InlineSQLiteConnection:
             connection.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
         if busy:
             # Another process is writing: wait for it off the event loop.
-            await self.in_thread(function, sql, parameters)
+            try:
+                await self.in_thread(function, sql, parameters)
+            except asyncio.CancelledError:
+                # The BEGIN may have got the lock after all: nobody is left to use or end it.
+                if connection.in_transaction:
+                    connection.rollback()
+                raise
         self._write_locked = True
         self._changes_at_begin = connection.total_changes
 

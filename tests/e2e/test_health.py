@@ -225,7 +225,7 @@ async def test_the_docker_healthcheck_command_against_the_running_process(
     async with sqlite_writer_lock(_sqlite_file(database_url)):
         assert await healthcheck(port) == 1
     assert await healthcheck(port) == 0
-    assert await bot.stop() == 0
+    assert await bot.stop() == 0, bot.log()
     assert await healthcheck(port) == 1  # nobody listening
 
 
