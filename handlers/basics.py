@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram import Bot, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -60,7 +60,8 @@ async def cancel(message: Message, state: FSMContext) -> None:
         await message.answer(views.nothing_to_cancel())
         return
     await state.clear()
-    await message.answer(views.cancelled())
+    # The one reply keyboard the bot shows (sharing one's number for calls) goes with the step.
+    await message.answer(views.cancelled(), reply_markup=ReplyKeyboardRemove())
 
 
 def create_router() -> Router:

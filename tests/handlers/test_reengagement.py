@@ -276,6 +276,20 @@ async def test_call_consent_takes_only_the_members_own_contact(
         assert await session.get(CallConsent, anna.id) is None
 
 
+async def test_cancelling_the_number_request_takes_its_keyboard_away(
+    driver: BotDriver, fake_api: FakeBotAPI, app: Application
+) -> None:
+    anna = fake_api.add_user(first_name="Anna", language_code="de")
+    await signed_up(app.session_pool, anna)
+    [panel] = await driver.send(anna, "/einstellungen")
+    [ask] = await driver.press(anna, panel, _button(panel, "📞 Ja, mich darf jemand anrufen"))
+    assert (ask.reply_markup or {}).get("keyboard")
+    [cancelled] = await driver.send(anna, "/abbrechen")
+    assert (cancelled.reply_markup or {}).get("remove_keyboard") is True
+    async with app.session_pool() as session:
+        assert await session.get(CallConsent, anna.id) is None
+
+
 async def test_call_consent_needs_the_profile(
     driver: BotDriver, fake_api: FakeBotAPI, app: Application
 ) -> None:
