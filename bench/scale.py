@@ -11,9 +11,9 @@ opt-outs, blocked members and RSVPs. Then, each on its own and timed from outsid
 - every audience preview the broadcast panel shows (everyone; each Stadtteil, topic, group,
   activity type, meeting; a combination), counted by bot.services.audience.reach;
 - matching one member to groups (the suggestion page a member sees);
-- starting a broadcast to everyone and enqueueing all of it, as the job does, with the
-  latency of a known member's /start (through the real dispatcher and the fake Bot API) taken
-  every 20 ms while it runs;
+- starting a broadcast to everyone and enqueueing all of it, as the job does, then the same
+  for a survey's invitations, with the latency of a known member's /start (through the real
+  dispatcher and the fake Bot API) taken every 20 ms while each runs;
 - the newcomer digest (the Monday job and its first page; bench.newcomer_digest pages on);
 - the organiser jobs that walk all members today (memorial reminders for everyone);
 - /bericht: the report's figures (bot.services.reports.figures.compute_report) for this
@@ -40,7 +40,7 @@ import shutil
 import statistics
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -55,11 +55,20 @@ from bench.updates import _database
 from bot.app import build_application
 from bot.db.session import SessionPool
 from bot.services import audience as segments
-from bot.services import broadcasts, directory, memorials, newcomer_digest, schedule
+from bot.services import (
+    broadcasts,
+    directory,
+    member_batches,
+    memorials,
+    newcomer_digest,
+    schedule,
+    surveys,
+)
 from bot.services.kv_setup import apply_setup, load_setup
 from bot.services.reports import period as report_periods
 from bot.services.reports.figures import compute_report
 from bot.services.reports.model import Report
+from bot.services.survey_draft import DraftQuestion, SurveyDraft
 from bot.settings import Settings
 from models import (
     ActivityType,
@@ -71,6 +80,7 @@ from models import (
     Member,
     OptOut,
     Profile,
+    QuestionKind,
     RsvpAnswer,
     Topic,
 )
@@ -314,7 +324,7 @@ async def _measure(
     await _matching(pool, figures, now, members)
     await _jobs(pool, figures, now)
     await _report(app, pool, figures, now)
-    await _broadcast(app, server, pool, figures, now, members)
+    await _large_sends(app, server, pool, figures, now, members)
 
 
 async def _matching(pool: SessionPool, figures: Figures, now: Any, members: int) -> None:
@@ -387,10 +397,9 @@ async def _report(app: Any, pool: SessionPool, figures: Figures, now: Any) -> No
     print(f"    rendered {size} bytes")
 
 
-async def _broadcast(
+async def _large_sends(
     app: Any, server: FakeBotAPI, pool: SessionPool, figures: Figures, now: Any, members: int
 ) -> None:
-    print("\nbroadcast to everyone (enqueue in batches, the job's way)")
     author = FIRST_ID
     # Seeded members (profile, topics, groups) write /start, each once in a while: a different
     # one every time, so the flood gate (FLOOD_BURST per member) stays out of the figures.
@@ -401,7 +410,7 @@ async def _broadcast(
         ]
     )
 
-    async def start() -> int:
+    async def start_broadcast() -> int:
         async with pool() as session:
             broadcast = await broadcasts.schedule(
                 session,
@@ -418,13 +427,51 @@ async def _broadcast(
             await session.commit()
             return broadcast.id
 
+    async def start_survey() -> int:
+        draft = SurveyDraft(
+            "Programm",
+            questions=(DraftQuestion(QuestionKind.SCALE, "Wie zufrieden bist du?"),),
+            audience=segments.Audience(),
+            ends_at=utcnow() + timedelta(days=7),
+        )
+        async with pool() as session:
+            _survey, invited = await surveys.start(
+                session, draft, author_id=author, now=utcnow(), key="bench"
+            )
+            await session.commit()
+            return invited
+
     # Warm the dispatcher's and SQLAlchemy's caches as in a bot that has been running.
     for _ in range(5):
         await app.dispatcher.feed_raw_update(app.bot, await next(people).send_message("/start"))
-    await figures.measure("start (the organiser's update's part)", start, "<= 100 ms")
-    # /start from a known member, every 20 ms while the job enqueues.
     from jobs.broadcasts import enqueue_started  # noqa: PLC0415
+    from jobs.surveys import invite_started  # noqa: PLC0415
 
+    print("\nbroadcast to everyone (enqueued in batches by the broadcast job)")
+    await figures.measure("start (the organiser's update's part)", start_broadcast, "<= 100 ms")
+    await _walk(app, figures, people, enqueue_started)
+    print("\nsurvey to everyone (invitations queued in batches by the survey job)")
+    await figures.measure("start (the organiser's update's part)", start_survey, "<= 100 ms")
+    await _walk(app, figures, people, invite_started)
+    # /start with nothing else running: the yardstick on this machine now.
+    quiet: list[float] = []
+    for _ in range(200):
+        update = await next(people).send_message("/start")
+        began = time.perf_counter()
+        await app.dispatcher.feed_raw_update(app.bot, update)
+        quiet.append((time.perf_counter() - began) * 1000)
+        await asyncio.sleep(0.02)
+    print()
+    _latency_line("/start alone (no enqueue)", quiet)
+
+
+async def _walk(
+    app: Any,
+    figures: Figures,
+    people: Iterator[Any],
+    job: Callable[..., Awaitable[int]],
+) -> None:
+    """Run `job` until it has no batch left, while a known member sends /start every 20 ms."""
     latencies: list[float] = []
     done = asyncio.Event()
 
@@ -441,7 +488,7 @@ async def _broadcast(
         batches = 0
         try:
             while True:
-                ran = await enqueue_started(app.job_context(), budget=3600)
+                ran = await job(app.job_context(), budget=3600)
                 batches += ran
                 if not ran:
                     return batches
@@ -449,19 +496,10 @@ async def _broadcast(
             done.set()
             await pinging
 
-    name = f"enqueue all (job, {broadcasts.ENQUEUE_BATCH} per batch)"
+    name = f"enqueue all (job, {member_batches.BATCH} per batch)"
     batches = await figures.measure(name, enqueue_all, "off the update path")
     print(f"    {batches} batches")
     _latency_line("/start while enqueueing", latencies)
-    # /start with nothing else running: the yardstick on this machine now.
-    quiet: list[float] = []
-    for _ in range(max(10, len(latencies))):
-        update = await next(people).send_message("/start")
-        began = time.perf_counter()
-        await app.dispatcher.feed_raw_update(app.bot, update)
-        quiet.append((time.perf_counter() - began) * 1000)
-        await asyncio.sleep(0.02)
-    _latency_line("/start alone (no enqueue)", quiet)
 
 
 def _latency_line(name: str, latencies: list[float]) -> None:

@@ -55,6 +55,8 @@ MEMORIAL_REMINDER_INTERVAL = timedelta(minutes=5)
 BROADCAST_INTERVAL = timedelta(seconds=2)
 # Surveys close within this of their end (their results go out through the outbox).
 SURVEY_CLOSE_INTERVAL = timedelta(minutes=1)
+# A large survey's invitations are queued in batches, like a broadcast's recipients.
+SURVEY_INVITE_INTERVAL = BROADCAST_INTERVAL
 # Meeting posts in group chats are edited at this pace (each chat at most every 3 s).
 POSTS_INTERVAL = timedelta(seconds=2)
 
@@ -179,6 +181,14 @@ def register_jobs(scheduler: AsyncIOScheduler, ctx: JobContext) -> None:
         replace_existing=True,
         # A run missed by more than its own interval is simply the next one.
         misfire_grace_time=int(BROADCAST_INTERVAL.total_seconds()),
+    )
+    scheduler.add_job(
+        "jobs.surveys:invite_started",
+        trigger=IntervalTrigger(seconds=SURVEY_INVITE_INTERVAL.total_seconds(), timezone=UTC),
+        id="surveys-invite",
+        kwargs={"ctx": ctx},
+        replace_existing=True,
+        misfire_grace_time=int(SURVEY_INVITE_INTERVAL.total_seconds()),
     )
     scheduler.add_job(
         "jobs.surveys:close_surveys",

@@ -7,13 +7,13 @@ happens once.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timedelta
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import InlineKeyboardMarkup
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import JobContext
 from bot.services import broadcasts
@@ -21,6 +21,7 @@ from bot.services.locales import member_locale
 from bot.services.members import get_member
 from bot.telegram.retries import Retries, retries
 from bot.telegram.views import broadcast as views
+from jobs import member_batches
 from models import Broadcast
 from models.base import utcnow
 
@@ -53,27 +54,14 @@ async def run_broadcasts(ctx: JobContext, now: datetime | None = None) -> None:
 
 
 async def enqueue_started(ctx: JobContext, *, budget: float = ENQUEUE_BUDGET) -> int:
-    """Put started broadcasts' remaining recipients into the outbox, one batch per transaction.
+    """Put started broadcasts' remaining recipients into the outbox, one batch per transaction,
+    for at most `budget` seconds (then the progress messages get their turn). Returns how many
+    batches ran."""
 
-    Each batch commits on its own and the loop yields between them, so members' updates are
-    answered meanwhile; after `budget` seconds the rest waits for the next run (the progress
-    messages get their turn). Returns how many batches ran.
-    """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + budget
-    async with ctx.session_pool() as session:
-        waiting = await broadcasts.enqueuing(session)
-    batches = 0
-    for broadcast_id in waiting:
-        more = True
-        while more and loop.time() < deadline:
-            async with ctx.session_pool() as session:
-                more = await broadcasts.enqueue_batch(session, broadcast_id, utcnow())
-                await session.commit()
-            batches += 1
-            ctx.wake()
-            await asyncio.sleep(0)
-    return batches
+    async def step(session: AsyncSession, broadcast_id: int) -> bool:
+        return await broadcasts.enqueue_batch(session, broadcast_id, utcnow())
+
+    return await member_batches.run_within(ctx, broadcasts.enqueuing, step, budget=budget)
 
 
 async def post_progress(

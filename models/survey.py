@@ -74,6 +74,11 @@ class Survey(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # One survey per composed draft: a double "Start" (two instances too) finds the first.
     draft_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # How many the invitation was for when it started (counted in SQL), and the last member id
+    # whose invitation is in the outbox while the rest is still being queued (None: all are);
+    # see bot.services.member_batches.
+    invited: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    invited_through: Mapped[int | None] = mapped_column(BigInteger)
 
     questions: Mapped[list[SurveyQuestion]] = relationship(
         back_populates="survey",

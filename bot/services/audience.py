@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Select, and_, case, exists, func, literal, not_, select, union_all
+from sqlalchemy import Select, and_, case, exists, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import meetings
@@ -290,18 +290,3 @@ async def reach(session: AsyncSession, audience: Audience, category: Category) -
     (total, all_unreachable), (opted_out, opted_unreachable) = parts[0], parts[1]
     unreachable = all_unreachable - opted_unreachable
     return Reach(total - opted_out - unreachable, unreachable, opted_out)
-
-
-async def recipient_ids(session: AsyncSession, audience: Audience, category: Category) -> list[int]:
-    """The ids of the members a message of `category` to `audience` goes to, in id order.
-
-    For small audiences (tests, a host's attendees); broadcasts enqueue with INSERT ... SELECT
-    (bot.services.broadcasts) and never pull ids into Python.
-    """
-    matched = matching(audience, category).subquery()
-    rows = await session.scalars(
-        select(matched.c.id)
-        .where(not_(matched.c.opted_out), matched.c.reachable)
-        .order_by(matched.c.id)
-    )
-    return list(rows)

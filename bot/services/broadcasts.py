@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.dialect import dialect_insert
 from bot.services import audience as segments
-from bot.services import audit
+from bot.services import audit, member_batches
 from bot.services.delivery import batch_counts, cancel_batch
 from bot.services.errors import DomainError
 from models import (
@@ -46,7 +46,6 @@ from models import (
     Member,
 )
 from models.base import UTCDateTime
-from models.profile import Profile
 
 BROADCAST_KIND = "broadcast"
 SUMMARY_LENGTH = 120
@@ -128,11 +127,8 @@ async def schedule(
     return broadcast
 
 
-# Recipients put into the outbox per transaction: one INSERT ... SELECT, a few binds however
-# many members there are. On SQLite a write transaction's statements run on the event loop
-# (bot.db.sqlite), so a batch is as long as other members' replies may wait: 500 keeps that
-# to a few tens of milliseconds (1,000 gave a /start p99 of 205 ms under load 7).
-ENQUEUE_BATCH = 500
+# Recipients put into the outbox per transaction (bot.services.member_batches explains).
+ENQUEUE_BATCH = member_batches.BATCH
 
 
 async def start_due(
@@ -201,13 +197,10 @@ async def enqueue_batch(
 ) -> bool:
     """Put the next `batch` recipients of a started broadcast into the outbox; the caller commits.
 
-    Returns True while more may remain. Members are taken in id order, the next `batch`
-    signed-up members after `enqueued_through` (at most `batch` rows). The cursor moves with a
-    conditional UPDATE in the same transaction: a batch that committed is never enqueued again
-    (a restart resumes after it), and of two instances running the same batch only one writes
-    rows. No member id passes through Python: one INSERT ... SELECT per batch. Those who
-    blocked the bot get rows too, already BLOCKED (the
-    report counts them and lists whom to call); who opted out gets none.
+    Returns True while more may remain. Members are taken in id ranges after
+    `enqueued_through`, claimed as bot.services.member_batches describes. No member id passes
+    through Python: one INSERT ... SELECT per batch. Those who blocked the bot get rows too,
+    already BLOCKED (the report counts them and lists whom to call); who opted out gets none.
     """
     row = (
         await session.execute(
@@ -228,41 +221,22 @@ async def enqueue_batch(
         audience: segments.Audience | None = segments.Audience.from_json(row.audience)
     except segments.UnknownSegmentError:
         audience = None
-    last, found = None, 0
-    if audience is not None:
-        # The batch is the next `batch` signed-up members by id (an index range on profiles),
-        # whoever of them the audience matches: with both ends of the range known, every
-        # criterion's table is read in that range only (a count-limited window over the
-        # criteria made PostgreSQL hash a whole link table per batch).
-        window = (
-            select(Profile.member_id)
-            .where(Profile.member_id > after)
-            .order_by(Profile.member_id)
-            .limit(batch)
-            .subquery()
-        )
-        last, found = (
-            await session.execute(select(func.max(window.c.member_id), func.count()))
-        ).one()
-    # A short batch is the last one: the broadcast is then all in the outbox.
-    done = found < batch
-    moved = await session.execute(
-        update(Broadcast)
-        .where(
-            Broadcast.id == broadcast_id,
-            Broadcast.status == BroadcastStatus.SENDING,
-            Broadcast.enqueued_through == after,
-        )
-        .values(enqueued_through=None if done else last)
-        .execution_options(synchronize_session=False)
+    claimed = await member_batches.claim(
+        session,
+        Broadcast.enqueued_through,
+        Broadcast.id == broadcast_id,
+        Broadcast.status == BroadcastStatus.SENDING,
+        after=after,
+        size=batch,
+        empty=audience is None,
     )
-    if not moved.rowcount:
+    if claimed is None:
         # Another instance took this batch (or the broadcast was stopped meanwhile).
         return True
-    if last is not None:
+    if claimed.last is not None:
         assert audience is not None
-        await _insert_rows(session, broadcast_id, row, audience, after, last, now)
-    return not done
+        await _insert_rows(session, broadcast_id, row, audience, after, claimed.last, now)
+    return not claimed.done
 
 
 async def _insert_rows(

@@ -12,12 +12,12 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import JSON, Integer, String, Subquery, cast, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.dialect import dialect_insert
 from models import Delivery, DeliveryStatus
-from models.base import utcnow
+from models.base import UTCDateTime, utcnow
 
 OPEN_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
 ERROR_LENGTH = 300
@@ -134,6 +134,51 @@ async def enqueue_once_many(
         result = await session.execute(insert.on_conflict_do_nothing(index_elements=["dedupe_key"]))
         added += int(result.rowcount or 0)
     return added
+
+
+async def enqueue_once_selected(
+    session: AsyncSession,
+    recipients: Subquery,
+    *,
+    key_prefix: str,
+    kind: str,
+    payload: dict[str, Any],
+    due_at: datetime,
+    category: str | None = None,
+) -> int:
+    """enqueue_once for every member id the one-column `recipients` selects, keyed
+    `key_prefix` + the id, in one INSERT ... SELECT; returns how many were added. The caller
+    commits.
+
+    For audiences of any size: no id passes through Python and the statement's binds don't
+    grow with the number of recipients.
+    """
+    member = recipients.c[0]
+    rows = select(
+        member,
+        literal(kind, String),
+        literal(dict(payload), JSON),
+        literal(due_at, UTCDateTime),
+        literal(category, String),
+        literal(DeliveryStatus.PENDING.value, String),
+        literal(0, Integer),
+        literal(utcnow(), UTCDateTime),
+        func.substr(literal(key_prefix, String) + cast(member, String), 1, KEY_LENGTH),
+    ).where(member.is_not(None))
+    columns = [
+        "recipient_id",
+        "kind",
+        "payload",
+        "due_at",
+        "category",
+        "status",
+        "attempts",
+        "created_at",
+        "dedupe_key",
+    ]
+    insert = dialect_insert(session)(Delivery).from_select(columns, rows)
+    result = await session.execute(insert.on_conflict_do_nothing(index_elements=["dedupe_key"]))
+    return int(result.rowcount or 0)
 
 
 async def reclaim_expired(session: AsyncSession, *, now: datetime, lease: timedelta) -> int:

@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import delete, exists, func, not_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.dialect import dialect_insert
 from bot.services import audience as segments
-from bot.services import delivery
+from bot.services import delivery, member_batches
 from bot.services.errors import DomainError
 from bot.services.reports.model import SMALL_COUNT
 from bot.services.survey_draft import SurveyDraft, SurveyInputError
@@ -91,15 +91,25 @@ async def started_with(session: AsyncSession, key: str) -> Survey | None:
 
 
 async def start(
-    session: AsyncSession, draft: SurveyDraft, *, author_id: int, now: datetime, key: str
+    session: AsyncSession,
+    draft: SurveyDraft,
+    *,
+    author_id: int,
+    now: datetime,
+    key: str,
+    batch: int = member_batches.BATCH,
 ) -> tuple[Survey, int]:
     """Store `draft` as an open survey and invite its audience through the outbox.
 
-    Ranking questions get the KV's topics as options, copied by name now. Returns the survey and
-    how many invitations were queued. Raises SurveyError("past") for an end not in the future,
-    SurveyInputError for a draft without questions or a ranking with fewer than two topics,
-    UnknownSegmentError for an audience naming what is gone, AlreadyStartedError for a draft
-    started before. The caller commits.
+    Ranking questions get the KV's topics as options, copied by name now. The audience is
+    counted in SQL and the first `batch` members' invitations are queued in this transaction;
+    the rest follow in batches (`invite_batch`, run by the survey job), so a large audience
+    never holds the organiser's update. Returns the survey and how many it invites.
+
+    Raises SurveyError("past") for an end not in the future, SurveyInputError for a draft
+    without questions or a ranking with fewer than two topics, UnknownSegmentError for an
+    audience naming what is gone, AlreadyStartedError for a draft started before. The caller
+    commits.
     """
     existing = await started_with(session, key)
     if existing is not None:
@@ -132,24 +142,77 @@ async def start(
         survey.questions.append(row)
     session.add(survey)
     await session.flush()
-    invited = await invite(session, survey, now=now)
-    return survey, invited
+    reach = await segments.reach(session, draft.audience, Category.ANNOUNCEMENTS)
+    survey.invited = reach.recipients
+    survey.invited_through = 0
+    await session.flush()
+    await invite_batch(session, survey.id, now=now, batch=batch)
+    # The batch moved the cursor in SQL.
+    await session.refresh(survey, ["invited_through"])
+    return survey, reach.recipients
 
 
-async def invite(session: AsyncSession, survey: Survey, *, now: datetime) -> int:
-    """Queue the invitation to everyone in the audience who takes announcements, once each
-    (a key per survey and member: a rerun or a second instance adds nothing)."""
-    recipients = await segments.recipient_ids(
-        session, segments.Audience.from_json(survey.audience), Category.ANNOUNCEMENTS
+async def inviting(session: AsyncSession) -> list[int]:
+    """Open surveys whose invitations are not all in the outbox yet, oldest first."""
+    rows = await session.scalars(
+        select(Survey.id).where(Survey.invited_through.is_not(None)).order_by(Survey.id)
     )
-    return await delivery.enqueue_once_many(
+    return list(rows)
+
+
+async def invite_batch(
+    session: AsyncSession, survey_id: int, *, now: datetime, batch: int = member_batches.BATCH
+) -> bool:
+    """Queue the invitations of the next `batch` members (by id) to whoever of them the survey's
+    audience matches and takes announcements; the caller commits. Returns True while more may
+    remain.
+
+    Claimed as bot.services.member_batches describes, and each row carries the key
+    "survey:<id>:<member>" besides: a rerun or a second instance adds nothing. No member id
+    passes through Python (one INSERT ... SELECT). A survey that closed meanwhile invites no
+    one more.
+    """
+    row = (
+        await session.execute(
+            select(Survey.status, Survey.invited_through, Survey.audience).where(
+                Survey.id == survey_id
+            )
+        )
+    ).one_or_none()
+    if row is None or row.invited_through is None:
+        return False
+    try:
+        audience: segments.Audience | None = segments.Audience.from_json(row.audience)
+    except segments.UnknownSegmentError:
+        audience = None
+    if row.status is not SurveyStatus.OPEN:
+        audience = None
+    claimed = await member_batches.claim(
         session,
-        [(member_id, f"survey:{survey.id}:{member_id}") for member_id in recipients],
-        kind=SURVEY_INVITE,
-        payload={"survey_id": survey.id},
-        due_at=now,
-        category=Category.ANNOUNCEMENTS.value,
+        Survey.invited_through,
+        Survey.id == survey_id,
+        after=row.invited_through,
+        size=batch,
+        empty=audience is None,
     )
+    if claimed is None:
+        return True
+    if claimed.last is not None:
+        assert audience is not None
+        chosen = segments.matching(
+            audience, Category.ANNOUNCEMENTS, after=claimed.after, through=claimed.last
+        ).subquery()
+        invitations = select(chosen.c.id).where(chosen.c.reachable, not_(chosen.c.opted_out))
+        await delivery.enqueue_once_selected(
+            session,
+            invitations.subquery(),
+            key_prefix=f"survey:{survey_id}:",
+            kind=SURVEY_INVITE,
+            payload={"survey_id": survey_id},
+            due_at=now,
+            category=Category.ANNOUNCEMENTS.value,
+        )
+    return not claimed.done
 
 
 async def in_audience(session: AsyncSession, survey: Survey, member_id: int) -> bool:
@@ -434,24 +497,31 @@ async def _queue_results(
     from bot.services import directory  # noqa: PLC0415
 
     author = await session.scalar(select(Survey.author_id).where(Survey.id == survey_id))
-    organisers = set(await directory.organiser_ids(session, admin_ids))
+    found = set(await directory.organiser_ids(session, admin_ids))
     if author is not None:
-        organisers.add(author)
-    participants = set(
-        await session.scalars(
-            select(SurveyParticipation.member_id).where(SurveyParticipation.survey_id == survey_id)
-        )
-    )
+        found.add(author)
+    organisers = sorted(found)
     # Organisers who took part get the organisers' version (with the free texts) only.
-    groups = ((sorted(organisers), True), (sorted(participants - organisers), False))
-    for recipients, organiser in groups:
-        await delivery.enqueue_once_many(
-            session,
-            [(member_id, f"survey-results:{survey_id}:{member_id}") for member_id in recipients],
-            kind=SURVEY_RESULTS,
-            payload={"survey_id": survey_id, "organiser": organiser},
-            due_at=now,
-        )
+    await delivery.enqueue_once_many(
+        session,
+        [(member_id, f"survey-results:{survey_id}:{member_id}") for member_id in organisers],
+        kind=SURVEY_RESULTS,
+        payload={"survey_id": survey_id, "organiser": True},
+        due_at=now,
+    )
+    # Participants may be thousands: queued in SQL, no id through Python.
+    participants = select(SurveyParticipation.member_id).where(
+        SurveyParticipation.survey_id == survey_id,
+        SurveyParticipation.member_id.not_in(organisers),
+    )
+    await delivery.enqueue_once_selected(
+        session,
+        participants.subquery(),
+        key_prefix=f"survey-results:{survey_id}:",
+        kind=SURVEY_RESULTS,
+        payload={"survey_id": survey_id, "organiser": False},
+        due_at=now,
+    )
 
 
 @dataclass(slots=True)

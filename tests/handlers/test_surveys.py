@@ -8,12 +8,23 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from bot.app import Application
+from bot.services import member_batches, surveys
 from bot.services.kv_setup import apply_setup, load_setup
-from jobs.surveys import close_surveys
-from models import Role, Survey, SurveyAnswer, SurveyParticipation, SurveyStatus
+from jobs.surveys import close_surveys, invite_started
+from models import (
+    Delivery,
+    District,
+    Member,
+    Profile,
+    Role,
+    Survey,
+    SurveyAnswer,
+    SurveyParticipation,
+    SurveyStatus,
+)
 from models.base import utcnow
 from tests.driver import BotDriver
 from tests.fakebotapi import FakeBotAPI, FakeUser, SentMessage
@@ -63,8 +74,9 @@ def _end_text(days: int = 3) -> str:
     return (utcnow() + timedelta(days=days)).astimezone(ZONE).strftime("%d.%m.%Y 18:00")
 
 
-async def _compose(driver: BotDriver, organiser: FakeUser) -> SentMessage:
-    """/umfrage through the preview: all five kinds of question, audience Mitte."""
+async def _compose(driver: BotDriver, organiser: FakeUser, reach: str = "4") -> SentMessage:
+    """/umfrage through the preview: all five kinds of question, audience Mitte (Anna, Ben,
+    Cem, Olga unless more were added: `reach`)."""
     [prompt] = await driver.send(organiser, "/umfrage")
     if "Neue Umfrage" in str(prompt.buttons):
         [prompt] = await _press(driver, organiser, prompt, "Neue Umfrage")
@@ -92,8 +104,7 @@ async def _compose(driver: BotDriver, organiser: FakeUser) -> SentMessage:
     await _press(driver, organiser, kinds, "Stadtteil")
     await _press(driver, organiser, kinds, "Mitte")
     await _press(driver, organiser, kinds, "Zurück")
-    # Anna, Ben, Cem, Olga.
-    assert "Damit erreichst du <b>4</b> Mitglieder." in kinds.html
+    assert f"Damit erreichst du <b>{reach}</b> Mitglieder." in kinds.html
     [ask] = await _press(driver, organiser, kinds, "Weiter zum Enddatum")
     assert ask.text.startswith("Bis wann")
     past = (utcnow() - timedelta(days=1)).astimezone(ZONE).strftime("%d.%m.%Y 18:00")
@@ -284,3 +295,41 @@ async def test_refusals_leave_data_unchanged(
     assert "nicht mehr aktuell" in driver.last_answer()["text"]
     assert "Frage 1 von 5" in question.text
     assert await _answer_rows(app) == 0
+
+
+async def test_a_large_audience_is_invited_in_batches_after_start(
+    driver: BotDriver, app: Application, people: dict[str, FakeUser]
+) -> None:
+    # 1,200 more members in Mitte: "Start" answers at once with the count and queues the first
+    # batch; the survey job queues the rest, once each, however often it runs.
+    more = 1200
+    async with app.session_pool() as session:
+        mitte = await session.scalar(select(District.id).where(District.name == "Mitte"))
+        ids = range(10_000, 10_000 + more)
+        await session.execute(insert(Member), [{"id": member_id} for member_id in ids])
+        await session.execute(
+            insert(Profile), [{"member_id": member_id, "district_id": mitte} for member_id in ids]
+        )
+        await session.commit()
+    olga = people["Olga"]
+    preview = await _compose(driver, olga, reach="1.204")
+    await _press(driver, olga, preview, "Starten")
+    assert "Einladungen unterwegs: 1.204" in preview.text
+
+    async def queued() -> int:
+        async with app.session_pool() as session:
+            count = await session.scalar(
+                select(func.count())
+                .select_from(Delivery)
+                .where(Delivery.kind == surveys.SURVEY_INVITE)
+            )
+            return int(count or 0)
+
+    # The first batch is the first 500 members by id; Dora of them is in Nord.
+    assert await queued() == member_batches.BATCH - 1
+    assert await invite_started(app.job_context()) == 2
+    assert await queued() == 1204
+    assert await invite_started(app.job_context()) == 0
+    assert await queued() == 1204
+    [overview] = await driver.send(olga, "/umfrage")
+    assert "teilgenommen: 0 von 1.204 Eingeladenen" in overview.text

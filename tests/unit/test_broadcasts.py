@@ -28,7 +28,7 @@ from models import (
     Profile,
     Topic,
 )
-from tests.broadcasting import schedule_broadcast
+from tests.broadcasting import recipient_ids, schedule_broadcast
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # A Saturday in March 2027, the day before the clocks go forward.
@@ -113,19 +113,19 @@ async def test_audiences_combine_and_count_who_is_left_out(session_pool: Session
         announcements = Category.ANNOUNCEMENTS
         everyone = await segments.reach(session, segments.Audience(), announcements)
         assert everyone == segments.Reach(recipients=4, unreachable=1, opted_out=1)
-        ids = await segments.recipient_ids(session, segments.Audience(), announcements)
+        ids = await recipient_ids(session, segments.Audience(), announcements)
         assert ids == [1, 2, 4, 6]
         in_mitte = segments.Audience(districts=frozenset({mitte}))
-        assert await segments.recipient_ids(session, in_mitte, announcements) == [1]
+        assert await recipient_ids(session, in_mitte, announcements) == [1]
         reach = await segments.reach(session, in_mitte, announcements)
         assert (reach.recipients, reach.opted_out, reach.unreachable) == (1, 1, 1)
         both = segments.Audience(districts=frozenset({mitte, nord}))
-        assert await segments.recipient_ids(session, both, announcements) == [1, 2, 4, 6]
+        assert await recipient_ids(session, both, announcements) == [1, 2, 4, 6]
         green_north = segments.Audience(districts=frozenset({nord}), topics=frozenset({umwelt}))
-        assert await segments.recipient_ids(session, green_north, announcements) == [2]
+        assert await recipient_ids(session, green_north, announcements) == [2]
         assert (await segments.reach(session, green_north, announcements)).recipients == 1
         # Opting out of announcements does not opt out of reminders.
-        assert await segments.recipient_ids(session, in_mitte, Category.REMINDERS) == [1, 3]
+        assert await recipient_ids(session, in_mitte, Category.REMINDERS) == [1, 3]
         reminders = await segments.reach(session, in_mitte, Category.REMINDERS)
         assert (reminders.recipients, reminders.opted_out) == (2, 0)
         assert await opted_out_categories(session, 3) == {Category.ANNOUNCEMENTS}

@@ -69,6 +69,7 @@ async def test_scheduler_runs_in_utc_with_fixed_job_ids(app: Application) -> Non
         "reengagement-check-ins",
         "retention-erase-departed",
         "surveys-close",
+        "surveys-invite",
     ]
     job = scheduler.get_job("housekeeping-prune-update-ids")
     assert job is not None

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.session import SessionPool
 from bot.services import data_export, erasure, profile, surveys
 from bot.services.audience import Audience
+from bot.services.preferences import set_opted_out
 from bot.services.survey_draft import (
     DraftQuestion,
     SurveyDraft,
@@ -23,6 +24,8 @@ from bot.services.survey_draft import (
 )
 from bot.services.surveys import SurveyError
 from models import (
+    Category,
+    Delivery,
     District,
     Member,
     Profile,
@@ -432,3 +435,99 @@ def test_title_and_intro() -> None:
     assert parse_options(" Abends \n\nWochenende") == ("Abends", "Wochenende")
     with pytest.raises(SurveyInputError, match="title_long"):
         parse_title("x" * 121)
+
+
+async def _outbox(session: AsyncSession, kind: str) -> dict[str, int]:
+    rows = await session.execute(
+        select(Delivery.dedupe_key, Delivery.recipient_id).where(Delivery.kind == kind)
+    )
+    return {str(key): int(recipient) for key, recipient in rows}
+
+
+async def test_invitations_are_queued_in_batches_once_each(session_pool: SessionPool) -> None:
+    async with session_pool() as session:
+        ids = await _kv(session, 7)
+        # One blocked the bot, one opted out of announcements: neither is invited nor counted.
+        (await session.get(Member, 3)).reachable = False  # type: ignore[union-attr]
+        await set_opted_out(session, 5, Category.ANNOUNCEMENTS, opted_out=True)
+        district = await session.scalar(select(District.id).where(District.key == "mitte"))
+        draft = SurveyDraft(
+            "Programm",
+            questions=(DraftQuestion(QuestionKind.SCALE, "Wie?"),),
+            audience=Audience(districts=frozenset({district})),
+            ends_at=END,
+        )
+        survey, invited = await surveys.start(
+            session, draft, author_id=1, now=NOW, key="k", batch=2
+        )
+        await session.commit()
+        expected = [member for member in ids if member not in (3, 5)]
+        assert invited == survey.invited == len(expected)
+        # Only the first batch went in with the organiser's "Start".
+        assert await _outbox(session, surveys.SURVEY_INVITE) == {
+            f"survey:{survey.id}:1": 1,
+            f"survey:{survey.id}:2": 2,
+        }
+        assert await surveys.inviting(session) == [survey.id]
+        batches = 0
+        while await surveys.invite_batch(session, survey.id, now=NOW, batch=2):
+            await session.commit()
+            batches += 1
+        await session.commit()
+        # 8 members with profiles (7 in Mitte, one in Nord) after the first 2: 3 more batches.
+        assert batches == 3
+        assert await surveys.inviting(session) == []
+        queued = await _outbox(session, surveys.SURVEY_INVITE)
+        assert queued == {f"survey:{survey.id}:{member}": member for member in expected}
+        # Done: a rerun (a restart, a second instance) adds nothing.
+        assert not await surveys.invite_batch(session, survey.id, now=NOW, batch=2)
+        assert await _outbox(session, surveys.SURVEY_INVITE) == queued
+
+
+async def test_a_batch_taken_elsewhere_or_a_closed_survey_invites_no_one(
+    session_pool: SessionPool,
+) -> None:
+    async with session_pool() as session:
+        await _kv(session, 6)
+        survey = await _start(session, DraftQuestion(QuestionKind.SCALE, "Wie?"))
+        await session.commit()
+        queued = await _outbox(session, surveys.SURVEY_INVITE)
+        assert len(queued) == 6
+        # Started with the default batch: all six are in, nothing is left to walk.
+        assert survey.invited_through is None
+        # Another instance moved the cursor after this one read it: no rows from this one.
+        survey.invited_through = 2
+        await session.commit()
+        stale = await surveys.member_batches.claim(
+            session, Survey.invited_through, Survey.id == survey.id, after=0, size=2
+        )
+        assert stale is None
+        # A survey that closed while its invitations were being queued invites no one more.
+        await session.execute(sa.delete(Delivery).where(Delivery.kind == surveys.SURVEY_INVITE))
+        survey.status = SurveyStatus.CLOSED
+        await session.commit()
+        assert not await surveys.invite_batch(session, survey.id, now=NOW)
+        await session.commit()
+        assert await _outbox(session, surveys.SURVEY_INVITE) == {}
+        assert await surveys.inviting(session) == []
+
+
+async def test_results_go_to_participants_and_organisers_once(session_pool: SessionPool) -> None:
+    async with session_pool() as session:
+        await _kv(session, 4)
+        survey = await _start(session, DraftQuestion(QuestionKind.SCALE, "Wie?"))
+        for member in (1, 2, 3):
+            await surveys.submit(
+                session, survey.id, member, {survey.questions[0].id: 4}, now=NOW, change=False
+            )
+        await session.commit()
+        # Member 1 is the author and took part; 99 is an admin who did not.
+        assert await surveys.close_due(session, now=END, admin_ids=[99]) == [survey.id]
+        await session.commit()
+        rows = await session.execute(
+            select(Delivery.recipient_id, Delivery.payload).where(
+                Delivery.kind == surveys.SURVEY_RESULTS
+            )
+        )
+        versions = {int(recipient): payload["organiser"] for recipient, payload in rows}
+        assert versions == {1: True, 99: True, 2: False, 3: False}

@@ -76,9 +76,14 @@ def overview(listed: list[tuple[Survey, int]], zone: ZoneInfo) -> Screen:
             state = _("open until {end}").format(end=format_meeting(survey.ends_at, zone))
         else:
             state = _("ended {end}").format(end=format_meeting(survey.ends_at, zone))
+        took_part = esc(masked(participants))
+        if survey.invited:
+            took_part = _("{count} of {invited} invited").format(
+                count=took_part, invited=number(survey.invited)
+            )
         lines.append(
             _("#{id} {title}: {state}, took part: {count}").format(
-                id=survey.id, title=esc(survey.title), state=state, count=esc(masked(participants))
+                id=survey.id, title=esc(survey.title), state=state, count=took_part
             )
         )
         rows.append(
