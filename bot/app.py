@@ -53,6 +53,7 @@ from bot.services.locales import member_locale
 from bot.services.pacing import Pacer, PacingLimits
 from bot.services.roles import effective_roles, privileged_members
 from bot.services.send_bucket import send_bucket
+from bot.services.updates import UpdateLedger
 from bot.services.welcome import WelcomeBook
 from bot.settings import Settings
 from bot.startup import StartupError, telegram_call
@@ -65,7 +66,9 @@ from handlers import build_router
 
 logger = logging.getLogger(__name__)
 
-# How long a shutdown waits for updates being handled; Telegram redelivers what was cut off.
+# How long a shutdown waits for updates being handled; in webhook mode Telegram redelivers what
+# was cut off (it was not answered) and another instance or the next start takes it over
+# (bot.services.updates).
 SHUTDOWN_GRACE_SECONDS = 10.0
 # Without Redis, the running bot's lease on the database lasts this long unless renewed (every
 # third of it): after a SIGKILL on another host, the next start waits at most this long.
@@ -80,9 +83,10 @@ def create_events_isolation(settings: Settings) -> BaseEventIsolation:
     if not settings.redis_url:
         return SimpleEventIsolation()
     from aiogram.fsm.storage.base import DefaultKeyBuilder  # noqa: PLC0415
-    from aiogram.fsm.storage.redis import RedisEventIsolation  # noqa: PLC0415
 
-    return RedisEventIsolation.from_url(
+    from bot.event_isolation import RenewedRedisEventIsolation  # noqa: PLC0415
+
+    return RenewedRedisEventIsolation.from_url(
         settings.redis_url,
         key_builder=DefaultKeyBuilder(prefix=f"{settings.redis_prefix}:fsm", with_bot_id=True),
     )
@@ -178,8 +182,12 @@ def create_dispatcher(
     dispatcher.update.outer_middleware(db_retry)
     dispatcher.update.outer_middleware(DbSessionMiddleware(session_pool))
     # Does the FSM middleware's part too (its lock, then the state read with the member).
+    # Which updates this process is handling, and done marks written once a second.
+    ledger = dispatcher["update_ledger"] = UpdateLedger(session_pool)
     dispatcher.update.outer_middleware(
-        BookkeepingMiddleware(admin_ids=settings.admin_ids, i18n=i18n, fsm=dispatcher.fsm)
+        BookkeepingMiddleware(
+            admin_ids=settings.admin_ids, i18n=i18n, fsm=dispatcher.fsm, ledger=ledger
+        )
     )
     MemberI18nMiddleware(i18n).setup(dispatcher)
     handler_names = HandlerNameMiddleware()
@@ -305,6 +313,7 @@ class Application:
         register_jobs(self.scheduler, self.job_context())
         self.scheduler.start()
         self.worker.start()
+        self.dispatcher["update_ledger"].start()
         try:
             # Once, as before the retrying middleware: a start with Telegram away isn't held up
             # by a minute of retries per menu.
@@ -333,6 +342,10 @@ class Application:
         db_retry.stop()
         if not await in_flight.wait_idle(SHUTDOWN_GRACE_SECONDS):
             logger.warning("stopping with %d updates still being handled", in_flight.count)
+        # What finished is marked done; what was cut off, another instance (or the next start)
+        # takes over when Telegram redelivers it.
+        ledger: UpdateLedger = self.dispatcher["update_ledger"]
+        await ledger.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         await self.worker.stop()
@@ -429,10 +442,22 @@ async def single_instance(app: Application) -> AsyncIterator[None]:
     twice and handle one member's updates at once; so it refuses to start (StartupError, one
     line, EXIT_OTHER_INSTANCE). A lease left by a killed process expires after INSTANCE_LEASE,
     or is taken over at once on the same host once its process is gone. With REDIS_URL several
-    instances are meant to run: nothing is held.
+    instances are meant to run: each holds a presence lease of its own instead.
     """
     if app.settings.redis_url:
-        yield
+        # Each instance holds a lease of its own: the sign of life by which another instance
+        # tells whether an update this one claimed is still being handled (bot.services.updates).
+        presence = leases.HeldLease(
+            app.session_pool, leases.presence_lease_name(), ttl=INSTANCE_LEASE
+        )
+        await presence.acquire()
+        try:
+            yield
+        finally:
+            try:
+                await presence.release()
+            except Exception:
+                logger.warning("could not release the presence lease", exc_info=True)
         return
     lease = leases.HeldLease(app.session_pool, leases.INSTANCE, ttl=INSTANCE_LEASE)
     if not await lease.acquire():

@@ -8,11 +8,13 @@ it are built from PUBLIC_URL (Settings.public_base_url).
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
 from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot
+from aiogram.methods import TelegramMethod
 from aiogram.types import Update, WebhookInfo
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
@@ -23,6 +25,7 @@ from bot.health import Readiness, database_problem
 from bot.miniapp.routes import MiniAppRoutes
 from bot.services import calendar, delivery, schedule
 from bot.services.locales import member_locale
+from bot.services.updates import Outcome
 from bot.startup import ListenError
 from bot.telegram.retries import Retries, retries
 from bot.telegram.views import calendar as views
@@ -164,8 +167,23 @@ class HealthRoutes:
             return await delivery.count_waiting(session)
 
 
+# How long the webhook waits for an update's handler before answering anyway (it goes on in
+# the background): well under what Telegram waits for an answer, and long enough for every
+# handler but one waiting out a database outage (bot.middlewares.outage).
+ANSWER_WITHIN = 5.0
+# Seconds Telegram is asked to wait before bringing an update back that another instance is
+# still handling.
+BUSY_RETRY_AFTER = 1
+
+
 class UpdateRequestHandler(SimpleRequestHandler):
-    """aiogram's webhook handler, answering 400 to a body that isn't a Telegram update.
+    """aiogram's webhook handler, answering once the update was handled, and 400 to a body that
+    isn't a Telegram update.
+
+    Answered after the handler (within ANSWER_WITHIN), so an update whose instance is killed
+    while handling it was never answered: Telegram brings it again, and the instance that gets
+    it takes it over (bot.services.updates). An update another live instance is handling is
+    answered 503 with Retry-After, so Telegram comes again once that one is done.
 
     aiogram parses the body only once it handles the update: JSON that doesn't parse became a
     500 with a traceback, JSON that isn't an update a 200 and a traceback in the background
@@ -175,32 +193,71 @@ class UpdateRequestHandler(SimpleRequestHandler):
     Every update accepted is reported to `readiness` (webhook mode's sign of life).
     """
 
-    def __init__(self, *args: Any, readiness: Readiness | None = None, **kwargs: Any) -> None:
-        """aiogram's arguments, plus the Readiness to tell of updates."""
+    def __init__(
+        self,
+        *args: Any,
+        readiness: Readiness | None = None,
+        answer_within: float = ANSWER_WITHIN,
+        **kwargs: Any,
+    ) -> None:
+        """aiogram's arguments, plus the Readiness to tell of updates and the answer bound."""
         super().__init__(*args, **kwargs)
         self.readiness = readiness
+        self.answer_within = answer_within
+        self._handling: set[asyncio.Task[Any]] = set()
 
     async def handle(self, request: web.Request) -> web.Response:
-        """401 without the right secret, 400 for a body that isn't an update, else aiogram's."""
+        """401 without the right secret, 400 for a body that isn't an update, 503 for one
+        being handled elsewhere, else 200 once it was handled (or ANSWER_WITHIN passed)."""
         bot = await self.resolve_bot(request)
         if not self.verify_secret(request.headers.get("X-Telegram-Bot-Api-Secret-Token", ""), bot):
             return web.Response(body="Unauthorized", status=401)
-        problem = await self._body_problem(request, bot)
-        if problem is not None:
+        update = await self._parse(request, bot)
+        if isinstance(update, str):
             logger.warning(
                 "webhook request rejected with 400: %s (%s bytes, %s)",
-                problem,
+                update,
                 request.content_length,
                 request.content_type,
             )
-            return web.Response(status=400, text=f"Bad Request: {problem}")
+            return web.Response(status=400, text=f"Bad Request: {update}")
         if self.readiness is not None:
             self.readiness.update_received()
-        # aiogram reads the body again; aiohttp keeps it, so this parses but doesn't receive.
-        return await super().handle(request)
+        outcome = Outcome()
+        task = asyncio.create_task(self._feed(bot, update, outcome))
+        self._handling.add(task)
+        task.add_done_callback(self._handling.discard)
+        # Not cancelled when the request is (Telegram gave up waiting): it finishes regardless.
+        done, _ = await asyncio.wait({task}, timeout=self.answer_within)
+        if not done:
+            logger.warning(
+                "update %s still being handled after %.0f s: answered, it goes on",
+                update.update_id,
+                self.answer_within,
+            )
+        elif outcome.busy:
+            return web.Response(
+                status=503,
+                text="Service Unavailable: this update is being handled by another instance",
+                headers={"Retry-After": str(BUSY_RETRY_AFTER)},
+            )
+        return web.json_response({}, dumps=bot.session.json_dumps)
+
+    async def _feed(self, bot: Bot, update: Update, outcome: Outcome) -> None:
+        try:
+            result = await self.dispatcher.feed_update(
+                bot, update, update_outcome=outcome, **self.data
+            )
+            if isinstance(result, TelegramMethod):
+                await self.dispatcher.silent_call_request(bot=bot, result=result)
+        except Exception:
+            # The error handler (handlers.errors) has answered the member where it could;
+            # answering 200 anyway keeps Telegram from bringing a failing update back forever.
+            logger.exception("update %s failed", update.update_id)
 
     @staticmethod
-    async def _body_problem(request: web.Request, bot: Bot) -> str | None:
+    async def _parse(request: web.Request, bot: Bot) -> Update | str:
+        """The update, or why the body is not one."""
         try:
             body = await request.json(loads=bot.session.json_loads)
         except (ValueError, LookupError):  # not JSON, not UTF-8 or an unknown charset
@@ -208,12 +265,11 @@ class UpdateRequestHandler(SimpleRequestHandler):
         except RecursionError:  # [[[[...]]]] nested deeper than the parser goes
             return "the body is nested too deeply"
         try:
-            Update.model_validate(body, context={"bot": bot})
+            return Update.model_validate(body, context={"bot": bot})
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first["loc"]) or "the body"
             return f"not a Telegram update ({where}: {first['msg']})"
-        return None
 
 
 def build_web_app(app: Application, *, webhook: bool = False) -> web.Application:

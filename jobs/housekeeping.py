@@ -7,17 +7,20 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.context import JobContext
-from bot.services import audit, retention
-from bot.services.updates import prune_processed_updates
+from bot.services import audit, leases, retention
+from bot.services.updates import REMEMBER_FOR, prune_processed_updates
 from models.base import utcnow
 
 logger = logging.getLogger(__name__)
 
 
 async def prune_update_ids(ctx: JobContext, now: datetime | None = None) -> int:
-    """Delete remembered update ids older than a day; returns how many went."""
+    """Delete remembered update ids older than a day, and presence leases of instances gone
+    for a day; returns how many update ids went."""
+    now = now or utcnow()
     async with ctx.scope() as session:
-        removed = await prune_processed_updates(session, now or utcnow())
+        removed = await prune_processed_updates(session, now)
+        await leases.prune_presences(session, now=now, older=REMEMBER_FOR)
         await session.commit()
     if removed:
         logger.info("pruned %d processed update ids", removed)

@@ -12,6 +12,7 @@ from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.types import TelegramObject, Update, User
 from aiogram.utils.i18n import I18n
 
+from bot.db.availability import is_database_unavailable
 from bot.db.fsm_storage import SqlAlchemyStorage, key_parameters
 from bot.db.session import SessionPool, current_session
 from bot.middlewares.logging import note_skipped
@@ -19,7 +20,13 @@ from bot.middlewares.outage import UpdateAttempt
 from bot.services.locales import resolve_locale
 from bot.services.members import Sighting, see_update
 from bot.services.roles import effective_roles
-from bot.services.updates import claim_update
+from bot.services.updates import (
+    Duplicate,
+    Outcome,
+    UpdateLedger,
+    claim_update,
+    resolve_duplicate,
+)
 from models import Role
 from models.base import utcnow
 
@@ -58,6 +65,10 @@ class BookkeepingMiddleware(BaseMiddleware):
     and the FSM row come from one query on PostgreSQL (two statements on SQLite, see
     bot.services.members.see_update) instead of four. When DatabaseRetryMiddleware repeats an
     update after an outage, the claim an earlier attempt made is its own, not a duplicate.
+    A claim made before is resolved by bot.services.updates.resolve_duplicate: skipped, taken
+    over from a process that is gone, or (being handled elsewhere) marked busy in
+    `data["update_outcome"]`, so the webhook asks Telegram to come again. With `ledger`, the
+    update is noted as handled here while the handler runs, and as done after.
 
     `fsm` is the dispatcher's FSM middleware (dispatcher.fsm, not registered itself): its
     storage, events isolation and context resolution are used as they are.
@@ -69,8 +80,10 @@ class BookkeepingMiddleware(BaseMiddleware):
         admin_ids: Collection[int],
         i18n: I18n,
         fsm: FSMContextMiddleware | None = None,
+        ledger: UpdateLedger | None = None,
     ) -> None:
         self._admin_ids = frozenset(admin_ids)
+        self._ledger = ledger
         self._i18n = i18n
         self._fsm = fsm
 
@@ -125,10 +138,27 @@ class BookkeepingMiddleware(BaseMiddleware):
         else:
             claimed = await claim_update(session, event.update_id, now)
         if not claimed and not (attempt is not None and attempt.claim_ran):
-            await session.rollback()
-            logger.info("duplicate update skipped")
-            note_skipped(data, "duplicate")
-            return None
+            verdict = await resolve_duplicate(
+                session,
+                event.update_id,
+                now,
+                handling_here=self._ledger is not None and self._ledger.handling(event.update_id),
+            )
+            if verdict is not Duplicate.TAKEN_OVER:
+                await session.rollback()
+                if verdict is Duplicate.BUSY:
+                    outcome: Outcome | None = data.get("update_outcome")
+                    if outcome is not None:
+                        outcome.busy = True
+                    logger.info(
+                        "update being handled by another instance: %s",
+                        "asked again later" if outcome is not None else "skipped",
+                    )
+                    note_skipped(data, "busy")
+                else:
+                    logger.info("duplicate update skipped")
+                    note_skipped(data, "duplicate")
+                return None
         if attempt is not None:
             # A retry after this attempt failed finds the claim (if its commit got through)
             # and knows it for its own.
@@ -155,4 +185,28 @@ class BookkeepingMiddleware(BaseMiddleware):
             available=self._i18n.available_locales,
             default=self._i18n.default_locale,
         )
-        return await handler(event, data)
+        if self._ledger is None:
+            return await handler(event, data)
+        return await self._handle(handler, event, data, self._ledger)
+
+    @staticmethod
+    async def _handle(
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: Update,
+        data: dict[str, Any],
+        ledger: UpdateLedger,
+    ) -> Any:
+        # Done unless cut off (a shutdown, a database outage this attempt could not outlast):
+        # then a redelivery may take the update over once this process is gone.
+        ledger.started(event.update_id)
+        done = False
+        try:
+            result = await handler(event, data)
+        except Exception as exc:
+            done = not is_database_unavailable(exc)
+            raise
+        else:
+            done = True
+        finally:
+            ledger.finished(event.update_id, done=done)
+        return result

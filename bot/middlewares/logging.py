@@ -27,7 +27,8 @@ class EventLog:
     """Filled in while an update travels through the dispatcher, read when it is done."""
 
     handler: str = "-"
-    # Why the update stopped before any handler ("duplicate", "dropped"), for the metrics.
+    # Why the update stopped before any handler ("duplicate"; "busy": another instance is handling
+    # it; "dropped"), for the metrics.
     skipped: str | None = None
 
 

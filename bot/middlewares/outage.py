@@ -8,8 +8,9 @@ attempts), so a later action never overtakes one waiting for the database, while
 are not held up by it.
 
 Where the waiting update is kept: in memory, in this process, in both modes. In webhook mode
-aiogram's SimpleRequestHandler has already answered 200 and handles the update in a task of its
-own; the alternative, answering 5xx so that Telegram redelivers, hands the retry to a backoff we
+the webhook (bot.web) answers once an update was handled but after ANSWER_WITHIN seconds at the
+latest, so an update waiting for the database is answered 200 and its wait goes on here; the
+alternative, answering 5xx so that Telegram redelivers, hands the retry to a backoff we
 can't see or bound (Telegram's redelivery schedule is undocumented) and blocks the bot's whole
 update queue behind the one update meanwhile: every other member would wait too, in no order
 we control. Persisting the update is impossible while the database is down. Kept here, the wait

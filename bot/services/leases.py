@@ -1,7 +1,8 @@
 """Leases in the database: one process holds a named lease until it expires, renewing it.
 
-Two uses: without Redis, the lease "instance" keeps a second bot process from running against
-the same database; and every scheduled job runs under the lease "job:<id>", so N instances
+Three uses: without Redis, the lease "instance" keeps a second bot process from running against
+the same database; with Redis, every instance holds a presence lease (its sign of life for
+bot.services.updates); and every scheduled job runs under the lease "job:<id>", so N instances
 whose clocks fire the same job start it once per fire time and never run it twice at once.
 
 Claims are single atomic statements (UPDATE .. WHERE expired, or INSERT .. ON CONFLICT DO
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, true, update
+from sqlalchemy import delete, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.availability import describe_unavailable, is_database_unavailable
@@ -36,6 +37,15 @@ from models.base import utcnow
 logger = logging.getLogger(__name__)
 
 INSTANCE = "instance"
+
+
+# With REDIS_URL every instance holds "process:<token>" while it runs (its sign of life).
+PRESENCE_PREFIX = "process:"
+
+
+def presence_lease_name(holder: Holder | None = None) -> str:
+    """The presence lease of `holder` (this process unless given)."""
+    return PRESENCE_PREFIX + (holder or this_process()).token
 
 
 def job_lease_name(job_id: str) -> str:
@@ -182,6 +192,18 @@ async def release(session: AsyncSession, name: str, holder: Holder, *, now: date
         .values(expires_at=now)
         .execution_options(synchronize_session=False)
     )
+
+
+async def prune_presences(session: AsyncSession, *, now: datetime, older: timedelta) -> int:
+    """Delete presence leases that expired more than `older` ago (instances long gone);
+    returns how many. The caller commits."""
+    result = await session.execute(
+        delete(Lease).where(
+            Lease.name.startswith(PRESENCE_PREFIX, autoescape=True),
+            Lease.expires_at < now - older,
+        )
+    )
+    return int(result.rowcount or 0)
 
 
 async def held_by(session: AsyncSession, name: str) -> LeaseInfo | None:

@@ -15,6 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from bot.db.chunks import chunked
 from bot.db.dialect import dialect_statement
 from bot.db.fsm_storage import FSM_TABLE, FSM_WHERE_KEY
+from bot.services.leases import this_process
 from bot.services.updates import claim_statement, claim_update
 from models import GroupHost, Member, MemberRole, ProcessedUpdate, Profile
 from models.base import utcnow
@@ -73,7 +74,11 @@ def _probe_statement(insert: Any, *, claim: bool, fsm: bool) -> Any:
     if claim:
         claimed = (
             claim_statement(insert)
-            .values(update_id=bindparam("update_id"), received_at=bindparam("received_at"))
+            .values(
+                update_id=bindparam("update_id"),
+                received_at=bindparam("received_at"),
+                owner=bindparam("owner"),
+            )
             .returning(ProcessedUpdate.update_id)
             .cte("claim")
         )
@@ -181,8 +186,9 @@ async def see_update(
     always_identified: Collection[int] = (),
     fsm_key: dict[str, Any] | None = None,
 ) -> UpdateSeen:
-    """Claim the update id, and create or refresh its sender (see record_sighting), reading
-    the sender's FSM row with them when `fsm_key` (bot.db.fsm_storage.key_parameters) is given.
+    """Claim the update id for this process, and create or refresh its sender (see
+    record_sighting), reading the sender's FSM row with them when `fsm_key`
+    (bot.db.fsm_storage.key_parameters) is given.
 
     On PostgreSQL this is one round trip: the claim is an INSERT in the probe's WITH clause.
     SQLite can't put an INSERT into a query, so there the claim is a statement before it. A
@@ -190,8 +196,9 @@ async def see_update(
     present", and a claim must be atomic. The caller commits (or rolls back a duplicate).
     """
     in_query = session.get_bind().dialect.name == "postgresql"
-    claimed = True if in_query else await claim_update(session, update_id, now)
-    parameters: dict[str, Any] = {"update_id": update_id, "received_at": now}
+    owner = this_process().id
+    claimed = True if in_query else await claim_update(session, update_id, now, owner=owner)
+    parameters: dict[str, Any] = {"update_id": update_id, "received_at": now, "owner": owner}
     row, member, created = await _probe(
         session, sighting, now, claim=in_query, fsm_key=fsm_key, extra=parameters
     )

@@ -3,10 +3,11 @@ and one Redis, behind a small round-robin proxy the fake Bot API's webhook posts
 
 What must hold: one member's intake with its updates spread over all three stays consistent,
 killing one instance (SIGKILL, between two of her updates) loses none of the updates after it,
-a broadcast goes out once per recipient (and a double "Send now" across two instances makes one
-broadcast), and the Monday digest fired on every instance's clock goes out once per organiser.
-(An update an instance had accepted and was still handling when killed is lost, as with one
-instance: the webhook answers at once and handles in the background, see bot.web.)
+an update the killed instance was in the middle of handling is handled by another, once (the
+webhook answers only after handling, and a claim whose instance is gone is taken over, see
+bot.services.updates), a broadcast goes out once per recipient (and a double "Send now" across
+two instances makes one broadcast), and the Monday digest fired on every instance's clock goes
+out once per organiser.
 
 Skips with a reason without PostgreSQL (TEST_DATABASE_URL) or Redis (TEST_REDIS_URL); .ci/run
 sets both when the servers answer.
@@ -34,11 +35,21 @@ from bot.db.session import SessionPool
 from bot.scheduler import create_scheduler
 from bot.services.kv_setup import apply_setup, load_setup
 from bot.services.leases import Holder
-from models import Broadcast, Delivery, District, Member, MemberRole, Profile, Role, Topic
+from models import (
+    Broadcast,
+    Delivery,
+    District,
+    Member,
+    MemberRole,
+    ProcessedUpdate,
+    Profile,
+    Role,
+    Topic,
+)
 from models.base import utcnow
 from tests.driver import free_port
 from tests.e2e.test_process import START_TIMEOUT, BotProcess
-from tests.fakebotapi import FakeBotAPI, FakeUser, SentMessage
+from tests.fakebotapi import ApiCall, ApiError, FakeBotAPI, FakeUser, SentMessage
 from tests.members import signed_up
 
 pytestmark = pytest.mark.e2e
@@ -99,6 +110,8 @@ class RoundRobinProxy:
     def __init__(self) -> None:
         self.backends: list[str] = []
         self.served: Counter[str] = Counter()
+        # Every backend a request was sent to, in order (also those that never answered).
+        self.tried: list[str] = []
         self.port = free_port()
         self._turn = 0
         self._runner: web.AppRunner | None = None
@@ -133,6 +146,7 @@ class RoundRobinProxy:
         for _ in range(len(self.backends)):
             backend = self.backends[self._turn % len(self.backends)]
             self._turn += 1
+            self.tried.append(backend)
             try:
                 async with self._client.request(
                     request.method,
@@ -314,6 +328,62 @@ async def test_an_intake_spread_over_three_instances_one_killed(
             .where(Profile.member_id == anna.id)
         )
         assert list(topics) == ["Umwelt"]
+
+
+@ON_POSTGRES
+async def test_an_update_in_flight_on_a_killed_instance_is_handled_by_another(
+    instances: Instances, fake_api: FakeBotAPI, database_url: str, session_pool: SessionPool
+) -> None:
+    await _setup(database_url, "name: KV Testhausen\ndistricts: [Mitte]\n")
+    await instances.start()
+    anna = fake_api.add_user(first_name="Anna", language_code="de")
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def hold_the_first_greeting(call: ApiCall) -> None:
+        # The instance handling her /start sends the greeting; it is killed before Telegram
+        # answers, so nothing of it reaches her.
+        first = not holding.is_set()
+        if first and call.method.lower() == "sendmessage" and call.chat_id == anna.id:
+            holding.set()
+            await release.wait()
+            raise ApiError(502, "Bad Gateway")
+
+    fake_api.rules.append(hold_the_first_greeting)
+    update = await anna.send_message("/start")
+    await asyncio.wait_for(holding.wait(), timeout=30)
+    handling = instances.urls.index(instances.proxy.tried[-1])
+    killed = instances.processes[handling].process
+    assert killed is not None
+    await instances.kill(handling)
+    release.set()
+
+    greeting = await fake_api.wait_for_message(anna.id, timeout=40)
+    assert "Ich bin der Bot von KV Testhausen." in greeting.text
+    consent = await fake_api.wait_for_message(anna.id, timeout=20)
+    assert "Einverstanden" in str(consent.buttons)
+    await fake_api.wait_until(lambda: not fake_api.pending_updates, timeout=20)
+    # Handled once, by an instance that lives, and marked done.
+    texts = [m.text for m in fake_api.sent_to(anna.id)]
+    assert texts.count(greeting.text) == 1
+    assert texts.count(consent.text) == 1
+    survivors = {url for number, url in enumerate(instances.urls) if number != handling}
+    assert instances.proxy.tried[-1] in survivors
+    claim = await _claim_once_done(session_pool, update["update_id"])
+    assert claim.owner is not None
+    assert f":{killed.pid}:" not in claim.owner
+    logs = instances.logs()
+    assert f"update {update['update_id']} taken over from" in logs, logs
+
+
+async def _claim_once_done(pool: SessionPool, update_id: int) -> ProcessedUpdate:
+    """The update's claim once it is marked done (within the ledger's flush, a second)."""
+    for _ in range(100):
+        async with pool() as session:
+            claim = await session.get(ProcessedUpdate, update_id)
+            if claim is not None and claim.done_at is not None:
+                return claim
+        await asyncio.sleep(0.1)
+    pytest.fail(f"update {update_id} was not marked done")
 
 
 async def _broadcast_panel(

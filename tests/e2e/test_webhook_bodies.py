@@ -1,18 +1,25 @@
-"""The webhook answers 400, in one log line without the body, to what isn't a Telegram update."""
+"""The webhook answers 400, in one log line without the body, to what isn't a Telegram update;
+200 once an update was handled (or after ANSWER_WITHIN); 503 with Retry-After to an update
+another live instance is handling."""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
 from bot.app import Application, build_application
+from bot.services.updates import claim_update
 from bot.settings import Settings
-from bot.web import build_web_app
+from bot.web import UpdateRequestHandler, build_web_app
+from models import Lease
+from models.base import utcnow
 from tests.fakebotapi import FakeBotAPI
 
 pytestmark = pytest.mark.e2e
@@ -62,6 +69,12 @@ def _update(fake_api: FakeBotAPI, user_id: int, text: str, update_id: int) -> di
             ),
         },
     }
+
+
+def app_routes(client: TestClient) -> Iterator[Any]:
+    """The handlers behind the web app's routes (bound methods' objects)."""
+    for route in client.server.app.router.routes():
+        yield getattr(route.handler, "__self__", route.handler)
 
 
 BAD_BODIES = [
@@ -140,3 +153,62 @@ async def test_a_huge_body_gets_413(webhook: tuple[Application, TestClient]) -> 
     body = json.dumps({"update_id": 1, "padding": "x" * (2 * 1024 * 1024)})
     response = await client.post(PATH, data=body, headers=HEADERS)
     assert response.status == 413
+
+
+async def test_the_answer_waits_for_the_handler(
+    webhook: tuple[Application, TestClient], fake_api: FakeBotAPI
+) -> None:
+    _app, client = webhook
+    anna = fake_api.add_user(first_name="Anna", language_code="en")
+    fake_api.set_delay("sendMessage", 0.5)
+    response = await client.post(
+        PATH, data=json.dumps(_update(fake_api, anna.id, "/help", 601)), headers=HEADERS
+    )
+    # Answered after the reply went out: a killed instance's update is never answered.
+    assert response.status == 200
+    assert len(fake_api.sent_to(anna.id)) == 1
+
+
+async def test_a_slow_handler_is_answered_after_the_bound_and_finishes(
+    webhook: tuple[Application, TestClient],
+    fake_api: FakeBotAPI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _app, client = webhook
+    anna = fake_api.add_user(first_name="Anna", language_code="en")
+    handler = next(h for h in app_routes(client) if isinstance(h, UpdateRequestHandler))
+    monkeypatch.setattr(handler, "answer_within", 0.1)
+    fake_api.set_delay("sendMessage", 1.0)
+    response = await client.post(
+        PATH, data=json.dumps(_update(fake_api, anna.id, "/help", 602)), headers=HEADERS
+    )
+    assert response.status == 200
+    assert fake_api.sent_to(anna.id) == []
+    assert (await fake_api.wait_for_message(anna.id, timeout=10)).text
+
+
+async def test_an_update_another_instance_handles_gets_503(
+    webhook: tuple[Application, TestClient], fake_api: FakeBotAPI
+) -> None:
+    app, client = webhook
+    anna = fake_api.add_user(first_name="Anna", language_code="en")
+    alive = "other-host:7:a11ve0000001"
+    async with app.session_pool() as session:
+        await claim_update(session, 603, utcnow(), owner=alive)
+        session.add(
+            Lease(
+                name="process:a11ve0000001",
+                holder=alive,
+                host="other-host",
+                pid=7,
+                acquired_at=utcnow(),
+                expires_at=utcnow() + timedelta(minutes=1),
+            )
+        )
+        await session.commit()
+    response = await client.post(
+        PATH, data=json.dumps(_update(fake_api, anna.id, "/help", 603)), headers=HEADERS
+    )
+    assert response.status == 503
+    assert response.headers["Retry-After"] == "1"
+    assert fake_api.sent_to(anna.id) == []

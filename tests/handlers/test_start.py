@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import pytest
 from aiogram.types import BotCommandScopeChat
 from sqlalchemy import select
 
 from bot.app import Application
-from models import Member, MemberRole, Role
+from bot.services.leases import this_process
+from bot.services.updates import Outcome, claim_update
+from models import Lease, Member, MemberRole, Role
 from models.base import utcnow
 from tests.conftest import KV_NAME
 from tests.driver import BotDriver
@@ -270,6 +273,49 @@ async def test_a_redelivered_update_is_handled_once(
     await driver.feed(update)
     await driver.feed(update)
     assert len(fake_api.sent_to(anna.id)) == 1
+
+
+async def test_an_update_whose_instance_died_while_handling_it_is_handled(
+    driver: BotDriver, fake_api: FakeBotAPI, app: Application
+) -> None:
+    # Another instance on this host claimed it and was killed before it finished (its pid is
+    # gone): Telegram brings the update again and this instance takes it over.
+    anna = fake_api.add_user(first_name="Anna", language_code="de")
+    update = await anna.send_message("/hilfe")
+    gone = f"{this_process().host}:{2**22 + 3}:0badc0ffee00"
+    async with app.session_pool() as session:
+        await claim_update(session, update["update_id"], utcnow(), owner=gone)
+        await session.commit()
+    await driver.feed(update)
+    assert len(fake_api.sent_to(anna.id)) == 1
+    await driver.feed(update)  # and once only
+    assert len(fake_api.sent_to(anna.id)) == 1
+
+
+async def test_an_update_a_live_instance_handles_is_left_to_it(
+    driver: BotDriver, fake_api: FakeBotAPI, app: Application
+) -> None:
+    anna = fake_api.add_user(first_name="Anna", language_code="de")
+    update = await anna.send_message("/hilfe")
+    alive = "other-host:7:a11ve0000000"
+    async with app.session_pool() as session:
+        await claim_update(session, update["update_id"], utcnow(), owner=alive)
+        session.add(
+            Lease(
+                name="process:a11ve0000000",
+                holder=alive,
+                host="other-host",
+                pid=7,
+                acquired_at=utcnow(),
+                expires_at=utcnow() + timedelta(minutes=1),
+            )
+        )
+        await session.commit()
+    outcome = Outcome()
+    await app.dispatcher.feed_raw_update(app.bot, update, update_outcome=outcome)
+    # Not handled here: the webhook answers 503 and Telegram asks again later.
+    assert outcome.busy
+    assert fake_api.sent_to(anna.id) == []
 
 
 async def test_blocking_and_coming_back(

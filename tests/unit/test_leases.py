@@ -21,6 +21,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from redis.exceptions import RedisError
 
+from bot import event_isolation
 from bot.app import Application, create_events_isolation, single_instance
 from bot.context import JobContext
 from bot.db.session import SessionPool
@@ -241,8 +242,23 @@ async def test_with_redis_several_instances_may_run(app: Application) -> None:
         await claim(session, leases.INSTANCE, other, now=datetime.now(UTC), ttl=TTL)
         await session.commit()
     app.settings = app.settings.model_copy(update={"redis_url": "redis://127.0.0.1:6379/0"})
+    presence = leases.presence_lease_name()
     async with single_instance(app):
-        pass
+        # Its sign of life for the others (bot.services.updates), held while it runs.
+        async with app.session_pool() as session:
+            held = await held_by(session, presence)
+        assert held is not None
+        assert held.holder == leases.this_process().id
+        assert held.expires_at > datetime.now(UTC)
+    async with app.session_pool() as session:
+        gone = await held_by(session, presence)
+        assert gone is not None
+        assert gone.expires_at <= datetime.now(UTC)
+        # Pruned a day after it expired.
+        later = datetime.now(UTC) + timedelta(days=2)
+        assert await leases.prune_presences(session, now=later, older=timedelta(days=1)) == 1
+        await session.commit()
+        assert await held_by(session, presence) is None
 
 
 def _cancelled() -> None:
@@ -303,3 +319,44 @@ async def test_with_redis_one_members_updates_wait_across_instances(settings: Se
 
 def test_without_redis_the_locks_stay_in_the_process(settings: Settings) -> None:
     assert isinstance(create_events_isolation(settings), SimpleEventIsolation)
+
+
+async def test_a_member_lock_lasts_as_long_as_the_work_and_no_longer(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock held past its TTL is renewed; one whose holder died is free within the TTL."""
+    url = os.environ.get("TEST_REDIS_URL", "").strip()
+    if not url:
+        pytest.skip("needs Redis: set TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/0)")
+    monkeypatch.setattr(event_isolation, "LOCK_TTL", 0.3)
+    shared = settings.model_copy(
+        update={"redis_url": url, "redis_prefix": f"test-{uuid.uuid4().hex[:10]}"}
+    )
+    first, second = (create_events_isolation(shared) for _ in range(2))
+    assert isinstance(first, event_isolation.RenewedRedisEventIsolation)
+    key = StorageKey(bot_id=1, chat_id=43, user_id=43)
+    loop = asyncio.get_running_loop()
+    try:
+        async with first.lock(key):
+            # Held three TTLs long: the other instance must still wait.
+            waiting = asyncio.create_task(_locked_at(second, key, loop))
+            await asyncio.sleep(0.9)
+            assert not waiting.done()
+            released = loop.time()
+        assert await waiting >= released
+        # A holder killed while holding the lock (taken, never renewed, never released).
+        lock_name = first.key_builder.build(key, "lock")
+        await first.redis.set(lock_name, "killed-instance", px=300)
+        started = loop.time()
+        await _locked_at(second, key, loop)
+        assert loop.time() - started < 1.0
+    except (RedisError, OSError) as exc:
+        pytest.skip(f"Redis at {url} does not answer: {exc}")
+    finally:
+        for isolation in (first, second):
+            await isolation.redis.aclose()
+
+
+async def _locked_at(isolation: Any, key: StorageKey, loop: asyncio.AbstractEventLoop) -> float:
+    async with isolation.lock(key):
+        return loop.time()
