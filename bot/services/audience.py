@@ -95,6 +95,15 @@ class Audience:
         return {dimension: sorted(self.values(dimension)) for dimension in DIMENSIONS}
 
     @classmethod
+    def readable(cls, data: Mapping[str, Any] | None) -> Audience | None:
+        """from_json, or None for what it can't read (a stored audience that names what is
+        gone reaches no one)."""
+        try:
+            return cls.from_json(data)
+        except UnknownSegmentError:
+            return None
+
+    @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> Audience:
         """Read what to_json wrote; anything else raises UnknownSegmentError."""
         if data is None:

@@ -217,10 +217,7 @@ async def enqueue_batch(
     if row is None or row.status is not BroadcastStatus.SENDING or row.enqueued_through is None:
         return False
     after: int = row.enqueued_through
-    try:
-        audience: segments.Audience | None = segments.Audience.from_json(row.audience)
-    except segments.UnknownSegmentError:
-        audience = None
+    audience = segments.Audience.readable(row.audience)
     claimed = await member_batches.claim(
         session,
         Broadcast.enqueued_through,

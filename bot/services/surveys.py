@@ -181,10 +181,7 @@ async def invite_batch(
     ).one_or_none()
     if row is None or row.invited_through is None:
         return False
-    try:
-        audience: segments.Audience | None = segments.Audience.from_json(row.audience)
-    except segments.UnknownSegmentError:
-        audience = None
+    audience = segments.Audience.readable(row.audience)
     if row.status is not SurveyStatus.OPEN:
         audience = None
     claimed = await member_batches.claim(

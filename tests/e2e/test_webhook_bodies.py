@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,12 +14,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
 from bot.app import Application, build_application
-from bot.services.updates import claim_update
 from bot.settings import Settings
 from bot.web import UpdateRequestHandler, build_web_app
-from models import Lease
-from models.base import utcnow
 from tests.fakebotapi import FakeBotAPI
+from tests.update_claims import claimed_by_live_instance
 
 pytestmark = pytest.mark.e2e
 
@@ -192,20 +189,7 @@ async def test_an_update_another_instance_handles_gets_503(
 ) -> None:
     app, client = webhook
     anna = fake_api.add_user(first_name="Anna", language_code="en")
-    alive = "other-host:7:a11ve0000001"
-    async with app.session_pool() as session:
-        await claim_update(session, 603, utcnow(), owner=alive)
-        session.add(
-            Lease(
-                name="process:a11ve0000001",
-                holder=alive,
-                host="other-host",
-                pid=7,
-                acquired_at=utcnow(),
-                expires_at=utcnow() + timedelta(minutes=1),
-            )
-        )
-        await session.commit()
+    await claimed_by_live_instance(app.session_pool, 603)
     response = await client.post(
         PATH, data=json.dumps(_update(fake_api, anna.id, "/help", 603)), headers=HEADERS
     )

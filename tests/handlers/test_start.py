@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 import pytest
 from aiogram.types import BotCommandScopeChat
 from sqlalchemy import select
 
 from bot.app import Application
-from bot.services.leases import this_process
-from bot.services.updates import Outcome, claim_update
-from models import Lease, Member, MemberRole, Role
+from bot.services.updates import Outcome
+from models import Member, MemberRole, Role
 from models.base import utcnow
 from tests.conftest import KV_NAME
 from tests.driver import BotDriver
 from tests.fakebotapi import FakeBotAPI, FakeUser
+from tests.update_claims import claimed_by, claimed_by_live_instance, gone_here
 
 
 async def _member(app: Application, member_id: int) -> Member | None:
@@ -282,10 +281,7 @@ async def test_an_update_whose_instance_died_while_handling_it_is_handled(
     # gone): Telegram brings the update again and this instance takes it over.
     anna = fake_api.add_user(first_name="Anna", language_code="de")
     update = await anna.send_message("/hilfe")
-    gone = f"{this_process().host}:{2**22 + 3}:0badc0ffee00"
-    async with app.session_pool() as session:
-        await claim_update(session, update["update_id"], utcnow(), owner=gone)
-        await session.commit()
+    await claimed_by(app.session_pool, update["update_id"], gone_here())
     await driver.feed(update)
     assert len(fake_api.sent_to(anna.id)) == 1
     await driver.feed(update)  # and once only
@@ -293,24 +289,11 @@ async def test_an_update_whose_instance_died_while_handling_it_is_handled(
 
 
 async def test_an_update_a_live_instance_handles_is_left_to_it(
-    driver: BotDriver, fake_api: FakeBotAPI, app: Application
+    fake_api: FakeBotAPI, app: Application
 ) -> None:
     anna = fake_api.add_user(first_name="Anna", language_code="de")
     update = await anna.send_message("/hilfe")
-    alive = "other-host:7:a11ve0000000"
-    async with app.session_pool() as session:
-        await claim_update(session, update["update_id"], utcnow(), owner=alive)
-        session.add(
-            Lease(
-                name="process:a11ve0000000",
-                holder=alive,
-                host="other-host",
-                pid=7,
-                acquired_at=utcnow(),
-                expires_at=utcnow() + timedelta(minutes=1),
-            )
-        )
-        await session.commit()
+    await claimed_by_live_instance(app.session_pool, update["update_id"])
     outcome = Outcome()
     await app.dispatcher.feed_raw_update(app.bot, update, update_outcome=outcome)
     # Not handled here: the webhook answers 503 and Telegram asks again later.

@@ -19,7 +19,8 @@ from bot.services.updates import (
     prune_processed_updates,
     resolve_duplicate,
 )
-from models import Lease, ProcessedUpdate
+from models import ProcessedUpdate
+from tests.update_claims import claimed_by, gone_here, hold_presence, live_elsewhere
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -54,17 +55,17 @@ async def test_prune_forgets_only_old_ids(session_pool: SessionPool) -> None:
         assert await session.scalar(select(func.count()).select_from(ProcessedUpdate)) == 1
 
 
-# A process on this host that is surely gone, and one on another host.
-GONE_HERE = f"{this_process().host}:{2**22 + 1}:feedfacecafe"
-ELSEWHERE = "other-host:4242:0123456789ab"
+GONE_HERE, ELSEWHERE = gone_here(), live_elsewhere()
 
 
-async def _claimed_by(pool: SessionPool, update_id: int, owner: str, *, done: bool = False) -> None:
-    async with pool() as session:
-        assert await claim_update(session, update_id, NOW, owner=owner)
-        if done:
+async def _claimed_by(
+    pool: SessionPool, update_id: int, holder: Holder, *, done: bool = False
+) -> None:
+    await claimed_by(pool, update_id, holder, at=NOW)
+    if done:
+        async with pool() as session:
             await mark_done(session, [update_id], NOW)
-        await session.commit()
+            await session.commit()
 
 
 async def _resolve(pool: SessionPool, update_id: int, *, handling_here: bool = False) -> Duplicate:
@@ -83,22 +84,6 @@ async def _owner(pool: SessionPool, update_id: int) -> str | None:
         )
 
 
-async def _lease(pool: SessionPool, holder: str, expires_at: datetime) -> None:
-    async with pool() as session:
-        host, pid, _token = holder.split(":")
-        session.add(
-            Lease(
-                name=f"process:{holder}",
-                holder=holder,
-                host=host,
-                pid=int(pid),
-                acquired_at=NOW,
-                expires_at=expires_at,
-            )
-        )
-        await session.commit()
-
-
 async def test_a_done_or_ownerless_claim_is_a_duplicate(session_pool: SessionPool) -> None:
     await _claimed_by(session_pool, 1, ELSEWHERE, done=True)
     assert await _resolve(session_pool, 1) is Duplicate.SKIP
@@ -114,24 +99,24 @@ async def test_a_done_or_ownerless_claim_is_a_duplicate(session_pool: SessionPoo
 async def test_this_process_skips_what_it_finished_and_waits_for_what_it_handles(
     session_pool: SessionPool,
 ) -> None:
-    await _claimed_by(session_pool, 1, this_process().id)
+    await _claimed_by(session_pool, 1, this_process())
     assert await _resolve(session_pool, 1, handling_here=True) is Duplicate.BUSY
     assert await _resolve(session_pool, 1, handling_here=False) is Duplicate.SKIP
 
 
 async def test_a_live_owner_keeps_its_update(session_pool: SessionPool) -> None:
-    await _lease(session_pool, ELSEWHERE, NOW + timedelta(minutes=1))
+    await hold_presence(session_pool, ELSEWHERE, expires_at=NOW + timedelta(minutes=1))
     await _claimed_by(session_pool, 1, ELSEWHERE)
     assert await _resolve(session_pool, 1) is Duplicate.BUSY
-    assert await _owner(session_pool, 1) == ELSEWHERE
+    assert await _owner(session_pool, 1) == ELSEWHERE.id
 
 
 async def test_a_gone_owner_s_update_is_taken_over_once(session_pool: SessionPool) -> None:
     # On this host: its pid runs no more (known at once, whatever its lease says).
-    await _lease(session_pool, GONE_HERE, NOW + timedelta(minutes=1))
+    await hold_presence(session_pool, GONE_HERE, expires_at=NOW + timedelta(minutes=1))
     await _claimed_by(session_pool, 1, GONE_HERE)
     # On another host: its lease expired.
-    await _lease(session_pool, ELSEWHERE, NOW)
+    await hold_presence(session_pool, ELSEWHERE, expires_at=NOW)
     await _claimed_by(session_pool, 2, ELSEWHERE)
     for update_id in (1, 2):
         assert await _resolve(session_pool, update_id) is Duplicate.TAKEN_OVER
@@ -144,8 +129,8 @@ async def test_of_two_instances_taking_over_one_wins(session_pool: SessionPool) 
     await _claimed_by(session_pool, 1, GONE_HERE)
     first, second = Holder("host-a", 1, "aaaaaaaaaaaa"), Holder("host-b", 2, "bbbbbbbbbbbb")
     # Both alive (their presence leases): the second finds the update the first's now.
-    await _lease(session_pool, first.id, NOW + timedelta(minutes=1))
-    await _lease(session_pool, second.id, NOW + timedelta(minutes=1))
+    await hold_presence(session_pool, first, expires_at=NOW + timedelta(minutes=1))
+    await hold_presence(session_pool, second, expires_at=NOW + timedelta(minutes=1))
     async with session_pool() as one, session_pool() as two:
         later = NOW + timedelta(seconds=5)
         won = await resolve_duplicate(one, 1, later, handling_here=False, holder=first)
@@ -159,7 +144,7 @@ async def test_of_two_instances_taking_over_one_wins(session_pool: SessionPool) 
 async def test_the_ledger_marks_finished_updates_done(session_pool: SessionPool) -> None:
     ledger = UpdateLedger(session_pool, every=0.05)
     for update_id in (1, 2, 3):
-        await _claimed_by(session_pool, update_id, this_process().id)
+        await _claimed_by(session_pool, update_id, this_process())
     ledger.started(1)
     ledger.started(2)
     ledger.started(3)
