@@ -337,14 +337,14 @@ async def _anonymise_broadcasts(session: AsyncSession, member_id: int, *, now: d
         session,
         update(Broadcast).where(mine).values(author_id=None, source_chat_id=None, draft_key=None),
     )
-    # A broadcast still enqueueing may have stopped right after this member: the cursor moves
-    # to the id before, which means the same (nobody lies between, and the member is gone).
-    await _execute(
-        session,
-        update(Broadcast)
-        .where(Broadcast.enqueued_through == member_id)
-        .values(enqueued_through=member_id - 1),
-    )
+    # A broadcast still enqueueing (or a survey still inviting) may have stopped right after
+    # this member: the cursor moves to the id before, which means the same (nobody lies
+    # between, and the member is gone).
+    for cursor in (Broadcast.enqueued_through, Survey.invited_through):
+        await _execute(
+            session,
+            update(cursor.class_).where(cursor == member_id).values({cursor.key: member_id - 1}),
+        )
     await _execute(
         session,
         update(Broadcast)
