@@ -18,6 +18,8 @@ from sqlalchemy.exc import ArgumentError
 TOKEN_PATTERN = re.compile(r"^\d{5,20}:[A-Za-z0-9_-]{30,64}$")
 SUPPORTED_LOCALES = ("de", "en")
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///./data/mitmachbot.db"
+# A bearer token for /metrics must not be guessable: a password manager's 16 characters at least.
+METRICS_TOKEN_MIN = 16
 
 # What each variable expects, in the words the start-up error shows.
 EXPECTATIONS: dict[str, str] = {
@@ -66,6 +68,8 @@ EXPECTATIONS: dict[str, str] = {
     "MEMBER_RETENTION_MONTHS": "a whole number of months from 1 to 120",
     # Health and metrics.
     "METRICS_ENABLED": "true or false",
+    "METRICS_TOKEN": f"a secret of at least {METRICS_TOKEN_MIN} characters that /metrics asks for "
+    "as Authorization: Bearer (empty: none asked)",
     "READY_MAX_AGE_SECONDS": "seconds above 0, at most 3600",
     # Retention and audit.
     "DELIVERY_RETENTION_DAYS": "a whole number of days from 30 to 3650",
@@ -182,6 +186,10 @@ class Settings(BaseSettings):
     # fails when getUpdates (polling) or webhook updates and Telegram's webhook info (webhook)
     # show no sign of life for this many seconds.
     metrics_enabled: bool = False
+    # With it, /metrics answers only a request that brings it as "Authorization: Bearer …"
+    # (Prometheus' `authorization` or `bearer_token` setting); without it, anyone who reaches
+    # the web server may read the counts.
+    metrics_token: SecretStr | None = None
     ready_max_age_seconds: float = Field(default=120.0, gt=0, le=3600)
     # Retention and audit: finished outbox rows are deleted after this many days
     # (a broadcast keeps their counts); at least 30, well past every job's window for queueing
@@ -200,6 +208,16 @@ class Settings(BaseSettings):
         if not TOKEN_PATTERN.fullmatch(value.get_secret_value().strip()):
             raise ValueError("malformed")
         return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        token = value.get_secret_value().strip()
+        if len(token) < METRICS_TOKEN_MIN:
+            raise ValueError(f"too short: at least {METRICS_TOKEN_MIN} characters")
+        return SecretStr(token)
 
     @field_validator("telegram_api_url")
     @classmethod

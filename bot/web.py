@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import hmac
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,14 @@ def _calendar_response(body: bytes, *, cache: str, filename: str) -> web.Respons
     response.headers["Cache-Control"] = cache
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     return response
+
+
+def _bearer_matches(request: web.Request, token: str) -> bool:
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    # Compared in constant time: the answer's timing tells nothing about the token.
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    )
 
 
 def _not_found() -> web.Response:
@@ -152,11 +161,19 @@ class HealthRoutes:
         with retries(Retries.NONE):
             return await self.app.bot.get_webhook_info()
 
-    async def metrics(self, _request: web.Request) -> web.Response:
-        """Prometheus' text format with METRICS_ENABLED, else 404 as for any unknown path."""
+    async def metrics(self, request: web.Request) -> web.Response:
+        """Prometheus' text format with METRICS_ENABLED, else 404 as for any unknown path;
+        with METRICS_TOKEN, 401 to a request without it."""
         metrics = self.app.metrics
         if metrics is None:
             return _not_found()
+        token = self.app.settings.metrics_token
+        if token is not None and not _bearer_matches(request, token.get_secret_value()):
+            return web.Response(
+                status=401,
+                text="Unauthorized",
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
         await metrics.refresh_pending(self._count_pending)
         return web.Response(
             body=metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST}

@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
@@ -351,3 +352,40 @@ async def test_outbox_pending_is_counted_at_scrape_time(
             await session.commit()
         found = samples((await get(app, "/metrics"))[1])
         assert value(found, "mitmachbot_outbox_pending") == 4
+
+
+async def test_with_a_token_metrics_answer_only_who_brings_it(
+    settings: Settings, fake_api: FakeBotAPI
+) -> None:
+    token = "prometheus-scrape-0123456789"
+    settings = settings.model_copy(
+        update={"metrics_enabled": True, "metrics_token": SecretStr(token)}
+    )
+    async with running(settings, fake_api, "polling") as app:
+        _host, port = app.settings.webhook_host_port
+        url = f"http://127.0.0.1:{port}/metrics"
+        async with aiohttp.ClientSession() as client:
+            for headers in (
+                {},
+                {"Authorization": "Bearer wrong-token-0123456789"},
+                {"Authorization": f"Basic {token}"},
+                {"Authorization": f"Bearer {token}x"},
+            ):
+                async with client.get(url, headers=headers) as response:
+                    assert response.status == 401, headers
+                    assert response.headers["WWW-Authenticate"] == 'Bearer realm="metrics"'
+                    assert "mitmachbot_" not in await response.text()
+            async with client.get(url, headers={"Authorization": f"Bearer {token}"}) as response:
+                assert response.status == 200
+                assert "mitmachbot_updates_total" in await response.text()
+            # The other routes ask for nothing.
+            async with client.get(f"http://127.0.0.1:{port}/healthz") as response:
+                assert response.status == 200
+
+
+@pytest.mark.parametrize("token", ["short", "  0123456789abcde "])
+def test_a_metrics_token_too_short_is_refused(settings: Settings, token: str) -> None:
+    with pytest.raises(ValidationError, match="too short"):
+        Settings.model_validate({**settings.model_dump(), "metrics_token": token})
+    blank = Settings.model_validate({**settings.model_dump(), "metrics_token": "  "})
+    assert blank.metrics_token is None
