@@ -66,6 +66,12 @@ class Holder:
     def id(self) -> str:
         return f"{self.host}:{self.pid}:{self.token}"
 
+    @classmethod
+    def parse(cls, holder_id: str) -> Holder | None:
+        """The holder an `id` names, or None for one of another shape."""
+        host, pid, token = (*holder_id.rsplit(":", 2), "", "")[:3]
+        return cls(host, int(pid), token) if pid.isdigit() and token else None
+
 
 @functools.cache
 def this_process() -> Holder:
@@ -165,10 +171,14 @@ async def claim(
 
 
 def _holder_is_gone(current: LeaseInfo, holder: Holder) -> bool:
-    if current.holder == holder.id or current.host != holder.host:
-        return False
-    # The same pid as ours but another token: our predecessor (a container's pid 1, say).
-    return current.pid == holder.pid or not pid_alive(current.pid)
+    return current.holder != holder.id and gone_from_this_host(current.host, current.pid, holder)
+
+
+def gone_from_this_host(host: str, pid: int, me: Holder) -> bool:
+    """Whether another process, recorded as running on `host` with `pid`, is known gone to `me`:
+    on `me`'s host its pid no longer runs, or it is `me`'s pid (with another token: `me`'s
+    predecessor, a container's pid 1, say). A process on another host is not known gone."""
+    return host == me.host and (pid == me.pid or not pid_alive(pid))
 
 
 async def renew(

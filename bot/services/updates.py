@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.availability import describe_unavailable, is_database_unavailable
 from bot.db.dialect import dialect_statement
 from bot.db.session import SessionPool
-from bot.services.leases import Holder, pid_alive, this_process
+from bot.services.leases import Holder, gone_from_this_host, this_process
 from models import Lease, ProcessedUpdate
 from models.base import utcnow
 
@@ -90,16 +90,13 @@ class Duplicate(enum.Enum):
     TAKEN_OVER = "taken_over"  # its instance is gone: claimed for this one, handle it
 
 
-async def owner_alive(session: AsyncSession, owner: str, now: datetime) -> bool:
-    """Whether the process `owner` (a Holder.id) still runs: it holds an unexpired lease and,
-    on this host, its pid is alive."""
-    me = this_process()
+async def owner_alive(session: AsyncSession, owner: str, now: datetime, *, me: Holder) -> bool:
+    """Whether the process `owner` (a Holder.id) still runs, as `me` sees it: it holds an
+    unexpired lease and, on `me`'s host, its pid is alive (which tells at once)."""
     if owner == me.id:
         return True
-    host, pid, _token = [*owner.rsplit(":", 2), "", ""][:3]
-    # On this host its pid tells at once; the same pid as ours with another token is our
-    # predecessor (a container's pid 1).
-    if host == me.host and pid.isdigit() and (int(pid) == me.pid or not pid_alive(int(pid))):
+    other = Holder.parse(owner)
+    if other is not None and gone_from_this_host(other.host, other.pid, me):
         return False
     held = await session.scalar(
         select(exists().where(Lease.holder == owner, Lease.expires_at > now))
@@ -120,7 +117,8 @@ async def resolve_duplicate(
     `handling_here`: this process is handling the update right now. A takeover is a
     compare-and-set in the session's transaction; the caller commits it (or rolls back).
     """
-    me = (holder or this_process()).id
+    holder = holder or this_process()
+    me = holder.id
     row = (
         await session.execute(
             select(ProcessedUpdate.owner, ProcessedUpdate.done_at).where(
@@ -132,7 +130,7 @@ async def resolve_duplicate(
         return Duplicate.SKIP
     if row.owner == me:
         return Duplicate.BUSY if handling_here else Duplicate.SKIP
-    if await owner_alive(session, row.owner, now):
+    if await owner_alive(session, row.owner, now, me=holder):
         return Duplicate.BUSY
     taken = await session.execute(
         update(ProcessedUpdate)

@@ -360,3 +360,10 @@ async def test_a_member_lock_lasts_as_long_as_the_work_and_no_longer(
 async def _locked_at(isolation: Any, key: StorageKey, loop: asyncio.AbstractEventLoop) -> float:
     async with isolation.lock(key):
         return loop.time()
+
+
+def test_a_holder_id_reads_back() -> None:
+    holder = Holder("host-with:colon", 42, "0123456789ab")
+    assert Holder.parse(holder.id) == holder
+    for junk in ("", "host", "host:pid:token", "host:42:", "42"):
+        assert Holder.parse(junk) is None
