@@ -255,6 +255,8 @@ class FakeBotAPI:
         # The pinned message of each chat (pinChatMessage), by chat id.
         self.pinned: dict[int, Any] = {}
         self.commands: dict[tuple[str, str], list[JsonDict]] = {}
+        # setChatMenuButton by chat id (None: the default for all chats).
+        self.menu_buttons: dict[Any, JsonDict] = {}
         self.profile: dict[tuple[str, str], str] = {}
         self.invite_links: list[JsonDict] = []
         self.webhook: JsonDict | None = None
@@ -1375,6 +1377,8 @@ class FakeBotAPI:
             "setmycommands": self._set_my_commands,
             "deletemycommands": self._delete_my_commands,
             "getmycommands": self._get_my_commands,
+            "setchatmenubutton": self._set_chat_menu_button,
+            "getchatmenubutton": self._get_chat_menu_button,
             "sendmessage": self._send_message,
             "editmessagetext": self._edit_message_text,
             "editmessagecaption": self._edit_message_caption,
@@ -1519,6 +1523,18 @@ class FakeBotAPI:
         key = (_scope_key(call.params.get("scope")), call.params.get("language_code") or "")
         self.commands.pop(key, None)
         return True
+
+    async def _set_chat_menu_button(self, call: ApiCall) -> bool:
+        # Known without the spec too: the bot sets organisers' Mini App button at start-up.
+        button = call.params.get("menu_button") or {"type": "default"}
+        self.menu_buttons[call.params.get("chat_id")] = copy.deepcopy(button)
+        return True
+
+    async def _get_chat_menu_button(self, call: ApiCall) -> JsonDict:
+        chat_id = call.params.get("chat_id")
+        return copy.deepcopy(
+            self.menu_buttons.get(chat_id, self.menu_buttons.get(None, {"type": "default"}))
+        )
 
     async def _get_my_commands(self, call: ApiCall) -> list[JsonDict]:
         key = (_scope_key(call.params.get("scope")), call.params.get("language_code") or "")

@@ -68,6 +68,7 @@ FALLBACK_TYPES: dict[str, list[str]] = {
     "show_caption_above_media": _BOOLEAN,
     "reply_markup": _OBJECT,
     "scope": _OBJECT,
+    "menu_button": _OBJECT,
     "reply_parameters": _OBJECT,
     "link_preview_options": _OBJECT,
     "commands": ["Array of Object"],

@@ -15,7 +15,10 @@ from aiogram.types import (
     BufferedInputFile,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    MenuButtonDefault,
+    MenuButtonWebApp,
     MessageId,
+    WebAppInfo,
 )
 
 from tests.fakebotapi import BotApiSpec, FakeBotAPI
@@ -321,3 +324,16 @@ async def test_json_query_and_curl_style_requests(server: FakeBotAPI) -> None:
         ("sendMessage", "per query", None, []),
         ("sendDocument", None, b"raw bytes", [("B", "b")]),
     ]
+
+
+async def test_chat_menu_buttons_are_kept_per_chat(bot: Bot, server: FakeBotAPI) -> None:
+    anna = server.add_user()
+    app = MenuButtonWebApp(text="Übersicht", web_app=WebAppInfo(url="https://bot.example.org/app/"))
+    assert isinstance(await bot.get_chat_menu_button(chat_id=anna.id), MenuButtonDefault)
+    await bot.set_chat_menu_button(chat_id=anna.id, menu_button=app)
+    shown = await bot.get_chat_menu_button(chat_id=anna.id)
+    assert isinstance(shown, MenuButtonWebApp)
+    assert shown.web_app.url == "https://bot.example.org/app/"
+    await bot.set_chat_menu_button(chat_id=anna.id, menu_button=MenuButtonDefault())
+    assert isinstance(await bot.get_chat_menu_button(chat_id=anna.id), MenuButtonDefault)
+    assert server.violations == []
